@@ -1,0 +1,105 @@
+"""create_app(settings) -> Starlette: the host every plugin plugs into.
+
+Plugins are loaded when the app is built (their routes are needed then); the database, the cache,
+storage and jobs are opened in the lifespan and reached by handlers through `request.app.state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from loguru import logger
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from core import db as dbmod
+from core.cache import make_cache
+from core.config import ConfigError, Settings
+from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
+from core.jobs import JobRunner
+from core.plugins import collect, load, resolve
+from core.ratelimit import RateLimitMiddleware, RateLimits
+from core.schema import full_metadata
+
+HEALTH_TIMEOUT = 1.0
+
+
+def configure_logging(settings: Settings) -> None:
+    logger.remove()
+    logger.add(sys.stderr, level=settings.log.level.upper(), backtrace=False, diagnose=False)
+
+
+def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Starlette:
+    pm = load(settings, extra_plugins)
+    storage_factories: dict[str, Any] = {}
+    for result in pm.hook.storage_backends():
+        storage_factories.update(result or {})
+    if settings.storage.backend not in storage_factories:
+        raise ConfigError(
+            "storage.backend",
+            f"{settings.storage.backend!r} is not provided by any enabled plugin "
+            f"(available: {', '.join(sorted(storage_factories)) or 'none'})",
+        )
+    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    routes += collect(pm.hook.routes())
+    limits = RateLimits(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.db = await dbmod.connect(settings)
+        app.state.cache = make_cache(
+            settings.redis.url, settings.redis.prefix, settings.redis.timeout
+        )
+        runner = JobRunner(collect(pm.hook.jobs()))
+        try:
+            for result in pm.hook.startup(app=app):
+                await resolve(result)
+            runner.start(app)
+            yield
+        finally:
+            await runner.stop()
+            for result in pm.hook.shutdown(app=app):
+                try:
+                    await resolve(result)
+                except Exception:
+                    logger.exception("plugin shutdown failed")
+            await app.state.cache.close()
+            await app.state.db.disconnect()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(HostMiddleware), Middleware(RateLimitMiddleware, limits=limits)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.plugins = pm
+    app.state.metadata = full_metadata(pm)
+    app.state.storage = storage_factories[settings.storage.backend](settings)
+    app.state.ratelimits = limits
+    return app
+
+
+async def _check(probe: Any) -> str:
+    try:
+        await asyncio.wait_for(probe, HEALTH_TIMEOUT)
+    except Exception:
+        return "unavailable"
+    return "ok"
+
+
+async def health(request: Request) -> Response:
+    state = request.app.state
+    database, cache = await asyncio.gather(_check(dbmod.ping(state.db)), _check(state.cache.ping()))
+    body = {"status": "ok", "database": database, "cache": cache}
+    if "unavailable" in (database, cache):
+        body["status"] = "unavailable"
+        return json(body, 503)
+    return json(body)

@@ -1,0 +1,463 @@
+"""Key-value store and pub/sub with two backends: Redis (coredis) and in-process memory.
+
+Values are bytes (or str, stored as UTF-8). Both backends pass the same test module, so code
+written against `Cache` runs on one process or many.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import coredis
+import coredis.exceptions
+
+Value = bytes | str | int | float
+
+
+class CacheUnavailable(Exception):
+    """The cache backend did not answer in time."""
+
+
+class LockTimeout(Exception):
+    """A lock could not be taken within its wait time."""
+
+
+def _b(value: Value) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
+
+
+class Subscription(Protocol):
+    async def get(self, timeout: float | None = None) -> tuple[str, bytes] | None: ...
+
+    def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]: ...
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(
+        self, key: str, value: Value, ex: float | None = None, nx: bool = False
+    ) -> bool: ...
+    async def delete(self, *keys: str) -> int: ...
+    async def exists(self, key: str) -> bool: ...
+    async def incr(self, key: str, amount: int = 1) -> int: ...
+    async def expire(self, key: str, seconds: float) -> bool: ...
+    async def ttl(self, key: str) -> float | None: ...
+    async def mget(self, keys: list[str]) -> list[bytes | None]: ...
+    async def hset(self, key: str, mapping: Mapping[str, Value]) -> None: ...
+    async def hget(self, key: str, field: str) -> bytes | None: ...
+    async def hgetall(self, key: str) -> dict[str, bytes]: ...
+    async def hdel(self, key: str, *fields: str) -> int: ...
+    async def hincrby(self, key: str, field: str, amount: int = 1) -> int: ...
+    async def sadd(self, key: str, *members: Value) -> int: ...
+    async def srem(self, key: str, *members: Value) -> int: ...
+    async def smembers(self, key: str) -> set[bytes]: ...
+    async def zadd(self, key: str, mapping: Mapping[str, float]) -> int: ...
+    async def zrem(self, key: str, *members: str) -> int: ...
+    async def zscore(self, key: str, member: str) -> float | None: ...
+    async def zrange(
+        self, key: str, start: int, stop: int, desc: bool = False
+    ) -> list[tuple[bytes, float]]: ...
+    async def zcard(self, key: str) -> int: ...
+    async def publish(self, channel: str, message: Value) -> None: ...
+    def subscribe(self, *channels: str) -> Any: ...
+    def lock(self, name: str, timeout: float = 10.0, wait: float = 10.0) -> Any: ...
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class MemoryCache:
+    """One process's memory; `serve` refuses more than one worker with it."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, Any] = {}
+        self._expiry: dict[str, float] = {}
+        self._subscribers: dict[str, set[asyncio.Queue[tuple[str, bytes]]]] = {}
+        self._lock_tokens: dict[str, str] = {}
+
+    def _alive(self, key: str) -> bool:
+        deadline = self._expiry.get(key)
+        if deadline is not None and deadline <= time.monotonic():
+            self._data.pop(key, None)
+            self._expiry.pop(key, None)
+        return key in self._data
+
+    def _get(self, key: str, kind: type) -> Any:
+        if not self._alive(key):
+            return None
+        value = self._data[key]
+        if not isinstance(value, kind):
+            raise TypeError(f"{key} holds a {type(value).__name__}, not a {kind.__name__}")
+        return value
+
+    def _container(self, key: str, kind: type) -> Any:
+        value = self._get(key, kind)
+        if value is None:
+            value = self._data[key] = kind()
+        return value
+
+    async def get(self, key: str) -> bytes | None:
+        return self._get(key, bytes)
+
+    async def set(self, key: str, value: Value, ex: float | None = None, nx: bool = False) -> bool:
+        if nx and self._alive(key):
+            return False
+        self._data[key] = _b(value)
+        if ex is not None:
+            self._expiry[key] = time.monotonic() + ex
+        else:
+            self._expiry.pop(key, None)
+        return True
+
+    async def delete(self, *keys: str) -> int:
+        count = 0
+        for key in keys:
+            if self._alive(key):
+                count += 1
+            self._data.pop(key, None)
+            self._expiry.pop(key, None)
+        return count
+
+    async def exists(self, key: str) -> bool:
+        return self._alive(key)
+
+    async def incr(self, key: str, amount: int = 1) -> int:
+        current = self._get(key, bytes)
+        value = (int(current) if current is not None else 0) + amount
+        self._data[key] = str(value).encode()
+        return value
+
+    async def expire(self, key: str, seconds: float) -> bool:
+        if not self._alive(key):
+            return False
+        self._expiry[key] = time.monotonic() + seconds
+        return True
+
+    async def ttl(self, key: str) -> float | None:
+        if not self._alive(key) or key not in self._expiry:
+            return None
+        return max(0.0, self._expiry[key] - time.monotonic())
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        return [self._get(key, bytes) for key in keys]
+
+    async def hset(self, key: str, mapping: Mapping[str, Value]) -> None:
+        self._container(key, dict).update({k: _b(v) for k, v in mapping.items()})
+
+    async def hget(self, key: str, field: str) -> bytes | None:
+        return (self._get(key, dict) or {}).get(field)
+
+    async def hgetall(self, key: str) -> dict[str, bytes]:
+        return dict(self._get(key, dict) or {})
+
+    async def hdel(self, key: str, *fields: str) -> int:
+        container = self._get(key, dict) or {}
+        removed = sum(1 for f in fields if container.pop(f, None) is not None)
+        if not container:
+            self._data.pop(key, None)
+        return removed
+
+    async def hincrby(self, key: str, field: str, amount: int = 1) -> int:
+        container = self._container(key, dict)
+        value = int(container.get(field, b"0")) + amount
+        container[field] = str(value).encode()
+        return value
+
+    async def sadd(self, key: str, *members: Value) -> int:
+        container = self._container(key, set)
+        before = len(container)
+        container.update(_b(m) for m in members)
+        return len(container) - before
+
+    async def srem(self, key: str, *members: Value) -> int:
+        container = self._get(key, set) or set()
+        before = len(container)
+        container.difference_update(_b(m) for m in members)
+        if not container:
+            self._data.pop(key, None)
+        return before - len(container)
+
+    async def smembers(self, key: str) -> set[bytes]:
+        return set(self._get(key, set) or set())
+
+    async def zadd(self, key: str, mapping: Mapping[str, float]) -> int:
+        container = self._container(key, dict)
+        added = sum(1 for member in mapping if _b(member) not in container)
+        container.update({_b(m): float(s) for m, s in mapping.items()})
+        return added
+
+    async def zrem(self, key: str, *members: str) -> int:
+        container = self._get(key, dict) or {}
+        removed = sum(1 for m in members if container.pop(_b(m), None) is not None)
+        if not container:
+            self._data.pop(key, None)
+        return removed
+
+    async def zscore(self, key: str, member: str) -> float | None:
+        return (self._get(key, dict) or {}).get(_b(member))
+
+    async def zrange(
+        self, key: str, start: int, stop: int, desc: bool = False
+    ) -> list[tuple[bytes, float]]:
+        items = sorted((self._get(key, dict) or {}).items(), key=lambda kv: (kv[1], kv[0]))
+        if desc:
+            items.reverse()
+        # Redis semantics: `stop` is inclusive and -1 means the last element.
+        end = None if stop == -1 else stop + 1
+        return items[start:end]
+
+    async def zcard(self, key: str) -> int:
+        return len(self._get(key, dict) or {})
+
+    async def publish(self, channel: str, message: Value) -> None:
+        data = _b(message)
+        for pattern, queues in list(self._subscribers.items()):
+            if pattern == channel or fnmatch.fnmatchcase(channel, pattern):
+                for queue in queues:
+                    queue.put_nowait((channel, data))
+
+    @asynccontextmanager
+    async def subscribe(self, *channels: str) -> AsyncIterator[_MemorySubscription]:
+        queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        for channel in channels:
+            self._subscribers.setdefault(channel, set()).add(queue)
+        try:
+            yield _MemorySubscription(queue)
+        finally:
+            for channel in channels:
+                subscribers = self._subscribers.get(channel)
+                if subscribers is not None:
+                    subscribers.discard(queue)
+                    if not subscribers:
+                        del self._subscribers[channel]
+
+    @asynccontextmanager
+    async def lock(
+        self, name: str, timeout: float = 10.0, wait: float = 10.0
+    ) -> AsyncIterator[None]:
+        key = f"lock:{name}"
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + wait
+        while not await self.set(key, token, ex=timeout, nx=True):
+            if time.monotonic() >= deadline:
+                raise LockTimeout(name)
+            await asyncio.sleep(0.005)
+        try:
+            yield
+        finally:
+            if self._get(key, bytes) == token.encode():
+                await self.delete(key)
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._data.clear()
+        self._expiry.clear()
+
+
+class _MemorySubscription:
+    def __init__(self, queue: asyncio.Queue[tuple[str, bytes]]) -> None:
+        self._queue = queue
+
+    async def get(self, timeout: float | None = None) -> tuple[str, bytes] | None:
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]:
+        while True:
+            yield await self._queue.get()
+
+
+_RELEASE_LOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class RedisCache:
+    """Redis through coredis; every key carries the configured prefix."""
+
+    def __init__(self, url: str, prefix: str = "hitcircle:", timeout: float = 1.0) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.timeout = timeout
+        self.client: coredis.Redis[bytes] = coredis.Redis.from_url(
+            url,
+            decode_responses=False,
+            connect_timeout=timeout,
+            stream_timeout=timeout,
+            protocol_version=2,
+        )
+
+    def _k(self, key: str) -> str:
+        return self.prefix + key
+
+    async def get(self, key: str) -> bytes | None:
+        return await self.client.get(self._k(key))
+
+    async def set(self, key: str, value: Value, ex: float | None = None, nx: bool = False) -> bool:
+        px = None if ex is None else max(1, int(ex * 1000))
+        result = await self.client.set(self._k(key), _b(value), px=px, condition=_nx(nx))
+        return bool(result)
+
+    async def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        return await self.client.delete([self._k(k) for k in keys])
+
+    async def exists(self, key: str) -> bool:
+        return bool(await self.client.exists([self._k(key)]))
+
+    async def incr(self, key: str, amount: int = 1) -> int:
+        return await self.client.incrby(self._k(key), amount)
+
+    async def expire(self, key: str, seconds: float) -> bool:
+        return await self.client.pexpire(self._k(key), max(1, int(seconds * 1000)))
+
+    async def ttl(self, key: str) -> float | None:
+        ms = await self.client.pttl(self._k(key))
+        return None if ms < 0 else ms / 1000
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        return list(await self.client.mget([self._k(k) for k in keys]))
+
+    async def hset(self, key: str, mapping: Mapping[str, Value]) -> None:
+        if mapping:
+            await self.client.hset(self._k(key), {k: _b(v) for k, v in mapping.items()})
+
+    async def hget(self, key: str, field: str) -> bytes | None:
+        return await self.client.hget(self._k(key), field)
+
+    async def hgetall(self, key: str) -> dict[str, bytes]:
+        raw = await self.client.hgetall(self._k(key))
+        return {k.decode(): v for k, v in raw.items()}
+
+    async def hdel(self, key: str, *fields: str) -> int:
+        return await self.client.hdel(self._k(key), list(fields)) if fields else 0
+
+    async def hincrby(self, key: str, field: str, amount: int = 1) -> int:
+        return await self.client.hincrby(self._k(key), field, amount)
+
+    async def sadd(self, key: str, *members: Value) -> int:
+        return await self.client.sadd(self._k(key), [_b(m) for m in members]) if members else 0
+
+    async def srem(self, key: str, *members: Value) -> int:
+        return await self.client.srem(self._k(key), [_b(m) for m in members]) if members else 0
+
+    async def smembers(self, key: str) -> set[bytes]:
+        return set(await self.client.smembers(self._k(key)))
+
+    async def zadd(self, key: str, mapping: Mapping[str, float]) -> int:
+        if not mapping:
+            return 0
+        return await self.client.zadd(self._k(key), {_b(m): float(s) for m, s in mapping.items()})
+
+    async def zrem(self, key: str, *members: str) -> int:
+        return await self.client.zrem(self._k(key), [_b(m) for m in members]) if members else 0
+
+    async def zscore(self, key: str, member: str) -> float | None:
+        score = await self.client.zscore(self._k(key), _b(member))
+        return None if score is None else float(score)
+
+    async def zrange(
+        self, key: str, start: int, stop: int, desc: bool = False
+    ) -> list[tuple[bytes, float]]:
+        result = await self.client.zrange(
+            self._k(key), start, stop, rev=True if desc else None, withscores=True
+        )
+        return [(member, float(score)) for member, score in result]
+
+    async def zcard(self, key: str) -> int:
+        return await self.client.zcard(self._k(key))
+
+    async def publish(self, channel: str, message: Value) -> None:
+        await self.client.publish(self._k(channel), _b(message))
+
+    @asynccontextmanager
+    async def subscribe(self, *channels: str) -> AsyncIterator[_RedisSubscription]:
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        plain = [self._k(c) for c in channels if not _is_pattern(c)]
+        patterns = [self._k(c) for c in channels if _is_pattern(c)]
+        if plain:
+            await pubsub.subscribe(*plain)
+        if patterns:
+            await pubsub.psubscribe(*patterns)
+        try:
+            yield _RedisSubscription(pubsub, len(self.prefix))
+        finally:
+            try:
+                await pubsub.close()
+            except Exception:  # a dead connection has nothing left to unsubscribe
+                pass
+
+    @asynccontextmanager
+    async def lock(
+        self, name: str, timeout: float = 10.0, wait: float = 10.0
+    ) -> AsyncIterator[None]:
+        key = f"lock:{name}"
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + wait
+        while not await self.set(key, token, ex=timeout, nx=True):
+            if time.monotonic() >= deadline:
+                raise LockTimeout(name)
+            await asyncio.sleep(0.01)
+        try:
+            yield
+        finally:
+            await self.client.eval(_RELEASE_LOCK, [self._k(key)], [token])
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    async def close(self) -> None:
+        self.client.connection_pool.disconnect()
+
+
+def _nx(nx: bool) -> Any:
+    return coredis.PureToken.NX if nx else None
+
+
+def _is_pattern(channel: str) -> bool:
+    return any(ch in channel for ch in "*?[")
+
+
+class _RedisSubscription:
+    def __init__(self, pubsub: Any, prefix_len: int) -> None:
+        self._pubsub = pubsub
+        self._prefix_len = prefix_len
+
+    async def get(self, timeout: float | None = None) -> tuple[str, bytes] | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            step = 1.0 if remaining is None else min(1.0, remaining)
+            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=step)
+            if message is not None and message["type"] in ("message", "pmessage"):
+                channel = message["channel"].decode()[self._prefix_len :]
+                return channel, message["data"]
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    async def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]:
+        while True:
+            item = await self.get(None)
+            if item is not None:
+                yield item
+
+
+def make_cache(url: str, prefix: str = "hitcircle:", timeout: float = 1.0) -> Cache:
+    if url:
+        return RedisCache(url, prefix, timeout)
+    return MemoryCache()

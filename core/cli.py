@@ -1,0 +1,155 @@
+"""`hitcircle serve | migrate | plugins | config check`, plus what plugins add (`commands` hook)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from core import db as dbmod
+from core.config import ConfigError, Settings, load_settings
+from core.plugins import PluginError, discover, load
+
+# Errors whose message is already the one line an operator needs.
+OPERATOR_ERRORS: tuple[type[Exception], ...] = (ConfigError, PluginError, dbmod.DatabaseUnavailable)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hypercorn.config import Config
+    from hypercorn.run import run
+
+    from core import migrate
+
+    # Workers load the app from `core.asgi`, which reads settings from the environment: the
+    # command-line flags travel there so every worker sees the same values.
+    for flag, key in (
+        ("host", "SERVER_HOST"),
+        ("port", "SERVER_PORT"),
+        ("workers", "SERVER_WORKERS"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            os.environ[f"HITCIRCLE_{key}"] = str(value)
+    if args.config:
+        os.environ["HITCIRCLE_CONFIG"] = args.config
+    settings = load_settings()
+    load(settings)  # a broken plugin stops here with its name, before any socket is opened
+    asyncio.run(_probe_database(settings))
+    if dbmod.is_sqlite(settings.database_url) or migrate.needs_upgrade(settings):
+        # The embedded (or a brand-new) database migrates itself: the first run needs no other step.
+        migrate.upgrade(settings)
+
+    config = Config()
+    config.application_path = "core.asgi:app"
+    config.bind = [f"{settings.server.host}:{settings.server.port}"]
+    config.workers = 0 if settings.server.workers == 1 else settings.server.workers
+    config.accesslog = "-" if args.access_log else None
+    config.errorlog = "-"
+    config.keep_alive_timeout = 75
+    print(f"hitcircle serving on http://{settings.server.host}:{settings.server.port}", flush=True)
+    return run(config) or 0
+
+
+async def _probe_database(settings: Settings) -> None:
+    db = await dbmod.connect(settings)
+    await db.disconnect()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from core import migrate
+
+    settings = _settings(args)
+    migrate.upgrade(settings)
+    print(f"migrated {dbmod.redact(settings.database_url)} to head")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rows = [(p.name, "yes" if p.enabled else "no", p.source) for p in discover(settings)]
+    widths = [max(len(r[i]) for r in [("name", "enabled", "source"), *rows]) for i in range(3)]
+    for row in [("name", "enabled", "source"), *rows]:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    load(settings)
+    print(
+        f"config ok: database {dbmod.redact(settings.database_url)}, "
+        f"cache {'redis' if settings.redis.url else 'memory'}, data dir {settings.data_dir}"
+    )
+    return 0
+
+
+def build_parser(settings: Settings | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hitcircle", description="an osu! server")
+    parser.add_argument("--config", help="path to hitcircle.toml (default: config/hitcircle.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve HTTP, WebSocket and SignalR with hypercorn")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="upgrade the database to the newest schema").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser("plugins", help="list plugins: name, enabled, source").set_defaults(
+        func=cmd_plugins
+    )
+    config = sub.add_parser("config", help="configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    config_sub.add_parser("check", help="validate the configuration").set_defaults(
+        func=cmd_config_check
+    )
+    if settings is not None:
+        load(settings).hook.commands(cli=sub)
+    return parser
+
+
+def _preparse_config(argv: Sequence[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        # Plugins may add commands, so settings and plugins are loaded before parsing; the
+        # built-in commands still work (and report the problem) when that fails.
+        try:
+            settings: Settings | None = load_settings(_preparse_config(argv))
+        except ConfigError:
+            settings = None
+        try:
+            parser = build_parser(settings)
+        except PluginError:
+            parser = build_parser(None)
+        args = parser.parse_args(argv)
+        func: Callable[[argparse.Namespace], int] = args.func
+        return func(args)
+    except OPERATOR_ERRORS as exc:
+        print(f"hitcircle: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Periodic jobs from the `jobs` hook, run inside the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loguru import logger
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval: float
+    run: Callable[[Any], Awaitable[None]]
+    # Run once right at start-up instead of waiting one interval first.
+    run_at_start: bool = False
+
+
+async def _loop(job: Job, app: Any) -> None:
+    if not job.run_at_start:
+        await asyncio.sleep(job.interval)
+    while True:
+        try:
+            await job.run(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A failing job must never take the server down; it gets another go next interval.
+            logger.exception("job {} failed; retrying in {}s", job.name, job.interval)
+        await asyncio.sleep(job.interval)
+
+
+class JobRunner:
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, app: Any) -> None:
+        for job in self.jobs:
+            self._tasks.append(asyncio.create_task(_loop(job, app), name=f"job:{job.name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()

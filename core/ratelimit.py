@@ -1,0 +1,121 @@
+"""Rate limits per route group with `limits`; counters in memory or Redis, following the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from loguru import logger
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.config import Settings
+from core.http import json
+
+
+class RateLimits:
+    """Which limit applies to a request, and whose it is."""
+
+    def __init__(self, settings: Settings) -> None:
+        rl = settings.ratelimit
+        self.enabled = rl.enabled
+        self.default = _parse(rl.default)
+        # Longest prefix first, so `/api/v2/users/lookup` beats `/api`.
+        self.groups = sorted(
+            ((prefix, _parse(limit)) for prefix, limit in rl.groups.items()),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
+        self.storage: Storage = (
+            RedisStorage(
+                "async+" + settings.redis.url,
+                connect_timeout=settings.redis.timeout,
+                stream_timeout=settings.redis.timeout,
+            )
+            if settings.redis.url
+            else MemoryStorage()
+        )
+        self.limiter = FixedWindowRateLimiter(self.storage)
+        self._warned_at = 0.0
+
+    def limit_for(self, path: str) -> tuple[str, RateLimitItem | None]:
+        for prefix, item in self.groups:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return prefix, item
+        return "default", self.default
+
+    async def hit(self, item: RateLimitItem, *identity: str) -> tuple[bool, int, float] | None:
+        """(allowed, remaining, reset epoch), or None when the counter store is down."""
+        try:
+            allowed = await self.limiter.hit(item, *identity)
+            stats = await self.limiter.get_window_stats(item, *identity)
+        except Exception as exc:
+            # Fail open: a Redis outage shows on /health, it must not lock every client out.
+            now = time.monotonic()
+            if now - self._warned_at > 30:
+                self._warned_at = now
+                logger.warning("rate limiter storage unavailable, not limiting: {!r}", exc)
+            return None
+        return allowed, stats.remaining, stats.reset_time
+
+
+def _parse(limit: str) -> RateLimitItem | None:
+    return None if limit == "none" else parse(limit)
+
+
+def client_identity(scope: Scope) -> str:
+    """Per token when one is sent (a hash, never the token), else per client address."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization" and value:
+            return "t:" + hashlib.sha1(value).hexdigest()
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.limits.enabled:
+            await self.app(scope, receive, send)
+            return
+        group, item = self.limits.limit_for(scope["path"])
+        if item is None:
+            await self.app(scope, receive, send)
+            return
+        result = await self.limits.hit(item, group, client_identity(scope))
+        if result is None:
+            await self.app(scope, receive, send)
+            return
+        allowed, remaining, reset = result
+        amount = str(item.amount).encode()
+        if not allowed:
+            retry_after = max(1, math.ceil(reset - time.time()))
+            response = json(
+                {"error": "Too Many Attempts."},
+                429,
+                {
+                    "Retry-After": str(retry_after),
+                    "X-RateLimit-Limit": amount.decode(),
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(int(reset)),
+                },
+            )
+            await response(scope, receive, send)
+            return
+        headers = [
+            (b"x-ratelimit-limit", amount),
+            (b"x-ratelimit-remaining", str(remaining).encode()),
+        ]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,1 @@
+"""Alembic environment and versions; run through `hitcircle migrate` (core.migrate)."""

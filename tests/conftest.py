@@ -1,0 +1,247 @@
+"""Fixtures shared by the suite.
+
+Every test that takes `settings` (or anything built on it: `app`, `client`, `live_server`) runs on
+the embedded default (SQLite + memory) and, when HITCIRCLE_TEST_MYSQL_URL and
+HITCIRCLE_TEST_REDIS_URL are set, again on MariaDB + Redis. With CI=true an unreachable MariaDB or
+Redis fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from starlette.applications import Starlette
+
+from core.app import create_app
+from core.config import Settings, settings_from
+from core.db import sync_url
+from core.plugins import load
+from core.schema import full_metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+MYSQL_URL = os.environ.get("HITCIRCLE_TEST_MYSQL_URL", "")
+REDIS_URL = os.environ.get("HITCIRCLE_TEST_REDIS_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["embedded", *(["mysql_redis"] if MYSQL_URL and REDIS_URL else [])]
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI and not (MYSQL_URL and REDIS_URL):
+        raise pytest.UsageError(
+            "CI=true needs HITCIRCLE_TEST_MYSQL_URL and HITCIRCLE_TEST_REDIS_URL"
+        )
+    if MYSQL_URL and not _reachable(MYSQL_URL, 3306):
+        raise pytest.UsageError(f"HITCIRCLE_TEST_MYSQL_URL is set but unreachable: {MYSQL_URL}")
+    if REDIS_URL and not _reachable(REDIS_URL, 6379):
+        raise pytest.UsageError(f"HITCIRCLE_TEST_REDIS_URL is set but unreachable: {REDIS_URL}")
+
+
+def make_settings(backend: str, data_dir: Path, **sections: dict[str, Any]) -> Settings:
+    raw: dict[str, dict[str, Any]] = {"data": {"dir": str(data_dir)}, "log": {"level": "WARNING"}}
+    if backend == "mysql_redis":
+        raw["database"] = {"url": MYSQL_URL}
+        raw["redis"] = {"url": REDIS_URL, "prefix": "hctest:"}
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    # The test environment's own HITCIRCLE_* variables must not leak into test settings.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HITCIRCLE_")}
+    return settings_from(raw, env)
+
+
+_migrated: dict[str, Path | None] = {}
+
+
+def prepare_database(settings: Settings, backend: str, tmp_root: Path) -> None:
+    """Bring the test database to head, fast: migrate once per run, then copy or truncate."""
+    from core import migrate
+
+    pm = load(settings)
+    if backend == "embedded":
+        target = Path(settings.database_url.removeprefix("sqlite:///"))
+        template = _migrated.get("embedded")
+        if template is None:
+            template = tmp_root / "template.db"
+            migrate.upgrade(settings.replace(database={"url": f"sqlite:///{template}"}), pm)
+            _migrated["embedded"] = template
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, target)
+        return
+    if "mysql" not in _migrated:
+        engine = sa.create_engine(sync_url(MYSQL_URL))
+        with engine.begin() as conn:
+            # A fresh schema per run: drop whatever an earlier run or another schema left.
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+            for (name,) in conn.exec_driver_sql("SHOW TABLES").fetchall():
+                conn.exec_driver_sql(f"DROP TABLE `{name}`")
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+        engine.dispose()
+        migrate.upgrade(settings, pm)
+        _migrated["mysql"] = None
+    truncate_mysql(full_metadata(pm))
+
+
+def truncate_mysql(md: sa.MetaData) -> None:
+    engine = sa.create_engine(sync_url(MYSQL_URL))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+        for name in md.tables:
+            conn.exec_driver_sql(f"TRUNCATE TABLE `{name}`")
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+    engine.dispose()
+
+
+async def flush_redis() -> None:
+    import coredis
+
+    client = coredis.Redis.from_url(REDIS_URL)
+    keys = [k async for k in client.scan_iter(match="hctest:*")]
+    if keys:
+        await client.delete(keys)
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hitcircle")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, dict[str, Any]]:
+    """Override in a test module to change settings for its tests."""
+    return {}
+
+
+@pytest.fixture
+async def settings(
+    backend: str, tmp_path: Path, tmp_root: Path, settings_overrides: dict[str, dict[str, Any]]
+) -> Settings:
+    result = make_settings(backend, tmp_path / "data", **settings_overrides)
+    prepare_database(result, backend, tmp_root)
+    if backend == "mysql_redis":
+        await flush_redis()
+    return result
+
+
+@asynccontextmanager
+async def running(app: Starlette) -> AsyncIterator[Starlette]:
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with running(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment variables that make a `hitcircle` subprocess use exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HITCIRCLE_")}
+    env["HITCIRCLE_CONFIG"] = "/nonexistent/hitcircle.toml"
+    env["HITCIRCLE_DATABASE_URL"] = settings.database_url
+    env["HITCIRCLE_REDIS_URL"] = settings.redis.url
+    env["HITCIRCLE_REDIS_PREFIX"] = settings.redis.prefix
+    env["HITCIRCLE_DATA_DIR"] = str(settings.data_dir)
+    env["HITCIRCLE_LOG_LEVEL"] = "WARNING"
+    env["HITCIRCLE_PLUGINS_DISABLED"] = ",".join(settings.plugins.disabled)
+    env["HITCIRCLE_PLUGINS_ENABLED"] = ",".join(settings.plugins.enabled)
+    env["HITCIRCLE_PLUGINS_MODULES"] = ",".join(settings.plugins.modules)
+    for name, values in settings.extra.items():
+        for key, value in values.items():
+            env[f"HITCIRCLE_{name}_{key}".upper()] = str(value)
+    return env
+
+
+class LiveServer:
+    """`hitcircle serve` in a subprocess on a free loopback port."""
+
+    def __init__(self, settings: Settings, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = settings_env(settings) | {"HITCIRCLE_SERVER_PUBLIC_URL": self.url}
+        self.env |= extra_env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "serve", "--port", str(self.port)],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read().decode() if self.process.stdout else ""
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code in (200, 503):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start in time")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    server = LiveServer(settings)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
