@@ -1,11 +1,14 @@
 """SQLAlchemy Core tables of the shared osu! domain.
 
-Core tables live on the module-level `metadata`. A plugin defines its own tables at module level on
+Core tables live on the module-level `metadata`, defined by the `core.domain` modules. A plugin defines its own tables at module level on
 a MetaData of its own (`plugin_metadata()`) and returns them from the `tables` hook;
 `full_metadata()` gathers both, so Alembic and the tests see the same schema as the app.
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 import sqlalchemy as sa
 from pluggy import PluginManager
@@ -32,8 +35,17 @@ def plugin_metadata() -> sa.MetaData:
 metadata = plugin_metadata()
 
 
+def load_domain_tables() -> None:
+    """Import every `core.domain` module: each defines its area's tables on `metadata`."""
+    import core.domain
+
+    for info in pkgutil.iter_modules(core.domain.__path__):
+        importlib.import_module(f"core.domain.{info.name}")
+
+
 def full_metadata(pm: PluginManager | None = None) -> sa.MetaData:
     """Core tables plus those of every enabled plugin, in one MetaData."""
+    load_domain_tables()
     md = plugin_metadata()
     for table in metadata.tables.values():
         table.to_metadata(md)
