@@ -1,8 +1,9 @@
 """SQLAlchemy Core tables of the shared osu! domain.
 
-Core tables live on the module-level `metadata`, defined by the `core.domain` modules. A plugin defines its own tables at module level on
-a MetaData of its own (`plugin_metadata()`) and returns them from the `tables` hook;
-`full_metadata()` gathers both, so Alembic and the tests see the same schema as the app.
+Core tables live on the module-level `metadata`, defined by the `core.domain` modules. A plugin
+defines its own tables at module level on a MetaData of its own (`plugin_metadata()`) and returns
+them from the `tables` hook; `full_metadata()` gathers both, so Alembic and the tests see the same
+schema as the app.
 """
 
 from __future__ import annotations
