@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -245,3 +245,50 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+# --- accounts: users and tokens for tests (`from tests.conftest import create_user, issue_token`)
+
+TEST_CLIENT_ID = 5  # the built-in osu!lazer client: it always exists and may hold any scope
+
+
+async def create_user(
+    app: Starlette,
+    username: str = "peppy",
+    password: str = "password123",
+    email: str | None = None,
+    country: str = "AU",
+) -> int:
+    """A user straight in the database (cheap bcrypt cost); returns the id."""
+    from core.auth import hash_password
+    from core.domain import users as users_db
+
+    return await users_db.insert_user(
+        app.state.db,
+        username=username,
+        password_hash=await hash_password(password, rounds=4),
+        email=email if email is not None else f"{users_db.clean_username(username)}@example.com",
+        country_code=country,
+    )
+
+
+async def issue_token(app: Starlette, user_id: int | None, scopes: Sequence[str] = ("*",)) -> str:
+    """A signed access token for `user_id` (None: a client-credentials token) with `scopes`."""
+    from core.auth import issue_access_token
+    from core.domain import oauth as oauth_db
+
+    await oauth_db.ensure_builtin_client(app.state.db, TEST_CLIENT_ID, "osu!lazer")
+    token, _ = await issue_access_token(
+        app.state, user_id=user_id, client_id=TEST_CLIENT_ID, scopes=list(scopes)
+    )
+    return token
+
+
+@pytest.fixture
+async def user(app: Starlette) -> int:
+    return await create_user(app)
+
+
+@pytest.fixture
+async def token(app: Starlette, user: int) -> str:
+    return await issue_token(app, user, ("*",))

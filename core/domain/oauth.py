@@ -6,8 +6,14 @@ digests and compared in constant time. Access tokens are signed JWTs; their row 
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
+import sqlalchemy as sa
+from databases import Database
+
+from core.domain.users import record
 from core.schema import TABLE_ARGS, metadata
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -69,3 +75,252 @@ oauth_auth_codes = sa.Table(
     sa.Column("expires_at", sa.DateTime(), nullable=False),
     **TABLE_ARGS,
 )
+
+
+def _at(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).replace(tzinfo=None)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+
+async def get_client(db: Database, client_id: int) -> dict[str, Any] | None:
+    row = await db.fetch_one(sa.select(oauth_clients).where(oauth_clients.c.id == client_id))
+    if row is None:
+        return None
+    result = record(row)
+    result["password_client"] = bool(result["password_client"])
+    result["revoked"] = bool(result["revoked"])
+    return result
+
+
+async def ensure_builtin_client(db: Database, client_id: int, name: str) -> None:
+    """The row of a built-in client (lazer's id 5) whose secrets live in the configuration."""
+    if await db.fetch_val(sa.select(oauth_clients.c.id).where(oauth_clients.c.id == client_id)):
+        return
+    now = _now()
+    try:
+        await db.execute(
+            oauth_clients.insert().values(
+                id=client_id,
+                user_id=None,
+                name=name,
+                secret_hash=None,
+                redirect="",
+                password_client=True,
+                revoked=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    except Exception:
+        # Another worker inserted it first.
+        if not await db.fetch_val(
+            sa.select(oauth_clients.c.id).where(oauth_clients.c.id == client_id)
+        ):
+            raise
+
+
+async def create_client(
+    db: Database, *, user_id: int | None, name: str, secret_hash: str, redirect: str
+) -> int:
+    now = _now()
+    return int(
+        await db.execute(
+            oauth_clients.insert().values(
+                user_id=user_id,
+                name=name,
+                secret_hash=secret_hash,
+                redirect=redirect,
+                password_client=False,
+                revoked=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    )
+
+
+async def user_clients(db: Database, user_id: int) -> list[dict[str, Any]]:
+    rows = await db.fetch_all(
+        sa.select(oauth_clients)
+        .where(oauth_clients.c.user_id == user_id, oauth_clients.c.revoked.is_(False))
+        .order_by(oauth_clients.c.id)
+    )
+    return [record(r) for r in rows]
+
+
+async def update_client(db: Database, client_id: int, **values: Any) -> None:
+    values["updated_at"] = _now()
+    await db.execute(oauth_clients.update().where(oauth_clients.c.id == client_id).values(**values))
+
+
+# --- access and refresh tokens -----------------------------------------------------------------
+
+
+async def insert_access_token(
+    db: Database,
+    *,
+    jti: str,
+    user_id: int | None,
+    client_id: int,
+    scopes: Sequence[str],
+    created_at: float,
+    expires_at: float,
+) -> None:
+    await db.execute(
+        oauth_access_tokens.insert().values(
+            id=jti,
+            user_id=user_id,
+            client_id=client_id,
+            scopes=" ".join(scopes),
+            revoked=False,
+            created_at=_at(created_at),
+            expires_at=_at(expires_at),
+        )
+    )
+
+
+async def access_token_row(db: Database, jti: str) -> dict[str, Any] | None:
+    """What the per-request check needs, JSON-able for the cache."""
+    row = await db.fetch_one(
+        sa.select(
+            oauth_access_tokens.c.user_id,
+            oauth_access_tokens.c.client_id,
+            oauth_access_tokens.c.scopes,
+            oauth_access_tokens.c.revoked,
+            oauth_clients.c.revoked.label("client_revoked"),
+        )
+        .select_from(
+            oauth_access_tokens.outerjoin(
+                oauth_clients, oauth_clients.c.id == oauth_access_tokens.c.client_id
+            )
+        )
+        .where(oauth_access_tokens.c.id == jti)
+    )
+    if row is None:
+        return None
+    m = row
+    return {
+        "user_id": None if m["user_id"] is None else int(m["user_id"]),
+        "client_id": int(m["client_id"]),
+        "scopes": m["scopes"],
+        # A token of a deleted or revoked client is dead too.
+        "revoked": bool(m["revoked"]) or m["client_revoked"] is None or bool(m["client_revoked"]),
+    }
+
+
+async def active_token_ids(
+    db: Database, *, user_id: int | None = None, client_id: int | None = None
+) -> list[str]:
+    query = sa.select(oauth_access_tokens.c.id).where(oauth_access_tokens.c.revoked.is_(False))
+    if user_id is not None:
+        query = query.where(oauth_access_tokens.c.user_id == user_id)
+    if client_id is not None:
+        query = query.where(oauth_access_tokens.c.client_id == client_id)
+    return [r[0] for r in await db.fetch_all(query)]
+
+
+async def revoke_access_tokens(db: Database, jtis: Sequence[str]) -> None:
+    ids = list(jtis)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        await db.execute(
+            oauth_access_tokens.update()
+            .where(oauth_access_tokens.c.id.in_(chunk))
+            .values(revoked=True)
+        )
+        await db.execute(
+            oauth_refresh_tokens.update()
+            .where(oauth_refresh_tokens.c.access_token_id.in_(chunk))
+            .values(revoked=True)
+        )
+
+
+async def insert_refresh_token(
+    db: Database, *, token_hash: str, access_token_id: str, expires_at: float
+) -> None:
+    await db.execute(
+        oauth_refresh_tokens.insert().values(
+            id=token_hash,
+            access_token_id=access_token_id,
+            revoked=False,
+            expires_at=_at(expires_at),
+        )
+    )
+
+
+async def refresh_token_row(db: Database, token_hash: str) -> dict[str, Any] | None:
+    row = await db.fetch_one(
+        sa.select(
+            oauth_refresh_tokens.c.id,
+            oauth_refresh_tokens.c.revoked,
+            oauth_refresh_tokens.c.expires_at,
+            oauth_access_tokens.c.id.label("access_token_id"),
+            oauth_access_tokens.c.user_id,
+            oauth_access_tokens.c.client_id,
+            oauth_access_tokens.c.scopes,
+        )
+        .select_from(
+            oauth_refresh_tokens.join(
+                oauth_access_tokens,
+                oauth_access_tokens.c.id == oauth_refresh_tokens.c.access_token_id,
+            )
+        )
+        .where(oauth_refresh_tokens.c.id == token_hash)
+    )
+    return None if row is None else record(row)
+
+
+async def use_refresh_token(db: Database, token_hash: str) -> bool:
+    """Revoke a refresh token; False when it was already revoked (a concurrent refresh won)."""
+    result = await db.execute(
+        oauth_refresh_tokens.update()
+        .where(oauth_refresh_tokens.c.id == token_hash, oauth_refresh_tokens.c.revoked.is_(False))
+        .values(revoked=True)
+    )
+    return bool(result)
+
+
+# --- authorization codes -----------------------------------------------------------------------
+
+
+async def insert_auth_code(
+    db: Database,
+    *,
+    code_hash: str,
+    user_id: int,
+    client_id: int,
+    scopes: Sequence[str],
+    redirect_uri: str | None,
+    expires_at: float,
+) -> None:
+    await db.execute(
+        oauth_auth_codes.insert().values(
+            id=code_hash,
+            user_id=user_id,
+            client_id=client_id,
+            scopes=" ".join(scopes),
+            redirect_uri=redirect_uri,
+            revoked=False,
+            expires_at=_at(expires_at),
+        )
+    )
+
+
+async def auth_code_row(db: Database, code_hash: str) -> dict[str, Any] | None:
+    row = await db.fetch_one(sa.select(oauth_auth_codes).where(oauth_auth_codes.c.id == code_hash))
+    return None if row is None else record(row)
+
+
+async def use_auth_code(db: Database, code_hash: str) -> bool:
+    result = await db.execute(
+        oauth_auth_codes.update()
+        .where(oauth_auth_codes.c.id == code_hash, oauth_auth_codes.c.revoked.is_(False))
+        .values(revoked=True)
+    )
+    return bool(result)

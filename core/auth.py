@@ -1,0 +1,466 @@
+"""Authentication: passwords, access-token JWTs, token lookup and the per-route scope check.
+
+Every API route is built with `api_route(path, endpoint, scope=...)`: the wrapper validates the
+bearer token (signature, expiry, revocation through a cached token row), checks the scope as
+osu-web's `RequireScopes` does and leaves the token and its user on the request, where handlers
+read them with `current_token`, `current_user` and `require_user`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import orjson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core.config import Settings
+from core.domain import oauth as oauth_db
+from core.domain import users as users_db
+from core.http import ApiError
+
+# --- scopes ------------------------------------------------------------------------------------
+
+SCOPES = frozenset(
+    {
+        "public",
+        "identify",
+        "friends.read",
+        "chat.read",
+        "chat.write",
+        "chat.write_manage",
+        "forum.write",
+        "forum.write_manage",
+        "delegate",
+        "group_permissions",
+        "multiplayer.write_manage",
+        "*",
+    }
+)
+# `*` grants everything except these (ppy/osu-web RequireScopes).
+NOT_IMPLIED_BY_STAR = frozenset({"delegate", "group_permissions"})
+ANY_SCOPE = "any"
+
+UNAUTHENTICATED = {"authentication": "basic"}
+SCOPE_MISSING = {"error": "A required scope is missing."}
+INVALID_SCOPES = {"error": "Invalid scope(s) provided."}
+
+ACCESS_TOKEN_LIFETIME = 86400
+REFRESH_TOKEN_LIFETIME = 90 * 86400
+
+
+def unauthenticated() -> ApiError:
+    return ApiError(401, dict(UNAUTHENTICATED))
+
+
+def auth_settings(settings: Settings) -> dict[str, Any]:
+    return settings.section(
+        "auth",
+        {
+            # PEM file of the RSA key that signs access tokens; empty: <data.dir>/oauth-private.pem,
+            # created on first use. Every worker and host must share it.
+            "private_key": "",
+            "bcrypt_rounds": 10,
+            # Seconds a token row or user row stays in the cache between database reads.
+            "cache_seconds": 300,
+        },
+    )
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+
+def md5_hex(password: str) -> bytes:
+    """osu! hashes the md5 hex digest, never the password itself (stable sends the md5)."""
+    return hashlib.md5(password.encode("utf-8")).hexdigest().encode()
+
+
+async def hash_password(password: str, rounds: int = 10) -> str:
+    digest = md5_hex(password)
+    # bcrypt holds a core for tens of milliseconds: keep it off the event loop.
+    hashed = await asyncio.to_thread(bcrypt.hashpw, digest, bcrypt.gensalt(rounds))
+    return hashed.decode()
+
+
+async def verify_password(password: str, password_hash: str | None) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return await asyncio.to_thread(bcrypt.checkpw, md5_hex(password), password_hash.encode())
+    except ValueError:
+        return False
+
+
+def sha256_hex(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str | None) -> bool:
+    """Constant-time comparison of a presented secret with its stored sha256."""
+    if not stored_hash:
+        return False
+    return hmac.compare_digest(sha256_hex(secret), stored_hash)
+
+
+def new_secret(nbytes: int = 30) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+# --- JWT (RS256) -------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _unb64(data: bytes) -> bytes:
+    return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+
+
+_HEADER = _b64(orjson.dumps({"typ": "JWT", "alg": "RS256"}))
+
+
+class Signer:
+    """The RSA key pair that signs and verifies access tokens."""
+
+    def __init__(self, private_key: rsa.RSAPrivateKey) -> None:
+        self.private_key = private_key
+        self.public_key = private_key.public_key()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Signer:
+        path_text = auth_settings(settings)["private_key"]
+        path = Path(path_text) if path_text else settings.data_dir / "oauth-private.pem"
+        return cls(_load_or_create_key(path))
+
+    def encode(self, claims: Mapping[str, Any]) -> str:
+        signing_input = _HEADER + b"." + _b64(orjson.dumps(claims))
+        signature = self.private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        return (signing_input + b"." + _b64(signature)).decode()
+
+    def decode(self, token: str) -> dict[str, Any] | None:
+        """The verified claims, or None for anything that is not our well-formed RS256 token."""
+        try:
+            raw = token.encode("ascii")
+            header_b64, payload_b64, signature_b64 = raw.split(b".")
+            header = orjson.loads(_unb64(header_b64))
+            if not isinstance(header, dict) or header.get("alg") != "RS256":
+                return None
+            self.public_key.verify(
+                _unb64(signature_b64),
+                header_b64 + b"." + payload_b64,
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+            claims = orjson.loads(_unb64(payload_b64))
+        except (ValueError, UnicodeError, InvalidSignature, orjson.JSONDecodeError):
+            return None
+        if not isinstance(claims, dict) or not isinstance(claims.get("jti"), str):
+            return None
+        if not isinstance(claims.get("exp"), int | float):
+            return None
+        return claims
+
+
+def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        tmp.write_bytes(pem)
+        os.chmod(tmp, 0o600)
+        try:
+            # link() fails if another worker created the key first: theirs wins, ours is dropped.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"{path} does not hold an RSA private key")
+    return key
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    id: str
+    user_id: int | None  # the resource owner (client owner for delegate tokens)
+    client_id: int
+    scopes: frozenset[str]
+    expires_at: float
+
+    def can(self, scope: str) -> bool:
+        if scope in self.scopes:
+            return True
+        return "*" in self.scopes and scope not in NOT_IMPLIED_BY_STAR
+
+
+class Authenticator:
+    """Per-app token machinery: the signer plus a small in-process cache of verified JWTs.
+
+    The in-process cache holds only what the signature proves (a pure function of the token
+    text); revocation lives in the shared cache and the database, so every worker sees it.
+    """
+
+    LOCAL_MAX = 4096
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.signer = Signer.from_settings(settings)
+        conf = auth_settings(settings)
+        self.cache_seconds = float(conf["cache_seconds"])
+        self.bcrypt_rounds = int(conf["bcrypt_rounds"])
+        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def claims(self, token: str) -> dict[str, Any] | None:
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
+        claims = self.signer.decode(token)
+        if claims is not None:
+            self._verified[token] = claims
+            if len(self._verified) > self.LOCAL_MAX:
+                self._verified.popitem(last=False)
+        return claims
+
+
+def authenticator(state: Any) -> Authenticator:
+    """The app's Authenticator (`state` is `app.state`), made on first use."""
+    auth = getattr(state, "authenticator", None)
+    if auth is None:
+        auth = Authenticator(state.settings)
+        state.authenticator = auth
+    return auth
+
+
+def token_key(jti: str) -> str:
+    return f"auth:token:{jti}"
+
+
+def user_key(user_id: int) -> str:
+    return f"auth:user:{user_id}"
+
+
+async def issue_access_token(
+    state: Any,
+    *,
+    user_id: int | None,
+    client_id: int,
+    scopes: Sequence[str],
+    owner_id: int | None = None,
+) -> tuple[str, str]:
+    """Store a token row and sign its JWT; returns (jwt, jti).
+
+    `owner_id` is the resource owner of a client-credentials `delegate` token (the client's owner);
+    the JWT `sub` stays "" for those, as on osu-web.
+    """
+    auth = authenticator(state)
+    now = time.time()
+    jti = secrets.token_hex(40)
+    scope_list = sorted(set(scopes))
+    await oauth_db.insert_access_token(
+        state.db,
+        jti=jti,
+        user_id=user_id if user_id is not None else owner_id,
+        client_id=client_id,
+        scopes=scope_list,
+        created_at=now,
+        expires_at=now + ACCESS_TOKEN_LIFETIME,
+    )
+    claims = {
+        "aud": str(client_id),
+        "jti": jti,
+        "iat": int(now),
+        "nbf": int(now),
+        "exp": int(now) + ACCESS_TOKEN_LIFETIME,
+        "sub": str(user_id) if user_id is not None else "",
+        "scopes": scope_list,
+    }
+    return auth.signer.encode(claims), jti
+
+
+async def revoke_access_tokens(state: Any, jtis: Sequence[str]) -> None:
+    """Revoke access tokens (and their refresh tokens) and drop them from the shared cache."""
+    if not jtis:
+        return
+    await oauth_db.revoke_access_tokens(state.db, jtis)
+    await state.cache.delete(*(token_key(j) for j in jtis))
+
+
+async def revoke_user_tokens(state: Any, user_id: int) -> None:
+    await revoke_access_tokens(state, await oauth_db.active_token_ids(state.db, user_id=user_id))
+
+
+async def revoke_client_tokens(state: Any, client_id: int) -> None:
+    ids = await oauth_db.active_token_ids(state.db, client_id=client_id)
+    await revoke_access_tokens(state, ids)
+
+
+async def forget_user(state: Any, user_id: int) -> None:
+    """Drop the cached user row after a change (rename, restriction, profile edit)."""
+    await state.cache.delete(user_key(user_id))
+
+
+async def _token_row(state: Any, jti: str, cached: bytes | None) -> dict[str, Any] | None:
+    if cached is not None:
+        row = orjson.loads(cached)
+        return row or None
+    row = await oauth_db.access_token_row(state.db, jti)
+    ttl = authenticator(state).cache_seconds
+    # A missing row is cached too (as {}), so a flood of unknown-jti tokens cannot reach the DB.
+    await state.cache.set(token_key(jti), orjson.dumps(row or {}), ex=ttl)
+    return row
+
+
+async def load_user(state: Any, user_id: int, cached: bytes | None = None) -> dict[str, Any] | None:
+    """The user row (no password hash) through the shared cache."""
+    if cached is None:
+        cached = await state.cache.get(user_key(user_id))
+    if cached is not None:
+        return users_db.decode_cached(cached)
+    row = await users_db.get_user(state.db, user_id)
+    if row is not None:
+        await state.cache.set(
+            user_key(user_id), users_db.encode_cached(row), ex=authenticator(state).cache_seconds
+        )
+    return row
+
+
+async def resolve_token(
+    state: Any, header: str | None
+) -> tuple[Token, dict[str, Any] | None] | None:
+    """(token, user row) for an `Authorization` header; raises 401 when a token is bad."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
+        raise unauthenticated()
+    claims = authenticator(state).claims(value)
+    if claims is None or claims["exp"] <= time.time():
+        raise unauthenticated()
+    jti = claims["jti"]
+    sub = claims.get("sub")
+    sub_id = int(sub) if isinstance(sub, str) and sub.isdigit() else None
+    keys = [token_key(jti)] + ([user_key(sub_id)] if sub_id is not None else [])
+    found = await state.cache.mget(keys)
+    row = await _token_row(state, jti, found[0])
+    if row is None or row["revoked"]:
+        raise unauthenticated()
+    token = Token(
+        id=jti,
+        user_id=row["user_id"],
+        client_id=row["client_id"],
+        scopes=frozenset(row["scopes"].split()),
+        expires_at=float(claims["exp"]),
+    )
+    user = None
+    if token.user_id is not None:
+        user = await load_user(
+            state, token.user_id, found[1] if sub_id == token.user_id and len(found) > 1 else None
+        )
+        if user is None or user.get("is_deleted"):
+            raise unauthenticated()
+    return token, user
+
+
+# --- request helpers and routes ----------------------------------------------------------------
+
+
+def _state(request: Request) -> dict[str, Any]:
+    return request.scope.setdefault("state", {})
+
+
+def current_token(request: Request) -> Token | None:
+    return _state(request).get("auth_token")
+
+
+def current_user(request: Request) -> Mapping[str, Any] | None:
+    """The token's user row; None for client-credentials tokens and token-less requests."""
+    return _state(request).get("auth_user")
+
+
+def require_user(request: Request) -> Mapping[str, Any]:
+    user = current_user(request)
+    if user is None:
+        raise unauthenticated()
+    return user
+
+
+async def authenticate(request: Request, scope: str | None) -> None:
+    """Validate the bearer token for `scope` and leave it on the request (see module doc)."""
+    resolved = await resolve_token(request.app.state, request.headers.get("authorization"))
+    if resolved is None:
+        if scope is None:
+            return
+        raise unauthenticated()
+    token, user = resolved
+    state = _state(request)
+    state["auth_token"] = token
+    state["auth_user"] = user
+    if scope is None or scope == ANY_SCOPE:
+        return
+    if scope == "*":
+        if "*" not in token.scopes:
+            raise ApiError(403, dict(INVALID_SCOPES))
+        return
+    if not token.can(scope):
+        raise ApiError(403, dict(SCOPE_MISSING))
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def api_route(
+    path: str,
+    endpoint: Endpoint,
+    *,
+    methods: Sequence[str] = ("GET",),
+    scope: str | None = "public",
+    name: str | None = None,
+) -> Route:
+    """A Starlette Route whose endpoint runs only for a token carrying `scope`.
+
+    `scope=None`: no token needed (a token that is sent is still validated); `"any"`: any valid
+    token; `"*"`: lazer-only (403 "Invalid scope(s) provided." otherwise); any other name: that
+    scope or `*` (403 "A required scope is missing." otherwise). The route keeps the declared
+    scope as `required_scope`.
+    """
+    if scope is not None and scope != ANY_SCOPE and scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    async def guarded(request: Request) -> Response:
+        await authenticate(request, scope)
+        return await endpoint(request)
+
+    guarded.__name__ = getattr(endpoint, "__name__", "endpoint")
+    guarded.__doc__ = endpoint.__doc__
+    route = Route(path, guarded, methods=list(methods), name=name or guarded.__name__)
+    route.required_scope = scope  # type: ignore[attr-defined]
+    route.endpoint_function = endpoint  # type: ignore[attr-defined]
+    return route
