@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import coredis.exceptions
 import orjson
 from loguru import logger
 from starlette.datastructures import FormData, UploadFile
@@ -17,6 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.cache import CacheUnavailable
 from core.db import UNAVAILABLE_ERRORS
+
+# A backend that is down is the server's problem of the moment, not a bug: 503, try again soon.
+UNAVAILABLE = (
+    *UNAVAILABLE_ERRORS,
+    CacheUnavailable,
+    coredis.exceptions.ConnectionError,
+    coredis.exceptions.TimeoutError,
+)
 
 ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
@@ -81,7 +90,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("state", {}).get("request_id", "-")
-    if isinstance(exc, UNAVAILABLE_ERRORS | CacheUnavailable):
+    if isinstance(exc, UNAVAILABLE):
         logger.warning(
             "request {} {} {}: backend unavailable: {!r}",
             request_id,

@@ -32,6 +32,8 @@ class RateLimits:
         self.storage: Storage = (
             RedisStorage(
                 "async+" + settings.redis.url,
+                # Under the installation's prefix, beside its other keys.
+                key_prefix=settings.redis.prefix + "ratelimit",
                 connect_timeout=settings.redis.timeout,
                 stream_timeout=settings.redis.timeout,
             )

@@ -1,0 +1,162 @@
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.app import create_app
+from core.config import ConfigError, Settings
+from core.hooks import hookimpl
+from core.jobs import Job
+
+from .conftest import free_port, make_settings, running
+
+
+async def test_health_ok(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+
+
+async def test_startup_shutdown_and_jobs_are_awaited(settings: Settings) -> None:
+    events: list[str] = []
+
+    class Plugin:
+        @hookimpl
+        async def startup(self, app: object) -> None:
+            await asyncio.sleep(0)
+            events.append("startup")
+
+        @hookimpl
+        def shutdown(self, app: object) -> object:
+            async def close() -> None:
+                events.append("shutdown")
+
+            return close()
+
+        @hookimpl
+        def jobs(self) -> list[Job]:
+            async def tick(app: object) -> None:
+                events.append("tick")
+
+            return [Job("tick", 0.01, tick, run_at_start=True)]
+
+    app = create_app(settings, [Plugin()])
+    async with running(app):
+        assert events[0] == "startup"
+        await asyncio.sleep(0.05)
+    assert events.count("tick") >= 2
+    assert events[-1] == "shutdown"
+
+
+async def test_plugin_routes_are_served_and_disabled_ones_are_not(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ping_plugin.py").write_text(
+        "from starlette.routing import Route\n"
+        "from core.hooks import hookimpl\n"
+        "from core.http import json\n"
+        "async def ping(request):\n    return json({'pong': True})\n"
+        "@hookimpl\ndef routes():\n    return [Route('/ping', ping)]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for disabled, status in (((), 200), (("ping_plugin",), 404)):
+        configured = settings.replace(plugins={"modules": ("ping_plugin",), "disabled": disabled})
+        app = create_app(configured)
+        async with running(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                assert (await c.get("/ping")).status_code == status
+
+
+def test_missing_storage_backend_is_a_config_error(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match=r"storage\.backend: 's3' is not provided"):
+        create_app(settings.replace(storage={"backend": "s3"}))
+
+
+# --- Redis going away and coming back -----------------------------------------------------------
+
+
+class RedisProcess:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                import socket
+
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisProcess]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    redis = RedisProcess(free_port())
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+async def _wait_for(client: httpx.AsyncClient, status: int, limit: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        response = await client.get("/health")
+        if response.status_code == status:
+            return time.monotonic() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"/health did not become {status} within {limit}s")
+
+
+async def test_health_follows_redis_down_and_up(
+    tmp_path: Path, tmp_root: Path, private_redis: RedisProcess
+) -> None:
+    from .conftest import prepare_database
+
+    settings = make_settings(
+        "embedded", tmp_path / "data", redis={"url": f"redis://127.0.0.1:{private_redis.port}/0"}
+    )
+    prepare_database(settings, "embedded", tmp_root)
+    app = create_app(settings)
+    async with running(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/health")).json()["cache"] == "ok"
+            private_redis.stop()
+            took = await _wait_for(client, 503, 2.0)
+            body = (await client.get("/health")).json()
+            assert body == {"status": "unavailable", "database": "ok", "cache": "unavailable"}
+            assert took < 2.0
+            private_redis.start()
+            await _wait_for(client, 200, 10.0)

@@ -1,0 +1,178 @@
+"""The `hitcircle` command as an operator runs it: in a subprocess, reading its output."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.config import Settings
+
+from .conftest import ROOT, LiveServer, settings_env
+
+
+def hitcircle(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("HITCIRCLE_")}
+    base["HITCIRCLE_CONFIG"] = "/nonexistent/hitcircle.toml"
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        env=base | (env or {}),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_config_check_ok(tmp_path: Path) -> None:
+    result = hitcircle("config", "check", env={"HITCIRCLE_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("config ok: database sqlite:///")
+
+
+def test_bad_config_value_is_one_line() -> None:
+    result = hitcircle("config", "check", env={"HITCIRCLE_SERVER_PORT": "eighty"})
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == "hitcircle: config error: server.port: expected a whole number, got 'eighty'\n"
+    )
+
+
+def test_bad_config_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "hitcircle.toml"
+    path.write_text("[database]\nurl = 5\n")
+    result = hitcircle("--config", str(path), "serve")
+    assert result.returncode == 1
+    assert result.stderr == "hitcircle: config error: database.url: expected a string, got 5\n"
+
+
+def test_missing_database_is_one_line() -> None:
+    result = hitcircle(
+        "serve",
+        env={
+            "HITCIRCLE_DATABASE_URL": "mysql://root@127.0.0.1:1/nothing",
+            "HITCIRCLE_DATABASE_CONNECT_ATTEMPTS": "2",
+            "HITCIRCLE_DATABASE_CONNECT_BACKOFF": "0.01",
+        },
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "hitcircle: database mysql://root@127.0.0.1:1/nothing unreachable after 2 attempts"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_plugin_that_raises_on_import_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "exploding.py").write_text("raise ImportError('needs libfoo')\n")
+    result = hitcircle(
+        "serve",
+        env={
+            "PYTHONPATH": str(tmp_path),
+            "HITCIRCLE_PLUGINS_MODULES": "exploding",
+            "HITCIRCLE_DATA_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "hitcircle: plugin 'exploding' (exploding) failed to import: ImportError: needs libfoo\n"
+    )
+
+
+def test_migrate_a_fresh_database(tmp_path: Path) -> None:
+    result = hitcircle("migrate", env={"HITCIRCLE_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "migrated sqlite:///" in result.stdout
+    assert (tmp_path / "hitcircle.db").exists()
+
+
+def test_serve_refuses_workers_without_redis() -> None:
+    result = hitcircle("serve", "--workers", "2")
+    assert result.returncode == 1
+    assert "server.workers: more than one worker needs Redis" in result.stderr
+
+
+# --- a third-party plugin installed as a package --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """tests/plugin_dist installed with pip into a folder the subprocesses put on their path."""
+    target = tmp_path_factory.mktemp("site")
+    build = tmp_path_factory.mktemp("build")
+    source = build / "plugin_dist"
+    # Build from a copy: pip leaves build/ and *.egg-info beside the sources otherwise.
+    import shutil
+
+    shutil.copytree(ROOT / "tests" / "plugin_dist", source)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    yield target
+
+
+def test_plugins_lists_the_package(plugin_site: Path) -> None:
+    result = hitcircle("plugins", env={"PYTHONPATH": str(plugin_site)})
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split(None, 2)[1:] for line in result.stdout.splitlines()[1:]}
+    assert rows["hello"] == ["yes", "package hitcircle-hello 0.1.0"]
+    assert rows["storage_local"] == ["yes", "built-in"]
+    disabled = hitcircle(
+        "plugins", env={"PYTHONPATH": str(plugin_site), "HITCIRCLE_PLUGINS_DISABLED": "hello"}
+    )
+    assert "hello          no" in disabled.stdout or disabled.stdout.split("\n")[1].split()[:2] == [
+        "hello",
+        "no",
+    ]
+
+
+@pytest.mark.parametrize(("disabled", "status"), [("", 200), ("hello", 404)])
+def test_package_route_is_served_until_disabled(
+    settings: Settings, plugin_site: Path, disabled: str, status: int
+) -> None:
+    server = LiveServer(
+        settings, {"PYTHONPATH": str(plugin_site), "HITCIRCLE_PLUGINS_DISABLED": disabled}
+    )
+    server.start()
+    try:
+        response = httpx.get(f"{server.url}/hello/")
+        assert response.status_code == status
+        if status == 200:
+            assert response.json() == {"hello": "from a package"}
+    finally:
+        server.stop()
+
+
+def test_serve_answers_on_the_embedded_default(settings: Settings) -> None:
+    server = LiveServer(settings)
+    server.start()
+    try:
+        response = httpx.get(f"{server.url}/health")
+        assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+        assert response.headers["content-type"] == "application/json"
+    finally:
+        server.stop()
+
+
+def test_settings_env_round_trips(settings: Settings) -> None:
+    env = settings_env(settings)
+    assert env["HITCIRCLE_DATABASE_URL"] == settings.database_url

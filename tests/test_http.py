@@ -1,0 +1,203 @@
+import httpx
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core.config import Settings
+from core.hooks import hookimpl
+from core.http import ApiError, Params, error, json, merge_pairs, not_found, params, parse_bool
+
+from .conftest import running
+
+
+async def echo(request: Request) -> Response:
+    p = await params(request)
+    return json(p.data)
+
+
+async def boom(request: Request) -> Response:
+    raise RuntimeError("secret internals")
+
+
+async def gone(request: Request) -> Response:
+    raise not_found("beatmap difficulty")
+
+
+async def typed(request: Request) -> Response:
+    p = await params(request)
+    return json(
+        {"n": p.int("n", minimum=0, maximum=10), "flag": p.bool("flag"), "ids": p.list("ids", 3)}
+    )
+
+
+class Routes:
+    @hookimpl
+    def routes(self) -> list[Route]:
+        return [
+            Route("/echo", echo, methods=["GET", "POST", "PUT"]),
+            Route("/boom", boom),
+            Route("/gone", gone),
+            Route("/typed", typed, methods=["GET", "POST"]),
+        ]
+
+
+@pytest.fixture
+async def http(settings: Settings) -> httpx.AsyncClient:
+    from core.app import create_app
+
+    app = create_app(settings, [Routes()])
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+async def test_unknown_route_is_json_null_error(http: httpx.AsyncClient) -> None:
+    response = await http.get("/api/v2/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": None}
+
+
+async def test_wrong_method_is_json(http: httpx.AsyncClient) -> None:
+    response = await http.delete("/echo")
+    assert response.status_code == 405
+    assert response.json() == {"error": None}
+
+
+async def test_unhandled_error_has_no_traceback(http: httpx.AsyncClient) -> None:
+    response = await http.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {"error": None}
+    assert "secret" not in response.text
+    assert response.headers["x-request-id"]
+
+
+async def test_model_not_found_wording(http: httpx.AsyncClient) -> None:
+    response = await http.get("/gone")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Specified beatmap difficulty couldn't be found."}
+
+
+@pytest.mark.parametrize("path", ["/echo", "/echo/"])
+async def test_trailing_slash_matches_without_redirect(http: httpx.AsyncClient, path: str) -> None:
+    response = await http.post(path, data={"a": "1"})
+    assert response.status_code == 200
+    assert response.json() == {"a": "1"}
+
+
+async def test_head_answers_for_get(http: httpx.AsyncClient) -> None:
+    response = await http.head("/echo")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+async def test_request_id_is_returned_and_kept(http: httpx.AsyncClient) -> None:
+    assert len((await http.get("/echo")).headers["x-request-id"]) == 16
+    kept = await http.get("/echo", headers={"x-request-id": "abc-123"})
+    assert kept.headers["x-request-id"] == "abc-123"
+    ignored = await http.get("/echo", headers={"x-request-id": "bad id;<script>"})
+    assert ignored.headers["x-request-id"] != "bad id;<script>"
+
+
+async def test_query_and_body_merge_with_body_winning(http: httpx.AsyncClient) -> None:
+    response = await http.post("/echo?a=query&b=2", data={"a": "body"})
+    assert response.json() == {"a": "body", "b": "2"}
+
+
+async def test_php_arrays_and_nested_keys(http: httpx.AsyncClient) -> None:
+    response = await http.get("/echo?ids[]=1&ids[]=2&cursor[page]=3&channel[name]=x")
+    assert response.json() == {"ids": ["1", "2"], "cursor": {"page": "3"}, "channel": {"name": "x"}}
+
+
+async def test_multipart_as_lazer_sends_it(http: httpx.AsyncClient) -> None:
+    boundary = "-----------------------------28947758029299"
+    body = (
+        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Disposition: form-data; name=user[username]\r\n\r\npeppy\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = await http.post(
+        "/echo", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert response.json() == {"user": {"username": "peppy"}}
+
+
+async def test_json_body_and_empty_json_body(http: httpx.AsyncClient) -> None:
+    assert (await http.post("/echo", json={"x": [1, 2]})).json() == {"x": [1, 2]}
+    empty = await http.post("/echo?q=1", headers={"content-type": "application/json"})
+    assert empty.status_code == 200
+    assert empty.json() == {"q": "1"}
+
+
+async def test_malformed_json_is_422(http: httpx.AsyncClient) -> None:
+    response = await http.post(
+        "/echo", content=b"{nope", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json() == {"error": "malformed JSON body"}
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "body"),
+    [
+        ("n=5&flag=on&ids[]=1", 200, {"n": 5, "flag": True, "ids": ["1"]}),
+        ("n=&flag=", 200, {"n": None, "flag": None, "ids": []}),
+        ("ids=7", 200, {"n": None, "flag": None, "ids": ["7"]}),
+        ("n=abc", 422, {"error": "n must be an integer"}),
+        ("n=-1", 422, {"error": "n must be at least 0"}),
+        ("n=99999999999999999999999", 422, {"error": "n must be at most 10"}),
+        (
+            "ids[]=1&ids[]=2&ids[]=3&ids[]=4",
+            422,
+            {"error": "ids parameter has a maximum of 3 items"},
+        ),
+    ],
+)
+async def test_typed_params(http: httpx.AsyncClient, query: str, status: int, body: dict) -> None:
+    response = await http.get(f"/typed?{query}")
+    assert response.status_code == status
+    assert response.json() == body
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1", True),
+        ("on", True),
+        ("true", True),
+        ("True", True),
+        ("0", False),
+        ("false", False),
+        ("False", False),
+        ("yes", None),
+        ("", None),
+        (None, None),
+        (True, True),
+        (0, False),
+    ],
+)
+def test_parse_bool_as_osu_web(value: object, expected: bool | None) -> None:
+    assert parse_bool(value) is expected
+
+
+def test_merge_pairs_edge_cases() -> None:
+    assert merge_pairs([("[x]", "1"), ("a[b][c]", "2"), ("a[b][d][]", "3")]) == {
+        "[x]": "1",
+        "a": {"b": {"c": "2", "d": ["3"]}},
+    }
+
+
+def test_params_string_limits() -> None:
+    p = Params({"s": "x" * 10, "l": ["a"]})
+    assert p.str("s") == "x" * 10
+    with pytest.raises(ApiError):
+        p.str("s", max_length=5)
+    with pytest.raises(ApiError):
+        p.str("l")
+
+
+def test_error_helpers() -> None:
+    assert error(403, "nope").body == {"error": "nope"}
+    assert ApiError(500).body == {"error": None}
