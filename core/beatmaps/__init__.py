@@ -1,0 +1,1 @@
+"""Beatmap logic shared by the surfaces: .osu parsing, archives, difficulty, sources, shapes."""

@@ -1,0 +1,221 @@
+"""Find beatmaps and sets: the database first, then the configured sources; encoded-view cache.
+
+The database is the cache of every source: a miss asks the sources in configured order and stores
+what they answer; an unsettled set from a source that refreshes is fetched again once it is older
+than the source's `refresh_after`. A source that fails or is slow leaves the stored copy in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from loguru import logger
+from starlette.applications import Starlette
+
+from core.beatmaps import views
+from core.beatmaps.sources import BeatmapSource, Download, FetchedSet, ordered_sources
+from core.domain import beatmaps as db_beatmaps
+
+Row = Mapping[str, Any]
+
+
+# --- encoded-view cache --------------------------------------------------------------------
+
+
+def _view_key(beatmap_id: int) -> str:
+    return f"bm:v:{beatmap_id}"
+
+
+def _view_checksum_key(checksum: str) -> str:
+    return f"bm:vc:{checksum}"
+
+
+def _set_key(set_id: int) -> str:
+    return f"bm:s:{set_id}"
+
+
+def set_view_key(set_id: int) -> str:
+    return _set_key(set_id)
+
+
+async def invalidate(
+    app: Starlette, set_id: int, beatmap_ids: Sequence[int] = (), checksums: Sequence[str] = ()
+) -> None:
+    """Drop every cached encoding of a set and its difficulties (current and previous ones)."""
+    rows = await db_beatmaps.beatmaps_of_sets(app.state.db, [set_id])
+    ids = {*beatmap_ids, *(r["id"] for r in rows[set_id])}
+    sums = {*checksums, *(r["checksum"] for r in rows[set_id] if r["checksum"])}
+    keys = [_set_key(set_id), *map(_view_key, ids), *map(_view_checksum_key, sums)]
+    await app.state.cache.delete(*keys)
+
+
+async def cached_lookup(
+    app: Starlette,
+    *,
+    beatmap_id: int | None = None,
+    checksum: str | None = None,
+) -> tuple[int, int, bytes] | None:
+    """(beatmap id, set id, encoded view) from the cache; the ids ride in a short prefix."""
+    key = _view_checksum_key(checksum) if checksum else _view_key(beatmap_id or 0)
+    value = await app.state.cache.get(key)
+    if value is None:
+        return None
+    head, _, encoded = value.partition(b"|")
+    found_id, _, set_id = head.partition(b",")
+    return int(found_id), int(set_id), encoded
+
+
+async def lookup_view(app: Starlette, beatmap: Row) -> bytes | None:
+    """The encoded BeatmapExtended (+ beatmapset) of a beatmap row, cached."""
+    beatmapset = await db_beatmaps.beatmapset_by_id(app.state.db, beatmap["beatmapset_id"])
+    if beatmapset is None:
+        return None
+    encoded = views.lookup_bytes(beatmap, beatmapset, app.state.settings.public_url)
+    value = f"{beatmap['id']},{beatmap['beatmapset_id']}|".encode() + encoded
+    ttl = _ttl(app)
+    await app.state.cache.set(_view_key(beatmap["id"]), value, ex=ttl)
+    if beatmap["checksum"]:
+        await app.state.cache.set(_view_checksum_key(beatmap["checksum"]), value, ex=ttl)
+    return encoded
+
+
+def _ttl(app: Starlette) -> float:
+    from core.beatmaps.sources import beatmap_settings
+
+    return float(beatmap_settings(app.state.settings)["cache_ttl"])
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+async def find_beatmap(
+    app: Starlette,
+    *,
+    beatmap_id: int | None = None,
+    checksum: str | None = None,
+    filename: str | None = None,
+) -> Row | None:
+    """Checksum, then filename, then id (first hit wins), asking the sources on a miss."""
+    db = app.state.db
+    row: Row | None = None
+    if checksum:
+        row = await db_beatmaps.beatmap_by_checksum(db, checksum)
+    if row is None and filename:
+        row = await db_beatmaps.beatmap_by_filename(db, filename)
+    if row is None and beatmap_id:
+        row = await db_beatmaps.beatmap_by_id(db, beatmap_id)
+    if row is not None:
+        if await _refresh_if_stale(app, row["beatmapset_id"]):
+            row = await db_beatmaps.beatmap_by_id(db, row["id"])
+        return row
+    for source in ordered_sources(app):
+        fetched = await _ask(
+            source.lookup(app, beatmap_id=beatmap_id, checksum=checksum, filename=filename),
+            source,
+        )
+        if fetched is not None:
+            await store(app, fetched)
+            for key, finder in (
+                (checksum, db_beatmaps.beatmap_by_checksum),
+                (filename, db_beatmaps.beatmap_by_filename),
+                (beatmap_id, db_beatmaps.beatmap_by_id),
+            ):
+                if key:
+                    row = await finder(db, key)  # type: ignore[arg-type]
+                    if row is not None:
+                        return row
+    return None
+
+
+async def find_set(app: Starlette, set_id: int) -> Row | None:
+    db = app.state.db
+    row = await db_beatmaps.beatmapset_by_id(db, set_id)
+    if row is not None:
+        if await _refresh_if_stale(app, set_id):
+            row = await db_beatmaps.beatmapset_by_id(db, set_id)
+        return row
+    for source in ordered_sources(app):
+        fetched = await _ask(source.beatmapset(app, set_id), source)
+        if fetched is not None and fetched.beatmapset.get("id") == set_id:
+            await store(app, fetched)
+            return await db_beatmaps.beatmapset_by_id(db, set_id)
+    return None
+
+
+async def _ask(call: Any, source: BeatmapSource) -> Any:
+    """A source's answer, or None when it fails: a broken source never breaks a request."""
+    try:
+        return await call
+    except Exception as exc:
+        logger.warning("beatmap source {} failed: {!r}", source.name, exc)
+        return None
+
+
+async def _refresh_if_stale(app: Starlette, set_id: int) -> bool:
+    row = await db_beatmaps.beatmapset_by_id(app.state.db, set_id)
+    if row is None or views.settled(row):
+        return False
+    for source in ordered_sources(app):
+        if source.name != row["origin"]:
+            continue
+        age = source.refresh_after(app)
+        if age is None:
+            return False
+        if db_beatmaps.utcnow() - row["fetched_at"] < dt.timedelta(seconds=age):
+            return False
+        fetched = await _ask(source.beatmapset(app, set_id), source)
+        if fetched is None:
+            return False
+        await store(app, fetched)
+        return True
+    return False
+
+
+async def store(app: Starlette, fetched: FetchedSet) -> None:
+    set_id = fetched.beatmapset["id"]
+    old_ids, old_sums = await db_beatmaps.store_set(
+        app.state.db, fetched.beatmapset, fetched.beatmaps
+    )
+    await invalidate(app, set_id, old_ids, old_sums)
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def osu_key(checksum: str) -> str:
+    return f"beatmaps/osu/{checksum}.osu"
+
+
+async def osu_file(app: Starlette, beatmap: Row) -> bytes | None:
+    """The `.osu` text of a beatmap: from storage, else from the sources (checked and kept)."""
+    storage = app.state.storage
+    if beatmap["osu_key"]:
+        data = await storage.get(beatmap["osu_key"])
+        if data is not None:
+            return data
+    for source in ordered_sources(app):
+        data = await _ask(source.osu_file(app, beatmap), source)
+        if not data:
+            continue
+        checksum = hashlib.md5(data).hexdigest()
+        if beatmap["checksum"] and checksum != beatmap["checksum"]:
+            logger.warning(
+                "source {} sent a .osu for beatmap {} whose md5 differs", source.name, beatmap["id"]
+            )
+            continue
+        key = osu_key(checksum)
+        await storage.put(key, data)
+        await db_beatmaps.set_osu_key(app.state.db, beatmap["id"], key)
+        return data
+    return None
+
+
+async def download(app: Starlette, beatmapset: Row, no_video: bool) -> Download | None:
+    for source in ordered_sources(app):
+        result = await _ask(source.download(app, beatmapset, no_video), source)
+        if result is not None:
+            return result
+    return None

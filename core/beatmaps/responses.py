@@ -1,0 +1,166 @@
+"""Whole API v2 responses for beatmaps and sets, as encoded bytes, cached where they are shared.
+
+What depends on the caller (`current_user_playcount`, `has_favourited`) is added to the cached
+bytes per request; everything else is encoded once per set change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+
+from core.beatmaps import resolve, views
+from core.beatmaps.sources import beatmap_settings
+from core.domain import beatmaps as db_beatmaps
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who asks: `user_id` None for client tokens; `lazer` when the token has the `*` scope."""
+
+    user_id: int | None = None
+    lazer: bool = False
+
+    @property
+    def favourites_visible(self) -> bool:
+        return self.lazer and self.user_id is not None
+
+
+async def _personal(
+    app: Starlette, viewer: Viewer, encoded: bytes, beatmap_id: int, set_id: int
+) -> bytes:
+    if viewer.user_id is None:
+        return views.with_user(encoded, 0, None)
+    db = app.state.db
+    counts = await db_beatmaps.user_playcounts(db, viewer.user_id, [beatmap_id])
+    favourited = (
+        await db_beatmaps.has_favourited(db, viewer.user_id, set_id)
+        if viewer.favourites_visible
+        else None
+    )
+    return views.with_user(encoded, counts.get(beatmap_id, 0), favourited)
+
+
+async def beatmap_by_cache(
+    app: Starlette, viewer: Viewer, *, checksum: str | None = None, beatmap_id: int | None = None
+) -> bytes | None:
+    """The lookup response straight from the cache, or None on a miss."""
+    cached = await resolve.cached_lookup(app, beatmap_id=beatmap_id, checksum=checksum)
+    if cached is None:
+        return None
+    found_id, set_id, encoded = cached
+    return await _personal(app, viewer, encoded, found_id, set_id)
+
+
+async def beatmap(app: Starlette, viewer: Viewer, row: Row) -> bytes | None:
+    cached = await resolve.cached_lookup(app, beatmap_id=row["id"])
+    if cached is not None:
+        encoded = cached[2]
+    else:
+        encoded = await resolve.lookup_view(app, row)
+        if encoded is None:
+            return None
+    return await _personal(app, viewer, encoded, row["id"], row["beatmapset_id"])
+
+
+async def beatmaps(app: Starlette, viewer: Viewer, ids: Sequence[int]) -> bytes:
+    """`{"beatmaps": [...]}` ordered by id; unknown ids are left out."""
+    rows = await db_beatmaps.beatmaps_by_ids(app.state.db, ids)
+    parts: list[bytes] = []
+    for row in rows:
+        if row["deleted_at"] is not None:
+            continue
+        encoded = await beatmap(app, viewer, row)
+        if encoded is not None:
+            parts.append(encoded)
+    return b'{"beatmaps":[' + b",".join(parts) + b"]}"
+
+
+def _set_full(
+    app: Starlette, beatmapset: Row, rows: Sequence[Row], owner_user: Mapping[str, Any]
+) -> dict[str, Any]:
+    public_url = app.state.settings.public_url
+    out = views.beatmapset_extended(beatmapset, [r["mode"] for r in rows])
+    maps = []
+    for row in rows:
+        item = views.beatmap_includes(views.beatmap_extended(row, public_url), row, beatmapset)
+        item["top_tag_ids"] = []
+        item["current_user_tag_ids"] = []
+        item["current_user_playcount"] = 0
+        maps.append(item)
+    out["beatmaps"] = maps
+    out["converts"] = []
+    out["current_nominations"] = []
+    out["description"] = {"description": beatmapset["description"] or ""}
+    out["genre"] = {
+        "id": beatmapset["genre_id"],
+        "name": views.GENRES.get(beatmapset["genre_id"], "Unspecified"),
+    }
+    out["language"] = {
+        "id": beatmapset["language_id"],
+        "name": views.LANGUAGES.get(beatmapset["language_id"], "Unspecified"),
+    }
+    out["pack_tags"] = []
+    out["ratings"] = views.ratings(beatmapset)
+    out["recent_favourites"] = []
+    out["related_tags"] = []
+    out["related_users"] = [owner_user]
+    out["user"] = owner_user
+    out["version_count"] = 0
+    return out
+
+
+async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
+    """BeatmapsetExtended with the includes of `GET /beatmapsets/{id}`."""
+    cache = app.state.cache
+    key = resolve.set_view_key(beatmapset["id"])
+    encoded = await cache.get(key)
+    if encoded is None:
+        rows = (await db_beatmaps.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
+            beatmapset["id"]
+        ]
+        owner = views.stub_user(beatmapset["user_id"], beatmapset["creator"])
+        encoded = orjson.dumps(_set_full(app, beatmapset, rows, owner))
+        ttl = beatmap_settings(app.state.settings)["cache_ttl"]
+        await cache.set(key, encoded, ex=ttl)
+    if viewer.user_id is None:
+        return encoded
+    data = orjson.loads(encoded)
+    ids = [b["id"] for b in data["beatmaps"]]
+    counts = await db_beatmaps.user_playcounts(app.state.db, viewer.user_id, ids)
+    for item in data["beatmaps"]:
+        item["current_user_playcount"] = counts.get(item["id"], 0)
+    if viewer.favourites_visible:
+        data["has_favourited"] = await db_beatmaps.has_favourited(
+            app.state.db, viewer.user_id, beatmapset["id"]
+        )
+    return orjson.dumps(data)
+
+
+async def search_sets(app: Starlette, viewer: Viewer, rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """BeatmapsetExtended + `beatmaps` (with `max_combo`) + `pack_tags` for search results."""
+    db = app.state.db
+    ids = [r["id"] for r in rows]
+    maps = await db_beatmaps.beatmaps_of_sets(db, ids)
+    favourites: set[int] = set()
+    if viewer.favourites_visible and ids:
+        favourites = set(await db_beatmaps.favourite_set_ids(db, viewer.user_id or 0)) & set(ids)
+    public_url = app.state.settings.public_url
+    out = []
+    for row in rows:
+        item = views.beatmapset_extended(row, [m["mode"] for m in maps[row["id"]]])
+        if viewer.favourites_visible:
+            item["has_favourited"] = row["id"] in favourites
+        item["beatmaps"] = [
+            {**views.beatmap_extended(m, public_url), "max_combo": m["max_combo"] or 0}
+            for m in maps[row["id"]]
+        ]
+        item["pack_tags"] = []
+        out.append(item)
+    return out

@@ -1,0 +1,88 @@
+"""What a beatmap source is (the `beatmap_sources` hook returns these) and how they are ordered.
+
+A source answers a lookup miss with a whole set (`FetchedSet`), serves `.osu` files the server
+does not have yet, and tells how a set is downloaded. Every method may return None: "not mine".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+
+from core.config import ConfigError, Settings
+
+DEFAULTS: dict[str, Any] = {
+    # Tried in this order; names of sources that no enabled plugin provides are skipped.
+    "sources": ("local", "upstream"),
+    # Seconds encoded beatmap/beatmapset responses stay cached (they are also dropped on change).
+    "cache_ttl": 300,
+    # Processes computing difficulty attributes with rosu-pp-py.
+    "difficulty_workers": 2,
+    # Seconds one difficulty calculation may take before the request gets 422.
+    "difficulty_timeout": 20.0,
+}
+
+
+def beatmap_settings(settings: Settings) -> dict[str, Any]:
+    values = settings.section("beatmaps", DEFAULTS)
+    if values["cache_ttl"] < 1:
+        raise ConfigError("beatmaps.cache_ttl", "must be at least 1")
+    if values["difficulty_workers"] < 1:
+        raise ConfigError("beatmaps.difficulty_workers", "must be at least 1")
+    return values
+
+
+@dataclass
+class FetchedSet:
+    """A set as a source knows it: `beatmapsets` and `beatmaps` column values."""
+
+    beatmapset: dict[str, Any]
+    beatmaps: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file to send (`path` on disk, or `data`) named `filename`, or a URL to redirect to."""
+
+    data: bytes | None = None
+    path: Path | None = None
+    filename: str = ""
+    url: str | None = None
+
+
+class BeatmapSource(Protocol):
+    name: str
+
+    async def lookup(
+        self,
+        app: Starlette,
+        *,
+        beatmap_id: int | None = None,
+        checksum: str | None = None,
+        filename: str | None = None,
+    ) -> FetchedSet | None: ...
+
+    async def beatmapset(self, app: Starlette, set_id: int) -> FetchedSet | None: ...
+
+    async def osu_file(self, app: Starlette, beatmap: Mapping[str, Any]) -> bytes | None: ...
+
+    async def download(
+        self, app: Starlette, beatmapset: Mapping[str, Any], no_video: bool
+    ) -> Download | None: ...
+
+    def refresh_after(self, app: Starlette) -> float | None:
+        """Seconds after which an unsettled set from this source is fetched again (None: never)."""
+        ...
+
+
+def ordered_sources(app: Starlette) -> list[BeatmapSource]:
+    by_name: dict[str, BeatmapSource] = {}
+    for result in app.state.plugins.hook.beatmap_sources():
+        for source in result or []:
+            by_name.setdefault(source.name, source)
+    order = beatmap_settings(app.state.settings)["sources"]
+    return [by_name[name] for name in order if name in by_name]

@@ -1,0 +1,398 @@
+"""Beatmaps: sets, difficulties, their `.osu` files (storage keys), favourites and play counts.
+
+Tables here, and the SQL that reads and writes them. Rows come from a beatmap source (the local
+importer or the upstream osu! API); handlers read them through these functions and shape them with
+`core.beatmaps.views`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from databases import Database
+
+from core.schema import TABLE_ARGS, metadata
+
+# Ids come from the files or from upstream, never from the database: no autoincrement.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+STATUS_NAMES = {
+    -2: "graveyard",
+    -1: "wip",
+    0: "pending",
+    1: "ranked",
+    2: "approved",
+    3: "qualified",
+    4: "loved",
+}
+STATUS_IDS = {name: value for value, name in STATUS_NAMES.items()}
+RULESETS = ("osu", "taiko", "fruits", "mania")
+# Sets whose status no longer changes by itself: refreshed from upstream only on demand.
+SETTLED_STATUSES = frozenset({1, 2, 4})
+
+beatmapsets = sa.Table(
+    "beatmapsets",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=False),
+    sa.Column("artist", sa.String(255), nullable=False),
+    sa.Column("artist_unicode", sa.String(255), nullable=False),
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("title_unicode", sa.String(255), nullable=False),
+    sa.Column("creator", sa.String(255), nullable=False),
+    # The mapper's id upstream (or a local user's); no foreign key: they may not exist here.
+    sa.Column("user_id", sa.BigInteger(), nullable=False),
+    sa.Column("source", sa.String(255), nullable=False),
+    sa.Column("tags", sa.Text(), nullable=False),
+    sa.Column("status", sa.SmallInteger(), nullable=False, index=True),
+    sa.Column("genre_id", sa.SmallInteger(), nullable=False),
+    sa.Column("language_id", sa.SmallInteger(), nullable=False),
+    sa.Column("bpm", sa.Float(), nullable=False),
+    sa.Column("nsfw", sa.Boolean(), nullable=False),
+    sa.Column("video", sa.Boolean(), nullable=False),
+    sa.Column("storyboard", sa.Boolean(), nullable=False),
+    sa.Column("spotlight", sa.Boolean(), nullable=False),
+    sa.Column("download_disabled", sa.Boolean(), nullable=False),
+    # `offset` in the API; not the column name: OFFSET is reserved on MariaDB.
+    sa.Column("audio_offset", sa.Integer(), nullable=False),
+    sa.Column("track_id", sa.BigInteger(), nullable=True),
+    sa.Column("rating", sa.Float(), nullable=False),
+    # JSON list of 11 ints (votes per rating 0-10), as upstream reports them.
+    sa.Column("ratings", sa.Text(), nullable=True),
+    sa.Column("description", sa.Text(), nullable=True),
+    sa.Column("favourite_count", sa.Integer(), nullable=False),
+    sa.Column("play_count", sa.BigInteger(), nullable=False),
+    sa.Column("submitted_date", sa.DateTime(), nullable=True),
+    sa.Column("ranked_date", sa.DateTime(), nullable=True),
+    sa.Column("last_updated", sa.DateTime(), nullable=False, index=True),
+    sa.Column("deleted_at", sa.DateTime(), nullable=True),
+    # "local" (imported) or "upstream"; upstream rows are refreshed when stale.
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("fetched_at", sa.DateTime(), nullable=False),
+    # Storage key of the imported `.osz`, served for download.
+    sa.Column("osz_key", sa.String(255), nullable=True),
+    **TABLE_ARGS,
+)
+
+beatmaps = sa.Table(
+    "beatmaps",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=False),
+    sa.Column(
+        "beatmapset_id",
+        sa.BigInteger(),
+        sa.ForeignKey("beatmapsets.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("checksum", sa.String(32), nullable=True, index=True),
+    sa.Column("filename", sa.String(255), nullable=True, index=True),
+    sa.Column("mode", sa.SmallInteger(), nullable=False),
+    sa.Column("status", sa.SmallInteger(), nullable=False),
+    sa.Column("version", sa.String(255), nullable=False),
+    sa.Column("user_id", sa.BigInteger(), nullable=False),
+    sa.Column("difficulty_rating", sa.Float(), nullable=False),
+    sa.Column("total_length", sa.Integer(), nullable=False),
+    sa.Column("hit_length", sa.Integer(), nullable=False),
+    sa.Column("bpm", sa.Float(), nullable=False),
+    sa.Column("cs", sa.Float(), nullable=False),
+    sa.Column("ar", sa.Float(), nullable=False),
+    sa.Column("accuracy", sa.Float(), nullable=False),
+    sa.Column("drain", sa.Float(), nullable=False),
+    sa.Column("count_circles", sa.Integer(), nullable=False),
+    sa.Column("count_sliders", sa.Integer(), nullable=False),
+    sa.Column("count_spinners", sa.Integer(), nullable=False),
+    sa.Column("max_combo", sa.Integer(), nullable=True),
+    sa.Column("playcount", sa.BigInteger(), nullable=False),
+    sa.Column("passcount", sa.BigInteger(), nullable=False),
+    sa.Column("last_updated", sa.DateTime(), nullable=False),
+    sa.Column("deleted_at", sa.DateTime(), nullable=True),
+    # Storage key of the `.osu` file; empty until the file was fetched or imported.
+    sa.Column("osu_key", sa.String(255), nullable=True),
+    **TABLE_ARGS,
+)
+
+beatmapset_favourites = sa.Table(
+    "beatmapset_favourites",
+    metadata,
+    sa.Column(
+        "user_id",
+        sa.BigInteger(),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "beatmapset_id",
+        sa.BigInteger(),
+        sa.ForeignKey("beatmapsets.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    **TABLE_ARGS,
+)
+
+beatmap_playcounts = sa.Table(
+    "beatmap_playcounts",
+    metadata,
+    sa.Column(
+        "user_id",
+        sa.BigInteger(),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "beatmap_id",
+        sa.BigInteger(),
+        sa.ForeignKey("beatmaps.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    sa.Column("playcount", sa.Integer(), nullable=False),
+    **TABLE_ARGS,
+)
+
+Row = Mapping[str, Any]
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC to the second: both backends store it the same way."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+async def beatmap_by_id(db: Database, beatmap_id: int) -> Row | None:
+    return await db.fetch_one(beatmaps.select().where(beatmaps.c.id == beatmap_id))
+
+
+async def beatmap_by_checksum(db: Database, checksum: str) -> Row | None:
+    return await db.fetch_one(
+        beatmaps.select().where(beatmaps.c.checksum == checksum).order_by(beatmaps.c.id).limit(1)
+    )
+
+
+async def beatmap_by_filename(db: Database, filename: str) -> Row | None:
+    return await db.fetch_one(
+        beatmaps.select().where(beatmaps.c.filename == filename).order_by(beatmaps.c.id).limit(1)
+    )
+
+
+async def beatmaps_by_ids(db: Database, ids: Iterable[int]) -> list[Row]:
+    ids = list(ids)
+    if not ids:
+        return []
+    query = beatmaps.select().where(beatmaps.c.id.in_(ids)).order_by(beatmaps.c.id)
+    return list(await db.fetch_all(query))
+
+
+async def beatmaps_of_sets(db: Database, set_ids: Iterable[int]) -> dict[int, list[Row]]:
+    set_ids = list(set_ids)
+    result: dict[int, list[Row]] = {i: [] for i in set_ids}
+    if not set_ids:
+        return result
+    query = (
+        beatmaps.select()
+        .where(beatmaps.c.beatmapset_id.in_(set_ids), beatmaps.c.deleted_at.is_(None))
+        .order_by(beatmaps.c.mode, beatmaps.c.difficulty_rating, beatmaps.c.id)
+    )
+    for row in await db.fetch_all(query):
+        result[row["beatmapset_id"]].append(row)
+    return result
+
+
+async def beatmapset_by_id(db: Database, set_id: int) -> Row | None:
+    return await db.fetch_one(beatmapsets.select().where(beatmapsets.c.id == set_id))
+
+
+async def beatmapsets_by_ids(db: Database, set_ids: Iterable[int]) -> dict[int, Row]:
+    set_ids = list(set_ids)
+    if not set_ids:
+        return {}
+    rows = await db.fetch_all(beatmapsets.select().where(beatmapsets.c.id.in_(set_ids)))
+    return {row["id"]: row for row in rows}
+
+
+async def user_playcounts(db: Database, user_id: int, beatmap_ids: Sequence[int]) -> dict[int, int]:
+    if not beatmap_ids:
+        return {}
+    query = sa.select(beatmap_playcounts.c.beatmap_id, beatmap_playcounts.c.playcount).where(
+        beatmap_playcounts.c.user_id == user_id,
+        beatmap_playcounts.c.beatmap_id.in_(list(beatmap_ids)),
+    )
+    return {row[0]: row[1] for row in await db.fetch_all(query)}
+
+
+async def has_favourited(db: Database, user_id: int, set_id: int) -> bool:
+    query = sa.select(beatmapset_favourites.c.user_id).where(
+        beatmapset_favourites.c.user_id == user_id,
+        beatmapset_favourites.c.beatmapset_id == set_id,
+    )
+    return await db.fetch_one(query) is not None
+
+
+async def favourite_set_ids(db: Database, user_id: int) -> list[int]:
+    query = (
+        sa.select(beatmapset_favourites.c.beatmapset_id)
+        .where(beatmapset_favourites.c.user_id == user_id)
+        .order_by(beatmapset_favourites.c.created_at.desc())
+    )
+    return [row[0] for row in await db.fetch_all(query)]
+
+
+async def known_checksums(db: Database, checksums: Iterable[str]) -> set[str]:
+    checksums = list(checksums)
+    if not checksums:
+        return set()
+    query = sa.select(beatmaps.c.checksum).where(beatmaps.c.checksum.in_(checksums))
+    return {row[0] for row in await db.fetch_all(query)}
+
+
+async def max_ids(db: Database) -> tuple[int, int]:
+    set_max = await db.fetch_val(sa.select(sa.func.max(beatmapsets.c.id)))
+    map_max = await db.fetch_val(sa.select(sa.func.max(beatmaps.c.id)))
+    return int(set_max or 0), int(map_max or 0)
+
+
+# --- writes --------------------------------------------------------------------------------
+
+SET_COLUMNS = frozenset(c.name for c in beatmapsets.columns)
+MAP_COLUMNS = frozenset(c.name for c in beatmaps.columns)
+# Counters this server keeps itself: a refresh from upstream never resets them.
+LOCAL_SET_COUNTERS = frozenset({"favourite_count", "play_count"})
+LOCAL_MAP_COUNTERS = frozenset({"playcount", "passcount"})
+
+
+async def store_set(
+    db: Database, beatmapset: Row, difficulties: Sequence[Row], *, replace_missing: bool = True
+) -> tuple[list[int], list[str]]:
+    """Insert or update a set and its difficulties in one transaction.
+
+    Difficulties that the set no longer has are marked deleted when `replace_missing` is set.
+    Returns the ids and checksums of the difficulties that existed before (for cache invalidation).
+    """
+    set_values = {k: v for k, v in beatmapset.items() if k in SET_COLUMNS}
+    set_id = set_values["id"]
+    async with db.transaction():
+        existing_set = await beatmapset_by_id(db, set_id)
+        if existing_set is None:
+            await db.execute(beatmapsets.insert().values(**set_values))
+        else:
+            values = {k: v for k, v in set_values.items() if k not in LOCAL_SET_COUNTERS}
+            if values.get("osz_key") is None:
+                values.pop("osz_key", None)
+            await db.execute(beatmapsets.update().where(beatmapsets.c.id == set_id).values(values))
+        old = await db.fetch_all(
+            sa.select(beatmaps.c.id, beatmaps.c.checksum, beatmaps.c.beatmapset_id).where(
+                sa.or_(
+                    beatmaps.c.beatmapset_id == set_id,
+                    beatmaps.c.id.in_([d["id"] for d in difficulties]),
+                )
+            )
+        )
+        old_ids = {row[0] for row in old}
+        for difficulty in difficulties:
+            values = {k: v for k, v in difficulty.items() if k in MAP_COLUMNS}
+            values["beatmapset_id"] = set_id
+            if values["id"] in old_ids:
+                values = {k: v for k, v in values.items() if k not in LOCAL_MAP_COUNTERS}
+                if values.get("osu_key") is None:
+                    values.pop("osu_key", None)
+                values["deleted_at"] = None
+                await db.execute(
+                    beatmaps.update().where(beatmaps.c.id == values["id"]).values(values)
+                )
+            else:
+                values.setdefault("playcount", 0)
+                values.setdefault("passcount", 0)
+                await db.execute(beatmaps.insert().values(**values))
+        if replace_missing:
+            keep = [d["id"] for d in difficulties]
+            await db.execute(
+                beatmaps.update()
+                .where(
+                    beatmaps.c.beatmapset_id == set_id,
+                    beatmaps.c.id.not_in(keep),
+                    beatmaps.c.deleted_at.is_(None),
+                )
+                .values(deleted_at=utcnow())
+            )
+    return [row[0] for row in old], [row[1] for row in old if row[1]]
+
+
+async def set_osu_key(db: Database, beatmap_id: int, key: str) -> None:
+    await db.execute(beatmaps.update().where(beatmaps.c.id == beatmap_id).values(osu_key=key))
+
+
+async def set_favourite(db: Database, user_id: int, set_id: int, favourite: bool) -> bool:
+    """Add or remove a favourite; keeps `favourite_count` in step. True when something changed."""
+    async with db.transaction():
+        present = await has_favourited(db, user_id, set_id)
+        if present == favourite:
+            return False
+        if favourite:
+            await db.execute(
+                beatmapset_favourites.insert().values(
+                    user_id=user_id, beatmapset_id=set_id, created_at=utcnow()
+                )
+            )
+            delta = 1
+        else:
+            await db.execute(
+                beatmapset_favourites.delete().where(
+                    beatmapset_favourites.c.user_id == user_id,
+                    beatmapset_favourites.c.beatmapset_id == set_id,
+                )
+            )
+            delta = -1
+        await db.execute(
+            beatmapsets.update()
+            .where(beatmapsets.c.id == set_id)
+            .values(favourite_count=beatmapsets.c.favourite_count + delta)
+        )
+    return True
+
+
+async def add_playcount(db: Database, user_id: int, beatmap_id: int, passed: bool) -> None:
+    """One play: the user's count, the beatmap's play/pass counts and the set's play count."""
+    async with db.transaction():
+        await db.execute(
+            beatmap_playcounts.update()
+            .where(
+                beatmap_playcounts.c.user_id == user_id,
+                beatmap_playcounts.c.beatmap_id == beatmap_id,
+            )
+            .values(playcount=beatmap_playcounts.c.playcount + 1)
+        )
+        current = await db.fetch_val(
+            sa.select(beatmap_playcounts.c.playcount).where(
+                beatmap_playcounts.c.user_id == user_id,
+                beatmap_playcounts.c.beatmap_id == beatmap_id,
+            )
+        )
+        if current is None:
+            await db.execute(
+                beatmap_playcounts.insert().values(
+                    user_id=user_id, beatmap_id=beatmap_id, playcount=1
+                )
+            )
+        await db.execute(
+            beatmaps.update()
+            .where(beatmaps.c.id == beatmap_id)
+            .values(
+                playcount=beatmaps.c.playcount + 1,
+                passcount=beatmaps.c.passcount + (1 if passed else 0),
+            )
+        )
+        set_id = await db.fetch_val(
+            sa.select(beatmaps.c.beatmapset_id).where(beatmaps.c.id == beatmap_id)
+        )
+        if set_id is not None:
+            await db.execute(
+                beatmapsets.update()
+                .where(beatmapsets.c.id == set_id)
+                .values(play_count=beatmapsets.c.play_count + 1)
+            )

@@ -1,0 +1,153 @@
+"""API v2 beatmaps: lookup, one, many, difficulty attributes (api.md 3.3 "Beatmaps")."""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from core.auth import api_route
+from core.beatmaps import difficulty, mods, resolve, responses
+from core.beatmaps.sources import beatmap_settings
+from core.domain.beatmaps import RULESETS
+from core.http import json, not_found, params, unprocessable
+
+from ._beatmap_common import viewer
+
+MAX_IDS = 50
+# More than this many ids is not a client mistake but abuse: refused before any work.
+HARD_MAX_IDS = 1000
+_CHECKSUM = re.compile(r"^[0-9a-fA-F]{32}$")
+ATTRIBUTES_TTL = 7 * 86400
+
+
+async def lookup(request: Request) -> Response:
+    p = await params(request)
+    checksum = p.str("checksum", max_length=64)
+    filename = p.str("filename", max_length=255)
+    beatmap_id = p.int("id", minimum=None)
+    if beatmap_id is not None and beatmap_id <= 0:
+        beatmap_id = None  # lazer sends id only when > 0; anything else means "no id"
+    if checksum is not None and not _CHECKSUM.match(checksum):
+        checksum = None  # cannot match any file
+    if checksum is None and filename is None and beatmap_id is None:
+        raise not_found()
+    who = viewer(request)
+    app = request.app
+    if checksum:
+        body = await responses.beatmap_by_cache(app, who, checksum=checksum.lower())
+        if body is not None:
+            return json(body)
+    row = await resolve.find_beatmap(
+        app,
+        beatmap_id=beatmap_id,
+        checksum=checksum.lower() if checksum else None,
+        filename=filename,
+    )
+    if row is None or row["deleted_at"] is not None:
+        raise not_found()
+    body = await responses.beatmap(app, who, row)
+    if body is None:
+        raise not_found()
+    return json(body)
+
+
+async def show(request: Request) -> Response:
+    beatmap_id: int = request.path_params["beatmap"]
+    who = viewer(request)
+    body = await responses.beatmap_by_cache(request.app, who, beatmap_id=beatmap_id)
+    if body is not None:
+        return json(body)
+    row = await resolve.find_beatmap(request.app, beatmap_id=beatmap_id)
+    if row is None or row["deleted_at"] is not None:
+        raise not_found("beatmap difficulty")
+    body = await responses.beatmap(request.app, who, row)
+    if body is None:
+        raise not_found("beatmap difficulty")
+    return json(body)
+
+
+async def index(request: Request) -> Response:
+    p = await params(request)
+    raw = p.list("ids", max_items=HARD_MAX_IDS)
+    ids: list[int] = []
+    for value in raw:
+        # osu-web's get_int: anything that is not an integer is dropped.
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            number = int(value.strip())
+        else:
+            continue
+        if 0 < number < 2**63 and number not in ids:
+            ids.append(number)
+    ids = ids[:MAX_IDS]
+    return json(await responses.beatmaps(request.app, viewer(request), ids))
+
+
+def _ruleset(p: object, default: int) -> int:
+    from core.http import Params
+
+    assert isinstance(p, Params)
+    name = p.str("ruleset", max_length=32)
+    if name is not None:
+        if name not in RULESETS:
+            raise unprocessable("invalid ruleset specified")
+        return RULESETS.index(name)
+    raw = p.get("ruleset_id")
+    if raw is not None:
+        try:
+            number = int(str(raw).strip())
+        except ValueError:
+            raise unprocessable("invalid ruleset_id specified") from None
+        if number not in range(4):
+            raise unprocessable("invalid ruleset_id specified")
+        return number
+    return default
+
+
+async def attributes(request: Request) -> Response:
+    beatmap_id: int = request.path_params["beatmap"]
+    p = await params(request)
+    app = request.app
+    row = await resolve.find_beatmap(app, beatmap_id=beatmap_id)
+    if row is None or row["deleted_at"] is not None:
+        raise not_found("beatmap difficulty")
+    ruleset = _ruleset(p, row["mode"])
+    if ruleset != row["mode"] and row["mode"] != 0:
+        raise unprocessable("specified beatmap can't be converted to the specified ruleset")
+    raw_mods = p.get("mods")
+    if raw_mods is None:
+        raw_mods = p.get("mods[]")
+    try:
+        acronyms = mods.parse(raw_mods, ruleset)
+    except mods.InvalidMods as exc:
+        raise unprocessable(str(exc)) from None
+    key = f"bm:attr:{row['checksum'] or row['id']}:{ruleset}:{','.join(sorted(acronyms))}"
+    cached = await app.state.cache.get(key)
+    if cached is not None:
+        return json(cached)
+    data = await resolve.osu_file(app, row)
+    if data is None:
+        raise not_found("beatmap difficulty")
+    config = beatmap_settings(app.state.settings)
+    difficulty.configure(config["difficulty_workers"])
+    try:
+        result = await difficulty.run(
+            difficulty.attributes, data, ruleset, acronyms, timeout=config["difficulty_timeout"]
+        )
+    except difficulty.DifficultyError as exc:
+        raise unprocessable(str(exc)) from None
+    body = orjson.dumps({"attributes": result})
+    await app.state.cache.set(key, body, ex=ATTRIBUTES_TTL)
+    return json(body)
+
+
+ROUTES = [
+    api_route("/api/v2/beatmaps/lookup", lookup, methods=("GET", "HEAD")),
+    api_route("/api/v2/beatmaps", index, methods=("GET", "HEAD")),
+    api_route("/api/v2/beatmaps/{beatmap:int}", show, methods=("GET", "HEAD")),
+    api_route("/api/v2/beatmaps/{beatmap:int}/attributes", attributes, methods=("POST",)),
+]

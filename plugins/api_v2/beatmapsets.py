@@ -1,0 +1,175 @@
+"""API v2 beatmapsets: one, lookup, search, download, favourites (api.md 3.3 "Beatmapsets")."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from core.auth import api_route, require_user
+from core.beatmaps import resolve, responses, search
+from core.domain import beatmaps as db_beatmaps
+from core.http import error, json, not_found, params, parse_bool, unprocessable
+
+from ._beatmap_common import viewer
+
+
+async def show(request: Request) -> Response:
+    row = await resolve.find_set(request.app, request.path_params["beatmapset"])
+    if row is None or row["deleted_at"] is not None:
+        raise not_found("beatmap")
+    return json(await responses.beatmapset(request.app, viewer(request), row))
+
+
+async def lookup(request: Request) -> Response:
+    p = await params(request)
+    beatmap_id = p.int("beatmap_id")
+    if beatmap_id is None or beatmap_id <= 0:
+        raise not_found()
+    beatmap = await resolve.find_beatmap(request.app, beatmap_id=beatmap_id)
+    if beatmap is None:
+        raise not_found()
+    row = await db_beatmaps.beatmapset_by_id(request.app.state.db, beatmap["beatmapset_id"])
+    if row is None or row["deleted_at"] is not None:
+        raise not_found("beatmap")
+    return json(await responses.beatmapset(request.app, viewer(request), row))
+
+
+def _search_query(p: object, has_text: bool) -> search.SearchQuery:
+    from core.http import Params
+
+    assert isinstance(p, Params)
+    query = search.SearchQuery()
+    text = p.str("q", max_length=search.MAX_QUERY) or p.str("query", max_length=search.MAX_QUERY)
+    if text:
+        search.parse_text(query, text)
+    ruleset = p.get("m")
+    if ruleset is not None:
+        try:
+            number = int(str(ruleset))
+        except ValueError:
+            number = -1
+        query.ruleset = number if number in range(4) else None
+    category = p.str("s", max_length=32) or "leaderboard"
+    category = search.LEGACY_CATEGORIES.get(category, category)
+    query.category = category if category in search.CATEGORIES else "leaderboard"
+    general = (p.str("c", max_length=200) or "").split(".")
+    query.converts = "converts" in general
+    extras = (p.str("e", max_length=200) or "").split(".")
+    query.video = "video" in extras
+    query.storyboard = "storyboard" in extras
+    for name in ("g", "l"):
+        value = p.get(name)
+        try:
+            number = int(str(value)) if value is not None else None
+        except ValueError:
+            number = None
+        if number is not None and 0 < number < 100:
+            setattr(query, "genre" if name == "g" else "language", number)
+    query.nsfw = parse_bool(p.get("nsfw")) or False
+    sort = p.str("sort", max_length=40)
+    field, _, direction = (sort or "").rpartition("_")
+    if field in search.SORT_FIELDS and direction in ("asc", "desc"):
+        query.sort_field, query.sort_desc = field, direction == "desc"
+    elif has_text:
+        query.sort_field, query.sort_desc = "relevance", True
+    elif query.category in ("pending", "wip", "graveyard", "mine"):
+        query.sort_field, query.sort_desc = "updated", True
+    cursor = search.decode_cursor(p.str("cursor_string", max_length=1000))
+    if cursor is None:
+        raw = p.dict("cursor")
+        cursor = {k: _cursor_scalar(v) for k, v in raw.items()} if raw else None
+    query.cursor = cursor
+    return query
+
+
+def _cursor_scalar(value: object) -> object:
+    if isinstance(value, str):
+        for cast in (int, float):
+            try:
+                return cast(value)
+            except ValueError:
+                pass
+    return value
+
+
+async def search_sets(request: Request) -> Response:
+    p = await params(request)
+    has_text = bool(p.get("q") or p.get("query"))
+    query = _search_query(p, has_text)
+    who = viewer(request)
+    rows, total, cursor = await search.run(request.app.state.db, query, who.user_id)
+    body = {
+        "beatmapsets": await responses.search_sets(request.app, who, rows),
+        "search": {"sort": query.sort},
+        "recommended_difficulty": None,
+        "error": None,
+        "total": total,
+        "cursor": cursor,
+        "cursor_string": search.encode_cursor(cursor),
+    }
+    return json(body)
+
+
+async def download(request: Request) -> Response:
+    require_user(request)
+    p = await params(request)
+    row = await resolve.find_set(request.app, request.path_params["beatmapset"])
+    if row is None or row["deleted_at"] is not None or row["download_disabled"]:
+        raise not_found("beatmap")
+    no_video = parse_bool(p.get("noVideo")) or False
+    result = await resolve.download(request.app, row, no_video)
+    if result is None:
+        raise not_found("beatmap")
+    if result.url is not None:
+        return RedirectResponse(result.url, status_code=302)
+    headers = {"Content-Disposition": f'attachment; filename="{result.filename}"'}
+    media = "application/x-osu-beatmap-archive"
+    if result.path is not None:
+        return FileResponse(result.path, media_type=media, headers=headers)
+    return Response(result.data or b"", media_type=media, headers=headers)
+
+
+async def favourite(request: Request) -> Response:
+    user = require_user(request)
+    p = await params(request)
+    action = p.str("action", max_length=32)
+    if action not in ("favourite", "unfavourite"):
+        raise unprocessable("invalid action specified")
+    set_id: int = request.path_params["beatmapset"]
+    app = request.app
+    row = await db_beatmaps.beatmapset_by_id(app.state.db, set_id)
+    if row is None or row["deleted_at"] is not None:
+        raise not_found("beatmap")
+    if action == "favourite":
+        count = len(await db_beatmaps.favourite_set_ids(app.state.db, int(user["id"])))
+        if count >= FAVOURITE_LIMIT:
+            raise error(422, "You have reached the favourite limit.")
+    changed = await db_beatmaps.set_favourite(
+        app.state.db, int(user["id"]), set_id, action == "favourite"
+    )
+    if changed:
+        await resolve.invalidate(app, set_id)
+    fresh = await db_beatmaps.beatmapset_by_id(app.state.db, set_id)
+    return json(orjson.dumps({"favourite_count": fresh["favourite_count"] if fresh else 0}))
+
+
+FAVOURITE_LIMIT = 1000
+
+ROUTES = [
+    api_route("/api/v2/beatmapsets/search", search_sets, methods=("GET", "HEAD")),
+    api_route("/api/v2/beatmapsets/lookup", lookup, methods=("GET", "HEAD")),
+    api_route("/api/v2/beatmapsets/{beatmapset:int}", show, methods=("GET", "HEAD")),
+    api_route(
+        "/api/v2/beatmapsets/{beatmapset:int}/download",
+        download,
+        methods=("GET", "HEAD"),
+        scope="*",
+    ),
+    api_route(
+        "/api/v2/beatmapsets/{beatmapset:int}/favourites",
+        favourite,
+        methods=("POST",),
+        scope="*",
+    ),
+]

@@ -1,0 +1,207 @@
+"""Local beatmaps: `hitcircle beatmaps import PATH...` and downloads of imported sets.
+
+A plugin of its own (apart from `beatmaps_upstream`) so an offline or LAN server runs with the
+upstream plugin disabled and nothing ever reaches out; each has its own settings section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from starlette.applications import Starlette
+
+from core.beatmaps import archive, difficulty
+from core.beatmaps.sources import Download, FetchedSet, beatmap_settings
+from core.config import ConfigError, Settings, load_settings
+from core.domain import beatmaps as db_beatmaps
+from core.hooks import hookimpl
+
+DEFAULTS: dict[str, Any] = {
+    # Status of imported sets when `--status` is not given.
+    "default_status": "pending",
+    # Files without ids get ids from here up (far above official ids, below the client's 2^31).
+    "first_local_id": 1_500_000_000,
+}
+IMPORT_STATUSES = ("ranked", "approved", "qualified", "loved", "pending", "graveyard")
+
+
+def local_settings(settings: Settings) -> dict[str, Any]:
+    values = settings.section("beatmaps_local", DEFAULTS)
+    if values["default_status"] not in IMPORT_STATUSES:
+        raise ConfigError(
+            "beatmaps_local.default_status", f"expected one of {', '.join(IMPORT_STATUSES)}"
+        )
+    if not 0 < values["first_local_id"] < 2**31:
+        raise ConfigError("beatmaps_local.first_local_id", "must be between 1 and 2^31-1")
+    return values
+
+
+class LocalSource:
+    """Imported sets: everything is in the database already; downloads come from storage."""
+
+    name = "local"
+
+    async def lookup(self, app: Starlette, **_: Any) -> FetchedSet | None:
+        return None
+
+    async def beatmapset(self, app: Starlette, set_id: int) -> FetchedSet | None:
+        return None
+
+    async def osu_file(self, app: Starlette, beatmap: Mapping[str, Any]) -> bytes | None:
+        return None
+
+    def refresh_after(self, app: Starlette) -> float | None:
+        return None
+
+    async def download(
+        self, app: Starlette, beatmapset: Mapping[str, Any], no_video: bool
+    ) -> Download | None:
+        storage = app.state.storage
+        filename = _archive_name(beatmapset)
+        key = beatmapset["osz_key"]
+        if key:
+            path = storage.local_path(key)
+            if path is not None:
+                return Download(path=path, filename=filename)
+            data = await storage.get(key)
+            if data is not None:
+                return Download(data=data, filename=filename)
+        if beatmapset["origin"] != "local":
+            return None
+        # Imported as loose .osu files: an archive of the difficulties stored for the set.
+        rows = (await db_beatmaps.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
+            beatmapset["id"]
+        ]
+        files: list[tuple[str, bytes]] = []
+        for row in rows:
+            data = await storage.get(row["osu_key"]) if row["osu_key"] else None
+            if data is not None:
+                files.append((row["filename"] or f"{row['id']}.osu", data))
+        if not files:
+            return None
+        return Download(data=await asyncio.to_thread(archive.build, files), filename=filename)
+
+
+def _archive_name(beatmapset: Mapping[str, Any]) -> str:
+    name = f"{beatmapset['id']} {beatmapset['artist']} - {beatmapset['title']}"
+    safe = "".join(ch for ch in name if ch.isalnum() or ch in " -_.()[]")
+    return f"{safe.strip()}.osz"
+
+
+SOURCE = LocalSource()
+
+
+@hookimpl
+def beatmap_sources() -> list[Any]:
+    return [SOURCE]
+
+
+# --- CLI -----------------------------------------------------------------------------------
+
+
+@hookimpl
+def commands(cli: Any) -> None:
+    beatmaps = cli.add_parser("beatmaps", help="beatmap maintenance")
+    sub = beatmaps.add_subparsers(dest="beatmaps_command", required=True)
+    cmd = sub.add_parser(
+        "import", help="import .osz archives and .osu files (folders are searched)"
+    )
+    cmd.add_argument("paths", nargs="+", metavar="PATH")
+    cmd.add_argument(
+        "--status", choices=IMPORT_STATUSES, help="rank status of imported sets (default: config)"
+    )
+    cmd.set_defaults(func=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    config = local_settings(settings)
+    return asyncio.run(run_import(settings, args.paths, args.status or config["default_status"]))
+
+
+async def run_import(settings: Settings, paths: list[str], status: str) -> int:
+    from core import db as dbmod
+    from core.cache import make_cache
+    from core.plugins import load
+
+    from .importer import Importer, expand
+
+    pm = load(settings)
+    factories: dict[str, Any] = {}
+    for result in pm.hook.storage_backends():
+        factories.update(result or {})
+    if settings.storage.backend not in factories:
+        raise ConfigError("storage.backend", f"{settings.storage.backend!r} is not available")
+    difficulty.configure(beatmap_settings(settings)["difficulty_workers"])
+    db = await dbmod.connect(settings)
+    cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)
+    # The handful of `app.state` members the import needs, without serving anything.
+    app = SimpleNamespace(
+        state=SimpleNamespace(
+            db=db,
+            cache=cache,
+            storage=factories[settings.storage.backend](settings),
+            settings=settings,
+            plugins=pm,
+        )
+    )
+    importer = Importer(app, status, local_settings(settings)["first_local_id"])
+    try:
+        groups = _groups(expand(paths))
+        bar = Progress(sum(len(g) for g in groups))
+        for group in groups:
+            await importer.import_group(group)
+            bar.advance(len(group), group[0].name)
+        bar.close()
+    finally:
+        difficulty.shutdown()
+        await cache.close()
+        await db.disconnect()
+    summary = importer.summary
+    for path, reason in summary.failed:
+        print(f"refused {path}: {reason}", file=sys.stderr)
+    print(summary.line())
+    return 1 if summary.failed else 0
+
+
+def _groups(paths: list[Path]) -> list[list[Path]]:
+    """One group per archive; loose `.osu` files grouped by folder (a folder is usually a set)."""
+    groups: list[list[Path]] = []
+    loose: dict[Path, list[Path]] = {}
+    for path in paths:
+        if path.suffix.lower() == ".osu":
+            loose.setdefault(path.parent, []).append(path)
+        else:
+            groups.append([path])
+    groups.extend(loose.values())
+    return groups
+
+
+class Progress:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+
+    def advance(self, count: int, label: str) -> None:
+        self.done += count
+        width = 30
+        filled = width * self.done // self.total
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"[{bar}] {self.done}/{self.total} {label[:40]}"
+        if self.tty:
+            print(f"\r{line:<90}", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)

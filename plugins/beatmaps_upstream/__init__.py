@@ -1,0 +1,248 @@
+"""Beatmaps from the official osu! API v2 (client credentials), fetched on a lookup miss.
+
+Sets that are not ranked, approved or loved are fetched again once older than `refresh_after`;
+`.osu` files come from `osu_mirrors` (tried in order); downloads redirect to `download_url`.
+With no credentials configured the source stays silent, so the plugin is harmless when unused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+
+from core.beatmaps.sources import Download, FetchedSet
+from core.config import ConfigError, Settings
+from core.domain.beatmaps import STATUS_IDS, utcnow
+from core.hooks import hookimpl
+
+from .client import UpstreamClient, UpstreamError
+
+DEFAULTS: dict[str, Any] = {
+    "base_url": "https://osu.ppy.sh",
+    "client_id": "",
+    "client_secret": "",
+    # Seconds after which a set that is not ranked/approved/loved is fetched again.
+    "refresh_after": 86400,
+    # Seconds one request may wait for upstream, retries included.
+    "timeout": 5.0,
+    "retries": 3,
+    # Seconds a miss (unknown checksum/id upstream) is remembered, so clients cannot hammer it.
+    "miss_ttl": 300,
+    # `.osu` file URLs, `{id}` = beatmap id; tried in order.
+    "osu_mirrors": ("https://osu.ppy.sh/osu/{id}",),
+    # Where downloads redirect: `{id}` = set id, `{no_video}` = 1 or 0. Empty: no downloads.
+    "download_url": "",
+}
+
+
+def upstream_settings(settings: Settings) -> dict[str, Any]:
+    values = settings.section("beatmaps_upstream", DEFAULTS)
+    if values["timeout"] <= 0:
+        raise ConfigError("beatmaps_upstream.timeout", "must be positive")
+    if values["retries"] < 1:
+        raise ConfigError("beatmaps_upstream.retries", "must be at least 1")
+    if not values["base_url"].startswith(("http://", "https://")):
+        raise ConfigError("beatmaps_upstream.base_url", "expected an http(s) URL")
+    return values
+
+
+def _client(app: Starlette) -> UpstreamClient | None:
+    client = getattr(app.state, "beatmaps_upstream", None)
+    if client is None:
+        config = upstream_settings(app.state.settings)
+        client = UpstreamClient(
+            config["base_url"],
+            config["client_id"],
+            config["client_secret"],
+            retries=config["retries"],
+            timeout=config["timeout"],
+        )
+        app.state.beatmaps_upstream = client
+    return client if client.configured else None
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed.replace(microsecond=0)
+
+
+def _status(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    return STATUS_IDS.get(str(value).lower(), 0)
+
+
+def to_rows(data: Mapping[str, Any]) -> FetchedSet:
+    """An upstream BeatmapsetExtended (with `beatmaps`) as table rows."""
+    now = utcnow()
+    set_id = int(data["id"])
+    updated = _time(data.get("last_updated")) or now
+    genre = data.get("genre") or {}
+    language = data.get("language") or {}
+    availability = data.get("availability") or {}
+    ratings = data.get("ratings")
+    beatmapset = {
+        "id": set_id,
+        "artist": str(data.get("artist") or "")[:255],
+        "artist_unicode": str(data.get("artist_unicode") or data.get("artist") or "")[:255],
+        "title": str(data.get("title") or "")[:255],
+        "title_unicode": str(data.get("title_unicode") or data.get("title") or "")[:255],
+        "creator": str(data.get("creator") or "")[:255],
+        "user_id": int(data.get("user_id") or 0),
+        "source": str(data.get("source") or "")[:255],
+        "tags": str(data.get("tags") or ""),
+        "status": _status(data.get("status", data.get("ranked", 0))),
+        "genre_id": int(data.get("genre_id") or genre.get("id") or 1),
+        "language_id": int(data.get("language_id") or language.get("id") or 1),
+        "bpm": float(data.get("bpm") or 0),
+        "nsfw": bool(data.get("nsfw")),
+        "video": bool(data.get("video")),
+        "storyboard": bool(data.get("storyboard")),
+        "spotlight": bool(data.get("spotlight")),
+        "download_disabled": bool(availability.get("download_disabled")),
+        "audio_offset": int(data.get("offset") or 0),
+        "track_id": data.get("track_id"),
+        "rating": float(data.get("rating") or 0),
+        "ratings": orjson.dumps(ratings).decode() if isinstance(ratings, list) else None,
+        "description": (data.get("description") or {}).get("description"),
+        "favourite_count": int(data.get("favourite_count") or 0),
+        "play_count": int(data.get("play_count") or 0),
+        "submitted_date": _time(data.get("submitted_date")),
+        "ranked_date": _time(data.get("ranked_date")),
+        "last_updated": updated,
+        "deleted_at": _time(data.get("deleted_at")),
+        "origin": "upstream",
+        "fetched_at": now,
+        "osz_key": None,
+    }
+    maps = []
+    for item in data.get("beatmaps") or []:
+        maps.append(
+            {
+                "id": int(item["id"]),
+                "beatmapset_id": set_id,
+                "checksum": item.get("checksum"),
+                "filename": None,
+                "mode": int(item.get("mode_int", 0)),
+                "status": _status(item.get("status", item.get("ranked", 0))),
+                "version": str(item.get("version") or "")[:255],
+                "user_id": int(item.get("user_id") or 0),
+                "difficulty_rating": float(item.get("difficulty_rating") or 0),
+                "total_length": int(item.get("total_length") or 0),
+                "hit_length": int(item.get("hit_length") or 0),
+                "bpm": float(item.get("bpm") or 0),
+                "cs": float(item.get("cs") or 0),
+                "ar": float(item.get("ar") or 0),
+                "accuracy": float(item.get("accuracy") or 0),
+                "drain": float(item.get("drain") or 0),
+                "count_circles": int(item.get("count_circles") or 0),
+                "count_sliders": int(item.get("count_sliders") or 0),
+                "count_spinners": int(item.get("count_spinners") or 0),
+                "max_combo": item.get("max_combo"),
+                "playcount": int(item.get("playcount") or 0),
+                "passcount": int(item.get("passcount") or 0),
+                "last_updated": _time(item.get("last_updated")) or updated,
+                "deleted_at": _time(item.get("deleted_at")),
+                "osu_key": None,
+            }
+        )
+    return FetchedSet(beatmapset=beatmapset, beatmaps=maps)
+
+
+class UpstreamSource:
+    name = "upstream"
+
+    async def lookup(
+        self,
+        app: Starlette,
+        *,
+        beatmap_id: int | None = None,
+        checksum: str | None = None,
+        filename: str | None = None,
+    ) -> FetchedSet | None:
+        client = _client(app)
+        if client is None:
+            return None
+        params = {
+            k: v
+            for k, v in (("checksum", checksum), ("filename", filename), ("id", beatmap_id))
+            if v
+        }
+        if not params:
+            return None
+        miss = "bm:up:miss:" + hashlib.sha1(orjson.dumps(params)).hexdigest()
+        if await app.state.cache.exists(miss):
+            return None
+        beatmap = await client.api("/beatmaps/lookup", params)
+        if not isinstance(beatmap, dict) or "beatmapset_id" not in beatmap:
+            await app.state.cache.set(
+                miss, b"1", ex=upstream_settings(app.state.settings)["miss_ttl"]
+            )
+            return None
+        return await self.beatmapset(app, int(beatmap["beatmapset_id"]))
+
+    async def beatmapset(self, app: Starlette, set_id: int) -> FetchedSet | None:
+        client = _client(app)
+        if client is None:
+            return None
+        miss = f"bm:up:miss:set:{set_id}"
+        if await app.state.cache.exists(miss):
+            return None
+        data = await client.api(f"/beatmapsets/{set_id}")
+        if not isinstance(data, dict) or data.get("id") != set_id:
+            await app.state.cache.set(
+                miss, b"1", ex=upstream_settings(app.state.settings)["miss_ttl"]
+            )
+            return None
+        return to_rows(data)
+
+    async def osu_file(self, app: Starlette, beatmap: Mapping[str, Any]) -> bytes | None:
+        client = _client(app)
+        if client is None:
+            return None
+        for template in upstream_settings(app.state.settings)["osu_mirrors"]:
+            try:
+                data = await client.file(template.format(id=beatmap["id"]))
+            except UpstreamError:
+                continue
+            if data:
+                return data
+        return None
+
+    async def download(
+        self, app: Starlette, beatmapset: Mapping[str, Any], no_video: bool
+    ) -> Download | None:
+        template = upstream_settings(app.state.settings)["download_url"]
+        if not template:
+            return None
+        return Download(url=template.format(id=beatmapset["id"], no_video=int(no_video)))
+
+    def refresh_after(self, app: Starlette) -> float | None:
+        return float(upstream_settings(app.state.settings)["refresh_after"])
+
+
+SOURCE = UpstreamSource()
+
+
+@hookimpl
+def beatmap_sources() -> list[Any]:
+    return [SOURCE]
+
+
+@hookimpl
+async def shutdown(app: Starlette) -> None:
+    client = getattr(app.state, "beatmaps_upstream", None)
+    if client is not None:
+        await client.close()
