@@ -1,0 +1,289 @@
+"""User JSON shapes of API v2 (spec api.md 4.2, 4.3) built from user rows.
+
+`user_compact` is the always-present part; `card`/`list` add the named include sets; `profile`
+builds UserExtended with the include set of Get User / Get Own Data. Batched: one query per kind
+of data, never one per user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+from databases import Database
+
+from core.config import Settings
+from core.domain import statistics as stats_db
+from core.domain import users as users_db
+from core.domain.statistics import RULESETS
+
+ONLINE_WINDOW = dt.timedelta(minutes=10)
+ACTIVE_WINDOW = dt.timedelta(days=30)
+PROFILE_ORDER = ["me", "recent_activity", "top_ranks", "medals", "historical", "beatmaps", "kudosu"]
+USER_PREFERENCES = {
+    "audio_autoplay": False,
+    "audio_muted": False,
+    "audio_volume": 0.45,
+    "beatmapset_card_size": "normal",
+    "beatmapset_download": "all",
+    "beatmapset_show_anime_cover": True,
+    "beatmapset_show_nsfw": False,
+    "beatmapset_title_show_original": False,
+    "comments_show_deleted": False,
+    "forum_posts_show_deleted": True,
+    "legacy_score_only": False,
+    "profile_cover_expanded": True,
+    "scoring_mode": "standardised",
+    "user_list_filter": "all",
+    "user_list_sort": "last_visit",
+    "user_list_view": "card",
+}
+
+
+def accounts_settings(settings: Settings) -> dict[str, Any]:
+    return settings.section(
+        "accounts",
+        {
+            # Country of new accounts (a GeoIP plugin may choose better later).
+            "default_country": "XX",
+            # Avatar and cover of users who have not set their own (lazer loads *.ppy.sh only).
+            "default_avatar_url": "https://osu.ppy.sh/images/layout/avatar-guest@2x.png",
+            "default_cover_url": "https://osu.ppy.sh/images/headers/profile-covers/c1.jpg",
+        },
+    )
+
+
+def profile_key(user_id: int, mode: str | None) -> str:
+    """Cache key of the encoded Get User body (`default`: the user's own playmode)."""
+    return f"profile:{user_id}:{mode or 'default'}"
+
+
+async def invalidate(state: Any, user_id: int) -> None:
+    """Forget every cached form of a user after a change (profile bodies and the auth row)."""
+    from core.auth import user_key
+
+    keys = [profile_key(user_id, m) for m in (*RULESETS, None)]
+    await state.cache.delete(*keys, user_key(user_id))
+
+
+@cache
+def countries() -> dict[str, str]:
+    return orjson.loads((Path(__file__).with_name("countries.json")).read_bytes())
+
+
+def country(code: str) -> dict[str, str]:
+    return {"code": code, "name": countries().get(code, "Unknown")}
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    """The generic `+00:00` form, second precision (spec 0.3)."""
+    if value is None:
+        return None
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "+00:00"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def user_compact(row: Mapping[str, Any], conf: Mapping[str, Any]) -> dict[str, Any]:
+    last_visit = row["last_visit"]
+    now = _now()
+    visible = not row["hide_presence"]
+    return {
+        "avatar_url": row["avatar_url"] or conf["default_avatar_url"],
+        "country_code": row["country_code"],
+        "default_group": "bot" if row["is_bot"] else "default",
+        "id": int(row["id"]),
+        "is_active": last_visit is not None and now - last_visit < ACTIVE_WINDOW,
+        "is_bot": bool(row["is_bot"]),
+        "is_deleted": bool(row["is_deleted"]),
+        "is_online": visible and last_visit is not None and now - last_visit < ONLINE_WINDOW,
+        "is_supporter": row["support_level"] > 0,
+        "last_visit": timestamp(last_visit) if visible else None,
+        "pm_friends_only": bool(row["pm_friends_only"]),
+        "profile_colour": row["profile_colour"],
+        "username": row["username"],
+    }
+
+
+def cover(row: Mapping[str, Any], conf: Mapping[str, Any]) -> dict[str, Any]:
+    custom = row["cover_url"]
+    return {
+        "custom_url": custom,
+        "url": custom or conf["default_cover_url"],
+        "id": None if custom else "1",
+    }
+
+
+def card_includes(row: Mapping[str, Any], conf: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "country": country(row["country_code"]),
+        "cover": cover(row, conf),
+        "groups": [],
+        "team": None,
+    }
+
+
+async def cards(
+    db: Database,
+    rows: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    *,
+    statistics_ruleset: str | None = None,
+    statistics_rulesets: bool = False,
+    variants: bool = False,
+) -> list[dict[str, Any]]:
+    """User objects with the card includes; `statistics` (+`support_level`) makes the list set."""
+    conf = accounts_settings(settings)
+    ids = [int(r["id"]) for r in rows]
+    by_ruleset: dict[str, dict[int, dict[str, Any]]] = {}
+    wanted = list(RULESETS) if statistics_rulesets else []
+    if statistics_ruleset is not None and statistics_ruleset not in wanted:
+        wanted.append(statistics_ruleset)
+    for ruleset in wanted:
+        by_ruleset[ruleset] = await stats_db.statistics_for(db, ids, ruleset)
+    result = []
+    for row in rows:
+        user = user_compact(row, conf) | card_includes(row, conf)
+        uid = int(row["id"])
+        if statistics_ruleset is not None:
+            user["statistics"] = by_ruleset[statistics_ruleset][uid]
+            user["support_level"] = row["support_level"]
+        if statistics_rulesets:
+            user["statistics_rulesets"] = {
+                r: (
+                    stats_db.with_rank_includes(by_ruleset[r][uid], r)
+                    if variants and r == "mania"
+                    else by_ruleset[r][uid]
+                )
+                for r in RULESETS
+            }
+        result.append(user)
+    return result
+
+
+def page(raw: str | None) -> dict[str, str]:
+    if not raw:
+        return {"html": "", "raw": ""}
+    body = html.escape(raw).replace("\n", "<br />")
+    return {"html": f"<div class='bbcode bbcode--profile-page'>{body}</div>", "raw": raw}
+
+
+async def profile(
+    db: Database,
+    row: Mapping[str, Any],
+    ruleset: str,
+    settings: Settings,
+    *,
+    own: bool,
+    viewer_id: int | None,
+) -> dict[str, Any]:
+    """UserExtended with the Get User include set; `own` adds the Get Own Data fields."""
+    conf = accounts_settings(settings)
+    uid = int(row["id"])
+    stats = (await stats_db.statistics_for(db, [uid], ruleset))[uid]
+    previous = await users_db.previous_usernames(db, uid)
+    followers = await users_db.follower_count(db, uid)
+    has_blocked = False
+    if viewer_id is not None and viewer_id != uid:
+        has_blocked = await users_db.relation(db, uid, viewer_id) == users_db.RELATION_BLOCK
+    supporter = row["support_level"] > 0
+    max_friends = 500 if supporter else 250
+    user = user_compact(row, conf)
+    playstyle = [s for s in (row["playstyle"] or "").split(",") if s]
+    user.update(
+        {
+            "cover_url": cover(row, conf)["url"],
+            "discord": row["discord"],
+            "has_supported": bool(row["has_supported"]),
+            "interests": row["interests"],
+            "join_date": timestamp(row["join_date"]),
+            "location": row["location"],
+            "max_blocks": -(-max_friends // 5),
+            "max_friends": max_friends,
+            "occupation": row["occupation"],
+            "playmode": RULESETS[row["playmode"]] if 0 <= row["playmode"] < 4 else "osu",
+            "playstyle": playstyle or None,
+            "post_count": 0,
+            "profile_hue": row["profile_hue"],
+            "profile_order": list(PROFILE_ORDER),
+            "title": row["title"],
+            "title_url": row["title_url"],
+            "twitter": row["twitter"],
+            "website": row["website"],
+            "country": country(row["country_code"]),
+            "cover": cover(row, conf),
+            "kudosu": {"available": 0, "total": 0},
+            "account_history": [],
+            "active_tournament_banner": None,
+            "active_tournament_banners": [],
+            "badges": [],
+            "beatmap_playcounts_count": 0,
+            "comments_count": 0,
+            "current_season_stats": None,
+            "current_user_attributes": None if viewer_id is None else {"has_blocked": has_blocked},
+            "daily_challenge_user_stats": {
+                "daily_streak_best": 0,
+                "daily_streak_current": 0,
+                "last_update": None,
+                "last_weekly_streak": None,
+                "playcount": 0,
+                "top_10p_placements": 0,
+                "top_50p_placements": 0,
+                "user_id": uid,
+                "weekly_streak_best": 0,
+                "weekly_streak_current": 0,
+            },
+            "favourite_beatmapset_count": 0,
+            "follower_count": followers,
+            "graveyard_beatmapset_count": 0,
+            "groups": [],
+            "guest_beatmapset_count": 0,
+            "loved_beatmapset_count": 0,
+            "mapping_follower_count": 0,
+            "matchmaking_stats": [],
+            "monthly_playcounts": [],
+            "nominated_beatmapset_count": 0,
+            "page": page(row["page_raw"]),
+            "pending_beatmapset_count": 0,
+            "previous_usernames": previous,
+            "rank_highest": None,
+            "rank_history": None,
+            "ranked_beatmapset_count": 0,
+            "replays_watched_counts": [],
+            "scores_best_count": 0,
+            "scores_first_count": 0,
+            "scores_pinned_count": 0,
+            "scores_recent_count": 0,
+            "statistics": stats_db.with_rank_includes(stats, ruleset),
+            "support_level": row["support_level"],
+            "team": None,
+            "user_achievements": [],
+        }
+    )
+    user["rankHistory"] = user["rank_history"]
+    user["ranked_and_approved_beatmapset_count"] = user["ranked_beatmapset_count"]
+    user["unranked_beatmapset_count"] = user["pending_beatmapset_count"]
+    if own:
+        user["is_restricted"] = bool(row["restricted"])
+        all_stats = {
+            r: (await stats_db.statistics_for(db, [uid], r))[uid] if r != ruleset else stats
+            for r in RULESETS
+        }
+        user.update(
+            {
+                "score_processing_notice_url": None,
+                "session_verification_method": None,
+                "session_verified": True,
+                "user_preferences": dict(USER_PREFERENCES),
+                "statistics_rulesets": all_stats,
+                "unread_pm_count": 0,
+            }
+        )
+    return user

@@ -1,0 +1,36 @@
+"""OAuth 2 as osu-web serves it: `/oauth/token` (four grants), `/oauth/authorize`, revocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.routing import BaseRoute, Route
+
+from core.auth import api_route
+from core.domain import oauth as oauth_db
+from core.hooks import hookimpl
+from plugins.oauth import views
+from plugins.oauth.grants import oauth_settings, touch_authenticator
+
+
+@hookimpl
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/oauth/token", views.token, methods=["POST"]),
+        Route("/oauth/authorize", views.authorize_page, methods=["GET"]),
+        Route("/oauth/authorize", views.authorize_submit, methods=["POST"]),
+        Route("/oauth/authorize", views.authorize_deny, methods=["DELETE"]),
+        api_route(
+            "/api/v2/oauth/tokens/current", views.revoke_current, methods=["DELETE"], scope="any"
+        ),
+    ]
+
+
+@hookimpl
+def startup(app: Any) -> Any:
+    async def run() -> None:
+        touch_authenticator(app.state)
+        conf = oauth_settings(app.state.settings)
+        await oauth_db.ensure_builtin_client(app.state.db, conf["lazer_client_id"], "osu!lazer")
+
+    return run()

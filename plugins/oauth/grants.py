@@ -1,0 +1,375 @@
+"""Client authentication, scope policy, login checks and the four grants of `/oauth/token`."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.requests import Request
+
+from core.auth import (
+    REFRESH_TOKEN_LIFETIME,
+    SCOPES,
+    authenticator,
+    issue_access_token,
+    new_secret,
+    revoke_access_tokens,
+    secret_matches,
+    sha256_hex,
+    verify_password,
+)
+from core.config import Settings
+from core.domain import oauth as oauth_db
+from core.domain import users as users_db
+from core.http import Params
+from plugins.oauth import errors
+
+CLIENT_ONLY = frozenset({"delegate", "forum.write_manage", "group_permissions"})
+DELEGATABLE = frozenset(
+    {
+        "chat.write",
+        "chat.write_manage",
+        "forum.write",
+        "forum.write_manage",
+        "multiplayer.write_manage",
+        "delegate",
+        "group_permissions",
+    }
+)
+OWN_CLIENT = frozenset({"chat.read", "chat.write", "chat.write_manage", "multiplayer.write_manage"})
+AUTH_CODE_LIFETIME = 600
+
+LAZER_SECRETS = (
+    "FGc9GAtyHzeQDshWP5Ah7dega8hJACAJpQtw6OXk",  # production builds
+    "3LP2mhUrV89xxzD1YKNndXHEhWWCRLPNKioZ9ymT",  # development (debug) builds
+)
+
+
+def oauth_settings(settings: Settings) -> dict[str, Any]:
+    return settings.section(
+        "oauth",
+        {
+            "lazer_client_id": 5,
+            # Secrets the built-in lazer client may present; empty accepts any secret.
+            "lazer_client_secrets": LAZER_SECRETS,
+            # Failed sign-ins allowed per client address and per username within the window.
+            "failed_login_limit": 10,
+            "failed_login_window": 600,
+        },
+    )
+
+
+# --- client authentication ---------------------------------------------------------------------
+
+
+def _basic_credentials(request: Request) -> tuple[str | None, str | None]:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None, None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else (None, None)
+
+
+async def authenticate_client(request: Request, p: Params, grant: str) -> dict[str, Any]:
+    """The client row for the body's (or else HTTP Basic) credentials; 401 invalid_client."""
+    raw_id = p.get("client_id")
+    secret = p.get("client_secret")
+    if raw_id is None:
+        raw_id, basic_secret = _basic_credentials(request)
+        secret = secret if secret is not None else basic_secret
+    sent_auth = "authorization" in request.headers
+    if raw_id is None:
+        raise errors.missing("client_id")
+    if isinstance(raw_id, bool) or not isinstance(raw_id, int | str):
+        raise errors.invalid_client(sent_auth)
+    text = str(raw_id).strip()
+    if not text.isdigit() or len(text) > 18:
+        raise errors.invalid_client(sent_auth)
+    client = await oauth_db.get_client(request.app.state.db, int(text))
+    if client is None or client["revoked"] or not isinstance(secret, str):
+        raise errors.invalid_client(sent_auth)
+    if client["secret_hash"] is None:
+        allowed = oauth_settings(request.app.state.settings)["lazer_client_secrets"]
+        ok = not allowed or any(hmac.compare_digest(secret, s) for s in allowed)
+    else:
+        ok = secret_matches(secret, client["secret_hash"])
+    if not ok:
+        raise errors.invalid_client(sent_auth)
+    if grant == "password" and not client["password_client"]:
+        raise errors.invalid_client(sent_auth)
+    return client
+
+
+# --- scopes ------------------------------------------------------------------------------------
+
+
+def parse_scopes(raw: Any) -> list[str]:
+    """Space-delimited (or a JSON list); unknown names -> invalid_scope."""
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else str(raw).replace("+", " ").split()
+    scopes: list[str] = []
+    for item in items:
+        name = str(item).strip()
+        if not name:
+            continue
+        if name not in SCOPES:
+            raise errors.invalid_scope(name)
+        if name not in scopes:
+            scopes.append(name)
+    return sorted(scopes)
+
+
+async def check_scope_policy(
+    state: Any, scopes: Sequence[str], client: dict[str, Any], user_id: int | None, grant: str
+) -> None:
+    """osu-web's Token::validate rules, with its messages (400 `{"error": ...}`)."""
+    chosen = set(scopes)
+    if not chosen:
+        raise errors.scope_policy("Tokens without scopes are not valid.")
+    if "*" in chosen and len(chosen) > 1:
+        raise errors.scope_policy("* is not valid with other scopes")
+    if grant == "client_credentials":
+        if "*" in chosen:
+            raise errors.scope_policy("* is not allowed with Client Credentials")
+        if chosen == {"public"}:
+            return
+        if client["user_id"] is None:
+            raise errors.scope_policy("The client is missing owner.")
+        if "delegate" not in chosen:
+            if chosen & DELEGATABLE:
+                raise errors.scope_policy("delegate scope is required.")
+            raise errors.invalid_scope(sorted(chosen - {"public"})[0])
+        if not chosen <= DELEGATABLE:
+            raise errors.scope_policy("Delegation is not supported for this combination of scopes.")
+        owner = await users_db.get_user(state.db, client["user_id"])
+        if owner is None or not owner["is_bot"]:
+            raise errors.scope_policy(
+                "Delegation with Client Credentials is only available to bots."
+            )
+        return
+    if chosen & CLIENT_ONLY:
+        raise errors.scope_policy("This scope is only valid for client_credentials tokens.")
+    if "*" in chosen:
+        if grant != "password":
+            raise errors.invalid_scope("*")
+        return
+    if chosen & OWN_CLIENT and client["user_id"] != user_id:
+        owner = (
+            None
+            if client["user_id"] is None
+            else await users_db.get_user(state.db, client["user_id"])
+        )
+        if owner is None or not owner["is_bot"]:
+            raise errors.scope_policy("This scope is only available for bots or your own clients.")
+
+
+# --- sign-in -----------------------------------------------------------------------------------
+
+LOCKED = "Your IP address is locked. Please wait a few minutes."
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def check_login(request: Request, username: str, password: str) -> dict[str, Any]:
+    """The user for these credentials; invalid_grant with the client-visible hint otherwise.
+
+    Failures count per client address and per username; past the limit every attempt (even a
+    correct one) is refused until the window ends, so guessing gains nothing.
+    """
+    state = request.app.state
+    conf = oauth_settings(state.settings)
+    limit, window = conf["failed_login_limit"], conf["failed_login_window"]
+    keys = [
+        f"login:fail:ip:{client_ip(request)}",
+        f"login:fail:user:{users_db.clean_username(username)[:64]}",
+    ]
+    counts = await state.cache.mget(keys)
+    if any(c is not None and int(c) >= limit for c in counts):
+        raise errors.invalid_grant(LOCKED)
+    user = None
+    if 0 < len(username) <= 254 and 0 < len(password) <= 4096:
+        user = await users_db.get_login(state.db, username)
+    ok = await verify_password(password, user["password_hash"] if user else None)
+    if not ok or user is None or user["is_deleted"]:
+        for key in keys:
+            if await state.cache.incr(key) == 1:
+                await state.cache.expire(key, window)
+        raise errors.invalid_grant("Incorrect sign in")
+    return user
+
+
+# --- token issue -------------------------------------------------------------------------------
+
+
+async def token_response(
+    state: Any,
+    *,
+    user_id: int | None,
+    client_id: int,
+    scopes: Sequence[str],
+    refresh: bool,
+    owner_id: int | None = None,
+) -> dict[str, Any]:
+    access, jti = await issue_access_token(
+        state, user_id=user_id, client_id=client_id, scopes=scopes, owner_id=owner_id
+    )
+    body: dict[str, Any] = {"token_type": "Bearer", "expires_in": 86400, "access_token": access}
+    if refresh:
+        refresh_token = new_secret(48)
+        await oauth_db.insert_refresh_token(
+            state.db,
+            token_hash=sha256_hex(refresh_token),
+            access_token_id=jti,
+            expires_at=time.time() + REFRESH_TOKEN_LIFETIME,
+        )
+        body["refresh_token"] = refresh_token
+    return body
+
+
+async def password_grant(request: Request, p: Params, client: dict[str, Any]) -> dict[str, Any]:
+    username = p.get("username")
+    password = p.get("password")
+    if not isinstance(username, str):
+        raise errors.missing("username")
+    if not isinstance(password, str):
+        raise errors.missing("password")
+    scopes = parse_scopes(p.get("scope"))
+    user = await check_login(request, username, password)
+    await check_scope_policy(request.app.state, scopes, client, user["id"], "password")
+    await users_db.touch_last_visit(request.app.state.db, user["id"])
+    return await token_response(
+        request.app.state, user_id=user["id"], client_id=client["id"], scopes=scopes, refresh=True
+    )
+
+
+async def client_credentials_grant(
+    request: Request, p: Params, client: dict[str, Any]
+) -> dict[str, Any]:
+    scopes = parse_scopes(p.get("scope"))
+    await check_scope_policy(request.app.state, scopes, client, None, "client_credentials")
+    owner = client["user_id"] if "delegate" in scopes else None
+    return await token_response(
+        request.app.state,
+        user_id=None,
+        client_id=client["id"],
+        scopes=scopes,
+        refresh=False,
+        owner_id=owner,
+    )
+
+
+async def authorization_code_grant(
+    request: Request, p: Params, client: dict[str, Any]
+) -> dict[str, Any]:
+    code = p.get("code")
+    if not isinstance(code, str):
+        raise errors.missing("code")
+    db = request.app.state.db
+    row = await oauth_db.auth_code_row(db, sha256_hex(code))
+    if row is None:
+        raise errors.invalid_request("Cannot decrypt the authorization code")
+    if int(row["client_id"]) != int(client["id"]):
+        raise errors.invalid_request("Authorization code was not issued to this client")
+    if row["expires_at"] <= users_db.utcnow():
+        raise errors.invalid_request("Authorization code has expired")
+    if row["revoked"]:
+        raise errors.invalid_request("Authorization code has been revoked")
+    if row["redirect_uri"]:
+        redirect_uri = p.get("redirect_uri")
+        if not isinstance(redirect_uri, str):
+            raise errors.missing("redirect_uri")
+        if redirect_uri != row["redirect_uri"]:
+            raise errors.invalid_request("Invalid redirect URI")
+    if not await oauth_db.use_auth_code(db, row["id"]):
+        raise errors.invalid_request("Authorization code has been revoked")
+    return await token_response(
+        request.app.state,
+        user_id=int(row["user_id"]),
+        client_id=client["id"],
+        scopes=row["scopes"].split(),
+        refresh=True,
+    )
+
+
+async def refresh_token_grant(
+    request: Request, p: Params, client: dict[str, Any]
+) -> dict[str, Any]:
+    presented = p.get("refresh_token")
+    if not isinstance(presented, str):
+        raise errors.missing("refresh_token")
+    state = request.app.state
+    row = await oauth_db.refresh_token_row(state.db, sha256_hex(presented))
+    if row is None:
+        raise errors.invalid_refresh("Cannot decrypt the refresh token")
+    if int(row["client_id"]) != int(client["id"]):
+        raise errors.invalid_refresh("Token is not linked to client")
+    if row["expires_at"] <= users_db.utcnow():
+        raise errors.invalid_refresh("Token has expired")
+    if row["revoked"]:
+        raise errors.invalid_refresh("Token has been revoked")
+    previous = row["scopes"].split()
+    requested = parse_scopes(p.get("scope"))
+    for scope in requested:
+        if scope not in previous:
+            raise errors.invalid_scope(scope)
+    # Rotation: the old refresh token and its access token die with this use.
+    if not await oauth_db.use_refresh_token(state.db, row["id"]):
+        raise errors.invalid_refresh("Token has been revoked")
+    await revoke_access_tokens(state, [row["access_token_id"]])
+    user_id = None if row["user_id"] is None else int(row["user_id"])
+    if user_id is not None:
+        user = await users_db.get_user(state.db, user_id)
+        if user is None or user["is_deleted"]:
+            raise errors.invalid_refresh("Token has been revoked")
+    return await token_response(
+        state,
+        user_id=user_id,
+        client_id=client["id"],
+        scopes=requested or previous,
+        refresh=True,
+    )
+
+
+GRANTS = {
+    "password": password_grant,
+    "client_credentials": client_credentials_grant,
+    "authorization_code": authorization_code_grant,
+    "refresh_token": refresh_token_grant,
+}
+
+
+async def issue_auth_code(
+    state: Any,
+    *,
+    user_id: int,
+    client_id: int,
+    scopes: Sequence[str],
+    redirect_uri: str | None,
+) -> str:
+    code = new_secret(40)
+    await oauth_db.insert_auth_code(
+        state.db,
+        code_hash=sha256_hex(code),
+        user_id=user_id,
+        client_id=client_id,
+        scopes=scopes,
+        redirect_uri=redirect_uri,
+        expires_at=time.time() + AUTH_CODE_LIFETIME,
+    )
+    return code
+
+
+def touch_authenticator(state: Any) -> None:
+    """Load (or create) the signing key at start-up rather than on the first request."""
+    authenticator(state)
