@@ -256,7 +256,7 @@ async def previous_usernames(db: Database, user_id: int) -> list[str]:
         .order_by(username_history.c.changed_at, username_history.c.id)
     )
     seen: list[str] = []
-    for (name,) in (tuple(r) for r in rows):
+    for name in (r["username"] for r in rows):
         if name not in seen:
             seen.append(name)
     return seen

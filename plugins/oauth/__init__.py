@@ -34,3 +34,10 @@ def startup(app: Any) -> Any:
         await oauth_db.ensure_builtin_client(app.state.db, conf["lazer_client_id"], "osu!lazer")
 
     return run()
+
+
+@hookimpl
+def commands(cli: Any) -> None:
+    from plugins.oauth.commands import add_commands
+
+    add_commands(cli)

@@ -1,0 +1,87 @@
+"""API v1 `get_user`: every value a string, the exact error strings of the legacy API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core.domain import statistics as stats_db
+from core.domain import users as users_db
+from core.domain.statistics import RULESETS
+from core.http import json, params
+
+INVALID_KEY = {"error": "Please provide a valid API key."}
+
+
+def v1_date(value: Any) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+async def get_user(request: Request) -> Response:
+    db = request.app.state.db
+    p = await params(request)
+    key = p.get("k")
+    if not isinstance(key, str) or await users_db.api_key_owner(db, key) is None:
+        return json(INVALID_KEY, 401)
+    u = p.get("u")
+    if not isinstance(u, str) or not u or len(u) > 32:
+        return json([])
+    mode_raw = p.get("m", "0")
+    if not isinstance(mode_raw, str) or mode_raw not in ("0", "1", "2", "3"):
+        return json([])
+    kind = p.get("type")
+    row = None
+    if kind == "id" or (kind != "string" and u.isdigit()):
+        row = await users_db.get_user(db, int(u)) if u.isdigit() and len(u) <= 18 else None
+    if row is None and kind != "id":
+        row = await users_db.find_by_username(db, u, previous=False)
+    if row is None or row["restricted"] or row["is_deleted"]:
+        return json([])
+    ruleset = RULESETS[int(mode_raw)]
+    uid = int(row["id"])
+    stats = (await stats_db.statistics_for(db, [uid], ruleset))[uid]
+    body = {
+        "user_id": str(uid),
+        "username": row["username"],
+        "join_date": v1_date(row["join_date"]),
+        **stats_db.v1_fields(stats),
+        "country": row["country_code"],
+        "events": [],
+    }
+    ordered = {
+        k: body[k]
+        for k in (
+            "user_id",
+            "username",
+            "join_date",
+            "count300",
+            "count100",
+            "count50",
+            "playcount",
+            "ranked_score",
+            "total_score",
+            "pp_rank",
+            "level",
+            "pp_raw",
+            "accuracy",
+            "count_rank_ss",
+            "count_rank_ssh",
+            "count_rank_s",
+            "count_rank_sh",
+            "count_rank_a",
+            "country",
+            "total_seconds_played",
+            "pp_country_rank",
+            "events",
+        )
+    }
+    return json([ordered])
+
+
+ROUTES = [
+    Route("/api/get_user", get_user, methods=["GET"]),
+    Route("/api/v1/get_user", get_user, methods=["GET"]),
+]

@@ -1,0 +1,249 @@
+"""Account management under `/api/private`: rename, password change, OAuth applications, API keys.
+
+Every route needs a lazer-scope (`*`) token of the account itself; another user's application or
+key is "not found", never "forbidden".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from core.auth import (
+    api_route,
+    auth_settings,
+    hash_password,
+    new_secret,
+    require_user,
+    revoke_client_tokens,
+    revoke_user_tokens,
+    sha256_hex,
+    verify_password,
+)
+from core.domain import oauth as oauth_db
+from core.domain import profiles
+from core.domain import users as users_db
+from core.hooks import hookimpl
+from core.http import ApiError, json, no_content, not_found, params, unprocessable
+
+PREFIX = "/api/private"
+MAX_CLIENTS = 10
+MAX_KEYS = 5
+
+
+def _form_error(field: str, messages: list[str]) -> ApiError:
+    return ApiError(422, {"error": messages[0], "form_error": {field: messages}})
+
+
+async def rename(request: Request) -> Response:
+    user = require_user(request)
+    p = await params(request)
+    username = p.str("username", max_length=64)
+    if username is None:
+        raise unprocessable("username is required")
+    problems = users_db.username_errors(username)
+    if problems:
+        raise _form_error("username", problems)
+    state = request.app.state
+    if await users_db.username_taken(state.db, username, except_user=int(user["id"])):
+        raise _form_error("username", ["Username is already in use!"])
+    if username == user["username"]:
+        return json({"username": username, "previous_usernames": []})
+    await users_db.rename(state.db, int(user["id"]), user["username"], username)
+    await profiles.invalidate(state, int(user["id"]))
+    previous = await users_db.previous_usernames(state.db, int(user["id"]))
+    return json({"username": username, "previous_usernames": previous})
+
+
+async def change_password(request: Request) -> Response:
+    user = require_user(request)
+    p = await params(request)
+    current = p.str("current_password", max_length=4096)
+    new = p.str("password", max_length=4096)
+    if current is None or new is None:
+        raise unprocessable("current_password and password are required")
+    state = request.app.state
+    stored = await users_db.password_hash(state.db, int(user["id"]))
+    if not await verify_password(current, stored):
+        raise _form_error("current_password", ["Current password is incorrect."])
+    problems = users_db.password_errors(new, user["username"])
+    if problems:
+        raise _form_error("password", problems)
+    rounds = auth_settings(state.settings)["bcrypt_rounds"]
+    await users_db.update_user(
+        state.db, int(user["id"]), password_hash=await hash_password(new, rounds)
+    )
+    # Every session of the account ends, this one included.
+    await revoke_user_tokens(state, int(user["id"]))
+    return no_content()
+
+
+# --- OAuth applications ------------------------------------------------------------------------
+
+
+def _client_json(row: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": int(row["id"]),
+        "name": row["name"],
+        "redirect": row["redirect"],
+        "created_at": profiles.timestamp(row["created_at"]),
+        "updated_at": profiles.timestamp(row["updated_at"]),
+    }
+    if secret is not None:
+        body["secret"] = secret
+    return body
+
+
+async def _client_fields(request: Request) -> tuple[str | None, str | None]:
+    p = await params(request)
+    name = p.str("name", max_length=100)
+    redirect = p.str("redirect", max_length=512)
+    if name is not None and not name.strip():
+        raise unprocessable("name must not be empty")
+    if redirect is not None and not redirect.startswith(("http://", "https://")):
+        raise _form_error("redirect", ["The redirect must be an http(s) URL."])
+    return name, redirect
+
+
+async def _own_client(request: Request) -> dict[str, Any]:
+    user = require_user(request)
+    raw = request.path_params["client"]
+    row = None
+    if raw.isdigit() and len(raw) <= 18:
+        row = await oauth_db.get_client(request.app.state.db, int(raw))
+    if row is None or row["revoked"] or row["user_id"] != int(user["id"]):
+        raise not_found("OAuth\\Client")
+    return row
+
+
+async def list_clients(request: Request) -> Response:
+    user = require_user(request)
+    rows = await oauth_db.user_clients(request.app.state.db, int(user["id"]))
+    return json([_client_json(r) for r in rows])
+
+
+async def create_client(request: Request) -> Response:
+    user = require_user(request)
+    name, redirect = await _client_fields(request)
+    if name is None or redirect is None:
+        raise unprocessable("name and redirect are required")
+    db = request.app.state.db
+    if len(await oauth_db.user_clients(db, int(user["id"]))) >= MAX_CLIENTS:
+        raise unprocessable(f"You can have at most {MAX_CLIENTS} OAuth applications.")
+    secret = new_secret(30)
+    client_id = await oauth_db.create_client(
+        db,
+        user_id=int(user["id"]),
+        name=name.strip(),
+        secret_hash=sha256_hex(secret),
+        redirect=redirect,
+    )
+    row = await oauth_db.get_client(db, client_id)
+    assert row is not None
+    return json(_client_json(row, secret))
+
+
+async def update_client(request: Request) -> Response:
+    row = await _own_client(request)
+    name, redirect = await _client_fields(request)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name.strip()
+    if redirect is not None:
+        changes["redirect"] = redirect
+    db = request.app.state.db
+    if changes:
+        await oauth_db.update_client(db, int(row["id"]), **changes)
+    updated = await oauth_db.get_client(db, int(row["id"]))
+    assert updated is not None
+    return json(_client_json(updated))
+
+
+async def delete_client(request: Request) -> Response:
+    row = await _own_client(request)
+    state = request.app.state
+    await oauth_db.update_client(state.db, int(row["id"]), revoked=True)
+    await revoke_client_tokens(state, int(row["id"]))
+    return no_content()
+
+
+async def reset_secret(request: Request) -> Response:
+    row = await _own_client(request)
+    state = request.app.state
+    secret = new_secret(30)
+    await oauth_db.update_client(state.db, int(row["id"]), secret_hash=sha256_hex(secret))
+    await revoke_client_tokens(state, int(row["id"]))
+    updated = await oauth_db.get_client(state.db, int(row["id"]))
+    assert updated is not None
+    return json(_client_json(updated, secret))
+
+
+# --- API v1 keys -------------------------------------------------------------------------------
+
+
+def _key_json(row: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": int(row["id"]),
+        "name": row["name"],
+        "created_at": profiles.timestamp(row["created_at"]),
+        "last_used_at": profiles.timestamp(row.get("last_used_at")),
+    }
+    if key is not None:
+        body["key"] = key
+    return body
+
+
+async def list_keys(request: Request) -> Response:
+    user = require_user(request)
+    rows = await users_db.list_api_keys(request.app.state.db, int(user["id"]))
+    return json([_key_json(r) for r in rows])
+
+
+async def create_key(request: Request) -> Response:
+    user = require_user(request)
+    p = await params(request)
+    name = (p.str("name", max_length=100) or "API key").strip() or "API key"
+    db = request.app.state.db
+    if len(await users_db.list_api_keys(db, int(user["id"]))) >= MAX_KEYS:
+        raise unprocessable(f"You can have at most {MAX_KEYS} API keys.")
+    key_id, key = await users_db.create_api_key(db, int(user["id"]), name)
+    rows = await users_db.list_api_keys(db, int(user["id"]))
+    row = next(r for r in rows if int(r["id"]) == key_id)
+    return json(_key_json(row, key))
+
+
+async def delete_key(request: Request) -> Response:
+    user = require_user(request)
+    raw = request.path_params["key"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise not_found("ApiKey")
+    if not await users_db.delete_api_key(request.app.state.db, int(user["id"]), int(raw)):
+        raise not_found("ApiKey")
+    return no_content()
+
+
+@hookimpl
+def routes() -> list[BaseRoute]:
+    clients = f"{PREFIX}/oauth-clients"
+    return [
+        api_route(f"{PREFIX}/me/username", rename, methods=["POST", "PUT"], scope="*"),
+        api_route(f"{PREFIX}/me/password", change_password, methods=["POST", "PUT"], scope="*"),
+        api_route(clients, list_clients, scope="*"),
+        api_route(clients, create_client, methods=["POST"], scope="*"),
+        api_route(f"{clients}/{{client}}", update_client, methods=["PUT", "PATCH"], scope="*"),
+        api_route(f"{clients}/{{client}}", delete_client, methods=["DELETE"], scope="*"),
+        api_route(f"{clients}/{{client}}/reset-secret", reset_secret, methods=["POST"], scope="*"),
+        api_route(f"{PREFIX}/api-keys", list_keys, scope="*"),
+        api_route(f"{PREFIX}/api-keys", create_key, methods=["POST"], scope="*"),
+        api_route(f"{PREFIX}/api-keys/{{key}}", delete_key, methods=["DELETE"], scope="*"),
+    ]
+
+
+@hookimpl
+def commands(cli: Any) -> None:
+    from plugins.private.commands import add_commands
+
+    add_commands(cli)

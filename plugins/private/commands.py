@@ -1,0 +1,109 @@
+"""`hitcircle user create | set-password | restrict`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from core.auth import auth_settings, hash_password, revoke_user_tokens, standalone_state
+from core.config import load_settings
+from core.domain import profiles
+from core.domain import users as users_db
+
+
+def add_commands(cli: Any) -> None:
+    user = cli.add_parser("user", help="manage accounts")
+    sub = user.add_subparsers(dest="user_command", required=True)
+    create = sub.add_parser("create", help="create an account; prints its id")
+    create.add_argument("username")
+    create.add_argument("--password", required=True)
+    create.add_argument("--email", default=None)
+    create.add_argument("--country", default=None, help="ISO 3166-1 alpha-2 (default: config)")
+    create.set_defaults(func=lambda args: _run(args, _create))
+    password = sub.add_parser("set-password", help="set a password; ends every session")
+    password.add_argument("username")
+    password.add_argument("--password", required=True)
+    password.set_defaults(func=lambda args: _run(args, _set_password))
+    restrict = sub.add_parser("restrict", help="restrict an account (or lift it with --lift)")
+    restrict.add_argument("username")
+    restrict.add_argument("--lift", action="store_true")
+    restrict.set_defaults(func=lambda args: _run(args, _restrict))
+
+
+def _run(args: argparse.Namespace, command: Any) -> int:
+    settings = load_settings(args.config)
+
+    async def main() -> int:
+        async with standalone_state(settings) as state:
+            return await command(state, args)
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> int:
+    print(f"hitcircle: {message}", file=sys.stderr)
+    return 1
+
+
+async def _create(state: Any, args: argparse.Namespace) -> int:
+    problems = users_db.username_errors(args.username)
+    problems += users_db.password_errors(args.password, args.username)
+    if args.email is not None:
+        problems += users_db.email_errors(args.email)
+    if problems:
+        return _fail("; ".join(problems))
+    if await users_db.username_taken(state.db, args.username):
+        return _fail(f"username {args.username!r} is already in use")
+    if args.email and await users_db.email_taken(state.db, args.email):
+        return _fail(f"email {args.email!r} is already in use")
+    country = (
+        args.country or profiles.accounts_settings(state.settings)["default_country"]
+    ).upper()
+    if len(country) != 2 or not country.isalpha():
+        return _fail(f"country must be two letters, got {country!r}")
+    rounds = auth_settings(state.settings)["bcrypt_rounds"]
+    user_id = await users_db.insert_user(
+        state.db,
+        username=args.username,
+        password_hash=await hash_password(args.password, rounds),
+        email=args.email,
+        country_code=country,
+    )
+    print(user_id)
+    return 0
+
+
+async def _find(state: Any, username: str) -> dict[str, Any] | None:
+    if username.isdigit():
+        row = await users_db.get_user(state.db, int(username))
+        if row is not None:
+            return row
+    return await users_db.find_by_username(state.db, username, previous=False)
+
+
+async def _set_password(state: Any, args: argparse.Namespace) -> int:
+    row = await _find(state, args.username)
+    if row is None:
+        return _fail(f"no user {args.username!r}")
+    problems = users_db.password_errors(args.password, row["username"])
+    if problems:
+        return _fail("; ".join(problems))
+    rounds = auth_settings(state.settings)["bcrypt_rounds"]
+    await users_db.update_user(
+        state.db, int(row["id"]), password_hash=await hash_password(args.password, rounds)
+    )
+    await revoke_user_tokens(state, int(row["id"]))
+    print(f"password of {row['username']} ({row['id']}) changed; sessions ended")
+    return 0
+
+
+async def _restrict(state: Any, args: argparse.Namespace) -> int:
+    row = await _find(state, args.username)
+    if row is None:
+        return _fail(f"no user {args.username!r}")
+    await users_db.update_user(state.db, int(row["id"]), restricted=not args.lift)
+    await profiles.invalidate(state, int(row["id"]))
+    print(f"{row['username']} ({row['id']}) {'unrestricted' if args.lift else 'restricted'}")
+    return 0

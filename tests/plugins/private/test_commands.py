@@ -1,0 +1,54 @@
+import json
+import subprocess
+import sys
+
+from core.config import Settings
+from tests.conftest import ROOT, settings_env
+
+
+def hitcircle(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        env=settings_env(settings) | {"HITCIRCLE_AUTH_BCRYPT_ROUNDS": "4"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_user_and_oauth_commands(settings: Settings) -> None:
+    r = hitcircle(
+        settings,
+        "user",
+        "create",
+        "cli user",
+        "--password",
+        "cli password",
+        "--email",
+        "cli@example.com",
+    )
+    assert r.returncode == 0, r.stderr
+    user_id = int(r.stdout.strip())
+    r = hitcircle(settings, "user", "create", "CLI_USER", "--password", "cli password")
+    assert r.returncode == 1 and "already in use" in r.stderr
+    r = hitcircle(settings, "user", "create", "x", "--password", "cli password")
+    assert r.returncode == 1 and "too short" in r.stderr
+    r = hitcircle(settings, "user", "set-password", "cli user", "--password", "other password")
+    assert r.returncode == 0, r.stderr
+    r = hitcircle(settings, "user", "restrict", str(user_id))
+    assert r.returncode == 0 and "restricted" in r.stdout
+    r = hitcircle(settings, "user", "restrict", "nobody")
+    assert r.returncode == 1
+    r = hitcircle(
+        settings,
+        "oauth",
+        "create-client",
+        "tool",
+        "--redirect-uri",
+        "http://localhost/cb",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    created = json.loads(r.stdout)
+    assert isinstance(created["client_id"], int) and len(created["client_secret"]) >= 32
