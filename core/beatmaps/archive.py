@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
@@ -76,7 +77,7 @@ def osu_entries(data: bytes) -> list[OsuEntry]:
         # A corrupt member anywhere means a broken download: refuse the whole archive.
         try:
             bad = archive.testzip()
-        except (zipfile.BadZipFile, OSError, NotImplementedError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, NotImplementedError, EOFError, zlib.error) as exc:
             raise ArchiveError(f"corrupt archive ({exc})") from None
         if bad is not None:
             raise ArchiveError(f"corrupt entry {bad!r}")
@@ -90,7 +91,7 @@ def _read_limited(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         with archive.open(info) as fh:
             data = fh.read(MAX_OSU_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, NotImplementedError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, NotImplementedError, EOFError, zlib.error) as exc:
         raise ArchiveError(f"cannot read {info.filename!r} ({exc})") from None
     if len(data) > MAX_OSU_BYTES:
         raise ArchiveError(f"{info.filename!r} is larger than the .osu limit")

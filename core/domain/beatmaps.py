@@ -396,3 +396,47 @@ async def add_playcount(db: Database, user_id: int, beatmap_id: int, passed: boo
                 .where(beatmapsets.c.id == set_id)
                 .values(play_count=beatmapsets.c.play_count + 1)
             )
+
+
+async def legacy_listing(
+    db: Database,
+    *,
+    since: dt.datetime | None = None,
+    set_id: int | None = None,
+    beatmap_id: int | None = None,
+    user_id: int | None = None,
+    creator: str | None = None,
+    modes: Sequence[int] | None = None,
+    checksum: str | None = None,
+    limit: int = 500,
+) -> list[tuple[Row, Row]]:
+    """(beatmap, beatmapset) rows for API v1 `get_beatmaps`, in one joined query."""
+    set_columns = [c.label(f"set_{c.name}") for c in beatmapsets.columns]
+    query = (
+        sa.select(beatmaps, *set_columns)
+        .select_from(beatmaps.join(beatmapsets, beatmaps.c.beatmapset_id == beatmapsets.c.id))
+        .where(beatmaps.c.deleted_at.is_(None), beatmapsets.c.deleted_at.is_(None))
+    )
+    if since is not None:
+        query = query.where(beatmapsets.c.ranked_date > since, beatmapsets.c.status.in_((1, 2, 4)))
+    if set_id is not None:
+        query = query.where(beatmaps.c.beatmapset_id == set_id)
+    if beatmap_id is not None:
+        query = query.where(beatmaps.c.id == beatmap_id)
+    if user_id is not None:
+        query = query.where(beatmapsets.c.user_id == user_id)
+    if creator is not None:
+        query = query.where(sa.func.lower(beatmapsets.c.creator) == creator.lower())
+    if modes is not None:
+        query = query.where(beatmaps.c.mode.in_(list(modes)))
+    if checksum is not None:
+        query = query.where(beatmaps.c.checksum == checksum)
+    order = [beatmapsets.c.ranked_date, beatmaps.c.id] if since is not None else [beatmaps.c.id]
+    rows = await db.fetch_all(query.order_by(*order).limit(limit))
+    result = []
+    for row in rows:
+        data = dict(row._mapping)
+        beatmap = {c.name: data[c.name] for c in beatmaps.columns}
+        beatmapset = {c.name: data[f"set_{c.name}"] for c in beatmapsets.columns}
+        result.append((beatmap, beatmapset))
+    return result

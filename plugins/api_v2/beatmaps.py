@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from core.auth import api_route
+from core.beatmaps import attributes as attributes_mod
 from core.beatmaps import difficulty, mods, resolve, responses
-from core.beatmaps.sources import beatmap_settings
 from core.domain.beatmaps import RULESETS
 from core.http import json, not_found, params, unprocessable
 
@@ -20,7 +19,6 @@ MAX_IDS = 50
 # More than this many ids is not a client mistake but abuse: refused before any work.
 HARD_MAX_IDS = 1000
 _CHECKSUM = re.compile(r"^[0-9a-fA-F]{32}$")
-ATTRIBUTES_TTL = 7 * 86400
 
 
 async def lookup(request: Request) -> Response:
@@ -125,23 +123,12 @@ async def attributes(request: Request) -> Response:
         acronyms = mods.parse(raw_mods, ruleset)
     except mods.InvalidMods as exc:
         raise unprocessable(str(exc)) from None
-    key = f"bm:attr:{row['checksum'] or row['id']}:{ruleset}:{','.join(sorted(acronyms))}"
-    cached = await app.state.cache.get(key)
-    if cached is not None:
-        return json(cached)
-    data = await resolve.osu_file(app, row)
-    if data is None:
-        raise not_found("beatmap difficulty")
-    config = beatmap_settings(app.state.settings)
-    difficulty.configure(config["difficulty_workers"])
     try:
-        result = await difficulty.run(
-            difficulty.attributes, data, ruleset, acronyms, timeout=config["difficulty_timeout"]
-        )
+        body = await attributes_mod.encoded(app, row, ruleset, acronyms)
+    except attributes_mod.NoFile:
+        raise not_found("beatmap difficulty") from None
     except difficulty.DifficultyError as exc:
         raise unprocessable(str(exc)) from None
-    body = orjson.dumps({"attributes": result})
-    await app.state.cache.set(key, body, ex=ATTRIBUTES_TTL)
     return json(body)
 
 

@@ -1,0 +1,182 @@
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import rosu_pp_py as rosu
+from starlette.applications import Starlette
+
+from tests.beatmaps.support import FakeUpstream, make_osu, md5, serve_in_thread
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeUpstream]:
+    upstream = FakeUpstream()
+    with serve_in_thread(upstream.app(), free_port()) as url:
+        upstream.url = url
+        yield upstream
+
+
+@pytest.fixture
+def settings_overrides(fake: FakeUpstream) -> dict[str, dict[str, Any]]:
+    return {"beatmaps_upstream": {**fake.settings(), "timeout": 1.0, "refresh_after": 3600}}
+
+
+@pytest.fixture
+async def token(app: Starlette) -> str:
+    from tests.conftest import issue_token
+
+    return await issue_token(app, None, ("public",))
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_calls(fake: FakeUpstream) -> list[str]:
+    return [r for r in fake.requests if "/api/v2/" in r]
+
+
+async def test_lookup_miss_is_fetched_once(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    files = {
+        201: make_osu(beatmap_id=201, set_id=200),
+        202: make_osu(beatmap_id=202, set_id=200, version="B"),
+    }
+    fake.add(200, files)
+    response = await client.get(
+        "/api/v2/beatmaps/lookup", params={"checksum": md5(files[202])}, headers=auth(token)
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["id"] == 202 and body["beatmapset"]["title"] == "Upstream Title"
+    assert body["beatmapset"]["ratings"] == [0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 30]
+    assert body["last_updated"] == "2020-01-02T03:04:05Z"
+    calls = len(api_calls(fake))
+    assert calls == 2  # lookup + the whole set
+    # The rest of the set came along: no more upstream calls.
+    assert (await client.get("/api/v2/beatmaps/201", headers=auth(token))).status_code == 200
+    assert (await client.get("/api/v2/beatmapsets/200", headers=auth(token))).status_code == 200
+    assert len(api_calls(fake)) == calls
+
+
+async def test_unknown_is_404_and_remembered(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    for _ in range(3):
+        response = await client.get(
+            "/api/v2/beatmaps/lookup", params={"checksum": "a" * 32}, headers=auth(token)
+        )
+        assert response.status_code == 404
+        assert response.json() == {"error": None}
+    assert len(api_calls(fake)) == 1
+    assert (await client.get("/api/v2/beatmapsets/777", headers=auth(token))).status_code == 404
+
+
+async def test_429_with_retry_after_is_honoured(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    files = {301: make_osu(beatmap_id=301, set_id=300)}
+    fake.add(300, files)
+    fake.throttle, fake.retry_after = 1, "0.2"
+    started = time.monotonic()
+    response = await client.get("/api/v2/beatmaps/301", headers=auth(token))
+    assert response.status_code == 200
+    assert time.monotonic() - started >= 0.2
+
+
+async def test_retry_after_beyond_the_budget_gives_up_at_once(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    fake.add(300, {301: make_osu(beatmap_id=301, set_id=300)})
+    fake.throttle, fake.retry_after = 5, "30"
+    started = time.monotonic()
+    response = await client.get("/api/v2/beatmaps/301", headers=auth(token))
+    assert response.status_code == 404
+    assert time.monotonic() - started < 1.0
+    fake.throttle = 0
+    assert (await client.get("/api/v2/beatmaps/301", headers=auth(token))).status_code == 200
+
+
+async def test_slow_upstream_never_blocks_past_the_budget(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    fake.add(300, {301: make_osu(beatmap_id=301, set_id=300)})
+    fake.delay = 3.0
+    started = time.monotonic()
+    response = await client.get("/api/v2/beatmaps/301", headers=auth(token))
+    assert response.status_code == 404
+    assert time.monotonic() - started < 2.0
+
+
+async def test_unsettled_sets_are_refreshed(
+    app: Starlette, fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    import sqlalchemy as sa
+
+    from core.beatmaps import resolve
+    from core.domain.beatmaps import beatmapsets
+
+    fake.add(400, {401: make_osu(beatmap_id=401, set_id=400)}, status="pending")
+    assert (await client.get("/api/v2/beatmapsets/400", headers=auth(token))).json()[
+        "status"
+    ] == "pending"
+    fake.add(400, {401: make_osu(beatmap_id=401, set_id=400)}, status="ranked")
+    # Not stale yet: the stored copy answers.
+    assert (await client.get("/api/v2/beatmapsets/400", headers=auth(token))).json()[
+        "status"
+    ] == "pending"
+    await app.state.db.execute(
+        sa.update(beatmapsets)
+        .where(beatmapsets.c.id == 400)
+        .values(fetched_at=sa.func.coalesce(beatmapsets.c.submitted_date, beatmapsets.c.fetched_at))
+    )
+    await resolve.invalidate(app, 400)
+    refreshed = (await client.get("/api/v2/beatmapsets/400", headers=auth(token))).json()
+    assert refreshed["status"] == "ranked"
+    # Ranked now: never fetched again.
+    calls = len(api_calls(fake))
+    await resolve.invalidate(app, 400)
+    await client.get("/api/v2/beatmapsets/400", headers=auth(token))
+    assert len(api_calls(fake)) == calls
+
+
+async def test_attributes_fetch_the_file_from_a_mirror(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    data = make_osu(beatmap_id=501, set_id=500, objects=30)
+    fake.add(500, {501: data})
+    response = await client.post(
+        "/api/v2/beatmaps/501/attributes", json={"mods": ["HR"]}, headers=auth(token)
+    )
+    assert response.status_code == 200, response.text
+    expected = rosu.Difficulty(mods=16).calculate(rosu.Beatmap(bytes=data))
+    assert response.json()["attributes"]["star_rating"] == pytest.approx(expected.stars)
+    raw = await client.get("/osu/501")
+    assert raw.content == data
+    assert sum("/osu/501" in r for r in fake.requests) == 1  # kept after the first fetch
+
+
+async def test_a_mirror_file_with_the_wrong_checksum_is_refused(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    fake.add(600, {601: make_osu(beatmap_id=601, set_id=600)})
+    fake.files[601] = make_osu(beatmap_id=601, set_id=600, version="tampered")
+    assert (await client.get("/osu/601")).status_code == 404
+    response = await client.post("/api/v2/beatmaps/601/attributes", headers=auth(token))
+    assert response.status_code == 404
+
+
+async def test_download_redirects_to_the_mirror(
+    app: Starlette, fake: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    from tests.conftest import create_user, issue_token
+
+    lazer = await issue_token(app, await create_user(app))
+    fake.add(700, {701: make_osu(beatmap_id=701, set_id=700)})
+    response = await client.get("/api/v2/beatmapsets/700/download?noVideo=1", headers=auth(lazer))
+    assert response.status_code == 302
+    assert response.headers["location"] == "https://mirror.invalid/d/700?novideo=1"
