@@ -11,6 +11,8 @@ from typing import Any
 
 from databases import Database
 
+from core.domain import user_statistics
+
 RULESETS = ("osu", "taiko", "fruits", "mania")
 
 
@@ -67,13 +69,13 @@ def with_rank_includes(stats: dict[str, Any], ruleset: str) -> dict[str, Any]:
 async def statistics_for(
     db: Database, user_ids: Sequence[int], ruleset: str
 ) -> dict[int, dict[str, Any]]:
-    """UserStatistics by user id for one ruleset (zeros until the Scores area fills this)."""
-    return {int(uid): empty_statistics() for uid in user_ids}
+    """UserStatistics by user id for one ruleset (stored by the Scores area; zeros if none)."""
+    return await user_statistics.statistics_for(db, user_ids, RULESETS.index(ruleset))
 
 
 async def played_rulesets(db: Database, user_id: int) -> list[str]:
     """Rulesets the user has a statistics row for (`statistics_rulesets` keys)."""
-    return []
+    return [RULESETS[i] for i in await user_statistics.rulesets_of(db, user_id)]
 
 
 def v1_fields(stats: dict[str, Any]) -> dict[str, str]:

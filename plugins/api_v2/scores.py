@@ -1,0 +1,156 @@
+"""API v2 scores: solo submission (token, then PUT), score by id, replay download, pins."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from core.auth import api_route, require_user
+from core.domain import scores as scores_db
+from core.domain import scoring
+from core.http import error, json, no_content, not_found, params, unprocessable
+from core.scores import submit as submission
+from core.scores import views
+from plugins.api_v2._score_common import api_version, path_id, viewer_id
+
+SCORE_MODEL = "Solo\\Score"
+
+
+async def create_token(request: Request) -> Response:
+    user = require_user(request)
+    beatmap_id = path_id(request.path_params["beatmap"])
+    if beatmap_id is None:
+        raise not_found("beatmap difficulty")
+    p = await params(request)
+    ruleset_id = p.int("ruleset_id", minimum=0, maximum=len(scoring.RULESETS) - 1)
+    token = await submission.create_token(
+        request.app,
+        int(user["id"]),
+        beatmap_id,
+        ruleset_id,
+        p.str("beatmap_hash", max_length=32),
+        p.str("version_hash", max_length=64),
+    )
+    return json(
+        {
+            "id": token["id"],
+            "beatmap_id": token["beatmap_id"],
+            "created_at": views.timestamp(token["created_at"]),
+            "playlist_item_id": None,
+            "user_id": token["user_id"],
+        }
+    )
+
+
+async def submit_score(request: Request) -> Response:
+    user = require_user(request)
+    beatmap_id = path_id(request.path_params["beatmap"])
+    token_id = path_id(request.path_params["token"])
+    if beatmap_id is None:
+        raise not_found("beatmap difficulty")
+    if token_id is None:
+        raise submission.invalid_token()
+    p = await params(request)
+    score, position = await submission.submit(request.app, user, beatmap_id, token_id, p.data)
+    # Submission always answers in the new format (spec api.md 3.2).
+    [body] = await views.render(
+        request.app, [score], version=views.NEW_FORMAT_VERSION, user=True, viewer_id=int(user["id"])
+    )
+    body["position"] = position
+    return json(body)
+
+
+async def _score(request: Request) -> dict:
+    score_id = path_id(request.path_params["score"])
+    if score_id is None:
+        raise error(404, "Invalid score id.")
+    score = await scores_db.get_score(request.app.state.db, score_id)
+    if score is None:
+        raise not_found(SCORE_MODEL)
+    return score
+
+
+async def show(request: Request) -> Response:
+    score = await _score(request)
+    [body] = await views.render(
+        request.app,
+        [score],
+        version=api_version(request),
+        beatmap=True,
+        beatmapset=True,
+        user=True,
+        viewer_id=viewer_id(request),
+    )
+    position = await scores_db.position(request.app.state.db, score) if score["passed"] else None
+    body["rank_global"] = position
+    body["replay_views"] = int(score["replay_views"])
+    return json(body)
+
+
+def replay_key(score_id: int) -> str:
+    return f"replays/{score_id}.osr"
+
+
+async def download(request: Request) -> Response:
+    score = await _score(request)
+    data = await request.app.state.storage.get(replay_key(int(score["id"])))
+    if data is None:
+        raise not_found()
+    ruleset = scoring.ruleset_name(score["ruleset_id"])
+    filename = f"solo-replay-{ruleset}_{score['beatmap_id']}_{score['id']}.osr"
+    return Response(
+        data,
+        media_type="application/x-osu-replay",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def _own_score(request: Request) -> tuple[int, dict]:
+    user = require_user(request)
+    score = await _score(request)
+    # Someone else's score is "not found" here: a 403 would log lazer out.
+    if int(score["user_id"]) != int(user["id"]):
+        raise not_found(SCORE_MODEL)
+    return int(user["id"]), score
+
+
+async def pin(request: Request) -> Response:
+    user_id, score = await _own_score(request)
+    if not score["passed"] or not score["preserve"]:
+        raise unprocessable("only passed scores can be pinned")
+    await scores_db.pin(request.app.state.db, user_id, score)
+    return no_content()
+
+
+async def unpin(request: Request) -> Response:
+    user_id, score = await _own_score(request)
+    await scores_db.unpin(request.app.state.db, user_id, int(score["id"]))
+    return no_content()
+
+
+async def reorder(request: Request) -> Response:
+    user_id, score = await _own_score(request)
+    p = await params(request)
+    after = p.int("after_score_id", minimum=1)
+    before = p.int("before_score_id", minimum=1)
+    if (after is None) == (before is None):
+        raise unprocessable("give one of after_score_id or before_score_id")
+    moved = await scores_db.reorder_pin(
+        request.app.state.db, user_id, int(score["id"]), after=after, before=before
+    )
+    if not moved:
+        raise unprocessable("both scores must be pinned, in the same ruleset")
+    return no_content()
+
+
+ROUTES = [
+    api_route("/api/v2/beatmaps/{beatmap}/solo/scores", create_token, methods=["POST"], scope="*"),
+    api_route(
+        "/api/v2/beatmaps/{beatmap}/solo/scores/{token}", submit_score, methods=["PUT"], scope="*"
+    ),
+    api_route("/api/v2/scores/{score}/download", download, methods=["GET", "HEAD"]),
+    api_route("/api/v2/scores/{score}", show, methods=["GET", "HEAD"]),
+    api_route("/api/v2/score-pins/{score}/reorder", reorder, methods=["POST"], scope="*"),
+    api_route("/api/v2/score-pins/{score}", pin, methods=["PUT"], scope="*"),
+    api_route("/api/v2/score-pins/{score}", unpin, methods=["DELETE"], scope="*"),
+]
