@@ -1,0 +1,698 @@
+"""Chat rules and operations: who may send what, limits, the JSON shapes and the push events.
+
+The HTTP handlers (plugins/chat) parse and call these; multiplayer may call them too (create a
+room channel with `core.domain.chat.create_channel`, then `join`/`part`/`send`). Storage is
+`core.domain.chat`; events reach the websockets through `core.domain.notifications`.
+Error texts and statuses follow osu-web (spec api.md 3.3 Chat).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItemPerSecond
+from limits.aio.strategies import MovingWindowRateLimiter
+from loguru import logger
+
+from core.auth import forget_user, load_user
+from core.domain import chat as chat_db
+from core.domain import notifications as notify_db
+from core.domain import profiles
+from core.domain import users as users_db
+from core.domain.chat import ANNOUNCE, HIDEABLE, MULTIPLAYER, PM, PUBLIC
+from core.http import ApiError, error, not_found, unprocessable
+
+EMPTY = "Cannot send blank message."
+TOO_LONG = "The message you are trying to send is too long."
+TOO_FAST = "You are sending messages too quickly, please wait a bit before trying again."
+BAD_CHARACTERS = "The message contains characters that cannot be sent."
+TARGET_NOT_FOUND = "target user not found"
+# resources/lang/en/authorization.php `chat.*`
+BLOCKED = "Cannot message a user that is blocking you or that you have blocked."
+FRIENDS_ONLY = "User is blocking messages from people not on their friends list."
+MODERATED = "That channel is currently moderated."
+NO_ACCESS = "You do not have access to that channel."
+RESTRICTED = "You cannot send messages while silenced, restricted or banned."
+
+CHANNEL_MODEL = "Chat\\Channel"
+NOTIFICATION_TITLE_LENGTH = 36
+
+DEFAULT_DESCRIPTIONS = {
+    "#osu": "The official osu! channel (english only).",
+    "#lobby": "Multiplayer lobby discussion area.",
+}
+
+LISTING = frozenset({"current_user_attributes", "last_read_id", "last_message_id", "users"})
+
+
+def chat_settings(settings: Any) -> dict[str, Any]:
+    return settings.section(
+        "chat",
+        {
+            # Public channels that exist on a fresh server: "#name" or "#name=description".
+            "channels": ("#osu", "#lobby"),
+            # Characters per message; announcements allow 1024 (osu-web's column size).
+            "message_length_limit": 450,
+            # Messages per window (seconds) per user, public channels and PMs counted apart.
+            "public_limit": 1,
+            "public_window": 1,
+            "private_limit": 1,
+            "private_window": 1,
+            # Public channel history reaches back this many hours.
+            "public_backlog_hours": 24,
+            # Users (ids) who may create ANNOUNCE channels besides bot accounts.
+            "announcer_ids": (),
+            # Websocket URL given to clients; empty: ws(s)://<server.public_url>/notifications/feed.
+            "notification_endpoint": "",
+            # Seconds between re-checks of a websocket's token (revoked: `logout`, then close).
+            "token_check_seconds": 30,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Conf:
+    length_limit: int
+    public: RateLimitItemPerSecond
+    private: RateLimitItemPerSecond
+    backlog: dt.timedelta
+    announcers: frozenset[int]
+
+
+def conf(state: Any) -> Conf:
+    cached = getattr(state, "chat_conf", None)
+    if cached is None:
+        raw = chat_settings(state.settings)
+        cached = Conf(
+            length_limit=max(1, min(int(raw["message_length_limit"]), chat_db.MAX_CONTENT)),
+            public=RateLimitItemPerSecond(
+                max(1, raw["public_limit"]), max(1, raw["public_window"])
+            ),
+            private=RateLimitItemPerSecond(
+                max(1, raw["private_limit"]), max(1, raw["private_window"])
+            ),
+            backlog=dt.timedelta(hours=raw["public_backlog_hours"]),
+            announcers=frozenset(int(i) for i in raw["announcer_ids"] if str(i).isdigit()),
+        )
+        state.chat_conf = cached
+    return cached
+
+
+def default_channels(settings: Any) -> list[tuple[str, str]]:
+    result = []
+    for entry in chat_settings(settings)["channels"]:
+        name, _, description = entry.partition("=")
+        name = name.strip()
+        if name:
+            result.append((name, description.strip() or DEFAULT_DESCRIPTIONS.get(name, "")))
+    return result
+
+
+async def ensure_default_channels(state: Any) -> None:
+    """Create the configured public channels that do not exist yet (once across workers)."""
+    wanted = default_channels(state.settings)
+    if not wanted:
+        return
+    async with state.cache.lock("chat:default-channels", timeout=30, wait=30):
+        for name, description in wanted:
+            if await chat_db.find_channel(state.db, name, PUBLIC) is None:
+                await chat_db.create_channel(
+                    state.db, name=name, type_=PUBLIC, description=description
+                )
+
+
+# --- shapes ------------------------------------------------------------------------------------
+
+
+def json_time(value: dt.datetime) -> str:
+    """Chat timestamps use the `Z` form (spec api.md 0.3), second precision."""
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def message_json(
+    message: Mapping[str, Any], channel_type: str, uuid: str | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "channel_id": int(message["channel_id"]),
+        "content": message["content"],
+        "is_action": bool(message["is_action"]),
+        "message_id": int(message["id"]),
+        "sender_id": int(message["user_id"]),
+        "timestamp": json_time(message["created_at"]),
+        "type": "action"
+        if message["is_action"]
+        else ("markdown" if channel_type == ANNOUNCE else "plain"),
+    }
+    if uuid:
+        out["uuid"] = uuid
+    return out
+
+
+def user_json(state: Any, row: Mapping[str, Any]) -> dict[str, Any]:
+    return profiles.user_compact(row, profiles.accounts_settings(state.settings))
+
+
+async def users_by_id(state: Any, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    rows = await users_db.get_users(state.db, list({int(i) for i in ids}))
+    return {int(r["id"]): r for r in rows}
+
+
+async def messages_with_senders(
+    state: Any, messages: Sequence[Mapping[str, Any]], channel_type: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(ChatMessage[] each with `sender`, the senders as User[] once each)."""
+    senders = await users_by_id(state, (m["user_id"] for m in messages))
+    users = {uid: user_json(state, row) for uid, row in senders.items()}
+    out = []
+    for m in messages:
+        item = message_json(m, channel_type)
+        sender = users.get(int(m["user_id"]))
+        if sender is not None:
+            item["sender"] = sender
+        out.append(item)
+    return out, list(users.values())
+
+
+def can_announce(state: Any, user: Mapping[str, Any]) -> bool:
+    return bool(user.get("is_bot")) or int(user["id"]) in conf(state).announcers
+
+
+def other_member(channel: Mapping[str, Any], user_id: int) -> int | None:
+    for uid in chat_db.pm_user_ids(channel["name"]):
+        if uid != user_id:
+            return uid
+    return None
+
+
+async def channel_json(
+    state: Any,
+    channel: Mapping[str, Any],
+    user: Mapping[str, Any],
+    includes: Iterable[str] = (),
+    *,
+    membership: Mapping[str, Any] | None = None,
+    pm_target: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """ChatChannel (spec api.md 4.12) as `user` sees it, with the named includes."""
+    wanted = set(includes)
+    user_id = int(user["id"])
+    channel_type = channel["type"]
+    name = channel["name"]
+    icon = None
+    if channel_type == PM:
+        if pm_target is None:
+            target_id = other_member(channel, user_id)
+            pm_target = None if target_id is None else await load_user(state, target_id)
+        if pm_target is not None:
+            name = pm_target["username"]
+            icon = user_json(state, pm_target)["avatar_url"]
+    out: dict[str, Any] = {
+        "channel_id": int(channel["id"]),
+        "description": channel["description"],
+        "icon": icon,
+        "message_length_limit": chat_db.MAX_CONTENT
+        if channel_type == ANNOUNCE
+        else conf(state).length_limit,
+        "moderated": bool(channel["moderated"]),
+        "name": name,
+        "type": channel_type,
+        "uuid": None,
+    }
+    if wanted & {"current_user_attributes", "last_read_id"}:
+        if membership is None and "last_read_id" in channel:
+            membership = {"last_read_id": channel["last_read_id"]}
+        if membership is None:
+            membership = await chat_db.membership(state.db, int(channel["id"]), user_id)
+        last_read = None if membership is None else membership.get("last_read_id")
+        if "current_user_attributes" in wanted:
+            reason = await message_error(state, user, channel, membership is not None, pm_target)
+            out["current_user_attributes"] = {
+                "can_list_users": channel_type == ANNOUNCE and can_announce(state, user),
+                "can_message": reason is None,
+                "can_message_error": reason,
+                "last_read_id": last_read,
+            }
+        if "last_read_id" in wanted:
+            out["last_read_id"] = last_read
+    if "last_message_id" in wanted:
+        out["last_message_id"] = channel["last_message_id"]
+    if "users" in wanted:
+        if channel_type == PM:
+            out["users"] = chat_db.pm_user_ids(channel["name"])
+        elif channel_type == ANNOUNCE and can_announce(state, user):
+            out["users"] = await chat_db.member_ids(state.db, int(channel["id"]))
+        else:
+            out["users"] = []
+    if "recent_messages" in wanted:
+        recent = await history(state, channel, limit=50)
+        out["recent_messages"], _ = await messages_with_senders(state, recent, channel_type)
+    return out
+
+
+# --- permissions -------------------------------------------------------------------------------
+
+
+def _silenced(user: Mapping[str, Any]) -> bool:
+    until = user.get("silenced_until")
+    return until is not None and until > users_db.utcnow()
+
+
+def record_error(user: Mapping[str, Any]) -> str | None:
+    """osu-web's `ensureCleanRecord` for chat: restricted and silenced users cannot send."""
+    if user.get("restricted") or _silenced(user):
+        return RESTRICTED
+    return None
+
+
+async def start_error(state: Any, user: Mapping[str, Any], target: Mapping[str, Any]) -> str | None:
+    """osu-web `ChatStart`: may `user` open or continue a PM with `target`?"""
+    reason = record_error(user)
+    if reason is not None:
+        return reason
+    user_id, target_id = int(user["id"]), int(target["id"])
+    theirs = await users_db.relation(state.db, target_id, user_id)
+    mine = await users_db.relation(state.db, user_id, target_id)
+    if users_db.RELATION_BLOCK in (theirs, mine):
+        return BLOCKED
+    if target.get("pm_friends_only") and theirs != users_db.RELATION_FRIEND:
+        return FRIENDS_ONLY
+    return None
+
+
+async def message_error(
+    state: Any,
+    user: Mapping[str, Any],
+    channel: Mapping[str, Any],
+    is_member: bool,
+    pm_target: Mapping[str, Any] | None = None,
+) -> str | None:
+    """osu-web `ChatChannelSend`: the reason `user` may not message `channel`, or None."""
+    reason = record_error(user)
+    if reason is not None:
+        return reason
+    if not is_member:
+        return NO_ACCESS
+    if channel["moderated"]:
+        return MODERATED
+    if channel["type"] == PM:
+        if pm_target is None:
+            target_id = other_member(channel, int(user["id"]))
+            pm_target = None if target_id is None else await load_user(state, target_id)
+        if pm_target is None:
+            return NO_ACCESS
+        return await start_error(state, user, pm_target)
+    return None
+
+
+def forbidden(reason: str) -> ApiError:
+    return error(403, reason)
+
+
+# --- content and limits ------------------------------------------------------------------------
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def clean_content(raw: Any, channel_type: str, limit: int) -> str:
+    """The message as stored, or a 422: trimmed, newlines as spaces outside announcements."""
+    if not isinstance(raw, str):
+        raise unprocessable(EMPTY)
+    content = raw.strip()
+    if channel_type != ANNOUNCE:
+        content = content.replace("\r", " ").replace("\n", " ")
+    if not content:
+        raise unprocessable(EMPTY)
+    for ch in content:
+        # Control characters and lone surrogates cannot be shown (nor stored in utf8mb4).
+        if ch in _ALLOWED_CONTROLS:
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            raise unprocessable(BAD_CHARACTERS)
+    max_length = chat_db.MAX_CONTENT if channel_type == ANNOUNCE else limit
+    if len(content) > max_length:
+        raise unprocessable(TOO_LONG)
+    return content
+
+
+async def check_rate(state: Any, user_id: int, private: bool) -> None:
+    """osu-web's per-user rolling window, PMs and public messages counted apart."""
+    item = conf(state).private if private else conf(state).public
+    limiter = getattr(state, "chat_limiter", None)
+    if limiter is None:
+        limiter = state.chat_limiter = MovingWindowRateLimiter(state.ratelimits.storage)
+    try:
+        allowed = await limiter.hit(item, "chat", str(user_id), "PM" if private else "PUBLIC")
+    except Exception as exc:
+        # As the request limiter: a counter store outage must not silence everybody.
+        logger.warning("chat rate limiter unavailable, not limiting: {!r}", exc)
+        return
+    if not allowed:
+        raise ApiError(429, {"error": TOO_FAST}, {"Retry-After": str(item.multiples)})
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+async def get_channel(state: Any, channel_id: int) -> dict[str, Any]:
+    channel = await chat_db.get_channel(state.db, channel_id)
+    if channel is None:
+        raise not_found(CHANNEL_MODEL)
+    return channel
+
+
+async def readable_channel(
+    state: Any, channel_id: int, user: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(channel, membership) for a member (hidden memberships count); 404 otherwise."""
+    channel = await get_channel(state, channel_id)
+    membership = await chat_db.membership(state.db, channel_id, int(user["id"]))
+    if membership is None:
+        raise not_found(CHANNEL_MODEL)
+    return channel, membership
+
+
+async def history(
+    state: Any,
+    channel: Mapping[str, Any],
+    *,
+    limit: int = 50,
+    since: int | None = None,
+    until: int | None = None,
+) -> list[dict[str, Any]]:
+    not_before = None
+    if channel["type"] == PUBLIC:
+        not_before = users_db.utcnow() - conf(state).backlog
+    return await chat_db.messages(
+        state.db, int(channel["id"]), limit=limit, since=since, until=until, not_before=not_before
+    )
+
+
+async def presence(state: Any, user: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The user's joined channels with the listing includes; PMs with blocked users left out."""
+    user_id = int(user["id"])
+    channels = await chat_db.user_channels(state.db, user_id)
+    targets = await users_by_id(
+        state,
+        (t for c in channels if c["type"] == PM for t in [other_member(c, user_id)] if t),
+    )
+    out = []
+    for channel in channels:
+        target = None
+        if channel["type"] == PM:
+            target_id = other_member(channel, user_id)
+            target = targets.get(target_id) if target_id else None
+            if target is None or target.get("restricted") or target.get("is_deleted"):
+                continue
+            if await users_db.relation(state.db, user_id, target_id) == users_db.RELATION_BLOCK:
+                continue
+        out.append(await channel_json(state, channel, user, LISTING, pm_target=target))
+    return out
+
+
+# --- membership changes ------------------------------------------------------------------------
+
+
+async def _push_membership(
+    state: Any, channel: Mapping[str, Any], user: Mapping[str, Any], event: str
+) -> None:
+    data = await channel_json(
+        state, channel, user, ("current_user_attributes", "last_message_id", "users")
+    )
+    channel_id = int(channel["id"])
+    text = notify_db.frame(event, data)
+    if event == "chat.channel.join":
+        await notify_db.publish_to_users(
+            state.cache, [int(user["id"])], text, chat=True, join=channel_id
+        )
+    else:
+        keep = channel["type"] in HIDEABLE
+        await notify_db.publish_to_users(
+            state.cache, [int(user["id"])], text, chat=True, part=channel_id, keep=keep
+        )
+
+
+async def join(state: Any, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
+    """Add the user (or unhide their membership) and tell their sockets; False if already in."""
+    joined = await chat_db.add_member(state.db, int(channel["id"]), int(user["id"]))
+    if joined:
+        await _push_membership(state, channel, user, "chat.channel.join")
+    return joined
+
+
+async def part(state: Any, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
+    left = await chat_db.remove_member(
+        state.db, int(channel["id"]), int(user["id"]), hide=channel["type"] in HIDEABLE
+    )
+    if left:
+        await _push_membership(state, channel, user, "chat.channel.part")
+    return left
+
+
+def join_error(channel: Mapping[str, Any], membership: Mapping[str, Any] | None) -> str | None:
+    """osu-web `ChatChannelJoin`: public channels, or a hidden PM/announcement of one's own."""
+    if channel["type"] == MULTIPLAYER:
+        return NO_ACCESS  # room channels are joined through the room
+    if channel["type"] == PUBLIC:
+        return None
+    if channel["type"] in HIDEABLE and membership is not None:
+        return None
+    return NO_ACCESS
+
+
+def part_error(channel: Mapping[str, Any]) -> str | None:
+    return NO_ACCESS if channel["type"] == MULTIPLAYER else None
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+async def pm_target(state: Any, target_id: int | None) -> dict[str, Any] | None:
+    """The user a PM goes to; restricted and deleted users are treated as absent (osu-web)."""
+    if target_id is None:
+        return None
+    target = await load_user(state, int(target_id))
+    if target is None or target.get("restricted") or target.get("is_deleted"):
+        return None
+    return target
+
+
+async def send(
+    state: Any,
+    sender: Mapping[str, Any],
+    channel: Mapping[str, Any],
+    raw_content: Any,
+    *,
+    is_action: bool = False,
+    uuid: str | None = None,
+) -> dict[str, Any]:
+    """Check, store and deliver a message; returns ChatMessage with `sender`."""
+    sender_id = int(sender["id"])
+    channel_id = int(channel["id"])
+    channel_type = channel["type"]
+    if not isinstance(raw_content, str) or not raw_content.strip():
+        raise unprocessable(EMPTY)
+    target = None
+    if channel_type == PM:
+        target = await pm_target(state, other_member(channel, sender_id))
+        if target is None:
+            raise error(404, TARGET_NOT_FOUND)
+    membership = await chat_db.membership(state.db, channel_id, sender_id)
+    reason = await message_error(state, sender, channel, membership is not None, target)
+    if reason is not None:
+        raise forbidden(reason)
+    content = clean_content(raw_content, channel_type, conf(state).length_limit)
+    await check_rate(state, sender_id, private=channel_type == PM)
+    return await deliver(state, sender, channel, content, is_action=is_action, uuid=uuid)
+
+
+async def deliver(
+    state: Any,
+    sender: Mapping[str, Any],
+    channel: Mapping[str, Any],
+    content: str,
+    *,
+    is_action: bool = False,
+    uuid: str | None = None,
+) -> dict[str, Any]:
+    """Store an already checked message and push it (no permission or limit checks)."""
+    sender_id = int(sender["id"])
+    channel_id = int(channel["id"])
+    channel_type = channel["type"]
+    message = await chat_db.insert_message(state.db, channel_id, sender_id, content, is_action)
+    if channel_type in HIDEABLE:
+        # Whoever had closed the conversation sees it again; their sockets still receive it.
+        await chat_db.unhide_members(state.db, channel_id)
+    sender_json = user_json(state, sender)
+    item = message_json(message, channel_type, uuid)
+    text = notify_db.frame("chat.message.new", {"messages": [item], "users": [sender_json]})
+    await notify_db.publish_to_channel(state.cache, channel_id, text)
+    if channel_type in (PM, ANNOUNCE):
+        await _notify_message(state, sender, channel, message, sender_json)
+    return item | {"sender": sender_json}
+
+
+async def _notify_message(
+    state: Any,
+    sender: Mapping[str, Any],
+    channel: Mapping[str, Any],
+    message: Mapping[str, Any],
+    sender_json: Mapping[str, Any],
+) -> None:
+    channel_type = channel["type"]
+    receivers = [
+        u for u in await chat_db.member_ids(state.db, int(channel["id"])) if u != int(sender["id"])
+    ]
+    content = message["content"]
+    title = (
+        content
+        if len(content) <= NOTIFICATION_TITLE_LENGTH
+        else content[: NOTIFICATION_TITLE_LENGTH - 3] + "..."
+    )
+    details: dict[str, Any] = {
+        "title": title,
+        "type": channel_type.lower(),
+        "cover_url": sender_json["avatar_url"],
+        "username": sender["username"],
+    }
+    if channel_type == ANNOUNCE:
+        details["name"] = channel["name"]
+    await notify_db.notify(
+        state,
+        receivers,
+        name="channel_announcement" if channel_type == ANNOUNCE else "channel_message",
+        object_type="channel",
+        object_id=int(channel["id"]),
+        source_user_id=int(sender["id"]),
+        details=details,
+    )
+
+
+async def open_pm(
+    state: Any, sender: Mapping[str, Any], target: Mapping[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """Find or create the PM channel of two users; (channel, created). Both get `join` events."""
+    sender_id, target_id = int(sender["id"]), int(target["id"])
+    low, high = sorted((sender_id, target_id))
+    async with state.cache.lock(f"chat:pm:{low}-{high}", timeout=10, wait=10):
+        channel = await chat_db.find_pm(state.db, sender_id, target_id)
+        if channel is None:
+            channel_id = await chat_db.create_channel(
+                state.db,
+                name=chat_db.pm_name(sender_id, target_id),
+                type_=PM,
+                description="",
+                members=[target_id, sender_id],
+            )
+            channel = await get_channel(state, channel_id)
+            for member in (target, sender):
+                await _push_membership(state, channel, member, "chat.channel.join")
+            return channel, True
+    await join(state, channel, sender)
+    return channel, False
+
+
+async def send_pm(
+    state: Any,
+    sender: Mapping[str, Any],
+    target_id: int,
+    raw_content: Any,
+    *,
+    is_action: bool = False,
+    uuid: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`POST /chat/new`: every check first, so a refused message leaves no channel behind."""
+    target = await pm_target(state, target_id)
+    if target is None:
+        raise unprocessable(TARGET_NOT_FOUND)
+    if int(target["id"]) == int(sender["id"]):
+        raise unprocessable("can't send message to same user")
+    if not isinstance(raw_content, str) or not raw_content.strip():
+        raise unprocessable(EMPTY)
+    reason = await start_error(state, sender, target)
+    if reason is not None:
+        raise forbidden(reason)
+    content = clean_content(raw_content, PM, conf(state).length_limit)
+    await check_rate(state, int(sender["id"]), private=True)
+    channel, _ = await open_pm(state, sender, target)
+    message = await deliver(state, sender, channel, content, is_action=is_action, uuid=uuid)
+    channel = await get_channel(state, int(channel["id"]))
+    return channel, message
+
+
+async def announce(
+    state: Any,
+    sender: Mapping[str, Any],
+    *,
+    name: str,
+    description: str | None,
+    target_ids: Sequence[int],
+    raw_content: Any,
+    uuid: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An ANNOUNCE channel with the sender and the targets, and its first message."""
+    if not can_announce(state, sender):
+        raise forbidden(NO_ACCESS)
+    reason = record_error(sender)
+    if reason is not None:
+        raise forbidden(reason)
+    name = name.strip()
+    if not name:
+        raise unprocessable("channel name is required")
+    if len(name) > 50:
+        raise unprocessable("channel name is too long")
+    users = await users_by_id(state, target_ids)
+    members = [u for u, row in users.items() if not row.get("restricted")]
+    if not members:
+        raise unprocessable("missing target_ids parameter")
+    content = clean_content(raw_content, ANNOUNCE, chat_db.MAX_CONTENT)
+    await check_rate(state, int(sender["id"]), private=False)
+    channel_id = await chat_db.create_channel(
+        state.db,
+        name=name,
+        type_=ANNOUNCE,
+        description=(description or "").strip()[:255],
+        moderated=True,
+        members=[int(sender["id"]), *members],
+    )
+    channel = await get_channel(state, channel_id)
+    for member in [sender, *(users[u] for u in members)]:
+        await _push_membership(state, channel, member, "chat.channel.join")
+    message = await deliver(state, sender, channel, content, uuid=uuid)
+    return await get_channel(state, channel_id), message
+
+
+# --- silences ----------------------------------------------------------------------------------
+
+
+async def silence(
+    state: Any,
+    user_id: int,
+    seconds: int,
+    reason: str | None = None,
+    actor_id: int | None = None,
+) -> int:
+    """Silence a user: a history entry for `/chat/ack`, and no sending until it ends."""
+    ends_at = users_db.utcnow() + dt.timedelta(seconds=seconds)
+    silence_id = await chat_db.insert_silence(state.db, user_id, ends_at, reason, actor_id)
+    await users_db.update_user(state.db, user_id, silenced_until=ends_at)
+    # The user row is cached by core.auth; drop it so the silence applies at once.
+    await forget_user(state, user_id)
+    return silence_id
+
+
+async def silences_for_ack(
+    state: Any, since: int | None, history_since: int | None
+) -> list[dict[str, Any]]:
+    """osu-web `/chat/ack` and `/chat/updates`: by silence id, else newer than message `since`."""
+    if history_since is not None:
+        return await chat_db.silences(state.db, after_id=history_since)
+    if since is None:
+        return []
+    when = await chat_db.time_of_last_message_upto(state.db, since)
+    if when is None:
+        return []
+    return await chat_db.silences(state.db, after_time=when)

@@ -1,0 +1,268 @@
+"""API v2 chat routes (spec api.md 3.3 Chat): parse, call core.chat, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from core import chat
+from core.auth import api_route, require_user
+from core.domain import chat as chat_db
+from core.domain import profiles
+from core.domain.chat import ANNOUNCE, PM
+from core.http import Params, error, json, no_content, params, unprocessable
+from plugins.chat.utf8 import ensure_utf8
+
+V2 = "/api/v2/chat"
+
+
+def _int_list(values: list[Any]) -> list[int]:
+    result = []
+    for value in values:
+        text = str(value).strip()
+        if not text.isdigit():
+            raise unprocessable("target_ids must be user ids")
+        result.append(int(text))
+    return result
+
+
+async def _message_params(request: Request) -> tuple[Params, Any, bool, str | None]:
+    await ensure_utf8(request)
+    p = await params(request)
+    content = p.get("message")
+    if isinstance(content, list | dict):
+        raise unprocessable(chat.EMPTY)
+    if content is not None and not isinstance(content, str):
+        content = str(content)
+    is_action = bool(p.bool("is_action", False))
+    uuid = p.str("uuid", max_length=255)
+    return p, content, is_action, uuid
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+
+async def list_channels(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    channels = await chat_db.public_channels(state.db)
+    return json([await chat.channel_json(state, c, user) for c in channels])
+
+
+async def show_channel(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    channel, membership = await chat.readable_channel(state, request.path_params["channel"], user)
+    data = await chat.channel_json(state, channel, user, chat.LISTING, membership=membership)
+    user_ids: list[int] = []
+    if channel["type"] == PM:
+        user_ids = chat_db.pm_user_ids(channel["name"])
+    elif channel["type"] == ANNOUNCE and chat.can_announce(state, user):
+        user_ids = await chat_db.member_ids(state.db, int(channel["id"]))
+    rows = list((await chat.users_by_id(state, user_ids)).values())
+    users = await profiles.cards(state.db, rows, state.settings) if rows else []
+    return json({"channel": data, "users": users})
+
+
+async def create_channel(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    await ensure_utf8(request)
+    p = await params(request)
+    kind = (p.str("type") or "").upper()
+    if kind == PM:
+        target_id = p.int("target_id")
+        if target_id is None:
+            raise unprocessable("missing target_id parameter")
+        target = await chat.pm_target(state, target_id)
+        if target is None:
+            raise unprocessable(chat.TARGET_NOT_FOUND)
+        if int(target["id"]) == int(user["id"]):
+            raise unprocessable("can't send message to same user")
+        reason = await chat.start_error(state, user, target)
+        if reason is not None:
+            raise chat.forbidden(reason)
+        channel, _ = await chat.open_pm(state, user, target)
+        includes = {*chat.LISTING, "recent_messages"}
+        return json(await chat.channel_json(state, channel, user, includes, pm_target=target))
+    if kind == ANNOUNCE:
+        spec = p.dict("channel")
+        name = spec.get("name")
+        description = spec.get("description")
+        if not isinstance(name, str) or (
+            description is not None and not isinstance(description, str)
+        ):
+            raise unprocessable("channel[name] and channel[description] must be text")
+        channel, _ = await chat.announce(
+            state,
+            user,
+            name=name,
+            description=description,
+            target_ids=_int_list(p.list("target_ids", max_items=1000)),
+            raw_content=p.get("message"),
+            uuid=p.str("uuid", max_length=255),
+        )
+        includes = {*chat.LISTING, "recent_messages"}
+        return json(await chat.channel_json(state, channel, user, includes))
+    raise unprocessable("unknown or missing type parameter")
+
+
+def _self_only(request: Request, user: Any) -> None:
+    if int(request.path_params["user"]) != int(user["id"]):
+        raise error(403, None)
+
+
+async def join_channel(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    _self_only(request, user)
+    channel = await chat.get_channel(state, request.path_params["channel"])
+    membership = await chat_db.membership(state.db, int(channel["id"]), int(user["id"]))
+    reason = chat.join_error(channel, membership)
+    if reason is not None:
+        raise chat.forbidden(reason)
+    await chat.join(state, channel, user)
+    channel = await chat.get_channel(state, int(channel["id"]))
+    return json(await chat.channel_json(state, channel, user, chat.LISTING))
+
+
+async def leave_channel(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    _self_only(request, user)
+    channel = await chat.get_channel(state, request.path_params["channel"])
+    reason = chat.part_error(channel)
+    if reason is not None:
+        raise chat.forbidden(reason)
+    await chat.part(state, channel, user)
+    return no_content()
+
+
+async def mark_as_read(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    channel, _ = await chat.readable_channel(state, request.path_params["channel"], user)
+    await chat_db.mark_read(
+        state.db, int(channel["id"]), int(user["id"]), request.path_params["message"]
+    )
+    return no_content()
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+async def list_messages(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    p = await params(request)
+    channel, _ = await chat.readable_channel(state, request.path_params["channel"], user)
+    # osu-web clamps the limit instead of refusing it.
+    limit = max(1, min(50, p.int("limit", 50) or 50))
+    found = await chat.history(
+        state, channel, limit=limit, since=p.int("since"), until=p.int("until")
+    )
+    messages, users = await chat.messages_with_senders(state, found, channel["type"])
+    if p.bool("return_object", False):
+        plain = [{k: v for k, v in m.items() if k != "sender"} for m in messages]
+        return json({"messages": plain, "users": users})
+    return json(messages)
+
+
+async def post_message(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    _, content, is_action, uuid = await _message_params(request)
+    channel = await chat.get_channel(state, request.path_params["channel"])
+    message = await chat.send(state, user, channel, content, is_action=is_action, uuid=uuid)
+    return json(message)
+
+
+async def new_conversation(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    p, content, is_action, uuid = await _message_params(request)
+    target_id = p.int("target_id")
+    if target_id is None:
+        raise unprocessable("missing target_id parameter")
+    channel, message = await chat.send_pm(
+        state, user, target_id, content, is_action=is_action, uuid=uuid
+    )
+    includes = ("current_user_attributes", "last_message_id", "users")
+    return json(
+        {
+            "channel": await chat.channel_json(state, channel, user, includes),
+            "message": message,
+            "new_channel_id": int(channel["id"]),
+        }
+    )
+
+
+# --- keep-alive and updates --------------------------------------------------------------------
+
+
+async def ack(request: Request) -> Response:
+    require_user(request)
+    p = await params(request)
+    silences = await chat.silences_for_ack(
+        request.app.state, p.int("since"), p.int("history_since")
+    )
+    return json({"silences": silences})
+
+
+INCLUDES = ("messages", "presence", "silences")
+
+
+async def updates(request: Request) -> Response:
+    user = require_user(request)
+    state = request.app.state
+    p = await params(request)
+    since = p.int("since")
+    history_since = p.int("history_since")
+    requested = [str(i) for i in p.list("includes")]
+    wanted = {i for i in requested if i in INCLUDES} if requested else set(INCLUDES)
+    if since is None and ("messages" in wanted or ("silences" in wanted and history_since is None)):
+        raise unprocessable("since is required")
+    body: dict[str, Any] = {}
+    if "presence" in wanted:
+        body["presence"] = await chat.presence(state, user)
+    if "silences" in wanted:
+        body["silences"] = await chat.silences_for_ack(state, since, history_since)
+    if "messages" in wanted:
+        # Messages arrive through the websocket; the field stays for old clients (spec 3.3).
+        body["messages"] = []
+    return json(body)
+
+
+async def presence(request: Request) -> Response:
+    user = require_user(request)
+    return json(await chat.presence(request.app.state, user))
+
+
+CHANNEL = V2 + "/channels/{channel:int}"
+
+ROUTES = [
+    api_route(V2 + "/ack", ack, methods=["POST"], scope="chat.read"),
+    api_route(V2 + "/new", new_conversation, methods=["POST"], scope="chat.write"),
+    api_route(V2 + "/updates", updates, scope="*"),
+    api_route(V2 + "/presence", presence, scope="*"),
+    api_route(V2 + "/channels", list_channels, scope="chat.read"),
+    api_route(V2 + "/channels", create_channel, methods=["POST"], scope="chat.write_manage"),
+    api_route(CHANNEL, show_channel, scope="chat.read"),
+    api_route(
+        CHANNEL + "/users/{user:int}", join_channel, methods=["PUT"], scope="chat.write_manage"
+    ),
+    api_route(
+        CHANNEL + "/users/{user:int}",
+        leave_channel,
+        methods=["DELETE"],
+        scope="chat.write_manage",
+        name="leave_channel",
+    ),
+    api_route(CHANNEL + "/messages", list_messages, scope="chat.read"),
+    api_route(CHANNEL + "/messages", post_message, methods=["POST"], scope="chat.write"),
+    api_route(
+        CHANNEL + "/mark-as-read/{message:int}", mark_as_read, methods=["PUT"], scope="chat.read"
+    ),
+]
