@@ -231,8 +231,9 @@ async def profile(
             "daily_challenge_user_stats": {
                 "daily_streak_best": 0,
                 "daily_streak_current": 0,
-                "last_update": None,
-                "last_weekly_streak": None,
+                # ossapi requires both timestamps; a user who never played gets the join date.
+                "last_update": timestamp(row["join_date"]),
+                "last_weekly_streak": timestamp(row["join_date"]),
                 "playcount": 0,
                 "top_10p_placements": 0,
                 "top_50p_placements": 0,
