@@ -76,6 +76,10 @@ def _search_query(p: object, has_text: bool) -> search.SearchQuery:
     elif query.category in ("pending", "wip", "graveyard", "mine"):
         query.sort_field, query.sort_desc = "updated", True
     cursor = search.decode_cursor(p.str("cursor_string", max_length=1000))
+    raw_cursor = p.get("cursor")
+    if cursor is None and isinstance(raw_cursor, str):
+        # aiosu sends its cursor_string as `cursor=`; osu-web would ignore it (no second page).
+        cursor = search.decode_cursor(raw_cursor)
     if cursor is None:
         raw = p.dict("cursor")
         cursor = {k: _cursor_scalar(v) for k, v in raw.items()} if raw else None
