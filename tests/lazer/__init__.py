@@ -1,0 +1,1 @@
+"""Tests of the lazer MessagePack codec (core.lazer) and its native twin (native/)."""
