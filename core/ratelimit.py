@@ -8,7 +8,6 @@ import time
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,7 +39,6 @@ class RateLimits:
             if settings.redis.url
             else MemoryStorage()
         )
-        self.limiter = FixedWindowRateLimiter(self.storage)
         self._warned_at = 0.0
 
     def limit_for(self, path: str) -> tuple[str, RateLimitItem | None]:
@@ -50,10 +48,16 @@ class RateLimits:
         return "default", self.default
 
     async def hit(self, item: RateLimitItem, *identity: str) -> tuple[bool, int, float] | None:
-        """(allowed, remaining, reset epoch), or None when the counter store is down."""
+        """(allowed, remaining, reset epoch), or None when the counter store is down.
+
+        One storage round trip per request (the fixed-window counter's INCR); the window's
+        reset time is read only for a refusal, which is the only answer that needs it.
+        """
+        key = item.key_for(*identity)
         try:
-            allowed = await self.limiter.hit(item, *identity)
-            stats = await self.limiter.get_window_stats(item, *identity)
+            count = await self.storage.incr(key, item.get_expiry())
+            allowed = count <= item.amount
+            reset = 0.0 if allowed else await self.storage.get_expiry(key)
         except Exception as exc:
             # Fail open: a Redis outage shows on /health, it must not lock every client out.
             now = time.monotonic()
@@ -61,7 +65,7 @@ class RateLimits:
                 self._warned_at = now
                 logger.warning("rate limiter storage unavailable, not limiting: {!r}", exc)
             return None
-        return allowed, stats.remaining, stats.reset_time
+        return allowed, max(0, item.amount - count), reset
 
 
 def _parse(limit: str) -> RateLimitItem | None:
