@@ -27,6 +27,7 @@ from core.jobs import JobRunner
 from core.plugins import collect, load, resolve
 from core.ratelimit import RateLimitMiddleware, RateLimits
 from core.schema import full_metadata
+from core.signalr import HubHost
 
 HEALTH_TIMEOUT = 1.0
 
@@ -58,13 +59,19 @@ def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Star
             settings.redis.url, settings.redis.prefix, settings.redis.timeout
         )
         runner = JobRunner(collect(pm.hook.jobs()))
+        started: list[HubHost] = []
         try:
             for result in pm.hook.startup(app=app):
                 await resolve(result)
+            for host in app.state.hubs.values():
+                await host.start()
+                started.append(host)
             runner.start(app)
             yield
         finally:
             await runner.stop()
+            for host in started:
+                await host.stop()
             for result in pm.hook.shutdown(app=app):
                 try:
                     await resolve(result)
@@ -84,6 +91,13 @@ def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Star
     app.state.metadata = full_metadata(pm)
     app.state.storage = storage_factories[settings.storage.backend](settings)
     app.state.ratelimits = limits
+    app.state.hubs = {}
+    for hub_class in collect(pm.hook.hubs()):
+        host = HubHost(app, hub_class)
+        if host.name in app.state.hubs:
+            raise ConfigError("plugins", f"two plugins serve the hub {host.name!r}")
+        app.state.hubs[host.name] = host
+        app.router.routes.extend(host.routes())
     return app
 
 

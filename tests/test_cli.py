@@ -139,10 +139,8 @@ def test_plugins_lists_the_package(plugin_site: Path) -> None:
     disabled = hitcircle(
         "plugins", env={"PYTHONPATH": str(plugin_site), "HITCIRCLE_PLUGINS_DISABLED": "hello"}
     )
-    assert "hello          no" in disabled.stdout or disabled.stdout.split("\n")[1].split()[:2] == [
-        "hello",
-        "no",
-    ]
+    rows = {line.split()[0]: line.split(None, 2)[1:] for line in disabled.stdout.splitlines()[1:]}
+    assert rows["hello"] == ["no", "package hitcircle-hello 0.1.0"]
 
 
 @pytest.mark.parametrize(("disabled", "status"), [("", 200), ("hello", 404)])
