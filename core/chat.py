@@ -309,7 +309,9 @@ async def message_error(
 
 
 def forbidden(reason: str) -> ApiError:
-    return error(403, reason)
+    # osu-web says 403 here, but lazer logs the user out on any 403: 422 keeps the session
+    # and still shows the reason (DESIGN.md, failure rules).
+    return error(422, reason)
 
 
 # --- content and limits ------------------------------------------------------------------------

@@ -111,7 +111,8 @@ async def create_channel(request: Request) -> Response:
 
 def _self_only(request: Request, user: Any) -> None:
     if int(request.path_params["user"]) != int(user["id"]):
-        raise error(403, None)
+        # Not 403: lazer logs out on any 403 (DESIGN.md, failure rules).
+        raise error(422, "You can only join or leave channels for yourself.")
 
 
 async def join_channel(request: Request) -> Response:

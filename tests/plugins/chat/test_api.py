@@ -181,7 +181,7 @@ async def test_join_send_history_and_mark_as_read(
     r = await client.post(
         f"{CHAT}/channels/{osu}/messages", headers=auth(ta), data={"message": "still here?"}
     )
-    assert r.status_code == 403
+    assert r.status_code == 422
     assert r.json() == {"error": chat.NO_ACCESS}
 
 
@@ -252,7 +252,7 @@ async def test_pm_rules_blocks_friends_only_restricted_silenced(
         client.post(f"{CHAT}/channels/{pm}/messages", headers=auth(tb), data={"message": "2"}),
     ):
         r = await attempt
-        assert r.status_code == 403
+        assert r.status_code == 422
         assert r.json() == {"error": chat.BLOCKED}
     show = (await client.get(f"{CHAT}/channels/{pm}", headers=auth(ta))).json()
     assert show["channel"]["current_user_attributes"]["can_message"] is False
@@ -262,7 +262,7 @@ async def test_pm_rules_blocks_friends_only_restricted_silenced(
     await users_db.update_user(db, b, pm_friends_only=True)
     await chat.forget_user(app.state, b)
     r = await client.post(f"{CHAT}/channels/{pm}/messages", headers=auth(ta), data={"message": "3"})
-    assert r.status_code == 403 and r.json() == {"error": chat.FRIENDS_ONLY}
+    assert r.status_code == 422 and r.json() == {"error": chat.FRIENDS_ONLY}
     await users_db.set_relation(db, b, a, users_db.RELATION_FRIEND)
     r = await client.post(f"{CHAT}/channels/{pm}/messages", headers=auth(ta), data={"message": "3"})
     assert r.status_code == 200
@@ -281,7 +281,7 @@ async def test_pm_rules_blocks_friends_only_restricted_silenced(
     r = await client.post(
         f"{CHAT}/channels/{osu}/messages", headers=auth(tb), data={"message": "x"}
     )
-    assert r.status_code == 403 and r.json() == {"error": chat.RESTRICTED}
+    assert r.status_code == 422 and r.json() == {"error": chat.RESTRICTED}
     await users_db.update_user(db, b, restricted=False)
     await chat.forget_user(app.state, b)
 
@@ -291,7 +291,7 @@ async def test_pm_rules_blocks_friends_only_restricted_silenced(
     r = await client.post(
         f"{CHAT}/channels/{osu}/messages", headers=auth(ta), data={"message": "x"}
     )
-    assert r.status_code == 403 and r.json() == {"error": chat.RESTRICTED}
+    assert r.status_code == 422 and r.json() == {"error": chat.RESTRICTED}
     r = await client.post(f"{CHAT}/ack", headers=auth(tb), data={"history_since": 0})
     assert r.json() == {"silences": [{"id": silence_id, "user_id": a}]}
     r = await client.post(f"{CHAT}/ack", headers=auth(tb), data={"history_since": silence_id})
@@ -377,7 +377,7 @@ async def test_bad_input_is_refused_and_nothing_is_stored(
         r = await client.request(method, path, headers=auth(ta), **kw)
         assert r.status_code == 404, (path, r.text)
     r = await client.put(f"{CHAT}/channels/{osu}/users/{b}", headers=auth(ta))
-    assert r.status_code == 403
+    assert r.status_code == 422
     r = await client.post(
         f"{CHAT}/new", headers=auth(ta), data={"target_id": 999999, "message": "x"}
     )
@@ -401,7 +401,7 @@ async def test_bad_input_is_refused_and_nothing_is_stored(
         headers=auth(ta),
         data={"type": "ANNOUNCE", "channel[name]": "x", "target_ids[]": str(b), "message": "hi"},
     )
-    assert r.status_code == 403
+    assert r.status_code == 422
     r = await client.get(f"{CHAT}/updates", headers=auth(ta))
     assert r.status_code == 422
     r = await client.get(f"{CHAT}/channels/{osu}/messages", headers=auth(ta), params={"since": "x"})
@@ -507,7 +507,7 @@ class TestAnnouncements:
         r = await client.post(
             f"{CHAT}/channels/{cid}/messages", headers=auth(tb), data={"message": "ok"}
         )
-        assert r.status_code == 403 and r.json() == {"error": chat.MODERATED}
+        assert r.status_code == 422 and r.json() == {"error": chat.MODERATED}
         rows = await notify_db.for_user(app.state.db, b)
         assert [n["name"] for n in rows] == ["channel_announcement"]
 
