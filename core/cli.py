@@ -49,6 +49,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config.application_path = "core.asgi:app"
     config.bind = [f"{settings.server.host}:{settings.server.port}"]
     config.workers = 0 if settings.server.workers == 1 else settings.server.workers
+    # Daemonic workers may not start child processes: the rosu-pp-py difficulty pool needs them.
+    config.daemon = False
     config.accesslog = "-" if args.access_log else None
     config.errorlog = "-"
     config.keep_alive_timeout = 75

@@ -219,3 +219,20 @@ async def download(app: Starlette, beatmapset: Row, no_video: bool) -> Download 
         if result is not None:
             return result
     return None
+
+
+# --- per-user state ------------------------------------------------------------------------
+
+
+async def record_play(app: Starlette, user_id: int, beatmap_id: int, passed: bool) -> None:
+    """Count a play (user, beatmap and set counters) and drop what caches them."""
+    await db_beatmaps.add_playcount(app.state.db, user_id, beatmap_id, passed)
+    await app.state.cache.delete(f"bm:pc:{user_id}:{beatmap_id}")
+
+
+async def set_favourite(app: Starlette, user_id: int, set_id: int, favourite: bool) -> bool:
+    changed = await db_beatmaps.set_favourite(app.state.db, user_id, set_id, favourite)
+    if changed:
+        await app.state.cache.delete(f"bm:fav:{user_id}:{set_id}")
+        await invalidate(app, set_id)  # favourite_count is part of the set's cached views
+    return changed

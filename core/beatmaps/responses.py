@@ -32,19 +32,34 @@ class Viewer:
         return self.lazer and self.user_id is not None
 
 
+def playcount_key(user_id: int, beatmap_id: int) -> str:
+    return f"bm:pc:{user_id}:{beatmap_id}"
+
+
+def favourite_key(user_id: int, set_id: int) -> str:
+    return f"bm:fav:{user_id}:{set_id}"
+
+
 async def _personal(
     app: Starlette, viewer: Viewer, encoded: bytes, beatmap_id: int, set_id: int
 ) -> bytes:
+    """The cached view plus the viewer's fields, themselves cached (dropped when they change)."""
     if viewer.user_id is None:
         return views.with_user(encoded, 0, None)
-    db = app.state.db
-    counts = await db_beatmaps.user_playcounts(db, viewer.user_id, [beatmap_id])
-    favourited = (
-        await db_beatmaps.has_favourited(db, viewer.user_id, set_id)
-        if viewer.favourites_visible
-        else None
-    )
-    return views.with_user(encoded, counts.get(beatmap_id, 0), favourited)
+    cache = app.state.cache
+    keys = [playcount_key(viewer.user_id, beatmap_id), favourite_key(viewer.user_id, set_id)]
+    cached_count, cached_fav = await cache.mget(keys)
+    if cached_count is None or (viewer.favourites_visible and cached_fav is None):
+        playcount, favourited = await db_beatmaps.viewer_state(
+            app.state.db, viewer.user_id, beatmap_id, set_id, viewer.favourites_visible
+        )
+        ttl = beatmap_settings(app.state.settings)["cache_ttl"]
+        await cache.set(keys[0], str(playcount), ex=ttl)
+        if viewer.favourites_visible:
+            await cache.set(keys[1], b"1" if favourited else b"0", ex=ttl)
+    else:
+        playcount, favourited = int(cached_count), cached_fav == b"1"
+    return views.with_user(encoded, playcount, favourited if viewer.favourites_visible else None)
 
 
 async def beatmap_by_cache(

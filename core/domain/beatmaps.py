@@ -226,6 +226,33 @@ async def user_playcounts(db: Database, user_id: int, beatmap_ids: Sequence[int]
     return {row[0]: row[1] for row in await db.fetch_all(query)}
 
 
+async def viewer_state(
+    db: Database, user_id: int, beatmap_id: int, set_id: int, favourites: bool
+) -> tuple[int, bool]:
+    """A user's play count on a beatmap and whether they favourited its set, in one query."""
+    playcount = (
+        sa.select(beatmap_playcounts.c.playcount)
+        .where(
+            beatmap_playcounts.c.user_id == user_id,
+            beatmap_playcounts.c.beatmap_id == beatmap_id,
+        )
+        .scalar_subquery()
+    )
+    columns: list[Any] = [playcount.label("playcount")]
+    if favourites:
+        favourited = sa.exists(
+            sa.select(beatmapset_favourites.c.user_id).where(
+                beatmapset_favourites.c.user_id == user_id,
+                beatmapset_favourites.c.beatmapset_id == set_id,
+            )
+        )
+        columns.append(favourited.label("favourited"))
+    row = await db.fetch_one(sa.select(*columns))
+    if row is None:
+        return 0, False
+    return int(row["playcount"] or 0), bool(favourites and row["favourited"])
+
+
 async def has_favourited(db: Database, user_id: int, set_id: int) -> bool:
     query = sa.select(beatmapset_favourites.c.user_id).where(
         beatmapset_favourites.c.user_id == user_id,

@@ -149,11 +149,7 @@ async def favourite(request: Request) -> Response:
         count = len(await db_beatmaps.favourite_set_ids(app.state.db, int(user["id"])))
         if count >= FAVOURITE_LIMIT:
             raise error(422, "You have reached the favourite limit.")
-    changed = await db_beatmaps.set_favourite(
-        app.state.db, int(user["id"]), set_id, action == "favourite"
-    )
-    if changed:
-        await resolve.invalidate(app, set_id)
+    await resolve.set_favourite(app, int(user["id"]), set_id, action == "favourite")
     fresh = await db_beatmaps.beatmapset_by_id(app.state.db, set_id)
     return json(orjson.dumps({"favourite_count": fresh["favourite_count"] if fresh else 0}))
 

@@ -1,7 +1,7 @@
 """Local beatmaps: `hitcircle beatmaps import PATH...` and downloads of imported sets.
 
-A plugin of its own (apart from `beatmaps_upstream`) so an offline or LAN server runs with the
-upstream plugin disabled and nothing ever reaches out; each has its own settings section.
+A plugin of its own (apart from `maps_upstream`) so an offline or LAN server runs with the
+upstream plugin disabled and nothing ever reaches out. Settings: `[beatmaps_local]`.
 """
 
 from __future__ import annotations

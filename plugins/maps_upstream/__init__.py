@@ -3,6 +3,7 @@
 Sets that are not ranked, approved or loved are fetched again once older than `refresh_after`;
 `.osu` files come from `osu_mirrors` (tried in order); downloads redirect to `download_url`.
 With no credentials configured the source stays silent, so the plugin is harmless when unused.
+Settings: `[beatmaps_upstream]`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from core.domain.beatmaps import beatmaps, beatmapsets
-from plugins.beatmaps_local.importer import Importer
+from plugins.maps_local.importer import Importer
 from tests.beatmaps.support import make_osu, make_osz, md5
 
 
