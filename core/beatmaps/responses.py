@@ -131,6 +131,17 @@ def _set_full(
     return out
 
 
+async def _owner(app: Starlette, beatmapset: Row) -> dict[str, Any]:
+    """The mapper as a User: a local account for imported sets, else built from the set."""
+    if beatmapset["origin"] == "local" and beatmapset["user_id"] > 0:
+        from core.domain import profiles, users
+
+        row = await users.get_user(app.state.db, int(beatmapset["user_id"]))
+        if row is not None and not row["restricted"]:
+            return profiles.user_compact(row, profiles.accounts_settings(app.state.settings))
+    return views.stub_user(beatmapset["user_id"], beatmapset["creator"])
+
+
 async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
     """BeatmapsetExtended with the includes of `GET /beatmapsets/{id}`."""
     cache = app.state.cache
@@ -140,7 +151,7 @@ async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
         rows = (await db_beatmaps.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
             beatmapset["id"]
         ]
-        owner = views.stub_user(beatmapset["user_id"], beatmapset["creator"])
+        owner = await _owner(app, beatmapset)
         encoded = orjson.dumps(_set_full(app, beatmapset, rows, owner))
         ttl = beatmap_settings(app.state.settings)["cache_ttl"]
         await cache.set(key, encoded, ex=ttl)

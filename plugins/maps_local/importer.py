@@ -19,6 +19,7 @@ from core.beatmaps import archive, difficulty
 from core.beatmaps.osu_file import OsuFile, OsuFileError, parse
 from core.beatmaps.resolve import invalidate, osu_key
 from core.domain import beatmaps as db_beatmaps
+from core.domain import users as users_db
 from core.domain.beatmaps import STATUS_IDS
 
 MAX_OSU_FILE = archive.MAX_OSU_BYTES
@@ -189,6 +190,13 @@ class Importer:
             await storage.put(archive_key, archive_data)
         existing_set = await db_beatmaps.beatmapset_by_id(db, set_id)
         set_row = self._set_row(set_id, fresh, rows, archive_key, now, existing_set)
+        # A mapper with an account here owns the set (and its difficulties).
+        mapper = await users_db.find_by_username(db, set_row["creator"], previous=False)
+        if mapper is not None:
+            set_row["user_id"] = int(mapper["id"])
+            for row in rows:
+                if not row.get("user_id"):
+                    row["user_id"] = int(mapper["id"])
         old_ids, old_sums = await db_beatmaps.store_set(
             db, set_row, rows, replace_missing=replace_missing
         )

@@ -126,3 +126,16 @@ async def test_loose_files_fail_one_by_one(app: Starlette, tmp_path) -> None:
 def test_unknown_status_is_refused() -> None:
     with pytest.raises(ValueError):
         Importer(None, "famous", 1)
+
+
+async def test_a_local_mapper_owns_the_set(app, client, token) -> None:
+    from tests.conftest import create_user
+
+    mapper = await create_user(app, username="mapper")
+    importer = Importer(app, "ranked", 1_500_000_000)
+    await importer.import_archive("x.osz", make_osz({"a.osu": make_osu(beatmap_id=3, set_id=2)}))
+    body = (
+        await client.get("/api/v2/beatmapsets/2", headers={"Authorization": f"Bearer {token}"})
+    ).json()
+    assert body["user_id"] == mapper and body["beatmaps"][0]["user_id"] == mapper
+    assert body["user"]["id"] == mapper and body["user"]["username"] == "mapper"
