@@ -186,22 +186,26 @@ class UpstreamSource:
         miss = "bm:up:miss:" + hashlib.sha1(orjson.dumps(params)).hexdigest()
         if await app.state.cache.exists(miss):
             return None
-        beatmap = await client.api("/beatmaps/lookup", params)
+        # One time budget for the lookup and the set behind it.
+        deadline = client.deadline()
+        beatmap = await client.api("/beatmaps/lookup", params, deadline)
         if not isinstance(beatmap, dict) or "beatmapset_id" not in beatmap:
             await app.state.cache.set(
                 miss, b"1", ex=upstream_settings(app.state.settings)["miss_ttl"]
             )
             return None
-        return await self.beatmapset(app, int(beatmap["beatmapset_id"]))
+        return await self.beatmapset(app, int(beatmap["beatmapset_id"]), deadline)
 
-    async def beatmapset(self, app: Starlette, set_id: int) -> FetchedSet | None:
+    async def beatmapset(
+        self, app: Starlette, set_id: int, deadline: float | None = None
+    ) -> FetchedSet | None:
         client = _client(app)
         if client is None:
             return None
         miss = f"bm:up:miss:set:{set_id}"
         if await app.state.cache.exists(miss):
             return None
-        data = await client.api(f"/beatmapsets/{set_id}")
+        data = await client.api(f"/beatmapsets/{set_id}", deadline=deadline)
         if not isinstance(data, dict) or data.get("id") != set_id:
             await app.state.cache.set(
                 miss, b"1", ex=upstream_settings(app.state.settings)["miss_ttl"]

@@ -98,9 +98,15 @@ class UpstreamClient:
             self._token_expires = time.monotonic() + float(body.get("expires_in", 3600))
             return self._token
 
-    async def api(self, path: str, params: Mapping[str, Any] | None = None) -> Any | None:
+    def deadline(self) -> float:
+        """A monotonic deadline `timeout` from now, to share between calls of one request."""
+        return time.monotonic() + self.timeout
+
+    async def api(
+        self, path: str, params: Mapping[str, Any] | None = None, deadline: float | None = None
+    ) -> Any | None:
         """GET `/api/v2{path}`: the JSON body, None on 404; UpstreamError when out of time."""
-        deadline = time.monotonic() + self.timeout
+        deadline = deadline if deadline is not None else self.deadline()
         for attempt in range(2):
             token = await self._get_token(deadline)
             response = await self._send(

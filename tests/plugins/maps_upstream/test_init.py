@@ -180,3 +180,17 @@ async def test_download_redirects_to_the_mirror(
     response = await client.get("/api/v2/beatmapsets/700/download?noVideo=1", headers=auth(lazer))
     assert response.status_code == 302
     assert response.headers["location"] == "https://mirror.invalid/d/700?novideo=1"
+
+
+async def test_lookup_and_set_share_one_budget(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    data = make_osu(beatmap_id=801, set_id=800)
+    fake.add(800, {801: data})
+    fake.delay = 0.6  # each upstream call: 0.6 s; token + lookup + set would be 1.8 s
+    started = time.monotonic()
+    response = await client.get(
+        "/api/v2/beatmaps/lookup", params={"checksum": md5(data)}, headers=auth(token)
+    )
+    assert response.status_code == 404
+    assert time.monotonic() - started < 1.5
