@@ -674,3 +674,23 @@ async def pin_counts(db: Database, user_id: int, ruleset_id: int) -> int:
         )
         or 0
     )
+
+
+# --- replays -----------------------------------------------------------------------------------
+
+
+def replay_key(score_id: int) -> str:
+    """Storage key of a score's `.osr` (built by the spectator hub, served by scores/download)."""
+    return f"replays/{score_id}.osr"
+
+
+async def set_has_replay(db: Database, score_id: int, has_replay: bool = True) -> None:
+    await db.execute(scores.update().where(scores.c.id == score_id).values(has_replay=has_replay))
+
+
+async def token_of_score(db: Database, score_id: int) -> int | None:
+    """The score token a score was submitted with, if it still exists."""
+    token_id = await db.fetch_val(
+        sa.select(score_tokens.c.id).where(score_tokens.c.score_id == score_id)
+    )
+    return None if token_id is None else int(token_id)

@@ -1,0 +1,21 @@
+"""Spectator hub: play sessions, frames relayed to watchers on any worker, and the replays
+built from those frames once the score is submitted (spec lazer.md 3.9, 5.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.hooks import hookimpl
+from plugins.spectator.hub import SpectatorHub
+
+
+@hookimpl
+def hubs() -> list[type[SpectatorHub]]:
+    return [SpectatorHub]
+
+
+@hookimpl
+async def score_processed(app: Any, score: Any) -> None:
+    host = app.state.hubs.get(SpectatorHub.name)
+    if host is not None:
+        await host.hub.score_processed(score)
