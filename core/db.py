@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import databases
 import pymysql
+from databases.backends.sqlite import SQLiteBackend, SQLiteConnection
 from loguru import logger
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
 
@@ -50,10 +54,105 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
 
 
+class SQLiteConnectionPool:
+    """Reused aiosqlite connections for the embedded database.
+
+    `databases` opens a new SQLite connection (and its thread) for every query outside a
+    transaction, about a millisecond each, and loses per-connection pragmas such as
+    foreign_keys. Here connections are opened once, set up, and handed out again.
+    """
+
+    def __init__(self, path: str, size: int) -> None:
+        self.path = path
+        self.size = size
+        self._idle: list[aiosqlite.Connection] = []
+        self._open = 0
+        self._available = asyncio.Condition()
+        self._memref = None  # read by databases' SQLiteBackend.disconnect
+
+    async def _new(self) -> aiosqlite.Connection:
+        connection = aiosqlite.connect(database=self.path, isolation_level=None)
+        await connection.__aenter__()
+        # One writer at a time in SQLite: wait for the lock instead of failing at once.
+        await connection.execute("PRAGMA busy_timeout=10000")
+        await connection.execute("PRAGMA foreign_keys=ON")
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+    async def acquire(self) -> aiosqlite.Connection:
+        async with self._available:
+            while not self._idle and self._open >= self.size:
+                await self._available.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._open += 1
+        try:
+            return await self._new()
+        except BaseException:
+            async with self._available:
+                self._open -= 1
+                self._available.notify()
+            raise
+
+    async def release(self, connection: aiosqlite.Connection) -> None:
+        try:
+            if connection.in_transaction:
+                # A task that died inside a transaction must not hand its locks to the next.
+                await connection.rollback()
+        except Exception:
+            await self._discard(connection)
+            return
+        async with self._available:
+            self._idle.append(connection)
+            self._available.notify()
+
+    async def _discard(self, connection: aiosqlite.Connection) -> None:
+        try:
+            await connection.close()
+        finally:
+            async with self._available:
+                self._open -= 1
+                self._available.notify()
+
+    async def close(self) -> None:
+        async with self._available:
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+        for connection in idle:
+            await connection.close()
+
+
+class PooledSQLiteConnection(SQLiteConnection):
+    async def execute(self, query: Any) -> Any:
+        # `databases` answers lastrowid unless it is 0; on a reused connection it is the id of
+        # some earlier insert, so an UPDATE or DELETE would report it instead of its row count.
+        query_str, args, _, _ = self._compile(query)
+        async with self._connection.cursor() as cursor:
+            await cursor.execute(query_str, args)
+            if getattr(query, "is_insert", False):
+                return cursor.lastrowid
+            return cursor.rowcount
+
+
+class PooledSQLiteBackend(SQLiteBackend):
+    def __init__(self, database_url: Any, **options: Any) -> None:
+        size = int(options.pop("pool_size", 8))
+        super().__init__(database_url, **options)
+        self._pool = SQLiteConnectionPool(self._database_url.database, size)  # type: ignore[assignment]
+
+    async def disconnect(self) -> None:
+        await self._pool.close()  # type: ignore[attr-defined]
+
+    def connection(self) -> PooledSQLiteConnection:
+        return PooledSQLiteConnection(self._pool, self._dialect)
+
+
 def make_database(url: str, pool_size: int = 10) -> Database:
     if is_sqlite(url):
         sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
-        return databases.Database(url)
+        database = databases.Database(url)
+        database._backend = PooledSQLiteBackend(database.url, pool_size=min(pool_size, 8))
+        return database
     if url.startswith("mysql+aiomysql://"):
         url = "mysql://" + url.removeprefix("mysql+aiomysql://")
     # utf8mb4 end to end: usernames and chat carry characters outside the BMP.
@@ -85,9 +184,8 @@ async def connect(settings: Settings) -> Database:
             f"database {redact(url)} unreachable after {attempts} attempts: {describe(cause)}"
         ) from None
     if is_sqlite(url):
-        # WAL lets readers go on while a score is being written.
+        # WAL lets readers go on while a score is being written (it sticks to the file).
         await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA foreign_keys=ON")
     return db
 
 

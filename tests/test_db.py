@@ -1,3 +1,6 @@
+import sqlite3
+from pathlib import Path
+
 import pytest
 
 from core import db
@@ -45,3 +48,65 @@ async def test_sqlite_connects_and_creates_its_folder(tmp_path) -> None:
 )
 def test_redact(url: str, expected: str) -> None:
     assert db.redact(url) == expected
+
+
+async def test_sqlite_pool_reuses_connections_and_keeps_pragmas(tmp_path: Path) -> None:
+    database = db.make_database(f"sqlite:///{tmp_path / 'x.db'}", pool_size=2)
+    await database.connect()
+    try:
+        pool = database._backend._pool
+        await database.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await database.execute(
+            "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id))"
+        )
+        for _ in range(20):
+            await database.fetch_val("SELECT 1")
+        assert pool._open == 1  # sequential queries share one connection
+        assert await database.fetch_val("PRAGMA foreign_keys") == 1
+        with pytest.raises(sqlite3.IntegrityError):
+            await database.execute("INSERT INTO child (id, parent_id) VALUES (1, 99)")
+    finally:
+        await database.disconnect()
+
+
+async def test_sqlite_execute_reports_row_counts_not_stale_ids(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    md = sa.MetaData()
+    items = sa.Table(
+        "items", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", sa.Integer)
+    )
+    database = db.make_database(f"sqlite:///{tmp_path / 'x.db'}")
+    await database.connect()
+    try:
+        await database.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, n INTEGER)")
+        assert await database.execute(items.insert().values(n=1)) == 1
+        assert await database.execute(items.insert().values(n=2)) == 2
+        assert await database.execute(items.delete().where(items.c.id == 99)) == 0
+        assert await database.execute(items.update().values(n=5)) == 2
+        assert await database.execute(items.delete().where(items.c.id == 1)) == 1
+    finally:
+        await database.disconnect()
+
+
+async def test_sqlite_pool_bounds_and_rolls_back_abandoned_transactions(tmp_path: Path) -> None:
+    import asyncio
+
+    database = db.make_database(f"sqlite:///{tmp_path / 'x.db'}", pool_size=2)
+    await database.connect()
+    try:
+        await database.execute("CREATE TABLE t (a INTEGER)")
+
+        async def slow() -> None:
+            await database.fetch_val("SELECT 1")
+            await asyncio.sleep(0.01)
+
+        await asyncio.gather(*(asyncio.create_task(slow()) for _ in range(10)))
+        assert database._backend._pool._open <= 2
+        with pytest.raises(RuntimeError):
+            async with database.transaction():
+                await database.execute("INSERT INTO t VALUES (1)")
+                raise RuntimeError("abandon")
+        assert await database.fetch_val("SELECT count(*) FROM t") == 0
+    finally:
+        await database.disconnect()

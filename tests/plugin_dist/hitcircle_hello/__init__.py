@@ -1,4 +1,4 @@
-"""A third-party plugin: one route, installed as a package with a `hitcircle.plugins` entry point."""
+"""A third-party plugin: one route, in a package with a `hitcircle.plugins` entry point."""
 
 from starlette.requests import Request
 from starlette.responses import Response
