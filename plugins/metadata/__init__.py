@@ -1,0 +1,12 @@
+"""Metadata hub: online presence (with friends' presence across workers), the beatmap change
+queue, and empty answers for the daily challenge and room statistics (spec lazer.md 5.3)."""
+
+from __future__ import annotations
+
+from core.hooks import hookimpl
+from plugins.metadata.hub import MetadataHub
+
+
+@hookimpl
+def hubs() -> list[type[MetadataHub]]:
+    return [MetadataHub]

@@ -1,0 +1,194 @@
+"""The metadata hub (spec lazer.md 5.3): presence, friend presence, beatmap change queue.
+
+Presence lives in the cache (`presence.Presences`); updates go over the hub bus to the
+`presence` group (clients that watch everyone's presence) and to `friends:<user>`, which every
+connection of a user who has <user> as a friend joins, so friends on any worker get them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from core.domain import users as users_db
+from core.lazer.types import BeatmapUpdates, UserActivity, UserPresence, UserStatus
+from core.signalr import Connection, Hub, HubError, hub_method
+from plugins.metadata.presence import TTL, VISIBLE, Presences
+
+PRESENCE_WATCHERS = "presence"
+STATUSES = frozenset(int(s) for s in UserStatus)
+# How often each worker renews the presence of its own connections (well within TTL).
+REFRESH_INTERVAL = TTL / 4
+
+
+def friends_group(user_id: int) -> str:
+    return f"friends:{user_id}"
+
+
+def room_group(room_id: int) -> str:
+    return f"room-watchers:{room_id}"
+
+
+@dataclass
+class Session:
+    """What one metadata connection holds (`conn.items["metadata"]`)."""
+
+    activity: UserActivity | None = None
+    status: int | None = None
+    friends: set[int] = field(default_factory=set)
+
+    @property
+    def visible(self) -> bool:
+        return self.status in VISIBLE
+
+    def presence(self) -> UserPresence | None:
+        """What others see: nothing while the status is unset or Offline ("appear offline")."""
+        return UserPresence(self.activity, self.status) if self.visible else None
+
+
+def session(conn: Connection) -> Session:
+    found = conn.items.get("metadata")
+    if found is None:
+        found = conn.items["metadata"] = Session()
+    return found
+
+
+class MetadataHub(Hub):
+    name = "metadata"
+
+    def __init__(self, app: Any, host: Any) -> None:
+        super().__init__(app, host)
+        self._refresher: asyncio.Task[None] | None = None
+
+    @property
+    def presences(self) -> Presences:
+        return Presences(self.state.cache)
+
+    # --- lifetime ---------------------------------------------------------------------------
+
+    async def on_startup(self) -> None:
+        self._refresher = asyncio.create_task(self._refresh_loop(), name="metadata-presence")
+
+    async def on_shutdown(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            await asyncio.gather(self._refresher, return_exceptions=True)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_INTERVAL)
+            try:
+                for conn in list(self.host.connections.values()):
+                    if session(conn).visible:
+                        await self.presences.refresh(conn.user_id)
+            except Exception as exc:  # the cache is away; the next round tries again
+                logger.warning("metadata presence refresh failed: {!r}", exc)
+
+    async def on_connected(self, conn: Connection) -> None:
+        current = session(conn)
+        # No daily challenge is hosted (yet): nil tells the client there is none.
+        conn.send("DailyChallengeUpdated", None)
+        current.friends = await self._friend_ids(conn.user_id)
+        for friend_id in current.friends:
+            await self.add_to_group(conn, friends_group(friend_id))
+        await self._send_friend_presences(conn, current.friends)
+
+    async def on_disconnected(self, conn: Connection) -> None:
+        current = session(conn)
+        if current.visible:
+            await self.presences.remove(conn.user_id, conn.id)
+            await self._broadcast(conn, None)
+
+    # --- presence ---------------------------------------------------------------------------
+
+    async def _friend_ids(self, user_id: int) -> set[int]:
+        rows = await users_db.relations(self.state.db, user_id, users_db.RELATION_FRIEND)
+        return {row["target_id"] for row in rows}
+
+    async def _send_friend_presences(self, conn: Connection, friend_ids: set[int]) -> None:
+        for friend_id, presence in (await self.presences.get_many(sorted(friend_ids))).items():
+            conn.send("FriendPresenceUpdated", friend_id, presence)
+
+    async def _broadcast(self, conn: Connection, presence: UserPresence | None) -> None:
+        user_id = conn.user_id
+        await self.send_group(
+            PRESENCE_WATCHERS, "UserPresenceUpdated", user_id, presence, exclude=conn.id
+        )
+        await self.send_group(
+            friends_group(user_id), "FriendPresenceUpdated", user_id, presence, exclude=conn.id
+        )
+
+    async def _store(self, conn: Connection) -> UserPresence | None:
+        current = session(conn)
+        presence = current.presence()
+        if presence is None:
+            await self.presences.remove(conn.user_id, conn.id)
+        else:
+            await self.presences.put(conn.user_id, conn.id, presence)
+        return presence
+
+    @hub_method
+    async def UpdateActivity(self, conn: Connection, activity: UserActivity | None) -> None:
+        current = session(conn)
+        if current.activity is None and activity is None:
+            return
+        current.activity = activity
+        presence = await self._store(conn)
+        if presence is not None:
+            await self._broadcast(conn, presence)
+        conn.send("UserPresenceUpdated", conn.user_id, presence)
+
+    @hub_method
+    async def UpdateStatus(self, conn: Connection, status: int | None) -> None:
+        if status is not None and status not in STATUSES:
+            raise HubError("Invalid status.", "InvalidStateException")
+        current = session(conn)
+        if status == current.status:
+            return
+        current.status = status
+        presence = await self._store(conn)
+        # Always sent, so appearing offline looks exactly like being disconnected.
+        await self._broadcast(conn, presence)
+        conn.send("UserPresenceUpdated", conn.user_id, presence)
+
+    @hub_method
+    async def BeginWatchingUserPresence(self, conn: Connection) -> None:
+        for user_id, presence in (await self.presences.everyone()).items():
+            conn.send("UserPresenceUpdated", user_id, presence)
+        await self.add_to_group(conn, PRESENCE_WATCHERS)
+
+    @hub_method
+    async def EndWatchingUserPresence(self, conn: Connection) -> None:
+        await self.remove_from_group(conn, PRESENCE_WATCHERS)
+
+    @hub_method
+    async def RefreshFriends(self, conn: Connection) -> None:
+        current = session(conn)
+        friends = await self._friend_ids(conn.user_id)
+        added, removed = friends - current.friends, current.friends - friends
+        current.friends = friends
+        for friend_id in removed:
+            await self.remove_from_group(conn, friends_group(friend_id))
+        for friend_id in added:
+            await self.add_to_group(conn, friends_group(friend_id))
+        await self._send_friend_presences(conn, added)
+
+    # --- beatmap updates and rooms (features that come later answer with empty values) -----
+
+    @hub_method
+    async def GetChangesSince(self, conn: Connection, queue_id: int) -> BeatmapUpdates:
+        # Beatmaps keep no change queue: nothing ever changed since any position.
+        return BeatmapUpdates(beatmap_set_ids=[], last_processed_queue_id=queue_id)
+
+    @hub_method
+    async def BeginWatchingMultiplayerRoom(self, conn: Connection, room_id: int) -> list[Any]:
+        # Subscribed already, so score events can reach it once rooms publish them.
+        await self.add_to_group(conn, room_group(room_id))
+        return []
+
+    @hub_method
+    async def EndWatchingMultiplayerRoom(self, conn: Connection, room_id: int) -> None:
+        await self.remove_from_group(conn, room_group(room_id))
