@@ -30,7 +30,7 @@ def spectator_settings(settings: Any) -> dict[str, Any]:
         {
             # Seconds a score buffer lives without new frames before it is discarded.
             "buffer_ttl": 300.0,
-            # Frame data kept per score (18 bytes a frame); later frames are not recorded.
+            # Frame data kept per score (20 bytes a frame); later frames are not recorded.
             "max_replay_bytes": 8 * 1024 * 1024,
             # Users one connection may watch at once.
             "max_watched_users": 256,
