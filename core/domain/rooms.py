@@ -253,7 +253,7 @@ async def search_rooms(
     if status is not None:
         query = query.where(rooms.c.status == status)
     if mode == "ended":
-        query = query.where(rooms.c.ends_at < now)
+        query = query.where(rooms.c.ends_at <= now)
     elif mode == "participated":
         linked = sa.select(room_scores.c.room_id).where(room_scores.c.user_id == (user_id or 0))
         query = query.where(rooms.c.id.in_(linked))
@@ -310,6 +310,15 @@ async def active_realtime_room_of(db: Database, user_id: int) -> dict[str, Any] 
         .limit(1)
     )
     return _room(await db.fetch_one(query))
+
+
+async def open_realtime_rooms(db: Database, min_age_seconds: float) -> list[dict[str, Any]]:
+    """Realtime rooms not ended, created more than `min_age_seconds` ago."""
+    before = utcnow() - dt.timedelta(seconds=min_age_seconds)
+    query = rooms.select().where(
+        rooms.c.type.in_(REALTIME_TYPES), rooms.c.ends_at.is_(None), rooms.c.created_at < before
+    )
+    return [r for r in map(_room, await db.fetch_all(query)) if r is not None]
 
 
 async def count_active_playlists(db: Database, user_id: int) -> int:
@@ -738,7 +747,8 @@ async def item_stats(db: Database, room_id: int) -> list[dict[str, Any]]:
             room_item_bests.c.room_id == room_id
         )
     )
-    for item_id, total in rows:
+    for row in rows:
+        item_id, total = row[0], row[1]
         entry = stats.get(int(item_id))
         if entry is None:
             continue
@@ -750,7 +760,8 @@ async def item_stats(db: Database, room_id: int) -> list[dict[str, Any]]:
         .where(room_scores.c.room_id == room_id)
         .group_by(room_scores.c.playlist_item_id)
     )
-    for item_id, score_id in last:
+    for row in last:
+        item_id, score_id = row[0], row[1]
         if int(item_id) in stats:
             stats[int(item_id)]["last_processed_score_id"] = int(score_id or 0)
     return list(stats.values())
@@ -827,6 +838,6 @@ async def item_score_links(db: Database, item_ids: Sequence[int]) -> dict[int, l
         .where(room_scores.c.playlist_item_id.in_(list(item_ids)))
         .order_by(room_scores.c.score_id)
     )
-    for item_id, score_id in rows:
-        result[int(item_id)].append(int(score_id))
+    for row in rows:
+        result[int(row[0])].append(int(row[1]))
     return result

@@ -63,10 +63,23 @@ MAX_COUNTDOWN = timedelta(hours=1)
 # Countdowns armed on another worker are taken over once this late.
 TAKEOVER_GRACE = 1.0
 SWEEP_INTERVAL = 0.25
-ALIVE_TTL = 60
-ALIVE_REFRESH = 20
+# Orphaned database rooms are looked for every this many liveness rounds, and only rooms older
+# than ORPHAN_AGE seconds (a room being created has its row before its state).
+ORPHAN_EVERY = 15
+ORPHAN_AGE = 120
 MATCHMAKING_UNAVAILABLE = "Matchmaking is not available on this server."
 RANKED_UNAVAILABLE = "Ranked play is not available on this server."
+
+
+def multiplayer_settings(settings: Any) -> dict[str, Any]:
+    return settings.section(
+        "multiplayer",
+        {
+            # Seconds between liveness marks of this worker's room members; a member whose
+            # worker stopped marking it for three intervals is removed from its room.
+            "liveness_interval": 20.0,
+        },
+    )
 
 
 def _settings_error(settings: MultiplayerRoomSettings, users: int = 1) -> str | None:
@@ -105,6 +118,9 @@ class MultiplayerHub(Hub):
         self._background: set[asyncio.Task[Any]] = set()
         # This worker's connections that are in a room: connection id -> (room id, connection).
         self._members: dict[str, tuple[int, Connection]] = {}
+        self.conf = multiplayer_settings(app.state.settings)
+        # A connection not refreshed for three intervals is taken as gone.
+        self.alive_ttl = 3 * float(self.conf["liveness_interval"])
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -257,15 +273,55 @@ class MultiplayerHub(Hub):
                 logger.warning("multiplayer countdown sweep failed: {!r}", exc)
 
     async def _alive_loop(self) -> None:
+        """Keep this worker's members marked alive (and their rooms in the cache); release
+        seats of connections nobody keeps alive any more (a crashed worker's), and close
+        database rooms whose live state is gone."""
+        rounds = -1
         while True:
-            await asyncio.sleep(ALIVE_REFRESH)
+            if rounds >= 0:
+                await asyncio.sleep(self.conf["liveness_interval"])
+            rounds += 1
             try:
-                for conn_id in list(self._members):
-                    await self.cache.set(alive_key(conn_id), b"1", ex=ALIVE_TTL)
+                if rounds % ORPHAN_EVERY == 0:
+                    await self._sweep_orphans()
+                for conn_id, (room_id, _) in list(self._members.items()):
+                    await self.cache.set(alive_key(conn_id), b"1", ex=self.alive_ttl)
+                    await self.cache.expire(room_key(room_id), ROOM_TTL)
+                await self._sweep_ghosts()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.warning("multiplayer liveness refresh failed: {!r}", exc)
+                logger.warning("multiplayer liveness sweep failed: {!r}", exc)
+
+    async def _sweep_ghosts(self) -> None:
+        for raw in await self.cache.smembers(ROOMS_KEY):
+            room_id = int(raw)
+            state = await self.load(room_id)
+            if state is None:
+                await self.cache.srem(ROOMS_KEY, str(room_id))
+                continue
+            for user_id, conn_id in list(state.connections.items()):
+                if conn_id in self._members or await self.cache.exists(alive_key(conn_id)):
+                    continue
+                logger.info("multiplayer: releasing user {} of room {}", user_id, room_id)
+                with contextlib.suppress(HubError):
+                    await self.change(
+                        room_id, lambda ctx, u=user_id, c=conn_id: self._leave(ctx, u, c)
+                    )
+
+    async def _sweep_orphans(self) -> None:
+        """Realtime rooms open in the database without live state (all workers restarted with
+        the memory cache, or the state expired) are ended."""
+        db = self.app.state.db
+        for db_room in await rooms_db.open_realtime_rooms(db, ORPHAN_AGE):
+            if not await self.cache.exists(room_key(int(db_room["id"]))):
+                await rooms_db.update_room(
+                    db,
+                    int(db_room["id"]),
+                    ends_at=rooms_db.utcnow(),
+                    status="idle",
+                    participant_count=0,
+                )
 
     # --- membership -----------------------------------------------------------------------------
 
@@ -296,7 +352,7 @@ class MultiplayerHub(Hub):
         self._members[conn.id] = (room_id, conn)
         await self.add_to_group(conn, group(room_id))
         await self.cache.set(user_key(conn.user_id), str(room_id), ex=ROOM_TTL)
-        await self.cache.set(alive_key(conn.id), b"1", ex=ALIVE_TTL)
+        await self.cache.set(alive_key(conn.id), b"1", ex=self.alive_ttl)
 
     async def _leave(
         self, ctx: Ctx, user_id: int, connection_id: str | None, kicked: bool = False

@@ -409,3 +409,53 @@ def _card() -> Any:
     from core.lazer.types import RankedPlayCardItem
 
     return RankedPlayCardItem()
+
+
+async def test_invitations_respect_blocks_and_friends_only(
+    clients: list[MpClient], beatmap: score_support.Map, app: Starlette
+) -> None:
+    from core.domain import users as users_db
+
+    host, guest, third = clients
+    room: MultiplayerRoom = await host.ok("CreateRoom", new_room(beatmap, password="pw"))
+    assert await guest.error("InvitePlayer", third.user_id) == (
+        "NotJoinedRoomException: This user has not yet joined a multiplayer room."
+    )
+    await host.ok("InvitePlayer", guest.user_id)
+    invited = await guest.callback("Invited")
+    assert invited.arguments == [host.user_id, room.room_id, "pw"]
+    await users_db.set_relation(app.state.db, third.user_id, host.user_id, "block")
+    assert await host.error("InvitePlayer", third.user_id) == (
+        "UserBlockedException: Cannot perform action due to user being blocked."
+    )
+    await users_db.delete_relation(app.state.db, third.user_id, host.user_id)
+    await users_db.update_user(app.state.db, third.user_id, pm_friends_only=True)
+    assert await host.error("InvitePlayer", third.user_id) == (
+        "UserBlocksPMsException: Cannot perform action because user has disabled "
+        "non-friend communications."
+    )
+    assert (await host.error("InvitePlayer", 424242)).startswith("InvalidStateException")
+
+
+async def test_skip_intro_vote_passes_with_a_majority(
+    clients: list[MpClient], beatmap: score_support.Map
+) -> None:
+    host, guest, _ = clients
+    room: MultiplayerRoom = await host.ok("CreateRoom", new_room(beatmap))
+    await guest.ok("JoinRoom", room.room_id)
+    assert (await host.error("VoteToSkipIntro")).startswith("InvalidStateException")
+    for client in (host, guest):
+        await client.ok("ChangeBeatmapAvailability", AVAILABLE)
+        await client.ok("ChangeState", S.READY)
+    await host.ok("StartMatch")
+    for client in (host, guest):
+        await client.ok("ChangeState", S.LOADED)
+        await client.ok("ChangeState", S.READY_FOR_GAMEPLAY)
+    await host.callback("GameplayStarted")
+    await host.ok("VoteToSkipIntro")
+    assert (await guest.callback("UserVotedToSkipIntro")).arguments == [host.user_id, True]
+    await guest.ok("VoteToSkipIntro")
+    await guest.callback("VoteToSkipIntroPassed")
+    await host.ok("AbortMatch")
+    aborted = await guest.callback("GameplayAborted")
+    assert aborted.arguments == [1]  # HostAbortedTheMatch
