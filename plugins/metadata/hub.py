@@ -16,6 +16,7 @@ from loguru import logger
 from core.domain import users as users_db
 from core.lazer.types import BeatmapUpdates, UserActivity, UserPresence, UserStatus
 from core.signalr import Connection, Hub, HubError, hub_method
+from plugins.metadata import rooms
 from plugins.metadata.presence import TTL, VISIBLE, Presences
 
 PRESENCE_WATCHERS = "presence"
@@ -62,6 +63,7 @@ class MetadataHub(Hub):
     def __init__(self, app: Any, host: Any) -> None:
         super().__init__(app, host)
         self._refresher: asyncio.Task[None] | None = None
+        self._room_scores: asyncio.Task[None] | None = None
 
     @property
     def presences(self) -> Presences:
@@ -71,11 +73,15 @@ class MetadataHub(Hub):
 
     async def on_startup(self) -> None:
         self._refresher = asyncio.create_task(self._refresh_loop(), name="metadata-presence")
+        self._room_scores = asyncio.create_task(
+            rooms.relay(self.app, self.host, room_group), name="metadata-room-scores"
+        )
 
     async def on_shutdown(self) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-            await asyncio.gather(self._refresher, return_exceptions=True)
+        for task in (self._refresher, self._room_scores):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -185,9 +191,8 @@ class MetadataHub(Hub):
 
     @hub_method
     async def BeginWatchingMultiplayerRoom(self, conn: Connection, room_id: int) -> list[Any]:
-        # Subscribed already, so score events can reach it once rooms publish them.
         await self.add_to_group(conn, room_group(room_id))
-        return []
+        return await rooms.item_stats(self.app, room_id)
 
     @hub_method
     async def EndWatchingMultiplayerRoom(self, conn: Connection, room_id: int) -> None:

@@ -1,0 +1,51 @@
+"""Room score statistics for BeginWatchingMultiplayerRoom, and the live MultiplayerRoomScoreSet
+relay: room score submissions publish on `core.domain.rooms.ROOM_SCORE_CHANNEL` (every worker
+hears it), and each worker hands the event to its own watchers of that room."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from loguru import logger
+
+from core.domain import rooms as rooms_db
+from core.lazer import Invocation, encode_frame
+from core.lazer.types import MultiplayerPlaylistItemStats, MultiplayerRoomScoreSetEvent
+
+
+async def item_stats(app: Any, room_id: int) -> list[MultiplayerPlaylistItemStats]:
+    return [
+        MultiplayerPlaylistItemStats(**s) for s in await rooms_db.item_stats(app.state.db, room_id)
+    ]
+
+
+def deliver_locally(host: Any, group: str, event: dict[str, Any]) -> None:
+    """The event to this worker's members of `group` only: every worker got it from the cache
+    channel already, so publishing it on the hub bus again would repeat it once per worker."""
+    members = host.groups.get(group)
+    if not members:
+        return
+    frame = encode_frame(
+        Invocation("MultiplayerRoomScoreSet", [MultiplayerRoomScoreSetEvent(**event)])
+    )
+    for conn_id in list(members):
+        conn = host.connections.get(conn_id)
+        if conn is not None:
+            conn.send_frame(frame)
+
+
+async def relay(app: Any, host: Any, group_of: Any) -> None:
+    """Run for the worker's lifetime: room score events -> local room watchers."""
+    while True:
+        try:
+            async with app.state.cache.subscribe(rooms_db.ROOM_SCORE_CHANNEL) as subscription:
+                async for _, data in subscription:
+                    event = orjson.loads(data)
+                    deliver_locally(host, group_of(int(event["room_id"])), event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("metadata room score relay lost ({!r}); resubscribing", exc)
+            await asyncio.sleep(1)
