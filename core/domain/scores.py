@@ -66,7 +66,7 @@ scores = sa.Table(
     sa.Column("classic_total_score", sa.BigInteger(), nullable=False),
     sa.Column("legacy_total_score", sa.BigInteger(), nullable=False),
     sa.Column("legacy_score_id", sa.BigInteger(), nullable=True),
-    sa.Column("accuracy", sa.Float(), nullable=False),
+    sa.Column("accuracy", sa.Double(), nullable=False),
     sa.Column("max_combo", sa.Integer(), nullable=False),
     sa.Column("is_perfect_combo", sa.Boolean(), nullable=False),
     sa.Column("legacy_perfect", sa.Boolean(), nullable=False),
@@ -77,7 +77,7 @@ scores = sa.Table(
     # Sorted acronyms ("DT,HD"; "" for no mod) and the stable bitmask: the mod filters use them.
     sa.Column("mods_key", sa.String(255), nullable=False),
     sa.Column("legacy_mods", sa.Integer(), nullable=False),
-    sa.Column("pp", sa.Float(), nullable=True),
+    sa.Column("pp", sa.Double(), nullable=True),
     sa.Column("preserve", sa.Boolean(), nullable=False),
     sa.Column("ranked", sa.Boolean(), nullable=False),
     sa.Column("processed", sa.Boolean(), nullable=False),
@@ -228,6 +228,45 @@ async def get_scores(db: Database, ids: Sequence[int]) -> dict[int, dict[str, An
     return {r["id"]: r for r in _decode_all(rows)}
 
 
+async def count_play(db: Database, user_id: int, beatmap_id: int, passed: bool) -> None:
+    """One play: the user's beatmap play count, then the beatmap's and its set's counters.
+
+    The same as `beatmaps.add_playcount` without a transaction of its own (it runs inside the
+    submission's), and touching the shared beatmap rows last so concurrent plays never deadlock.
+    """
+    from core.domain.beatmaps import beatmap_playcounts, beatmaps, beatmapsets
+
+    updated = await db.execute(
+        beatmap_playcounts.update()
+        .where(
+            beatmap_playcounts.c.user_id == user_id,
+            beatmap_playcounts.c.beatmap_id == beatmap_id,
+        )
+        .values(playcount=beatmap_playcounts.c.playcount + 1)
+    )
+    if not updated:
+        await db.execute(
+            beatmap_playcounts.insert().values(user_id=user_id, beatmap_id=beatmap_id, playcount=1)
+        )
+    set_id = await db.fetch_val(
+        sa.select(beatmaps.c.beatmapset_id).where(beatmaps.c.id == beatmap_id)
+    )
+    await db.execute(
+        beatmaps.update()
+        .where(beatmaps.c.id == beatmap_id)
+        .values(
+            playcount=beatmaps.c.playcount + 1,
+            passcount=beatmaps.c.passcount + (1 if passed else 0),
+        )
+    )
+    if set_id is not None:
+        await db.execute(
+            beatmapsets.update()
+            .where(beatmapsets.c.id == set_id)
+            .values(play_count=beatmapsets.c.play_count + 1)
+        )
+
+
 async def set_pp(db: Database, score_id: int, pp: float | None) -> None:
     await db.execute(scores.update().where(scores.c.id == score_id).values(pp=pp))
 
@@ -249,7 +288,7 @@ def _board_filters(
     return query
 
 
-def _mods_board(beatmap_id: int, ruleset_id: int, mods_key: str) -> Any:
+def _mods_board(beatmap_id: int, ruleset_id: int, mods_filter: Any) -> Any:
     """Best passed score per user among scores with exactly these mods (a derived table)."""
     ranked = (
         sa.select(
@@ -268,7 +307,7 @@ def _mods_board(beatmap_id: int, ruleset_id: int, mods_key: str) -> Any:
             scores.c.ruleset_id == ruleset_id,
             scores.c.passed.is_(True),
             scores.c.preserve.is_(True),
-            scores.c.mods_key == mods_key,
+            mods_filter,
         )
         .subquery("ranked")
     )
@@ -279,12 +318,16 @@ def _mods_board(beatmap_id: int, ruleset_id: int, mods_key: str) -> Any:
     )
 
 
-def _board(beatmap_id: int, ruleset_id: int, mods_key: str | None) -> tuple[Any, list[Any]]:
+def _board(
+    beatmap_id: int, ruleset_id: int, mods_key: str | None, legacy_mods: int | None = None
+) -> tuple[Any, list[Any]]:
+    if legacy_mods is not None:
+        return _mods_board(beatmap_id, ruleset_id, scores.c.legacy_mods == legacy_mods), []
     if mods_key is None:
         board = score_bests
         conditions = [board.c.beatmap_id == beatmap_id, board.c.ruleset_id == ruleset_id]
         return board, conditions
-    return _mods_board(beatmap_id, ruleset_id, mods_key), []
+    return _mods_board(beatmap_id, ruleset_id, scores.c.mods_key == mods_key), []
 
 
 async def leaderboard(
@@ -296,9 +339,14 @@ async def leaderboard(
     mods_key: str | None = None,
     country: str | None = None,
     user_ids: Sequence[int] | None = None,
+    legacy_mods: int | None = None,
 ) -> list[int]:
-    """Score ids of the leaderboard, best first: one per user, total score desc, then older."""
-    board, conditions = _board(beatmap_id, ruleset_id, mods_key)
+    """Score ids of the leaderboard, best first: one per user, total score desc, then older.
+
+    `mods_key` keeps scores with exactly those mods (`""`: no mod); `legacy_mods` those with
+    exactly that stable bitmask (API v1).
+    """
+    board, conditions = _board(beatmap_id, ruleset_id, mods_key, legacy_mods)
     query = sa.select(board.c.score_id).where(*conditions)
     query = _board_filters(query, country=country, user_ids=user_ids, board=board)
     query = query.order_by(board.c.total_score.desc(), board.c.score_id).limit(limit)

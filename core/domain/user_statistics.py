@@ -52,9 +52,9 @@ user_statistics = sa.Table(
     sa.Column("grade_s", sa.Integer(), nullable=False),
     sa.Column("grade_sh", sa.Integer(), nullable=False),
     sa.Column("grade_a", sa.Integer(), nullable=False),
-    sa.Column("pp", sa.Float(), nullable=False),
+    sa.Column("pp", sa.Double(), nullable=False),
     # Weighted accuracy in percent (hit_accuracy).
-    sa.Column("accuracy", sa.Float(), nullable=False),
+    sa.Column("accuracy", sa.Double(), nullable=False),
     sa.Column("replays_watched", sa.Integer(), nullable=False),
     sa.Column("rank_highest", sa.Integer(), nullable=True),
     sa.Column("rank_highest_at", sa.DateTime(), nullable=True),
@@ -619,3 +619,56 @@ async def history(
     data = [by_day.get(start + dt.timedelta(days=i), 0) for i in range(RANK_HISTORY_DAYS)]
     data[-1] = current or 0
     return data
+
+
+async def ranks_on(
+    db: Database, user_ids: Sequence[int], ruleset_id: int, day: dt.date
+) -> dict[int, int]:
+    """The stored global ranks of these users on one day."""
+    if not user_ids:
+        return {}
+    rows = await db.fetch_all(
+        sa.select(rank_history.c.user_id, rank_history.c.rank).where(
+            rank_history.c.user_id.in_(list(user_ids)),
+            rank_history.c.ruleset_id == ruleset_id,
+            rank_history.c.day == day,
+        )
+    )
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+async def profile_extras(
+    db: Database, user_id: int, ruleset_id: int, current_rank: int | None
+) -> dict[str, Any]:
+    """The score-derived UserExtended includes: rank history and highest rank, score counts."""
+    today = dt.datetime.now(dt.UTC).date()
+    row = (await rows_for(db, [user_id], ruleset_id)).get(user_id)
+    highest = None
+    if row is not None and row["rank_highest"] is not None:
+        highest = {
+            "rank": int(row["rank_highest"]),
+            "updated_at": row["rank_highest_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    ranked = row is not None and current_rank is not None
+    since = utcnow() - dt.timedelta(hours=24)
+    return {
+        "rank_highest": highest,
+        "rank_history": {
+            "mode": scoring.ruleset_name(ruleset_id),
+            "data": await history(db, user_id, ruleset_id, today, current_rank),
+        }
+        if ranked
+        else None,
+        "scores_best_count": len(await scores_db.best_ids(db, user_id, ruleset_id)),
+        "scores_first_count": len(
+            await scores_db.first_place_ids(
+                db, user_id, ruleset_id, scores_db.LEADERBOARD_STATUSES, 1000, 0
+            )
+        ),
+        "scores_pinned_count": await scores_db.pin_counts(db, user_id, ruleset_id),
+        "scores_recent_count": len(
+            await scores_db.recent_ids(
+                db, user_id, ruleset_id, since=since, include_fails=True, limit=100, offset=0
+            )
+        ),
+    }

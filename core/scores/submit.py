@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+import sqlite3
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,6 +241,8 @@ def eligible_for_pp(score: Mapping[str, Any], status: int) -> bool:
 
 
 def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return True
     return (
         isinstance(exc, pymysql.err.OperationalError)
         and bool(exc.args)
@@ -322,7 +326,8 @@ async def submit(
     ):
         for attempt in range(RETRIES):
             try:
-                stored = await _store(db, token_id, score, info)
+                async with _writer(app):
+                    stored = await _store(db, token_id, score, info)
                 break
             except Exception as exc:
                 if not _retryable(exc) or attempt == RETRIES - 1:
@@ -338,6 +343,16 @@ async def submit(
     return stored, await scores_db.position(db, stored)
 
 
+def _writer(app: Starlette) -> AbstractAsyncContextManager[Any]:
+    """SQLite has one writer: its submissions queue here instead of failing with "locked"."""
+    if app.state.db.url.dialect != "sqlite":
+        return nullcontext()
+    lock = getattr(app.state, "scores_sqlite_lock", None)
+    if lock is None:
+        lock = app.state.scores_sqlite_lock = asyncio.Lock()
+    return lock
+
+
 async def _existing(db: Any, score_id: int) -> tuple[dict[str, Any], int | None]:
     stored = await scores_db.get_score(db, score_id)
     if stored is None:
@@ -348,32 +363,40 @@ async def _existing(db: Any, score_id: int) -> tuple[dict[str, Any], int | None]
 async def _store(
     db: Any, token_id: int, score: dict[str, Any], info: stats_db.BeatmapInfo
 ) -> dict[str, Any] | None:
-    async with db.transaction():
-        token = await scores_db.get_token(db, token_id, for_update=True)
-        if token is None or token["score_id"] is not None:
-            return None
-        # The statistics row lock comes first: it serialises this user's submissions.
-        await stats_db.lock_row(db, score["user_id"], score["ruleset_id"])
-        score_id = await scores_db.insert_score(db, score)
-        stored = {**score, "id": score_id}
-        if not await scores_db.attach_token(db, token_id, score_id):
-            raise RuntimeError("score token was taken concurrently")
-        previous = None
-        stored["is_new_best"] = False
-        if score["passed"] and score["preserve"]:
-            held = await scores_db.best_of(
-                db, score["user_id"], score["beatmap_id"], score["ruleset_id"]
-            )
-            if await scores_db.update_best(db, stored):
-                stored["is_new_best"] = True
-                if held is not None:
-                    previous = await scores_db.get_score(db, int(held["score_id"]))
-        await stats_db.apply_score(db, stored, info, previous)
-        if stats_db.valid_play(stored, info):
-            await db_beatmaps.add_playcount(
-                db, score["user_id"], score["beatmap_id"], score["passed"]
-            )
-    stored.pop("is_new_best", None)
+    async with db.connection() as connection:
+        if db.url.dialect == "mysql":
+            # Read committed: locking reads of missing rows take no gap locks, so two users'
+            # first submissions (or first plays of a map) can't deadlock on each other's gaps.
+            await connection.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        async with connection.transaction():
+            return await _store_in_transaction(db, token_id, score, info)
+
+
+async def _store_in_transaction(
+    db: Any, token_id: int, score: dict[str, Any], info: stats_db.BeatmapInfo
+) -> dict[str, Any] | None:
+    token = await scores_db.get_token(db, token_id, for_update=True)
+    if token is None or token["score_id"] is not None:
+        return None
+    # The user's statistics row is locked first: it serialises this user's submissions.
+    await stats_db.lock_row(db, score["user_id"], score["ruleset_id"])
+    score_id = await scores_db.insert_score(db, score)
+    stored = {**score, "id": score_id, "is_new_best": False}
+    if not await scores_db.attach_token(db, token_id, score_id):
+        raise RuntimeError("score token was taken concurrently")
+    previous = None
+    if score["passed"] and score["preserve"]:
+        user_id, beatmap_id, ruleset_id = score["user_id"], score["beatmap_id"], score["ruleset_id"]
+        held = await scores_db.best_of(db, user_id, beatmap_id, ruleset_id)
+        if await scores_db.update_best(db, stored):
+            stored["is_new_best"] = True
+            if held is not None:
+                previous = await scores_db.get_score(db, int(held["score_id"]))
+    await stats_db.apply_score(db, stored, info, previous)
+    if stats_db.valid_play(stored, info):
+        # Shared beatmap rows last: concurrent plays of one map queue here, never deadlock.
+        await scores_db.count_play(db, score["user_id"], score["beatmap_id"], score["passed"])
+    stored.pop("is_new_best")
     return stored
 
 

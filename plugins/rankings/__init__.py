@@ -1,0 +1,259 @@
+"""Rankings: `/api/v2/rankings/{mode}/{type}`, the daily rank-history job, `hitcircle recalc`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import datetime as dt
+import sys
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from core.auth import api_route, current_user
+from core.beatmaps import difficulty
+from core.beatmaps.sources import beatmap_settings
+from core.config import ConfigError, Settings, load_settings
+from core.domain import profiles, scoring
+from core.domain import user_statistics as stats_db
+from core.domain import users as users_db
+from core.hooks import hookimpl
+from core.http import error, json, not_found, params
+from core.jobs import Job
+
+TYPES = ("performance", "score", "country", "charts", "team")
+MAX_TOTAL = 10_000
+
+
+def encode_cursor(cursor: dict[str, Any] | None) -> str | None:
+    if cursor is None:
+        return None
+    return base64.urlsafe_b64encode(orjson.dumps(cursor)).rstrip(b"=").decode()
+
+
+def decode_cursor(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _page(p: Any) -> int:
+    cursor = decode_cursor(p.str("cursor_string", max_length=200)) or p.dict("cursor")
+    raw = cursor.get("page") if cursor else p.get("page")
+    try:
+        page = int(raw) if raw is not None else 1
+    except (TypeError, ValueError):
+        page = 1
+    return max(1, min(page, stats_db.RANKING_MAX_PAGES))
+
+
+async def rankings(request: Request) -> Response:
+    mode, kind = request.path_params["mode"], request.path_params["type"]
+    if mode not in scoring.RULESET_IDS or kind not in TYPES or kind == "charts":
+        raise not_found()
+    ruleset_id = scoring.RULESET_IDS[mode]
+    p = await params(request)
+    page = _page(p)
+    filter_ = p.str("filter", "all")
+    if filter_ not in ("all", "friends"):
+        raise error(422, "invalid filter")
+    variant = p.str("variant")
+    if variant is not None and (mode != "mania" or variant not in ("4k", "7k")):
+        raise error(422, "invalid variant")
+    db = request.app.state.db
+    if kind == "team":
+        return json({"ranking": [], "total": 0, "cursor": None, "cursor_string": None})
+    if kind == "country":
+        rows, total = await stats_db.country_ranking(db, ruleset_id, page=page)
+        for row in rows:
+            row["country"] = profiles.country(row["code"])
+        return _envelope(rows, total, page)
+    user_ids = None
+    if filter_ == "friends":
+        viewer = current_user(request)
+        if viewer is None:
+            user_ids = []
+        else:
+            friends = await users_db.relations(db, int(viewer["id"]), users_db.RELATION_FRIEND)
+            user_ids = [int(viewer["id"]), *(f["target_id"] for f in friends)]
+    country = (p.str("country", max_length=2) or "").upper() or None
+    if variant is not None:
+        # Key-count variants are not tracked separately here: nobody is ranked in them.
+        rows, total = [], 0
+    else:
+        rows, total = await stats_db.ranking_page(
+            db, ruleset_id, kind, page=page, country=country, user_ids=user_ids
+        )
+    ranking = await _ranking_entries(request, rows, ruleset_id, kind, page, country, filter_)
+    return _envelope(ranking, total if filter_ == "friends" else min(total, MAX_TOTAL), page)
+
+
+async def _ranking_entries(
+    request: Request,
+    rows: list[dict[str, Any]],
+    ruleset_id: int,
+    kind: str,
+    page: int,
+    country: str | None,
+    filter_: str,
+) -> list[dict[str, Any]]:
+    db = request.app.state.db
+    user_rows = {u["id"]: u for u in await users_db.get_users(db, [r["user_id"] for r in rows])}
+    cards = {
+        c["id"]: c
+        for c in await profiles.cards(db, list(user_rows.values()), request.app.state.settings)
+    }
+    total_ranked = await stats_db.ranked_user_count(db, ruleset_id)
+    today = dt.datetime.now(dt.UTC).date()
+    month_ago = await stats_db.ranks_on(
+        db, [r["user_id"] for r in rows], ruleset_id, today - dt.timedelta(days=30)
+    )
+    entries = []
+    for index, row in enumerate(rows):
+        rank = await stats_db.global_rank(db, ruleset_id, float(row["pp"]))
+        entry = stats_db.shape(row, global_rank=rank, ranked_users=total_ranked)
+        if country is not None:
+            entry["country_rank"] = (page - 1) * stats_db.RANKING_PAGE + index + 1
+        if kind == "performance" and country is None and filter_ == "all":
+            before = month_ago.get(int(row["user_id"]))
+            entry["rank_change_since_30_days"] = (
+                rank - before if rank is not None and before else None
+            )
+        card = cards.get(int(row["user_id"]))
+        if card is not None:
+            entry["user"] = card
+        entries.append(entry)
+    return entries
+
+
+def _envelope(ranking: list[dict[str, Any]], total: int, page: int) -> Response:
+    last = page * stats_db.RANKING_PAGE >= min(
+        total, stats_db.RANKING_PAGE * stats_db.RANKING_MAX_PAGES
+    )
+    cursor = None if last or not ranking else {"page": page + 1}
+    return json(
+        {
+            "ranking": ranking,
+            "total": total,
+            "cursor": cursor,
+            "cursor_string": encode_cursor(cursor),
+        }
+    )
+
+
+@hookimpl
+def routes() -> list[BaseRoute]:
+    return [api_route("/api/v2/rankings/{mode}/{type}", rankings, methods=["GET", "HEAD"])]
+
+
+# --- the daily rank-history snapshot -----------------------------------------------------------
+
+
+async def snapshot_job(app: Any) -> None:
+    """Once a day (whichever worker gets there first), store every ranked user's rank."""
+    today = dt.datetime.now(dt.UTC).date()
+    if not await app.state.cache.set(
+        f"rankings:history:{today.isoformat()}", b"1", ex=2 * 86400, nx=True
+    ):
+        return
+    await stats_db.snapshot_ranks(app.state.db, today)
+
+
+@hookimpl
+def jobs() -> list[Job]:
+    return [Job("rank-history", 3600.0, snapshot_job)]
+
+
+# --- `hitcircle recalc` ------------------------------------------------------------------------
+
+
+@hookimpl
+def commands(cli: Any) -> None:
+    cmd = cli.add_parser("recalc", help="recompute pp and user statistics from stored scores")
+    cmd.add_argument("--ruleset", help="osu, taiko, fruits, mania or 0-3 (default: all)")
+    cmd.add_argument("--user", type=int, action="append", help="only this user id (repeatable)")
+    cmd.add_argument("--no-pp", action="store_true", help="keep stored per-score pp")
+    cmd.set_defaults(func=cmd_recalc)
+
+
+def parse_ruleset(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if value in scoring.RULESET_IDS:
+        return scoring.RULESET_IDS[value]
+    if value.isdigit() and int(value) < len(scoring.RULESETS):
+        return int(value)
+    raise ValueError(f"unknown ruleset {value!r}")
+
+
+def cmd_recalc(args: argparse.Namespace) -> int:
+    try:
+        ruleset = parse_ruleset(args.ruleset)
+    except ValueError as exc:
+        print(f"hitcircle recalc: {exc}", file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+    return asyncio.run(run_recalc(settings, ruleset, args.user, not args.no_pp))
+
+
+async def open_app(settings: Settings) -> Any:
+    """The `app.state` members recalc needs, without serving anything."""
+    from core import db as dbmod
+    from core.cache import make_cache
+    from core.plugins import load
+
+    pm = load(settings)
+    factories: dict[str, Any] = {}
+    for result in pm.hook.storage_backends():
+        factories.update(result or {})
+    if settings.storage.backend not in factories:
+        raise ConfigError("storage.backend", f"{settings.storage.backend!r} is not available")
+    difficulty.configure(beatmap_settings(settings)["difficulty_workers"])
+    db = await dbmod.connect(settings)
+    cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)
+    return SimpleNamespace(
+        state=SimpleNamespace(
+            db=db,
+            cache=cache,
+            storage=factories[settings.storage.backend](settings),
+            settings=settings,
+            plugins=pm,
+        )
+    )
+
+
+async def run_recalc(
+    settings: Settings, ruleset: int | None, user_ids: list[int] | None, pp: bool
+) -> int:
+    from core.scores.recalc import recalc
+
+    app = await open_app(settings)
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int, user_id: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        line = f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} user {user_id}"
+        print(
+            f"\r{line:<70}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True
+        )
+
+    try:
+        count = await recalc(app, ruleset_id=ruleset, user_ids=user_ids, pp=pp, progress=progress)
+        if tty and count:
+            print(file=sys.stderr)
+    finally:
+        difficulty.shutdown()
+        await app.state.cache.close()
+        await app.state.db.disconnect()
+    print(f"recalculated {count} users")
+    return 0
