@@ -166,6 +166,19 @@ async def test_a_match_from_creation_to_results_and_the_same_room_over_http(
     ]
     assert listing["total"] == 2 and listing["user_score"]["position"] == 1
 
+    events = (await http.get(f"/api/v2/rooms/{room.room_id}/events", headers=auth)).json()
+    kinds = [e["event_type"] for e in events["events"]]
+    assert kinds == [
+        "room_created",
+        "player_joined",
+        "game_started",
+        "game_completed",
+    ]
+    assert events["current_playlist_item_id"] == added.id
+    played = next(i for i in events["playlist_items"] if i["id"] == item_id)
+    assert {s["id"] for s in played["scores"]} == {s["id"] for s in scores.values()}
+    assert {u["id"] for u in events["users"]} == {host.user_id, guest.user_id}
+
     for client in (host, guest):
         await client.ok("ChangeState", S.IDLE)
     await guest.ok("LeaveRoom")
