@@ -504,16 +504,23 @@ async def recent_participants(
     db: Database, rooms_: Sequence[Row], limit: int = 50
 ) -> dict[int, list[int]]:
     """User ids by room, latest activity first: users inside for open realtime rooms, else
-    everyone who took part."""
-    result: dict[int, list[int]] = {}
-    for room in rooms_:
-        query = sa.select(room_participants.c.user_id).where(
-            room_participants.c.room_id == room["id"]
-        )
-        if is_realtime(room) and room["ends_at"] is None:
-            query = query.where(room_participants.c.in_room.is_(True))
-        query = query.order_by(room_participants.c.updated_at.desc()).limit(limit)
-        result[int(room["id"])] = [int(r[0]) for r in await db.fetch_all(query)]
+    everyone who took part. One query for all the rooms."""
+    inside_only = {int(r["id"]) for r in rooms_ if is_realtime(r) and r["ends_at"] is None}
+    result: dict[int, list[int]] = {int(r["id"]): [] for r in rooms_}
+    if not result:
+        return result
+    p = room_participants.c
+    rows = await db.fetch_all(
+        sa.select(p.room_id, p.user_id, p.in_room)
+        .where(p.room_id.in_(list(result)))
+        .order_by(p.updated_at.desc(), p.user_id)
+    )
+    for row in rows:
+        room_id = int(row[0])
+        if room_id in inside_only and not row[2]:
+            continue
+        if len(result[room_id]) < limit:
+            result[room_id].append(int(row[1]))
     return result
 
 
