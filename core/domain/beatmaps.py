@@ -154,6 +154,22 @@ beatmap_playcounts = sa.Table(
     **TABLE_ARGS,
 )
 
+# The change queue lazer follows through the metadata hub (GetChangesSince, BeatmapSetsUpdated):
+# every stored set gets a new entry; clients remember the last id they processed.
+beatmapset_updates = sa.Table(
+    "beatmapset_updates",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("beatmapset_id", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    **TABLE_ARGS,
+)
+
 Row = Mapping[str, Any]
 
 
@@ -312,6 +328,9 @@ async def store_set(
             if values.get("osz_key") is None:
                 values.pop("osz_key", None)
             await db.execute(beatmapsets.update().where(beatmapsets.c.id == set_id).values(values))
+        await db.execute(
+            beatmapset_updates.insert().values(beatmapset_id=set_id, created_at=utcnow())
+        )
         old = await db.fetch_all(
             sa.select(beatmaps.c.id, beatmaps.c.checksum, beatmaps.c.beatmapset_id).where(
                 sa.or_(
@@ -467,3 +486,28 @@ async def legacy_listing(
         beatmapset = {c.name: data[f"set_{c.name}"] for c in beatmapsets.columns}
         result.append((beatmap, beatmapset))
     return result
+
+
+# --- the change queue ----------------------------------------------------------------------
+
+
+async def latest_set_update(db: Database) -> int:
+    """The newest queue id, 0 when nothing was ever stored."""
+    return int(await db.fetch_val(sa.select(sa.func.max(beatmapset_updates.c.id))) or 0)
+
+
+async def set_updates_since(db: Database, queue_id: int, limit: int = 100) -> tuple[list[int], int]:
+    """Set ids changed after `queue_id` (each once, oldest first) and the last queue id read.
+
+    At most `limit` entries are read; the caller asks again from the returned id until the list
+    comes back empty, which is how lazer walks it.
+    """
+    rows = await db.fetch_all(
+        sa.select(beatmapset_updates.c.id, beatmapset_updates.c.beatmapset_id)
+        .where(beatmapset_updates.c.id > queue_id)
+        .order_by(beatmapset_updates.c.id)
+        .limit(limit)
+    )
+    if not rows:
+        return [], queue_id
+    return list(dict.fromkeys(int(row[1]) for row in rows)), int(rows[-1][0])

@@ -13,6 +13,7 @@ from typing import Any
 
 from loguru import logger
 
+from core.domain import beatmaps as beatmaps_db
 from core.domain import users as users_db
 from core.lazer.types import BeatmapUpdates, UserActivity, UserPresence, UserStatus
 from core.signalr import Connection, Hub, HubError, hub_method
@@ -23,6 +24,22 @@ PRESENCE_WATCHERS = "presence"
 STATUSES = frozenset(int(s) for s in UserStatus)
 # How often each worker renews the presence of its own connections (well within TTL).
 REFRESH_INTERVAL = TTL / 4
+# Every connection hears of changed beatmap sets through this group.
+UPDATES_GROUP = "beatmap-updates"
+# The last queue id announced with BeatmapSetsUpdated, shared by every worker.
+ANNOUNCED_KEY = "metadata:beatmap-updates:announced"
+
+
+def metadata_settings(settings: Any) -> dict[str, Any]:
+    return settings.section(
+        "metadata",
+        {
+            # Seconds between looks at the beatmap change queue for BeatmapSetsUpdated.
+            "beatmap_updates_interval": 5.0,
+            # Set ids per GetChangesSince answer; the client asks again until none are left.
+            "beatmap_updates_batch": 100,
+        },
+    )
 
 
 def friends_group(user_id: int) -> str:
@@ -64,6 +81,8 @@ class MetadataHub(Hub):
         super().__init__(app, host)
         self._refresher: asyncio.Task[None] | None = None
         self._room_scores: asyncio.Task[None] | None = None
+        self._updates: asyncio.Task[None] | None = None
+        self.config = metadata_settings(app.state.settings)
 
     @property
     def presences(self) -> Presences:
@@ -76,9 +95,10 @@ class MetadataHub(Hub):
         self._room_scores = asyncio.create_task(
             rooms.relay(self.app, self.host, room_group), name="metadata-room-scores"
         )
+        self._updates = asyncio.create_task(self._updates_loop(), name="metadata-beatmap-updates")
 
     async def on_shutdown(self) -> None:
-        for task in (self._refresher, self._room_scores):
+        for task in (self._refresher, self._room_scores, self._updates):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -93,8 +113,37 @@ class MetadataHub(Hub):
             except Exception as exc:  # the cache is away; the next round tries again
                 logger.warning("metadata presence refresh failed: {!r}", exc)
 
+    async def _updates_loop(self) -> None:
+        while True:
+            await asyncio.sleep(float(self.config["beatmap_updates_interval"]))
+            try:
+                await self.announce_beatmap_updates()
+            except Exception as exc:  # the database or cache is away; next round tries again
+                logger.warning("metadata beatmap update announcement failed: {!r}", exc)
+
+    async def announce_beatmap_updates(self) -> None:
+        """Send BeatmapSetsUpdated for queue entries no worker has announced yet."""
+        cache, db = self.state.cache, self.state.db
+        latest = await beatmaps_db.latest_set_update(db)
+        # Whoever first claims this queue position announces it; other workers skip.
+        if not await cache.set(f"{ANNOUNCED_KEY}:{latest}", b"1", ex=3600, nx=True):
+            return
+        previous = await cache.get(ANNOUNCED_KEY)
+        await cache.set(ANNOUNCED_KEY, str(latest))
+        if previous is None or int(previous) >= latest:
+            # First look since the cache was empty: start from here, do not replay history.
+            return
+        set_ids, last = await beatmaps_db.set_updates_since(db, int(previous), limit=10_000)
+        if set_ids:
+            await self.send_group(
+                UPDATES_GROUP,
+                "BeatmapSetsUpdated",
+                BeatmapUpdates(beatmap_set_ids=set_ids, last_processed_queue_id=last),
+            )
+
     async def on_connected(self, conn: Connection) -> None:
         current = session(conn)
+        await self.add_to_group(conn, UPDATES_GROUP)
         # No daily challenge is hosted (yet): nil tells the client there is none.
         conn.send("DailyChallengeUpdated", None)
         current.friends = await self._friend_ids(conn.user_id)
@@ -182,12 +231,14 @@ class MetadataHub(Hub):
             await self.add_to_group(conn, friends_group(friend_id))
         await self._send_friend_presences(conn, added)
 
-    # --- beatmap updates and rooms (features that come later answer with empty values) -----
+    # --- beatmap updates and rooms ------------------------------------------------------------
 
     @hub_method
     async def GetChangesSince(self, conn: Connection, queue_id: int) -> BeatmapUpdates:
-        # Beatmaps keep no change queue: nothing ever changed since any position.
-        return BeatmapUpdates(beatmap_set_ids=[], last_processed_queue_id=queue_id)
+        set_ids, last = await beatmaps_db.set_updates_since(
+            self.state.db, queue_id, limit=int(self.config["beatmap_updates_batch"])
+        )
+        return BeatmapUpdates(beatmap_set_ids=set_ids, last_processed_queue_id=last)
 
     @hub_method
     async def BeginWatchingMultiplayerRoom(self, conn: Connection, room_id: int) -> list[Any]:

@@ -23,6 +23,11 @@ PLAYING = InSoloGame(7001, "Artist - Song [Hard]", 0, "Clicking circles")
 
 
 @pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"metadata": {"beatmap_updates_interval": 0.2}}
+
+
+@pytest.fixture
 def server(settings: Settings) -> Iterator[LiveServer]:
     live = LiveServer(settings)
     live.start()
@@ -166,6 +171,30 @@ async def test_change_queue_and_room_stubs(clients: dict[str, HubClient]) -> Non
     assert stats.error is None
     assert stats.result == []
     ok(await client.invoke("EndWatchingMultiplayerRoom", 99))
+
+
+async def test_changed_sets_are_announced_and_listed(
+    app: Starlette, clients: dict[str, HubClient]
+) -> None:
+    from tests.beatmaps.support import ranked_set
+
+    peppy = clients["peppy"]
+    await asyncio.sleep(1.0)  # the server's first look at the queue marks where it starts
+    await ranked_set(app, set_id=100)
+    await ranked_set(app, set_id=200)
+    # One announcement, or two when the server looked at the queue between the imports.
+    seen: list[int] = []
+    while len(seen) < 2:
+        [updates] = (await peppy.callback("BeatmapSetsUpdated", timeout=5)).arguments
+        seen += updates.beatmap_set_ids
+    assert seen == [100, 200]
+    last = updates.last_processed_queue_id
+    assert (await peppy.invoke("GetChangesSince", 0)).result == [[100, 200], last]
+    # The client walks the queue until it comes back empty.
+    assert (await peppy.invoke("GetChangesSince", last)).result == [[], last]
+    await ranked_set(app, set_id=100, count=3)  # a new difficulty changes the set
+    again = (await peppy.callback("BeatmapSetsUpdated", timeout=5)).arguments[0]
+    assert again.beatmap_set_ids == [100] and again.last_processed_queue_id > last
 
 
 async def test_bad_input_gets_errors_and_the_connection_carries_on(
