@@ -30,6 +30,7 @@ from core.domain import scores as scores_db
 from core.domain import user_statistics as stats_db
 from core.http import ApiError, unprocessable
 from core.plugins import resolve as resolve_hook
+from core.scores import leaderboard
 
 Row = Mapping[str, Any]
 MAX_TOTAL_SCORE = 2**31 - 1
@@ -410,6 +411,8 @@ async def _after(app: Starlette, score: Mapping[str, Any]) -> None:
             db, user_id, ruleset_id, await stats_db.global_rank(db, ruleset_id, float(row["pp"]))
         )
     await profiles.invalidate(app.state, user_id)
+    if score["passed"]:
+        await leaderboard.changed(app.state.cache, int(score["beatmap_id"]), ruleset_id)
     for result in app.state.plugins.hook.score_processed(app=app, score=dict(score)):
         try:
             await resolve_hook(result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,7 +15,8 @@ from core.domain import mods as mods_domain
 from core.domain import scores as scores_db
 from core.domain import scoring
 from core.domain import users as users_db
-from core.http import error, json, not_found, params, unprocessable
+from core.http import ORJSON_OPTIONS, error, json, not_found, params, unprocessable
+from core.scores import leaderboard as board_cache
 from core.scores import views
 from plugins.api_v2._score_common import api_version, find_user, path_id, ruleset_id, viewer_id
 
@@ -29,6 +31,19 @@ async def _beatmap(request: Request) -> Any:
     if beatmap is None or beatmap["deleted_at"] is not None:
         raise not_found("beatmap difficulty")
     return beatmap
+
+
+async def _board_beatmap(request: Request) -> Any:
+    """id, mode and status of the beatmap, through a short-lived cache entry (hot boards)."""
+    beatmap_id = path_id(request.path_params["beatmap"])
+    if beatmap_id is not None:
+        cached = await board_cache.beatmap_meta(request.app.state.cache, beatmap_id)
+        if cached is not None:
+            return cached
+    beatmap = await _beatmap(request)
+    meta = {"id": beatmap["id"], "mode": beatmap["mode"], "status": beatmap["status"]}
+    await board_cache.store_beatmap_meta(request.app.state.cache, meta)
+    return meta
 
 
 def _ruleset(beatmap: Any, name: Any, message: str, status: int = 422) -> int:
@@ -64,7 +79,7 @@ async def _scores_by_ids(request: Request, ids: Sequence[int]) -> list[dict[str,
 
 
 async def leaderboard(request: Request, *, force_new_format: bool = False) -> Response:
-    beatmap = await _beatmap(request)
+    beatmap = await _board_beatmap(request)
     p = await params(request)
     ruleset = _ruleset(beatmap, p.str("mode"), "invalid mode specified")
     if int(beatmap["status"]) not in scores_db.LEADERBOARD_STATUSES:
@@ -78,9 +93,11 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
     if p.bool("legacy_only", False):
         # Every score here was set on lazer: a stable-only board is empty.
         return json({"scores": [], "score_count": 0})
-    ids = await scores_db.leaderboard(db, beatmap["id"], ruleset, limit=limit, **filters)
     version = views.NEW_FORMAT_VERSION if force_new_format else api_version(request)
     me = viewer_id(request)
+    if kind == "global" and mods_key is None:
+        return await _cached_board(request, beatmap["id"], ruleset, version, limit, me)
+    ids = await scores_db.leaderboard(db, beatmap["id"], ruleset, limit=limit, **filters)
     rendered = await views.render(
         request.app, await _scores_by_ids(request, ids), version=version, user=True, viewer_id=me
     )
@@ -89,15 +106,55 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
         "score_count": await scores_db.leaderboard_count(db, beatmap["id"], ruleset, **filters),
     }
     if me is not None:
-        entry = await scores_db.user_board_entry(db, beatmap["id"], ruleset, me, **filters)
-        if entry is not None:
-            score = await scores_db.get_score(db, entry[0])
-            if score is not None:
-                [own] = await views.render(
-                    request.app, [score], version=version, user=True, viewer_id=me
-                )
-                body["user_score"] = body["userScore"] = {"position": entry[1], "score": own}
+        own = await _own_entry(request, beatmap["id"], ruleset, me, version, filters)
+        if own is not None:
+            body["user_score"] = body["userScore"] = own
     return json(body)
+
+
+async def _own_entry(
+    request: Request, beatmap_id: int, ruleset: int, me: int, version: int, filters: dict
+) -> dict[str, Any] | None:
+    db = request.app.state.db
+    entry = await scores_db.user_board_entry(db, beatmap_id, ruleset, me, **filters)
+    score = await scores_db.get_score(db, entry[0]) if entry is not None else None
+    if entry is None or score is None:
+        return None
+    [own] = await views.render(request.app, [score], version=version, user=True, viewer_id=me)
+    return {"position": entry[1], "score": own}
+
+
+async def _cached_board(
+    request: Request, beatmap_id: int, ruleset: int, version: int, limit: int, me: int | None
+) -> Response:
+    """The unfiltered board from the encoded cache; only the viewer's own entry is per request."""
+    cache = request.app.state.cache
+    fmt = 1 if version >= views.NEW_FORMAT_VERSION else 0
+    key, board = await board_cache.load(cache, beatmap_id, ruleset, fmt, limit)
+    if board is None:
+        db = request.app.state.db
+        ids = await scores_db.leaderboard(db, beatmap_id, ruleset, limit=limit)
+        found = await _scores_by_ids(request, ids)
+        rendered = await views.render(request.app, found, version=version, user=True)
+        board = board_cache.Board(
+            count=await scores_db.leaderboard_count(db, beatmap_id, ruleset),
+            score_ids=[int(s["id"]) for s in found],
+            user_ids=[int(s["user_id"]) for s in found],
+            parts=[orjson.dumps(r, option=ORJSON_OPTIONS) for r in rendered],
+        )
+        await board_cache.store(cache, key, board)
+    parts = list(board.parts)
+    user_score = None
+    if me is not None and me in board.user_ids:
+        index = board.user_ids.index(me)
+        score_id = board.score_ids[index]
+        pinned = bool(await scores_db.pinned_among(request.app.state.db, me, [score_id]))
+        parts[index] = board_cache.with_pin(parts[index], score_id, pinned)
+        user_score = b'{"position":' + str(index + 1).encode() + b',"score":' + parts[index] + b"}"
+    elif me is not None:
+        own = await _own_entry(request, beatmap_id, ruleset, me, version, {})
+        user_score = None if own is None else orjson.dumps(own, option=ORJSON_OPTIONS)
+    return json(board_cache.body(parts, board.count, user_score))
 
 
 async def solo_leaderboard(request: Request) -> Response:

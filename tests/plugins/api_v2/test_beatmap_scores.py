@@ -42,6 +42,13 @@ async def test_leaderboard_is_one_best_score_per_user(app: Starlette, client: An
     assert body["scores"][0]["user"]["country"]["code"] == "AU"
     assert body["user_score"]["position"] == 3
     assert body["userScore"] == body["user_score"]
+    # A new best score shows at once (the cached board is retired by the submission).
+    await support.submit(client, tb, beatmap, support.body(beatmap, total_score=950_000))
+    again = await client.get(f"/api/v2/beatmaps/{beatmap.id}/scores", headers=auth(tb, **NEW))
+    assert [s["user_id"] for s in again.json()["scores"]] == [b, a, c]
+    assert again.json()["user_score"]["position"] == 1
+    assert again.json()["user_score"]["score"]["current_user_attributes"]["pin"] is not None
+    assert again.json()["scores"][1]["current_user_attributes"]["pin"] is None
     # The mods filter: exactly those mods; NM = no mod.
     hd_only = await client.get(
         f"/api/v2/beatmaps/{beatmap.id}/scores?mods[]=HD", headers=auth(tb, **NEW)
@@ -49,7 +56,7 @@ async def test_leaderboard_is_one_best_score_per_user(app: Starlette, client: An
     assert [s["user_id"] for s in hd_only.json()["scores"]] == [c]
     assert "user_score" not in hd_only.json()
     nomod = await client.get(f"/api/v2/beatmaps/{beatmap.id}/scores?mods[]=NM", headers=auth(tb))
-    assert [s["user_id"] for s in nomod.json()["scores"]] == [a, b]
+    assert [s["user_id"] for s in nomod.json()["scores"]] == [b, a]
     # Legacy format without x-api-version (aiosu).
     legacy = await client.get(f"/api/v2/beatmaps/{beatmap.id}/scores", headers=auth(tb))
     first = legacy.json()["scores"][0]
