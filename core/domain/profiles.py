@@ -19,6 +19,7 @@ from databases import Database
 
 from core.config import Settings
 from core.domain import statistics as stats_db
+from core.domain import user_statistics
 from core.domain import users as users_db
 from core.domain.statistics import RULESETS
 
@@ -267,6 +268,12 @@ async def profile(
             "team": None,
             "user_achievements": [],
         }
+    )
+    # Rank history, highest rank and score counts come from the stored scores.
+    user.update(
+        await user_statistics.profile_extras(
+            db, uid, RULESETS.index(ruleset), stats.get("global_rank")
+        )
     )
     user["rankHistory"] = user["rank_history"]
     user["ranked_and_approved_beatmapset_count"] = user["ranked_beatmapset_count"]
