@@ -5,7 +5,7 @@ import pytest
 
 from core.cache import Cache, LockTimeout, MemoryCache, RedisCache
 
-from .conftest import REDIS_URL, flush_redis
+from .conftest import REDIS_PREFIX, REDIS_URL, flush_redis
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ async def cache(backend: str) -> AsyncIterator[Cache]:
         instance: Cache = MemoryCache()
     else:
         await flush_redis()
-        instance = RedisCache(REDIS_URL, prefix="hctest:")
+        instance = RedisCache(REDIS_URL, prefix=REDIS_PREFIX)
     yield instance
     await instance.close()
 
