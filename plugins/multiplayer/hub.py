@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -118,6 +118,8 @@ class MultiplayerHub(Hub):
         self._background: set[asyncio.Task[Any]] = set()
         # This worker's connections that are in a room: connection id -> (room id, connection).
         self._members: dict[str, tuple[int, Connection]] = {}
+        # room id -> [local lock, users of it]
+        self._locks: dict[int, list[Any]] = {}
         self.conf = multiplayer_settings(app.state.settings)
         # A connection not refreshed for three intervals is taken as gone.
         self.alive_ttl = 3 * float(self.conf["liveness_interval"])
@@ -159,6 +161,23 @@ class MultiplayerHub(Hub):
     def cache(self) -> Any:
         return self.app.state.cache
 
+    @contextlib.asynccontextmanager
+    async def room_lock(self, room_id: int) -> AsyncIterator[None]:
+        """The room's cache lock. Calls on this worker queue on a local lock first, so only
+        one of them at a time polls the shared lock (many members of a busy room would
+        otherwise all spin on it)."""
+        entry = self._locks.get(room_id)
+        if entry is None:
+            entry = self._locks[room_id] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0], self.cache.lock(lock_name(room_id), timeout=30, wait=30):
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                self._locks.pop(room_id, None)
+
     async def load(self, room_id: int) -> RoomState | None:
         data = await self.cache.get(room_key(room_id))
         return None if data is None else RoomState.loads(data)
@@ -171,7 +190,7 @@ class MultiplayerHub(Hub):
         missing: HubError | None = None,
     ) -> T:
         """Run `action` on the room under its lock, save, then send what it queued."""
-        async with self.cache.lock(lock_name(room_id), timeout=30, wait=30):
+        async with self.room_lock(room_id):
             state = await self.load(room_id)
             if state is None:
                 await self.cache.zrem(DEADLINES_KEY, str(room_id))
@@ -195,10 +214,13 @@ class MultiplayerHub(Hub):
             return
         await self.cache.set(room_key(state.id), state.dumps(), ex=ROOM_TTL)
         earliest = state.earliest_deadline()
+        if earliest == state.loaded_deadline:
+            return
         if earliest is None:
             await self.cache.zrem(DEADLINES_KEY, key)
         else:
             await self.cache.zadd(DEADLINES_KEY, {key: earliest})
+        state.loaded_deadline = earliest
 
     async def _flush(self, ctx: Ctx) -> None:
         for kind, address, target, args, exclude in ctx.out.messages:
@@ -326,6 +348,11 @@ class MultiplayerHub(Hub):
     # --- membership -----------------------------------------------------------------------------
 
     async def _room_of(self, conn: Connection) -> int:
+        # This worker knows its own members (a kick elsewhere reaches it as a control
+        # message); the room's state is checked under the lock either way.
+        member = self._members.get(conn.id)
+        if member is not None:
+            return member[0]
         raw = await self.cache.get(user_key(conn.user_id))
         if raw is None:
             raise not_joined()
@@ -368,6 +395,7 @@ class MultiplayerHub(Hub):
         holder = ctx.state.connections.get(user_id)
         await room.remove_user(ctx, user, kicked)
         if holder is not None:
+            await self.cache.delete(alive_key(holder))
             local = self._members.pop(holder, None)
             if local is not None:
                 await self.remove_from_group(local[1], group(ctx.state.id))
@@ -475,7 +503,7 @@ class MultiplayerHub(Hub):
             return ctx.state.snapshot()
 
         # The room is new: nobody else can hold its lock, but saving goes the usual way.
-        async with self.cache.lock(lock_name(room_id), timeout=30, wait=30):
+        async with self.room_lock(room_id):
             await self._save(ctx)
             return await publish(ctx)
 

@@ -76,8 +76,9 @@ class RoomState:
     next_countdown_id: int = 1
     # user id -> id of the connection that joined (a disconnect of another one is not a leave)
     connections: dict[int, str] = field(default_factory=dict)
-    # Skip-intro votes are counted per gameplay session.
     closed: bool = False
+    # The earliest deadline as stored in `mp:deadlines` (not saved: derived on load).
+    loaded_deadline: float | None = None
 
     @property
     def id(self) -> int:
@@ -151,6 +152,7 @@ class RoomState:
         )
         if extra["h"] is not None:
             room.host = state.user(int(extra["h"]))
+        state.loaded_deadline = state.earliest_deadline()
         return state
 
 

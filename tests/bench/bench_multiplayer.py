@@ -201,14 +201,29 @@ async def create_rooms(base: str, tokens: list[list[str]], beatmap: Any) -> list
     from tests.plugins.multiplayer.support import new_room
 
     ids = []
-    hosts = []
     for group in tokens:
         host = await mp_connect(base, group[0], 0)
         room = await host.ok("CreateRoom", new_room(beatmap, name="bench"))
         ids.append(room.room_id)
-        hosts.append(host)
-    _keep.extend(hosts)
+        # Hosts read and ping like lazer does; one that stopped would be dropped (as too slow,
+        # or silent for 30 s) and its room closed with it.
+        _keep.append((host, asyncio.create_task(_idle(host.ws))))
     return ids
+
+
+async def _idle(ws: Any) -> None:
+    from core.lazer import Ping, encode_frame
+
+    async def pings() -> None:
+        while True:
+            await asyncio.sleep(5)
+            await ws.send(encode_frame(Ping()))
+
+    pinger = asyncio.create_task(pings())
+    with contextlib.suppress(Exception):
+        async for _ in ws:
+            pass
+    pinger.cancel()
 
 
 _keep: list[Any] = []
@@ -264,7 +279,8 @@ def main() -> None:
                             f"{deliveries:9.0f} deliveries/s",
                             flush=True,
                         )
-                for host in _keep:
+                for host, drain in _keep:
+                    drain.cancel()
                     await host.close()
 
             asyncio.run(session())
