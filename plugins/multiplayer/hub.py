@@ -21,6 +21,7 @@ from core.domain import rooms as rooms_db
 from core.domain import users as users_db
 from core.lazer.types import (
     BeatmapAvailability,
+    DownloadState,
     MatchmakingAcceptDuelRequest,
     MatchmakingIssueDuelRequest,
     MatchmakingJoinLobbyRequest,
@@ -33,6 +34,7 @@ from core.lazer.types import (
     MultiplayerRoomState,
     MultiplayerRoomUserRole,
     MultiplayerUserState,
+    QueueMode,
     RankedPlayCardItem,
     StartMatchCountdownRequest,
     StopCountdownRequest,
@@ -85,6 +87,8 @@ def multiplayer_settings(settings: Any) -> dict[str, Any]:
 def _settings_error(settings: MultiplayerRoomSettings, users: int = 1) -> str | None:
     if settings.match_type not in (MatchType.HEAD_TO_HEAD, MatchType.TEAM_VERSUS):
         return "Invalid match type selected."
+    if settings.queue_mode not in set(QueueMode):
+        return "Invalid queue mode selected."
     if not settings.name.strip():
         return "Room name cannot be empty."
     if len(settings.name) > MAX_NAME:
@@ -628,8 +632,13 @@ class MultiplayerHub(Hub):
 
     @hub_method
     async def ChangeState(self, conn: Connection, new_state: MultiplayerUserState) -> None:
+        try:
+            wanted = MultiplayerUserState(new_state)
+        except ValueError:
+            raise invalid("Invalid user state.") from None
+
         async def change(ctx: Ctx, user: Any) -> None:
-            await room.change_state(ctx, user, MultiplayerUserState(new_state))
+            await room.change_state(ctx, user, wanted)
 
         await self._as_member(conn, change)
 
@@ -637,6 +646,9 @@ class MultiplayerHub(Hub):
     async def ChangeBeatmapAvailability(
         self, conn: Connection, availability: BeatmapAvailability
     ) -> None:
+        if availability.state not in set(DownloadState):
+            raise invalid("Invalid beatmap availability.")
+
         async def change(ctx: Ctx, user: Any) -> None:
             progress = availability.download_progress
             if progress is not None and not 0 <= progress <= 1:

@@ -377,6 +377,14 @@ async def test_refusals_leave_the_room_consistent(
     assert await third.error("JoinRoom", room.room_id) == "InvalidStateException: Room is full."
     wrong_type = await host.invoke("ChangeState", "Ready", raw=True)
     assert "InvalidDataException" in wrong_type.error
+    unknown_state = await host.invoke("ChangeState", 42, raw=True)
+    assert unknown_state.error.endswith("InvalidStateException: Invalid user state.")
+    unknown_queue = room.settings
+    unknown_queue.match_type = MatchType.HEAD_TO_HEAD
+    unknown_queue.queue_mode = 9  # type: ignore[assignment]
+    assert await host.error("ChangeSettings", unknown_queue) == (
+        "InvalidStateException: Invalid queue mode selected."
+    )
 
     # A disconnect in the middle of a match: the room goes on without a ghost.
     for client in (host, guest):
