@@ -480,3 +480,36 @@ async def test_skip_intro_vote_passes_with_a_majority(
     await host.ok("AbortMatch")
     aborted = await guest.callback("GameplayAborted")
     assert aborted.arguments == [1]  # HostAbortedTheMatch
+
+
+async def test_slots_lock_and_rolls(clients: list[MpClient], beatmap: score_support.Map) -> None:
+    from core.lazer.types import ChangeSlotRequest, RollEvent, RollRequest, SetLockStateRequest
+
+    host, guest, _ = clients
+    room: MultiplayerRoom = await host.ok("CreateRoom", new_room(beatmap, max_participants=4))
+    assert room.match_state.slots == [host.user_id, None, None, None]
+    await guest.ok("JoinRoom", room.room_id)
+    placed = (await host.callback("MatchRoomStateChanged")).arguments[0]
+    assert placed.slots == [host.user_id, guest.user_id, None, None]
+    await host.ok("SendMatchRequest", SetLockStateRequest(locked=True))
+    assert (await host.callback("MatchRoomStateChanged")).arguments[0].locked is True
+    assert await guest.error("SendMatchRequest", ChangeSlotRequest(slot_id=3)) == (
+        "InvalidStateException: Slots are locked."
+    )
+    await host.ok("SendMatchRequest", SetLockStateRequest(locked=False))
+    await guest.ok("SendMatchRequest", ChangeSlotRequest(slot_id=3))
+    await host.settle()
+    moved = host.drain("MatchRoomStateChanged")[-1].arguments[0]
+    assert moved.slots == [host.user_id, None, None, guest.user_id] and moved.locked is False
+    assert await guest.error("SendMatchRequest", ChangeSlotRequest(slot_id=0)) == (
+        "InvalidStateException: That slot is taken."
+    )
+    assert await guest.error("SendMatchRequest", ChangeSlotRequest(slot_id=9)) == (
+        "InvalidStateException: Attempted to move to a slot that does not exist."
+    )
+    await guest.ok("SendMatchRequest", RollRequest(max=6))
+    roll = (await host.callback("MatchEvent")).arguments[0]
+    assert isinstance(roll, RollEvent) and roll.user_id == guest.user_id and 1 <= roll.result <= 6
+    assert await guest.error("SendMatchRequest", RollRequest(max=1)) == (
+        "InvalidStateException: Roll maximum must be between 2 and 100."
+    )
