@@ -33,6 +33,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from core.config import Settings
+from core.domain import notifications
 from core.domain import oauth as oauth_db
 from core.domain import users as users_db
 from core.http import ApiError
@@ -312,6 +313,9 @@ async def revoke_access_tokens(state: Any, jtis: Sequence[str]) -> None:
         return
     await oauth_db.revoke_access_tokens(state.db, jtis)
     await state.cache.delete(*(token_key(j) for j in jtis))
+    # Notification sockets of these tokens hear `logout` now rather than at their next check.
+    for user_id, owned in (await oauth_db.token_owners(state.db, jtis)).items():
+        await notifications.publish_logout(state.cache, user_id, owned)
 
 
 async def revoke_user_tokens(state: Any, user_id: int) -> None:

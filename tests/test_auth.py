@@ -189,3 +189,25 @@ def test_route_declares_its_scope() -> None:
     assert api_route("/y", whoami, scope=None).required_scope is None
     with pytest.raises(ValueError):
         api_route("/z", whoami, scope="users.read")
+
+
+async def test_revocation_tells_the_notification_sockets_at_once(app: Starlette) -> None:
+    import orjson
+
+    from core.auth import authenticator, revoke_access_tokens
+    from core.domain import notifications
+
+    user_id = await create_user(app, "leaving")
+    token = await issue_token(app, user_id)
+    client_token = await issue_token(app, None, ("public",))
+    jti = authenticator(app.state).claims(token)["jti"]
+    client_jti = authenticator(app.state).claims(client_token)["jti"]
+    async with app.state.cache.subscribe(notifications.BUS) as bus:
+        await revoke_access_tokens(app.state, [jti, client_jti])
+        message = await bus.get(timeout=2)
+        assert message is not None
+        header, _, text = message[1].partition(b"\n")
+        assert orjson.loads(header) == {"k": "logout", "u": [user_id], "tokens": [jti]}
+        assert orjson.loads(text) == {"event": "logout"}
+        # A client-credentials token has no user and no socket: nothing more is sent.
+        assert await bus.get(timeout=0.3) is None

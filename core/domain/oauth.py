@@ -225,6 +225,22 @@ async def active_token_ids(
     return [r[0] for r in await db.fetch_all(query)]
 
 
+async def token_owners(db: Database, jtis: Sequence[str]) -> dict[int, list[str]]:
+    """The user of each token that has one: user id -> its token ids among `jtis`."""
+    owners: dict[int, list[str]] = {}
+    ids = list(jtis)
+    for start in range(0, len(ids), 500):
+        rows = await db.fetch_all(
+            sa.select(oauth_access_tokens.c.user_id, oauth_access_tokens.c.id).where(
+                oauth_access_tokens.c.id.in_(ids[start : start + 500]),
+                oauth_access_tokens.c.user_id.is_not(None),
+            )
+        )
+        for row in rows:
+            owners.setdefault(int(row[0]), []).append(row[1])
+    return owners
+
+
 async def revoke_access_tokens(db: Database, jtis: Sequence[str]) -> None:
     ids = list(jtis)
     for start in range(0, len(ids), 500):
