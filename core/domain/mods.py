@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from core.beatmaps.mods import BITS, IMPLIED
+from core.beatmaps import mods as legacy_mods
 from core.domain.scoring import RULESETS
 
 CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "config" / "mods.json"
@@ -24,7 +24,6 @@ MAX_SETTINGS = 16
 AUTOMATION = frozenset({"AT", "CN", "RX", "AP"})
 SPEED_MODS = {"DT": 1.5, "NC": 1.5, "HT": 0.75, "DC": 0.75}
 # Stable bitmask: implied mods set when converting to bits (api.md 1.3.1).
-_IMPLIED_BITS = {**IMPLIED, "DC": "HT"}
 
 
 class InvalidMods(ValueError):
@@ -155,24 +154,16 @@ def has_automation(mods: Iterable[Mapping[str, Any]]) -> bool:
 
 
 def to_bitmask(mods: Iterable[Mapping[str, Any]]) -> int:
-    """The stable bitmask: mapped mods only, implied mods added (NC sets DT, PF SD, DC HT)."""
-    mask = 0
-    for acronym in acronyms(mods):
-        mask |= BITS.get(acronym, 0)
-        implied = _IMPLIED_BITS.get(acronym)
-        if implied:
-            mask |= BITS[implied]
-    return mask
+    """The stable bitmask: mapped mods only, implied mods added (NC sets DT, PF SD).
+
+    Mods stable never had (DC, DA, WU, ...) have no bit, as lazer's legacy conversion leaves them.
+    """
+    return legacy_mods.to_bitmask(acronyms(mods))
 
 
 def legacy_acronyms(mods: Iterable[Mapping[str, Any]]) -> list[str]:
     """Acronyms after a round-trip through the bitmask (legacy Score format `mods`)."""
-    mask = to_bitmask(mods)
-    names = [name for name, bit in BITS.items() if mask & bit]
-    for mod, implied in IMPLIED.items():
-        if mod in names and implied in names:
-            names.remove(implied)
-    return names
+    return legacy_mods.from_bitmask(to_bitmask(mods))
 
 
 def parse_filter(values: Sequence[Any], ruleset: str) -> str | None:
