@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -12,7 +13,7 @@ from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.config import Settings
-from core.http import json
+from core.http import ApiError, json
 
 
 class RateLimits:
@@ -66,6 +67,30 @@ class RateLimits:
                 logger.warning("rate limiter storage unavailable, not limiting: {!r}", exc)
             return None
         return allowed, max(0, item.amount - count), reset
+
+
+async def throttle(request: Any, name: str, limit: str) -> None:
+    """A per-feature limit inside a handler (e.g. replay downloads): 429 once it is used up.
+
+    Counted per token like the route groups, under its own `name`.
+    """
+    limits: RateLimits = request.app.state.ratelimits
+    item = _parse(limit)
+    if not limits.enabled or item is None:
+        return
+    result = await limits.hit(item, name, client_identity(request.scope))
+    if result is None or result[0]:
+        return
+    retry_after = max(1, math.ceil(result[2] - time.time()))
+    raise ApiError(
+        429,
+        {"error": "Too Many Attempts."},
+        {
+            "Retry-After": str(retry_after),
+            "X-RateLimit-Limit": str(item.amount),
+            "X-RateLimit-Remaining": "0",
+        },
+    )
 
 
 def _parse(limit: str) -> RateLimitItem | None:

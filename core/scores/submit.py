@@ -49,6 +49,8 @@ def score_settings(settings: Settings) -> dict[str, Any]:
             "token_lifetime": 86400,
             # Seconds the per-user submission lock may be held and waited for.
             "lock_timeout": 30.0,
+            # Replay downloads per token (osu-web: 10 a minute); "none" switches it off.
+            "download_limit": "10/minute",
         },
     )
 

@@ -9,6 +9,7 @@ from core.auth import api_route, require_user
 from core.domain import scores as scores_db
 from core.domain import scoring
 from core.http import error, json, no_content, not_found, params, unprocessable
+from core.ratelimit import throttle
 from core.scores import submit as submission
 from core.scores import views
 from plugins.api_v2._score_common import api_version, path_id, viewer_id
@@ -92,6 +93,8 @@ def replay_key(score_id: int) -> str:
 
 
 async def download(request: Request) -> Response:
+    limit = submission.score_settings(request.app.state.settings)["download_limit"]
+    await throttle(request, "scores-download", limit)
     score = await _score(request)
     data = await request.app.state.storage.get(replay_key(int(score["id"])))
     if data is None:

@@ -164,3 +164,21 @@ async def test_score_show_unknown_and_invalid_ids(client: Any, token: str) -> No
     assert missing.json() == {"error": "Specified Solo\\Score couldn't be found."}
     invalid = await client.get("/api/v2/scores/abc", headers=auth(token))
     assert invalid.json() == {"error": "Invalid score id."}
+
+
+async def test_replay_downloads_are_limited_per_token(
+    app: Starlette, client: Any, token: str
+) -> None:
+    beatmap = await support.import_map(app, 0)
+    score = (await support.submit(client, token, beatmap, support.body(beatmap))).json()
+    await app.state.storage.put(f"replays/{score['id']}.osr", b"replay-bytes")
+    url = f"/api/v2/scores/{score['id']}/download"
+    for _ in range(10):
+        assert (await client.get(url, headers=auth(token))).status_code == 200
+    refused = await client.get(url, headers=auth(token))
+    assert refused.status_code == 429
+    assert refused.json() == {"error": "Too Many Attempts."}
+    assert int(refused.headers["retry-after"]) >= 1
+    # Another token has its own allowance.
+    other = await issue_token(app, await create_user(app, "other-viewer"))
+    assert (await client.get(url, headers=auth(other))).status_code == 200
