@@ -358,9 +358,13 @@ async def load_user(state: Any, user_id: int, cached: bytes | None = None) -> di
 
 
 async def resolve_token(
-    state: Any, header: str | None
+    state: Any, header: str | None, prefetch: dict[str, bytes | None] | None = None
 ) -> tuple[Token, dict[str, Any] | None] | None:
-    """(token, user row) for an `Authorization` header; raises 401 when a token is bad."""
+    """(token, user row) for an `Authorization` header; raises 401 when a token is bad.
+
+    Keys already in `prefetch` are read from the cache in the same round trip as the token and
+    their values filled in, so a handler's cached response costs no extra round trip.
+    """
     if not header:
         return None
     scheme, _, value = header.partition(" ")
@@ -374,7 +378,11 @@ async def resolve_token(
     sub = claims.get("sub")
     sub_id = int(sub) if isinstance(sub, str) and sub.isdigit() else None
     keys = [token_key(jti)] + ([user_key(sub_id)] if sub_id is not None else [])
-    found = await state.cache.mget(keys)
+    extra = list(prefetch or ())
+    found = await state.cache.mget(keys + extra)
+    if prefetch is not None:
+        prefetch.update(zip(extra, found[len(keys) :], strict=True))
+        found = found[: len(keys)]
     row = await _token_row(state, jti, found[0])
     if row is None or row["revoked"]:
         raise unauthenticated()
@@ -402,6 +410,14 @@ def _state(request: Request) -> dict[str, Any]:
     return request.scope.setdefault("state", {})
 
 
+async def cached(request: Request, key: str) -> bytes | None:
+    """A cache value, from the token lookup's round trip when the route prefetched it."""
+    prefetched = _state(request).get("prefetched")
+    if prefetched is not None and key in prefetched:
+        return prefetched[key]
+    return await request.app.state.cache.get(key)
+
+
 def current_token(request: Request) -> Token | None:
     return _state(request).get("auth_token")
 
@@ -418,9 +434,12 @@ def require_user(request: Request) -> Mapping[str, Any]:
     return user
 
 
-async def authenticate(request: Request, scope: str | None) -> None:
+async def authenticate(request: Request, scope: str | None, prefetch: Sequence[str] = ()) -> None:
     """Validate the bearer token for `scope` and leave it on the request (see module doc)."""
-    resolved = await resolve_token(request.app.state, request.headers.get("authorization"))
+    fetched: dict[str, bytes | None] | None = dict.fromkeys(prefetch) if prefetch else None
+    resolved = await resolve_token(request.app.state, request.headers.get("authorization"), fetched)
+    if fetched is not None and resolved is not None:
+        _state(request)["prefetched"] = fetched
     if resolved is None:
         if scope is None:
             return
@@ -449,8 +468,12 @@ def api_route(
     methods: Sequence[str] = ("GET",),
     scope: str | None = "public",
     name: str | None = None,
+    prefetch: Callable[[Request], Sequence[str]] | None = None,
 ) -> Route:
     """A Starlette Route whose endpoint runs only for a token carrying `scope`.
+
+    `prefetch(request)` names cache keys the handler will read; they come back with the token
+    lookup in one round trip and the handler finds them with `cached(request, key)`.
 
     `scope=None`: no token needed (a token that is sent is still validated); `"any"`: any valid
     token; `"*"`: lazer-only (403 "Invalid scope(s) provided." otherwise); any other name: that
@@ -461,7 +484,7 @@ def api_route(
         raise ValueError(f"unknown scope {scope!r}")
 
     async def guarded(request: Request) -> Response:
-        await authenticate(request, scope)
+        await authenticate(request, scope, prefetch(request) if prefetch else ())
         return await endpoint(request)
 
     guarded.__name__ = getattr(endpoint, "__name__", "endpoint")

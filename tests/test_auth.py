@@ -41,10 +41,23 @@ async def needs_user(request: Request) -> Response:
     return json({"id": require_user(request)["id"]})
 
 
+async def show_cached(request: Request) -> Response:
+    from core.auth import cached
+
+    value = await cached(request, f"thing:{request.path_params['n']}")
+    return json({"value": None if value is None else value.decode()})
+
+
 class Routes:
     @hookimpl
     def routes(self) -> list:
         return [
+            api_route(
+                "/t/cached/{n}",
+                show_cached,
+                scope="public",
+                prefetch=lambda request: [f"thing:{request.path_params['n']}"],
+            ),
             api_route("/t/public", whoami, scope="public"),
             api_route("/t/identify", whoami, scope="identify"),
             api_route("/t/lazer", whoami, scope="*"),
@@ -211,3 +224,23 @@ async def test_revocation_tells_the_notification_sockets_at_once(app: Starlette)
         assert orjson.loads(text) == {"event": "logout"}
         # A client-credentials token has no user and no socket: nothing more is sent.
         assert await bus.get(timeout=0.3) is None
+
+
+async def test_prefetched_keys_come_with_the_token_lookup(
+    app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await issue_token(app, await create_user(app, "fetcher"), ("public",))
+    await app.state.cache.set("thing:1", b"one")
+    gets: list[str] = []
+    original_get = app.state.cache.get
+
+    async def counting_get(key: str) -> bytes | None:
+        gets.append(key)
+        return await original_get(key)
+
+    monkeypatch.setattr(app.state.cache, "get", counting_get)
+    assert (await client.get("/t/cached/1", headers=bearer(token))).json() == {"value": "one"}
+    assert (await client.get("/t/cached/2", headers=bearer(token))).json() == {"value": None}
+    assert "thing:1" not in gets and "thing:2" not in gets  # no second round trip
+    # Without a token the route still answers 401 and the handler never runs.
+    assert (await client.get("/t/cached/1")).status_code == 401
