@@ -234,11 +234,8 @@ class HubHost:
     async def _authenticate(self, websocket: WebSocket) -> tuple[Any, dict[str, Any]] | None:
         from core.auth import resolve_token
 
-        header = websocket.headers.get("authorization")
-        if not header and websocket.query_params.get("access_token"):
-            header = f"Bearer {websocket.query_params['access_token']}"
         try:
-            resolved = await resolve_token(self.app.state, header)
+            resolved = await resolve_token(self.app.state, _auth_header(websocket))
         except ApiError:
             return None
         if resolved is None or resolved[1] is None:
@@ -419,9 +416,7 @@ class HubHost:
         timeout = float(self.config["client_timeout"])
         check_every = float(self.config["token_check_interval"])
         next_check = time.monotonic() + check_every
-        header = f"Bearer {conn.websocket.headers.get('authorization', '').partition(' ')[2]}"
-        if not conn.websocket.headers.get("authorization"):
-            header = f"Bearer {conn.websocket.query_params.get('access_token', '')}"
+        header = _auth_header(conn.websocket)
         try:
             while not conn.closed.is_set():
                 await asyncio.sleep(min(interval, check_every, timeout / 2))
@@ -445,6 +440,14 @@ class HubHost:
                 conn.send_frame(PING_FRAME)
         except asyncio.CancelledError:
             pass
+
+
+def _auth_header(websocket: WebSocket) -> str | None:
+    """The bearer header, or the `access_token` query parameter browser clients use instead."""
+    header = websocket.headers.get("authorization")
+    if not header and websocket.query_params.get("access_token"):
+        header = f"Bearer {websocket.query_params['access_token']}"
+    return header
 
 
 class _HandshakeRefused(Exception):

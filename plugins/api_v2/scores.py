@@ -88,15 +88,11 @@ async def show(request: Request) -> Response:
     return json(body)
 
 
-def replay_key(score_id: int) -> str:
-    return f"replays/{score_id}.osr"
-
-
 async def download(request: Request) -> Response:
     limit = submission.score_settings(request.app.state.settings)["download_limit"]
     await throttle(request, "scores-download", limit)
     score = await _score(request)
-    data = await request.app.state.storage.get(replay_key(int(score["id"])))
+    data = await request.app.state.storage.get(scores_db.replay_key(int(score["id"])))
     if data is None:
         raise not_found()
     ruleset = scoring.ruleset_name(score["ruleset_id"])
