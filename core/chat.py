@@ -25,6 +25,7 @@ from core.domain import profiles
 from core.domain import users as users_db
 from core.domain.chat import ANNOUNCE, HIDEABLE, MULTIPLAYER, PM, PUBLIC
 from core.http import ApiError, error, not_found, unprocessable
+from core.http import time_z as json_time
 
 EMPTY = "Cannot send blank message."
 TOO_LONG = "The message you are trying to send is too long."
@@ -126,11 +127,6 @@ async def ensure_default_channels(state: Any) -> None:
 
 
 # --- shapes ------------------------------------------------------------------------------------
-
-
-def json_time(value: dt.datetime) -> str:
-    """Chat timestamps use the `Z` form (spec api.md 0.3), second precision."""
-    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def message_json(

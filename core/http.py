@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -28,6 +29,24 @@ UNAVAILABLE = (
 )
 
 ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+# --- timestamps (spec api.md 0.3 and 1.1); stored datetimes are naive UTC ----------------------
+
+
+def time_z(value: dt.datetime | None) -> str | None:
+    """osu-web's "fast path" form: `2019-02-22T11:07:10Z`."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def time_offset(value: dt.datetime | None) -> str | None:
+    """osu-web's generic formatter: `2019-02-22T11:07:10+00:00`."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def time_v1(value: dt.datetime | None) -> str | None:
+    """API v1 (MySQL) form: `2013-06-22 09:38:40`."""
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 class JSONResponse(Response):

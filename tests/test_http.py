@@ -201,3 +201,15 @@ def test_params_string_limits() -> None:
 def test_error_helpers() -> None:
     assert error(403, "nope").body == {"error": "nope"}
     assert ApiError(500).body == {"error": None}
+
+
+def test_timestamp_forms() -> None:
+    import datetime as dt
+
+    from core.http import time_offset, time_v1, time_z
+
+    moment = dt.datetime(2019, 2, 22, 11, 7, 10, 123456)
+    assert time_z(moment) == "2019-02-22T11:07:10Z"
+    assert time_offset(moment) == "2019-02-22T11:07:10+00:00"
+    assert time_v1(moment) == "2019-02-22 11:07:10"
+    assert time_z(None) is None and time_offset(None) is None and time_v1(None) is None

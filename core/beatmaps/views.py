@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from core.domain.beatmaps import RULESETS, SETTLED_STATUSES, STATUS_NAMES
+from core.http import time_z as timestamp
 
 Row = Mapping[str, Any]
 
@@ -46,13 +47,6 @@ LANGUAGES = {
     14: "Other",
 }
 ASSETS = "https://assets.ppy.sh/beatmaps"
-
-
-def timestamp(value: dt.datetime | None) -> str | None:
-    """The "fast path" form osu-web gives beatmap dates: second precision, `Z`."""
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _epoch(value: dt.datetime | None) -> int:

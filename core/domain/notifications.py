@@ -8,7 +8,6 @@ connections it names. Anything may notify users: `notify(state, ...)` stores and
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from databases import Database
 
 from core.domain.users import record, utcnow
+from core.http import time_offset as json_time
 from core.schema import TABLE_ARGS, metadata
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -88,11 +88,6 @@ CATEGORIES = {
 
 def category(name: str) -> str:
     return CATEGORIES.get(name, name)
-
-
-def json_time(value: dt.datetime) -> str:
-    """Notification times use the generic `+00:00` form (spec api.md 0.3)."""
-    return value.replace(microsecond=0, tzinfo=None).isoformat() + "+00:00"
 
 
 def shape(row: Mapping[str, Any]) -> dict[str, Any]:

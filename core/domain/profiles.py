@@ -22,6 +22,7 @@ from core.domain import statistics as stats_db
 from core.domain import user_statistics
 from core.domain import users as users_db
 from core.domain.statistics import RULESETS
+from core.http import time_offset as timestamp
 
 ONLINE_WINDOW = dt.timedelta(minutes=10)
 ACTIVE_WINDOW = dt.timedelta(days=30)
@@ -79,13 +80,6 @@ def countries() -> dict[str, str]:
 
 def country(code: str) -> dict[str, str]:
     return {"code": code, "name": countries().get(code, "Unknown")}
-
-
-def timestamp(value: dt.datetime | None) -> str | None:
-    """The generic `+00:00` form, second precision (spec 0.3)."""
-    if value is None:
-        return None
-    return value.replace(microsecond=0, tzinfo=None).isoformat() + "+00:00"
 
 
 def _now() -> dt.datetime:

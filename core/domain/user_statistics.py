@@ -21,6 +21,7 @@ from core.domain import scores as scores_db
 from core.domain import scoring
 from core.domain.beatmaps import beatmaps
 from core.domain.users import users
+from core.http import time_z
 from core.schema import TABLE_ARGS, metadata
 
 Row = Mapping[str, Any]
@@ -647,7 +648,7 @@ async def profile_extras(
     if row is not None and row["rank_highest"] is not None:
         highest = {
             "rank": int(row["rank_highest"]),
-            "updated_at": row["rank_highest_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "updated_at": time_z(row["rank_highest_at"]),
         }
     ranked = row is not None and current_rank is not None
     since = utcnow() - dt.timedelta(hours=24)

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,17 +16,11 @@ from core.domain import mods as mods_domain
 from core.domain import profiles, scoring
 from core.domain import scores as scores_db
 from core.domain import users as users_db
+from core.http import time_v1 as v1_date
+from core.http import time_z as timestamp
 
 Row = Mapping[str, Any]
 NEW_FORMAT_VERSION = 20220705
-
-
-def timestamp(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def v1_date(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def statistics_object(statistics: Mapping[str, int]) -> dict[str, int]:

@@ -15,16 +15,13 @@ from core.beatmaps import attributes, difficulty, mods, resolve
 from core.domain import beatmaps as db_beatmaps
 from core.domain import users as users_db
 from core.http import json, params
+from core.http import time_v1 as _date
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
 MAX_LIMIT = 500
 _CHECKSUM = re.compile(r"^[0-9a-fA-F]{32}$")
 # Mods that change star rating; others are ignored for the difficulty fields.
 DIFFICULTY_MODS = frozenset({"EZ", "HR", "DT", "NC", "HT", "DC", "FL", "HD", "TD"})
-
-
-def _date(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _num(value: Any) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,12 +10,9 @@ from core.domain import statistics as stats_db
 from core.domain import users as users_db
 from core.domain.statistics import RULESETS
 from core.http import json, params
+from core.http import time_v1 as v1_date
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
-
-
-def v1_date(value: Any) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 async def get_user(request: Request) -> Response:
