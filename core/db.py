@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     pymysql.err.InterfaceError,
     DatabaseUnavailable,
 )
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC, second precision: what DATETIME columns hold on SQLite and MariaDB alike."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def is_sqlite(url: str) -> bool:

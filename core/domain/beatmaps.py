@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
+from core.db import utcnow
 from core.schema import TABLE_ARGS, metadata
 
 # Ids come from the files or from upstream, never from the database: no autoincrement.
@@ -171,11 +172,6 @@ beatmapset_updates = sa.Table(
 )
 
 Row = Mapping[str, Any]
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC to the second: both backends store it the same way."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
+from core.db import utcnow as _now
 from core.domain.users import record
 from core.schema import TABLE_ARGS, metadata
 
@@ -79,10 +80,6 @@ oauth_auth_codes = sa.Table(
 
 def _at(epoch: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(epoch), dt.UTC).replace(tzinfo=None)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 # --- clients -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import orjson
 import sqlalchemy as sa
 from databases import Database
 
+from core.db import utcnow
 from core.domain.scores import score_tokens
 from core.schema import TABLE_ARGS, metadata
 
@@ -161,10 +162,6 @@ room_events = sa.Table(
     sa.Index("ix_room_events_room", "room_id", "id"),
     **TABLE_ARGS,
 )
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _dict(row: Row | None) -> dict[str, Any] | None:

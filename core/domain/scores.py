@@ -14,6 +14,7 @@ import orjson
 import sqlalchemy as sa
 from databases import Database
 
+from core.db import utcnow
 from core.schema import TABLE_ARGS, metadata
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -134,10 +135,6 @@ score_pins = sa.Table(
 
 _JSON_FIELDS = ("mods", "statistics", "maximum_statistics")
 _BOOL_FIELDS = tuple(c.name for c in scores.c if isinstance(c.type, sa.Boolean))
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def decode(row: Row | None) -> dict[str, Any] | None:

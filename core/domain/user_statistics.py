@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
+from core.db import utcnow
 from core.domain import mods as mods_domain
 from core.domain import scores as scores_db
 from core.domain import scoring
@@ -106,10 +107,6 @@ GRADE_COLUMNS = {
 }
 # The statistics a from-scratch recompute must reproduce (rank_highest is history, not derived).
 DERIVED = (*COUNTERS, "pp", "accuracy")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def zero_row(user_id: int, ruleset_id: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import orjson
 import sqlalchemy as sa
 from databases import Database
 
+from core.db import utcnow
 from core.schema import TABLE_ARGS, metadata
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -125,11 +126,6 @@ _BOOL_FIELDS = frozenset(c.name for c in users.c if isinstance(c.type, sa.Boolea
 
 RELATION_FRIEND = "friend"
 RELATION_BLOCK = "block"
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC, second precision: what DATETIME columns hold on SQLite and MariaDB alike."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def clean_username(username: str) -> str:
