@@ -14,6 +14,9 @@ else:
             binding=Binding.PyO3,
             # Without a Rust toolchain the install still succeeds and core.lazer falls back.
             optional=True,
+            # Always --release: setuptools-rust would build editable installs (`pip install -e .`)
+            # in debug mode, where the codec is about four times slower.
+            debug=False,
             py_limited_api="auto",
         )
     ]

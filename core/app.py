@@ -10,9 +10,11 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 from loguru import logger
+from pluggy import PluginManager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -20,6 +22,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from core import db as dbmod
+from core.beatmaps import difficulty
+from core.beatmaps.sources import beatmap_settings
 from core.cache import make_cache
 from core.config import ConfigError, Settings
 from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
@@ -37,17 +41,51 @@ def configure_logging(settings: Settings) -> None:
     logger.add(sys.stderr, level=settings.log.level.upper(), backtrace=False, diagnose=False)
 
 
-def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Starlette:
-    pm = load(settings, extra_plugins)
-    storage_factories: dict[str, Any] = {}
+def make_storage(settings: Settings, pm: PluginManager) -> Any:
+    """The storage backend `storage.backend` names, from the plugins' `storage_backends`."""
+    factories: dict[str, Any] = {}
     for result in pm.hook.storage_backends():
-        storage_factories.update(result or {})
-    if settings.storage.backend not in storage_factories:
+        factories.update(result or {})
+    if settings.storage.backend not in factories:
         raise ConfigError(
             "storage.backend",
             f"{settings.storage.backend!r} is not provided by any enabled plugin "
-            f"(available: {', '.join(sorted(storage_factories)) or 'none'})",
+            f"(available: {', '.join(sorted(factories)) or 'none'})",
         )
+    return factories[settings.storage.backend](settings)
+
+
+@asynccontextmanager
+async def standalone(settings: Settings) -> AsyncIterator[SimpleNamespace]:
+    """The app's services for a CLI command, without serving: `app.state` as handlers see it.
+
+    Every command that touches the database goes through here, so each one works on a new data
+    directory before the first `serve`: the schema is brought up exactly as `serve` does it.
+    """
+    from core import migrate
+
+    pm = load(settings)
+    storage = make_storage(settings, pm)
+    difficulty.configure(beatmap_settings(settings)["difficulty_workers"])
+    # Reach the database first (bounded retries, one line when it is down), then migrate it.
+    await (await dbmod.connect(settings)).disconnect()
+    migrate.ensure_schema(settings, pm)
+    database = await dbmod.connect(settings)
+    cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)
+    state = SimpleNamespace(
+        db=database, cache=cache, storage=storage, settings=settings, plugins=pm, hubs={}
+    )
+    try:
+        yield SimpleNamespace(state=state)
+    finally:
+        difficulty.shutdown()
+        await cache.close()
+        await database.disconnect()
+
+
+def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Starlette:
+    pm = load(settings, extra_plugins)
+    storage = make_storage(settings, pm)
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
     routes += collect(pm.hook.routes())
     limits = RateLimits(settings)
@@ -77,6 +115,9 @@ def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Star
                     await resolve(result)
                 except Exception:
                     logger.exception("plugin shutdown failed")
+            # The pp/difficulty pool outlives nothing: a worker whose pool is still up waits on
+            # it at interpreter exit instead of stopping.
+            difficulty.shutdown()
             await app.state.cache.close()
             await app.state.db.disconnect()
 
@@ -89,7 +130,7 @@ def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Star
     app.state.settings = settings
     app.state.plugins = pm
     app.state.metadata = full_metadata(pm)
-    app.state.storage = storage_factories[settings.storage.backend](settings)
+    app.state.storage = storage
     app.state.ratelimits = limits
     app.state.hubs = {}
     for hub_class in collect(pm.hook.hubs()):

@@ -16,11 +16,9 @@ import os
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import bcrypt
@@ -493,21 +491,3 @@ def api_route(
     route.required_scope = scope  # type: ignore[attr-defined]
     route.endpoint_function = endpoint  # type: ignore[attr-defined]
     return route
-
-
-@asynccontextmanager
-async def standalone_state(settings: Settings) -> AsyncIterator[SimpleNamespace]:
-    """`db`, `cache` and `settings` like `app.state`, for CLI commands outside the server."""
-    from core import db as dbmod
-    from core import migrate
-    from core.cache import make_cache
-
-    if dbmod.is_sqlite(settings.database_url) and migrate.needs_upgrade(settings):
-        migrate.upgrade(settings)
-    database = await dbmod.connect(settings)
-    cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)
-    try:
-        yield SimpleNamespace(db=database, cache=cache, settings=settings)
-    finally:
-        await cache.close()
-        await database.disconnect()

@@ -21,13 +21,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from hypercorn.config import Config
-    from hypercorn.run import run
+    from core import migrate, server
 
-    from core import migrate
-
-    # Workers load the app from `core.asgi`, which reads settings from the environment: the
-    # command-line flags travel there so every worker sees the same values.
+    # Workers build the app from the settings in the environment: the command-line flags travel
+    # there so every worker sees the same values.
     for flag, key in (
         ("host", "SERVER_HOST"),
         ("port", "SERVER_PORT"),
@@ -41,21 +38,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     load(settings)  # a broken plugin stops here with its name, before any socket is opened
     asyncio.run(_probe_database(settings))
-    if dbmod.is_sqlite(settings.database_url) or migrate.needs_upgrade(settings):
-        # The embedded (or a brand-new) database migrates itself: the first run needs no other step.
-        migrate.upgrade(settings)
-
-    config = Config()
-    config.application_path = "core.asgi:app"
-    config.bind = [f"{settings.server.host}:{settings.server.port}"]
-    config.workers = 0 if settings.server.workers == 1 else settings.server.workers
-    # Daemonic workers may not start child processes: the rosu-pp-py difficulty pool needs them.
-    config.daemon = False
-    config.accesslog = "-" if args.access_log else None
-    config.errorlog = "-"
-    config.keep_alive_timeout = 75
+    migrate.ensure_schema(settings)
     print(f"hitcircle serving on http://{settings.server.host}:{settings.server.port}", flush=True)
-    return run(config) or 0
+    return server.serve(settings, access_log=args.access_log)
 
 
 async def _probe_database(settings: Settings) -> None:

@@ -32,6 +32,10 @@ class ServerSettings:
     workers: int = 1
     # The address clients use to reach us: notification websocket and download URLs are built on it.
     public_url: str = ""
+    # uvloop under hypercorn where it is installed; off, or where it is not, asyncio's own loop.
+    uvloop: bool = True
+    # Seconds a stopping worker waits for open requests after hub clients were told to go.
+    graceful_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("server.port", f"must be between 1 and 65535, got {settings.server.port}")
     if settings.server.workers < 1:
         raise ConfigError("server.workers", "must be at least 1")
+    if settings.server.graceful_timeout < 0:
+        raise ConfigError("server.graceful_timeout", "must not be negative")
     if settings.server.workers > 1 and not settings.redis.url:
         raise ConfigError(
             "server.workers",

@@ -39,6 +39,17 @@ def upgrade(settings: Settings, pm: PluginManager | None = None) -> None:
     command.upgrade(alembic_config(settings, pm), "heads")
 
 
+def ensure_schema(settings: Settings, pm: PluginManager | None = None) -> None:
+    """Migrate the embedded database, or any database with no schema yet, to head.
+
+    `serve` and every CLI command start here, so a new data directory needs no other step. A
+    MySQL database that already has a schema is left alone: upgrading it is `hitcircle migrate`,
+    run when the operator chooses.
+    """
+    if is_sqlite(settings.database_url) or needs_upgrade(settings):
+        upgrade(settings, pm)
+
+
 def needs_upgrade(settings: Settings) -> bool:
     """True when the database has no alembic version yet (a fresh embedded database)."""
     engine = sa.create_engine(sync_url(settings.database_url), poolclass=sa.pool.NullPool)

@@ -243,6 +243,9 @@ class LiveServer:
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # Its own process group, as a terminal gives a server: a test can signal the whole
+            # group (as Ctrl-C does) without reaching pytest.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

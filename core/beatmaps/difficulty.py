@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -32,7 +33,14 @@ def pool() -> ProcessPoolExecutor:
         if _pool is None:
             # forkserver: workers start clean, not as forks of a process with threads and sockets.
             context = multiprocessing.get_context("forkserver")
-            _pool = ProcessPoolExecutor(max_workers=_workers, mp_context=context)
+            _pool = ProcessPoolExecutor(
+                max_workers=_workers,
+                mp_context=context,
+                # Ctrl-C reaches the whole process group: the server stops the pool itself, so
+                # its workers must not die mid-task with a KeyboardInterrupt of their own.
+                initializer=signal.signal,
+                initargs=(signal.SIGINT, signal.SIG_IGN),
+            )
         return _pool
 
 

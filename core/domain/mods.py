@@ -1,4 +1,4 @@
-"""Lazer mods: the catalogue (`config/mods.json`), validation, pp eligibility, rate and bitmask.
+"""Lazer mods: the catalogue (`mods.json`, package data), validation, pp rules, rate and bitmask.
 
 The catalogue is data derived from ppy/osu-web `database/mods.json` (acronyms, setting names and
 types, incompatibilities, user-playable) plus the pp-eligibility table of spec/api.md 7.5.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -17,7 +17,8 @@ import orjson
 from core.beatmaps import mods as legacy_mods
 from core.domain.scoring import RULESETS
 
-CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "config" / "mods.json"
+# Package data, read through importlib.resources so an installed (non-editable) copy finds it.
+CATALOGUE = resources.files(__package__).joinpath("mods.json")
 MAX_MODS = 32
 MAX_SETTINGS = 16
 # Mods that automate play: no max-combo statistic for them (spec api.md 7.7).
@@ -32,7 +33,7 @@ class InvalidMods(ValueError):
 
 @cache
 def catalogue() -> dict[str, Any]:
-    return orjson.loads(CATALOGUE_PATH.read_bytes())
+    return orjson.loads(CATALOGUE.read_bytes())
 
 
 def ruleset_mods(ruleset: str) -> dict[str, Any]:

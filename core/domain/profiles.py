@@ -11,7 +11,7 @@ import datetime as dt
 import html
 from collections.abc import Mapping, Sequence
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -75,7 +75,7 @@ async def invalidate(state: Any, user_id: int) -> None:
 
 @cache
 def countries() -> dict[str, str]:
-    return orjson.loads((Path(__file__).with_name("countries.json")).read_bytes())
+    return orjson.loads(resources.files(__package__).joinpath("countries.json").read_bytes())
 
 
 def country(code: str) -> dict[str, str]:

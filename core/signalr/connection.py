@@ -77,12 +77,14 @@ class Connection:
             self._writer.cancel()
         self._closer = asyncio.create_task(self._close_socket(1011))
 
-    async def close(self, error: str | None = None) -> None:
+    async def close(self, error: str | None = None, allow_reconnect: bool = False) -> None:
         """Send a Close message after whatever is queued, then close the WebSocket."""
         if self.closed.is_set():
             return
         try:
-            self._queue.put_nowait(encode_frame(Close(error=error, allow_reconnect=False)))
+            self._queue.put_nowait(
+                encode_frame(Close(error=error, allow_reconnect=allow_reconnect))
+            )
             self._queue.put_nowait(None)
         except asyncio.QueueFull:
             pass

@@ -77,6 +77,7 @@ class HubHost:
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
+        self.draining = False
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -120,13 +121,23 @@ class HubHost:
         await asyncio.wait_for(self._subscribed.wait(), 10)
         await self.hub.on_startup()
 
+    async def drain(self) -> None:
+        """Tell every client `ServerShuttingDown`, then Close: lazer reconnects once idle.
+
+        New connections are refused from here on; the server calls this before it closes its
+        sockets (`core.server`), and `stop` again for whatever is left.
+        """
+        self.draining = True
+        connections = list(self.connections.values())
+        for conn in connections:
+            conn.send("ServerShuttingDown")
+        await asyncio.gather(*(conn.close(allow_reconnect=True) for conn in connections))
+
     async def stop(self) -> None:
         try:
             await self.hub.on_shutdown()
         finally:
-            for conn in list(self.connections.values()):
-                conn.send("ServerShuttingDown")
-                await conn.close()
+            await self.drain()
             if self._listener is not None:
                 self._listener.cancel()
                 await asyncio.gather(self._listener, return_exceptions=True)
@@ -243,6 +254,10 @@ class HubHost:
         return resolved
 
     async def websocket(self, websocket: WebSocket) -> None:
+        if self.draining:
+            # 1012: service restart; the client retries with its usual backoff.
+            await websocket.close(code=1012, reason="Server shutting down")
+            return
         resolved = await self._authenticate(websocket)
         if resolved is None:
             await websocket.close(code=1008, reason="Unauthorized")

@@ -11,13 +11,13 @@ import asyncio
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from starlette.applications import Starlette
 
-from core.beatmaps import archive, difficulty
-from core.beatmaps.sources import Download, FetchedSet, beatmap_settings
+from core.app import standalone
+from core.beatmaps import archive
+from core.beatmaps.sources import Download, FetchedSet
 from core.config import ConfigError, Settings, load_settings
 from core.domain import beatmaps as db_beatmaps
 from core.hooks import hookimpl
@@ -126,43 +126,16 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 async def run_import(settings: Settings, paths: list[str], status: str) -> int:
-    from core import db as dbmod
-    from core.cache import make_cache
-    from core.plugins import load
-
     from .importer import Importer, expand
 
-    pm = load(settings)
-    factories: dict[str, Any] = {}
-    for result in pm.hook.storage_backends():
-        factories.update(result or {})
-    if settings.storage.backend not in factories:
-        raise ConfigError("storage.backend", f"{settings.storage.backend!r} is not available")
-    difficulty.configure(beatmap_settings(settings)["difficulty_workers"])
-    db = await dbmod.connect(settings)
-    cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)
-    # The handful of `app.state` members the import needs, without serving anything.
-    app = SimpleNamespace(
-        state=SimpleNamespace(
-            db=db,
-            cache=cache,
-            storage=factories[settings.storage.backend](settings),
-            settings=settings,
-            plugins=pm,
-        )
-    )
-    importer = Importer(app, status, local_settings(settings)["first_local_id"])
-    try:
+    async with standalone(settings) as app:
+        importer = Importer(app, status, local_settings(settings)["first_local_id"])
         groups = _groups(expand(paths))
         bar = Progress(sum(len(g) for g in groups))
         for group in groups:
             await importer.import_group(group)
             bar.advance(len(group), group[0].name)
         bar.close()
-    finally:
-        difficulty.shutdown()
-        await cache.close()
-        await db.disconnect()
     summary = importer.summary
     for path, reason in summary.failed:
         print(f"refused {path}: {reason}", file=sys.stderr)

@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from core.auth import new_secret, sha256_hex, standalone_state
+from core.app import standalone
+from core.auth import new_secret, sha256_hex
 from core.config import load_settings
 from core.domain import oauth as oauth_db
 from core.domain import users as users_db
@@ -29,7 +30,8 @@ def _create_client(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
 
     async def main() -> int:
-        async with standalone_state(settings) as state:
+        async with standalone(settings) as app:
+            state = app.state
             owner = None
             if args.owner:
                 row = await users_db.find_by_username(state.db, args.owner, previous=False)

@@ -7,7 +7,8 @@ import asyncio
 import sys
 from typing import Any
 
-from core.auth import auth_settings, hash_password, revoke_user_tokens, standalone_state
+from core.app import standalone
+from core.auth import auth_settings, hash_password, revoke_user_tokens
 from core.config import load_settings
 from core.domain import profiles
 from core.domain import users as users_db
@@ -36,7 +37,8 @@ def _run(args: argparse.Namespace, command: Any) -> int:
     settings = load_settings(args.config)
 
     async def main() -> int:
-        async with standalone_state(settings) as state:
+        async with standalone(settings) as app:
+            state = app.state
             return await command(state, args)
 
     return asyncio.run(main())

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import datetime as dt
 import sys
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -15,10 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from core.app import standalone
 from core.auth import api_route, current_user
-from core.beatmaps import difficulty
-from core.beatmaps.sources import beatmap_settings
-from core.config import ConfigError, Settings, load_settings
+from core.config import Settings, load_settings
 from core.domain import profiles, scoring
 from core.domain import user_statistics as stats_db
 from core.domain import users as users_db
@@ -205,38 +203,11 @@ def cmd_recalc(args: argparse.Namespace) -> int:
     return asyncio.run(run_recalc(settings, ruleset, args.user, not args.no_pp))
 
 
-async def open_app(settings: Settings) -> Any:
-    """The `app.state` members recalc needs, without serving anything."""
-    from core import db as dbmod
-    from core.cache import make_cache
-    from core.plugins import load
-
-    pm = load(settings)
-    factories: dict[str, Any] = {}
-    for result in pm.hook.storage_backends():
-        factories.update(result or {})
-    if settings.storage.backend not in factories:
-        raise ConfigError("storage.backend", f"{settings.storage.backend!r} is not available")
-    difficulty.configure(beatmap_settings(settings)["difficulty_workers"])
-    db = await dbmod.connect(settings)
-    cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)
-    return SimpleNamespace(
-        state=SimpleNamespace(
-            db=db,
-            cache=cache,
-            storage=factories[settings.storage.backend](settings),
-            settings=settings,
-            plugins=pm,
-        )
-    )
-
-
 async def run_recalc(
     settings: Settings, ruleset: int | None, user_ids: list[int] | None, pp: bool
 ) -> int:
     from core.scores.recalc import recalc
 
-    app = await open_app(settings)
     tty = sys.stderr.isatty()
 
     def progress(done: int, total: int, user_id: int) -> None:
@@ -247,13 +218,9 @@ async def run_recalc(
             f"\r{line:<70}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True
         )
 
-    try:
+    async with standalone(settings) as app:
         count = await recalc(app, ruleset_id=ruleset, user_ids=user_ids, pp=pp, progress=progress)
         if tty and count:
             print(file=sys.stderr)
-    finally:
-        difficulty.shutdown()
-        await app.state.cache.close()
-        await app.state.db.disconnect()
     print(f"recalculated {count} users")
     return 0

@@ -48,13 +48,15 @@ def _env(data: str, redis: str) -> dict[str, str]:
 
 async def _prepare(env: dict[str, str]) -> tuple[int, str]:
     """A user and a `*` token in a fresh database; returns (user id, token)."""
-    from core.auth import hash_password, issue_access_token, standalone_state
+    from core.app import standalone
+    from core.auth import hash_password, issue_access_token
     from core.config import load_settings
     from core.domain import oauth as oauth_db
     from core.domain import users as users_db
 
     settings = load_settings(env=env)
-    async with standalone_state(settings) as state:
+    async with standalone(settings) as app:
+        state = app.state
         user_id = await users_db.insert_user(
             state.db,
             username="peppy",
