@@ -25,6 +25,7 @@ from core import db as dbmod
 from core.beatmaps import difficulty
 from core.beatmaps.sources import beatmap_settings
 from core.cache import make_cache
+from core.clock import Clock, SystemClock
 from core.config import ConfigError, Settings
 from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
 from core.jobs import JobRunner
@@ -83,7 +84,11 @@ async def standalone(settings: Settings) -> AsyncIterator[SimpleNamespace]:
         await database.disconnect()
 
 
-def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Starlette:
+def create_app(
+    settings: Settings, extra_plugins: Iterable[object] = (), clock: Clock | None = None
+) -> Starlette:
+    """The app; `clock` (`app.state.clock`) is what its jobs, memory cache and hubs wait on and
+    expire by: the real one unless a test brings a `core.clock.ManualClock`."""
     pm = load(settings, extra_plugins)
     storage = make_storage(settings, pm)
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
@@ -94,7 +99,7 @@ def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Star
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.db = await dbmod.connect(settings)
         app.state.cache = make_cache(
-            settings.redis.url, settings.redis.prefix, settings.redis.timeout
+            settings.redis.url, settings.redis.prefix, settings.redis.timeout, app.state.clock
         )
         runner = JobRunner(collect(pm.hook.jobs()))
         started: list[HubHost] = []
@@ -128,6 +133,7 @@ def create_app(settings: Settings, extra_plugins: Iterable[object] = ()) -> Star
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock or SystemClock()
     app.state.plugins = pm
     app.state.metadata = full_metadata(pm)
     app.state.storage = storage

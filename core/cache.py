@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import coredis
 import coredis.exceptions
 
+from core.clock import SYSTEM_CLOCK, Clock
+
 Value = bytes | str | int | float
 
 
@@ -74,9 +76,14 @@ class Cache(Protocol):
 
 
 class MemoryCache:
-    """One process's memory; `serve` refuses more than one worker with it."""
+    """One process's memory; `serve` refuses more than one worker with it.
 
-    def __init__(self) -> None:
+    Expiry follows `clock` (the app's), so tests move it instead of waiting; a lock's wait for
+    another holder polls on the real clock, as it waits on other tasks, not on time.
+    """
+
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._clock = clock
         self._data: dict[str, Any] = {}
         self._expiry: dict[str, float] = {}
         self._subscribers: dict[str, set[asyncio.Queue[tuple[str, bytes]]]] = {}
@@ -84,10 +91,15 @@ class MemoryCache:
 
     def _alive(self, key: str) -> bool:
         deadline = self._expiry.get(key)
-        if deadline is not None and deadline <= time.monotonic():
+        if deadline is not None and deadline <= self._clock.monotonic():
             self._data.pop(key, None)
             self._expiry.pop(key, None)
         return key in self._data
+
+    def _drop(self, key: str) -> None:
+        """As Redis deletes a hash, set or sorted set left empty, and its expiry with it."""
+        self._data.pop(key, None)
+        self._expiry.pop(key, None)
 
     def _get(self, key: str, kind: type) -> Any:
         if not self._alive(key):
@@ -111,7 +123,7 @@ class MemoryCache:
             return False
         self._data[key] = _b(value)
         if ex is not None:
-            self._expiry[key] = time.monotonic() + ex
+            self._expiry[key] = self._clock.monotonic() + ex
         else:
             self._expiry.pop(key, None)
         return True
@@ -137,13 +149,13 @@ class MemoryCache:
     async def expire(self, key: str, seconds: float) -> bool:
         if not self._alive(key):
             return False
-        self._expiry[key] = time.monotonic() + seconds
+        self._expiry[key] = self._clock.monotonic() + seconds
         return True
 
     async def ttl(self, key: str) -> float | None:
         if not self._alive(key) or key not in self._expiry:
             return None
-        return max(0.0, self._expiry[key] - time.monotonic())
+        return max(0.0, self._expiry[key] - self._clock.monotonic())
 
     async def mget(self, keys: list[str]) -> list[bytes | None]:
         return [self._get(key, bytes) for key in keys]
@@ -161,7 +173,7 @@ class MemoryCache:
         container = self._get(key, dict) or {}
         removed = sum(1 for f in fields if container.pop(f, None) is not None)
         if not container:
-            self._data.pop(key, None)
+            self._drop(key)
         return removed
 
     async def hincrby(self, key: str, field: str, amount: int = 1) -> int:
@@ -181,7 +193,7 @@ class MemoryCache:
         before = len(container)
         container.difference_update(_b(m) for m in members)
         if not container:
-            self._data.pop(key, None)
+            self._drop(key)
         return before - len(container)
 
     async def smembers(self, key: str) -> set[bytes]:
@@ -197,7 +209,7 @@ class MemoryCache:
         container = self._get(key, dict) or {}
         removed = sum(1 for m in members if container.pop(_b(m), None) is not None)
         if not container:
-            self._data.pop(key, None)
+            self._drop(key)
         return removed
 
     async def zscore(self, key: str, member: str) -> float | None:
@@ -457,7 +469,11 @@ class _RedisSubscription:
                 yield item
 
 
-def make_cache(url: str, prefix: str = "hitcircle:", timeout: float = 1.0) -> Cache:
+def make_cache(
+    url: str, prefix: str = "hitcircle:", timeout: float = 1.0, clock: Clock = SYSTEM_CLOCK
+) -> Cache:
+    """Redis when `url` is set (its keys expire on the server's clock), else process memory
+    (expiring on `clock`)."""
     if url:
         return RedisCache(url, prefix, timeout)
-    return MemoryCache()
+    return MemoryCache(clock)

@@ -1,4 +1,4 @@
-"""Periodic jobs from the `jobs` hook, run inside the app's lifespan."""
+"""Periodic jobs from the `jobs` hook, run inside the app's lifespan on the app's clock."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from loguru import logger
+
+from core.clock import Clock, clock_of
 
 
 @dataclass(frozen=True)
@@ -19,9 +21,9 @@ class Job:
     run_at_start: bool = False
 
 
-async def _loop(job: Job, app: Any) -> None:
+async def _loop(job: Job, app: Any, clock: Clock) -> None:
     if not job.run_at_start:
-        await asyncio.sleep(job.interval)
+        await clock.sleep(job.interval)
     while True:
         try:
             await job.run(app)
@@ -30,7 +32,7 @@ async def _loop(job: Job, app: Any) -> None:
         except Exception:
             # A failing job must never take the server down; it gets another go next interval.
             logger.exception("job {} failed; retrying in {}s", job.name, job.interval)
-        await asyncio.sleep(job.interval)
+        await clock.sleep(job.interval)
 
 
 class JobRunner:
@@ -38,9 +40,12 @@ class JobRunner:
         self.jobs = jobs
         self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self, app: Any) -> None:
+    def start(self, app: Any, clock: Clock | None = None) -> None:
+        """Run every job on `clock` (by default the app's, `app.state.clock`)."""
+        if clock is None:
+            clock = clock_of(getattr(app, "state", None))
         for job in self.jobs:
-            self._tasks.append(asyncio.create_task(_loop(job, app), name=f"job:{job.name}"))
+            self._tasks.append(asyncio.create_task(_loop(job, app, clock), name=f"job:{job.name}"))
 
     async def stop(self) -> None:
         for task in self._tasks:

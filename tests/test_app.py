@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from core.app import create_app
+from core.clock import ManualClock, SystemClock
 from core.config import ConfigError, Settings
 from core.hooks import hookimpl
 from core.jobs import Job
@@ -24,6 +25,8 @@ async def test_health_ok(client: httpx.AsyncClient) -> None:
 
 async def test_startup_shutdown_and_jobs_are_awaited(settings: Settings) -> None:
     events: list[str] = []
+    ticked = asyncio.Event()
+    clock = ManualClock()
 
     class Plugin:
         @hookimpl
@@ -42,15 +45,19 @@ async def test_startup_shutdown_and_jobs_are_awaited(settings: Settings) -> None
         def jobs(self) -> list[Job]:
             async def tick(app: object) -> None:
                 events.append("tick")
+                ticked.set()
 
             return [Job("tick", 0.01, tick, run_at_start=True)]
 
-    app = create_app(settings, [Plugin()])
+    app = create_app(settings, [Plugin()], clock=clock)
+    assert app.state.clock is clock
     async with running(app):
         assert events[0] == "startup"
-        await asyncio.sleep(0.05)
-    assert events.count("tick") >= 2
-    assert events[-1] == "shutdown"
+        await ticked.wait()  # at start
+        ticked.clear()
+        clock.advance(0.01)  # and one interval later, on the app's clock
+        await ticked.wait()
+    assert events == ["startup", "tick", "tick", "shutdown"]
 
 
 async def test_plugin_routes_are_served_and_disabled_ones_are_not(
@@ -71,6 +78,10 @@ async def test_plugin_routes_are_served_and_disabled_ones_are_not(
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
                 assert (await c.get("/ping")).status_code == status
+
+
+def test_the_app_runs_on_the_real_clock_unless_given_one(settings: Settings) -> None:
+    assert isinstance(create_app(settings).state.clock, SystemClock)
 
 
 def test_missing_storage_backend_is_a_config_error(settings: Settings) -> None:

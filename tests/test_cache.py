@@ -1,17 +1,28 @@
+"""core.cache on both backends. The memory backend expires keys on a manual clock; Redis
+expires them on its own, so there the expiry tests watch for it (short polls, a deadline)."""
+
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
+import coredis.exceptions
 import pytest
 
 from core.cache import Cache, LockTimeout, MemoryCache, RedisCache
+from core.clock import ManualClock
 
-from .conftest import REDIS_PREFIX, REDIS_URL, flush_redis
+from .conftest import REDIS_PREFIX, REDIS_URL, flush_redis, free_port
 
 
 @pytest.fixture
-async def cache(backend: str) -> AsyncIterator[Cache]:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def cache(backend: str, clock: ManualClock) -> AsyncIterator[Cache]:
     if backend == "embedded":
-        instance: Cache = MemoryCache()
+        instance: Cache = MemoryCache(clock)
     else:
         await flush_redis()
         instance = RedisCache(REDIS_URL, prefix=REDIS_PREFIX)
@@ -31,18 +42,60 @@ async def test_get_set_delete(cache: Cache) -> None:
     assert not await cache.exists("k")
 
 
-async def test_expiry(cache: Cache) -> None:
+async def expired(cache: Cache, clock: ManualClock, key: str, seconds: float) -> None:
+    """Let `seconds` pass for `key`: the manual clock moves (and the key must still be there
+    just before), or Redis is watched until it drops the key (it must within a second)."""
+    if isinstance(cache, MemoryCache):
+        clock.advance(seconds - 0.001)
+        assert await cache.get(key) is not None, "expired early"
+        clock.advance(0.001)
+        return
+    deadline = asyncio.get_running_loop().time() + 1.0
+    while await cache.exists(key):
+        assert asyncio.get_running_loop().time() < deadline, f"{key} never expired"
+        await asyncio.sleep(0.005)
+
+
+async def test_expiry(cache: Cache, clock: ManualClock) -> None:
     await cache.set("short", b"1", ex=0.05)
     ttl = await cache.ttl("short")
     assert ttl is not None and 0 < ttl <= 0.05
-    await asyncio.sleep(0.1)
+    await expired(cache, clock, "short", 0.05)
     assert await cache.get("short") is None
+    assert await cache.ttl("short") is None
     await cache.set("later", b"1")
     assert await cache.ttl("later") is None
     assert await cache.expire("later", 0.05)
-    await asyncio.sleep(0.1)
+    await expired(cache, clock, "later", 0.05)
     assert await cache.get("later") is None
     assert not await cache.expire("gone", 1)
+
+
+async def test_a_set_without_expiry_clears_the_old_one(cache: Cache, clock: ManualClock) -> None:
+    await cache.set("k", b"1", ex=0.05)
+    await cache.set("k", b"2")
+    assert await cache.ttl("k") is None
+    clock.advance(1)
+    assert await cache.get("k") == b"2"
+
+
+async def test_an_emptied_collection_takes_its_expiry_with_it(
+    cache: Cache, clock: ManualClock
+) -> None:
+    await cache.hset("h", {"a": 1})
+    await cache.sadd("s", "a")
+    await cache.zadd("z", {"a": 1})
+    for key in ("h", "s", "z"):
+        assert await cache.expire(key, 0.05)
+    assert await cache.hdel("h", "a") == 1
+    assert await cache.srem("s", "a") == 1
+    assert await cache.zrem("z", "a") == 1
+    # Built again from nothing: a new key, with no expiry of the old one.
+    await cache.hset("h", {"b": 2})
+    await cache.sadd("s", "b")
+    await cache.zadd("z", {"b": 2})
+    for key in ("h", "s", "z"):
+        assert await cache.ttl(key) is None
 
 
 async def test_set_nx(cache: Cache) -> None:
@@ -93,9 +146,11 @@ async def test_publish_subscribe(cache: Cache) -> None:
         await cache.publish("room:1", b"hello")
         await cache.publish("room:2", b"not for us")
         await cache.publish("user:7", "pattern")
+        await cache.publish("room:1", b"last")
+        # Delivered in publication order: room:2's message would have come before this one.
         assert await sub.get(timeout=2) == ("room:1", b"hello")
         assert await sub.get(timeout=2) == ("user:7", b"pattern")
-        assert await sub.get(timeout=0.1) is None
+        assert await sub.get(timeout=2) == ("room:1", b"last")
 
 
 async def test_fan_out_to_every_subscriber(cache: Cache) -> None:
@@ -105,17 +160,34 @@ async def test_fan_out_to_every_subscriber(cache: Cache) -> None:
         assert await two.get(timeout=2) == ("c", b"x")
 
 
-async def test_lock_serialises(cache: Cache) -> None:
+async def test_lock_serialises(cache: Cache, monkeypatch: pytest.MonkeyPatch) -> None:
     order: list[str] = []
+    refused = asyncio.Event()
+    real_set = cache.set
 
-    async def worker(name: str) -> None:
+    async def watched_set(key: str, value: Any, ex: float | None = None, nx: bool = False) -> bool:
+        taken = await real_set(key, value, ex=ex, nx=nx)
+        if key == "lock:room:1" and not taken:
+            refused.set()
+        return taken
+
+    monkeypatch.setattr(cache, "set", watched_set)
+
+    entered = asyncio.Event()
+
+    async def worker(name: str, hold_until: asyncio.Event | None = None) -> None:
         async with cache.lock("room:1"):
             order.append(f"{name}-in")
-            await asyncio.sleep(0.02)
+            entered.set()
+            if hold_until is not None:
+                await hold_until.wait()
             order.append(f"{name}-out")
 
-    await asyncio.gather(worker("a"), worker("b"))
-    assert order in (["a-in", "a-out", "b-in", "b-out"], ["b-in", "b-out", "a-in", "a-out"])
+    first = asyncio.create_task(worker("a", hold_until=refused))
+    await entered.wait()
+    # "b" asks while "a" holds the lock: refused, it waits, and "a" lets go only after that.
+    await asyncio.gather(first, worker("b"))
+    assert order == ["a-in", "a-out", "b-in", "b-out"]
 
 
 async def test_lock_wait_times_out(cache: Cache) -> None:
@@ -128,4 +200,13 @@ async def test_lock_wait_times_out(cache: Cache) -> None:
 
 
 async def test_ping(cache: Cache) -> None:
-    await cache.ping()
+    # Answers while the backend is there; a Redis that is not there fails the ping, which is
+    # what /health reports as "unavailable".
+    assert await cache.ping() is None
+    if isinstance(cache, RedisCache):
+        gone = RedisCache(f"redis://127.0.0.1:{free_port()}/0", prefix=REDIS_PREFIX, timeout=0.5)
+        try:
+            with pytest.raises(coredis.exceptions.ConnectionError):
+                await gone.ping()
+        finally:
+            await gone.close()

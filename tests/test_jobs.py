@@ -1,9 +1,15 @@
-import asyncio
+"""The job runner on a manual clock: every run is caused by moving time, none by waiting."""
 
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from core.clock import ManualClock
 from core.jobs import Job, JobRunner
 
 
 async def test_jobs_run_periodically_and_survive_failures() -> None:
+    clock = ManualClock()
     calls: list[int] = []
 
     async def flaky(app: object) -> None:
@@ -11,21 +17,51 @@ async def test_jobs_run_periodically_and_survive_failures() -> None:
         if len(calls) == 1:
             raise RuntimeError("first run fails")
 
-    runner = JobRunner([Job("flaky", 0.01, flaky, run_at_start=True)])
-    runner.start(app=None)
-    await asyncio.sleep(0.1)
+    runner = JobRunner([Job("flaky", 0.5, flaky, run_at_start=True)])
+    runner.start(app=None, clock=clock)
+    # Ran at start (and failed), then went to sleep for one interval.
+    await clock.wait_for_sleepers(1)
+    assert calls == [0]
+    assert clock.advance(0.25) == 0
+    for expected in (2, 3, 4):
+        assert clock.advance(0.25 if expected == 2 else 0.5) == 1
+        await clock.wait_for_sleepers(1)
+        assert len(calls) == expected  # the failure did not stop the loop
     await runner.stop()
-    assert len(calls) >= 3  # the failure did not stop the loop
+    assert clock.sleepers == []
 
 
 async def test_jobs_wait_one_interval_by_default() -> None:
+    clock = ManualClock()
     calls: list[str] = []
 
     async def job(app: object) -> None:
         calls.append("x")
 
     runner = JobRunner([Job("slow", 10, job)])
-    runner.start(app=None)
-    await asyncio.sleep(0.05)
-    await runner.stop()
+    runner.start(app=None, clock=clock)
+    await clock.wait_for_sleepers(1)
+    assert calls == [] and clock.sleepers == [10]
+    assert clock.advance(9.5) == 0
     assert calls == []
+    assert clock.advance(0.5) == 1
+    await clock.wait_for_sleepers(1)
+    assert calls == ["x"] and clock.sleepers == [20]
+    await runner.stop()
+
+
+async def test_jobs_take_the_clock_of_the_app() -> None:
+    clock = ManualClock()
+    seen: list[object] = []
+    app = SimpleNamespace(state=SimpleNamespace(clock=clock))
+
+    async def job(given: object) -> None:
+        seen.append(given)
+
+    runner = JobRunner([Job("tick", 5, job)])
+    runner.start(app)
+    await clock.wait_for_sleepers(1)
+    clock.advance(5)
+    await clock.wait_for_sleepers(1)
+    assert seen == [app]
+    await runner.stop()

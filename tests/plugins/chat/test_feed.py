@@ -107,6 +107,20 @@ async def test_a_socket_that_falls_behind_is_dropped() -> None:
 
 
 async def test_garbage_on_the_bus_is_dropped() -> None:
-    hub, _ = hub_with()
-    hub.dispatch(b"not json\n")
-    hub.dispatch(b'{"k":"users"}\n')
+    from loguru import logger
+
+    conn = Connection(None, 1, "t", True)  # type: ignore[arg-type]
+    hub, cache = hub_with(conn)
+    logged: list[str] = []
+    sink = logger.add(lambda message: logged.append(message.record["message"]), level="ERROR")
+    try:
+        hub.dispatch(b"not json\n")
+        hub.dispatch(b'{"k":"users"}\n')  # a known kind without its user list
+    finally:
+        logger.remove(sink)
+    # Each was logged and dropped: nothing reached the socket, which stays open.
+    assert logged == ["bad notification bus message dropped"] * 2
+    assert frames(conn) == [] and not conn.closing
+    # The hub carries on with the next good message.
+    await notify_db.publish_to_users(cache, [1], b'{"event":"new"}')
+    assert frames(conn) == ['{"event":"new"}']
