@@ -28,7 +28,8 @@ from starlette.applications import Starlette
 from core.config import Settings, load_settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# How long the hubs get to tell their clients before hypercorn closes the sockets regardless.
+# The most of the graceful timeout the hubs may spend telling their clients (a client that does
+# not read cannot hold the stop up); hypercorn's own wait gets what is left.
 DRAIN_TIMEOUT = 2.0
 
 
@@ -54,15 +55,15 @@ def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] 
     return uvloop.new_event_loop
 
 
-async def drain(app: Starlette) -> None:
+async def drain(app: Starlette, timeout: float) -> None:
     """Tell every hub client that the server is going away and close its connection."""
     hosts = list(getattr(app.state, "hubs", {}).values())
     if not hosts:
         return
     try:
-        await asyncio.wait_for(asyncio.gather(*(host.drain() for host in hosts)), DRAIN_TIMEOUT)
+        await asyncio.wait_for(asyncio.gather(*(host.drain() for host in hosts)), timeout)
     except TimeoutError:
-        logger.warning("hub clients were not all told of the shutdown in {} s", DRAIN_TIMEOUT)
+        logger.warning("hub clients were not all told of the shutdown in {} s", timeout)
 
 
 async def _signalled() -> None:
@@ -93,7 +94,11 @@ async def _serve(
         finally:
             for task in tasks:
                 task.cancel()
-        await drain(app)
+        # The drain counts against the graceful timeout: the whole stop stays within it.
+        graceful = config.graceful_timeout
+        started = time.monotonic()
+        await drain(app, min(DRAIN_TIMEOUT, graceful))
+        config.graceful_timeout = max(0.0, graceful - (time.monotonic() - started))
 
     await worker_serve(ASGIWrapper(app), config, sockets=sockets, shutdown_trigger=shutdown_trigger)
 
@@ -151,7 +156,7 @@ def _supervise(config: Config, sockets: Sockets, workers: int) -> int:
             wait([p.sentinel for p in processes], timeout=0.5)
             if any(p.exitcode is not None for p in processes):
                 stop.set()
-        deadline = time.monotonic() + config.graceful_timeout + DRAIN_TIMEOUT + 1
+        deadline = time.monotonic() + config.graceful_timeout + 1
         for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
         for process in processes:

@@ -174,3 +174,39 @@ def test_serve_answers_on_the_embedded_default(settings: Settings) -> None:
 def test_settings_env_round_trips(settings: Settings) -> None:
     env = settings_env(settings)
     assert env["HITCIRCLE_DATABASE_URL"] == settings.database_url
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["migrate"],
+        ["plugins"],
+        ["config", "check"],
+        ["user", "create", "newcomer", "--password", "a long password", "--email", "n@e.example"],
+        ["oauth", "create-client", "bot", "--json"],
+        ["recalc"],
+        ["beatmaps", "import", "MAP"],
+    ],
+    ids=lambda command: "-".join(command[:2]),
+)
+def test_every_command_works_on_a_new_data_directory(tmp_path: Path, command: list[str]) -> None:
+    """Before the first `serve`: each command brings up the embedded schema as `serve` does."""
+    from tests.beatmaps.support import make_osu
+
+    data = tmp_path / "data"
+    beatmap = tmp_path / "map.osu"
+    beatmap.write_bytes(make_osu(beatmap_id=41, set_id=40))
+    args = [str(beatmap) if arg == "MAP" else arg for arg in command]
+    result = hitcircle(*args, env={"HITCIRCLE_DATA_DIR": str(data)})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    if command[0] in ("plugins", "config"):
+        return  # neither needs the database
+    import sqlite3
+
+    with sqlite3.connect(data / "hitcircle.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall()
+        if command[0] == "beatmaps":
+            assert db.execute("SELECT id FROM beatmaps").fetchall() == [(41,)]
+        if command[0] == "user":
+            assert db.execute("SELECT username FROM users").fetchall() == [("newcomer",)]
