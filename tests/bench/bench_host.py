@@ -46,7 +46,7 @@ def routes() -> list[Route]:
 
 
 def main() -> None:
-    from tests.bench.loadgen import free_port, measure, serve_app, wait_until_up
+    from tests.bench.loadgen import free_port, measure, serve_app, serve_hitcircle, wait_until_up
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -69,26 +69,35 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        bare_port, host_port = free_port(), free_port()
+        # The host as operators run it (`hitcircle serve`), with asyncio's loop and with uvloop;
+        # bare Starlette under plain hypercorn (asyncio) is the baseline for both.
+        ports = {name: free_port() for name in ("bare", "asyncio", "uvloop")}
         with (
-            serve_app("tests.bench.bench_host:bare", bare_port) as bare_url,
-            serve_app("core.asgi:app", host_port, env) as host_url,
+            serve_app("tests.bench.bench_host:bare", ports["bare"]) as bare_url,
+            serve_hitcircle(
+                ports["asyncio"], env | {"HITCIRCLE_SERVER_UVLOOP": "false"}
+            ) as asyncio_url,
+            serve_hitcircle(ports["uvloop"], env | {"HITCIRCLE_SERVER_UVLOOP": "true"}) as uv_url,
         ):
-            wait_until_up(f"{bare_url}/bench")
-            wait_until_up(f"{host_url}/bench")
-            totals = {"bare": 0.0, "host": 0.0}
+            urls = {"bare": bare_url, "asyncio": asyncio_url, "uvloop": uv_url}
+            for url in urls.values():
+                wait_until_up(f"{url}/bench")
+            totals = dict.fromkeys(urls, 0.0)
             for round_no in range(1, args.rounds + 1):
-                for name, url in (("bare", bare_url), ("host", host_url)):
+                for name, url in urls.items():
                     result = measure(f"{url}/bench", args.seconds, args.connections)
                     bad = {s: n for s, n in result["statuses"].items() if s != "200"}
                     if bad:
                         raise SystemExit(f"{name} answered non-200 statuses: {bad}")
                     totals[name] += result["rps"]
-                    print(f"round {round_no} {name:5s} {result['rps']:9.0f} req/s")
-    bare_rps, host_rps = totals["bare"] / args.rounds, totals["host"] / args.rounds
-    print(f"bare starlette   {bare_rps:9.0f} req/s")
-    print(f"hitcircle host   {host_rps:9.0f} req/s")
-    print(f"ratio host/bare  {host_rps / bare_rps:9.2%}  (target >= 70%)")
+                    print(f"round {round_no} {name:7s} {result['rps']:9.0f} req/s")
+    rps = {name: total / args.rounds for name, total in totals.items()}
+    print(f"bare starlette          {rps['bare']:9.0f} req/s")
+    print(f"hitcircle, asyncio loop {rps['asyncio']:9.0f} req/s")
+    print(f"hitcircle, uvloop       {rps['uvloop']:9.0f} req/s")
+    print(f"ratio asyncio/bare      {rps['asyncio'] / rps['bare']:9.2%}  (target >= 70%)")
+    print(f"ratio uvloop/bare       {rps['uvloop'] / rps['bare']:9.2%}")
+    print(f"uvloop/asyncio          {rps['uvloop'] / rps['asyncio']:9.2f}x")
 
 
 if __name__ == "__main__":

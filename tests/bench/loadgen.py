@@ -150,6 +150,22 @@ def serve_app(app_path: str, port: int, env: dict[str, str] | None = None) -> It
         process.wait(10)
 
 
+@contextmanager
+def serve_hitcircle(port: int, env: dict[str, str]) -> Iterator[str]:
+    """`hitcircle serve` (the operator's command: core.server, uvloop per setting) on port."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def free_port() -> int:
     import socket
 
