@@ -2,10 +2,11 @@
 
     python -m tests.bench.bench_host [--seconds 5] [--connections 16] [--rounds 2]
 
-Both apps run under hypercorn with one worker on loopback; the host goes through its whole stack
-(request-id and trailing-slash middleware, the rate limiter with a limit high enough never to
-refuse, the error handlers). Rounds alternate so drift on a shared machine hits both alike.
-Target: the host keeps at least 70% of bare Starlette's throughput.
+Bare Starlette runs under plain hypercorn (asyncio loop); the host runs as operators run it,
+`hitcircle serve` with one worker, once with `server.uvloop = false` and once with uvloop. The
+host goes through its whole stack (request-id and trailing-slash middleware, the rate limiter with
+a limit high enough never to refuse, the error handlers). Rounds alternate so drift on a shared
+machine hits all three alike. Target: the host keeps at least 70% of bare Starlette's throughput.
 """
 
 from __future__ import annotations

@@ -39,6 +39,12 @@ async def _worker(
             writer.write(request)
             await writer.drain()
             status_line = await reader.readline()
+            if not status_line:
+                # hypercorn closes a keep-alive connection after `keep_alive_max_requests`
+                # (1000 by default): open another, as a browser or lazer would.
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+                continue
             status = int(status_line.split()[1])
             length = 0
             while True:
@@ -110,8 +116,9 @@ def measure(
         ],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"the load client failed against {url}:\n{out.stderr}")
     return json.loads(out.stdout)
 
 
