@@ -1,81 +1,268 @@
 """The hook specifications plugins implement, and the `hookimpl` marker they use.
 
-pluggy is synchronous: a hook that has I/O to do returns an awaitable and the host awaits it
-(`core.plugins.resolve`). Collect hooks return a list (or None) from each plugin.
+A plugin is a module (or any object) with `@hookimpl` functions named after the specs below; it
+implements only the hooks it needs. `docs/plugins.md` shows each hook with an example.
+
+Three kinds of hook:
+
+- collect: every enabled plugin is called; each returns a list (or dict) or None, and the host
+  joins what came back.
+- event: every enabled plugin is called to hear that something happened; the return value is
+  only awaited, never used.
+- selected: one plugin, named in the configuration, is asked (`calculate_performance`).
+
+Call order is pluggy's: the plugin registered last is called first. The host registers plugins
+in name order (built-in, entry-point and `[plugins] modules` plugins together), then the extra
+plugins `create_app(settings, extra_plugins=...)` was given; `@hookimpl(tryfirst=True)` or
+`trylast=True` moves an implementation to the front or the back.
+
+pluggy is synchronous: a hook that has I/O to do returns an awaitable (an `async def`
+implementation does that by itself) and the host awaits it (`core.plugins.resolve`). The host
+first calls every implementation, then awaits the awaitables one by one in call order.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, NotRequired, TypeAlias, TypedDict, TypeVar
 
 import pluggy
+
+if TYPE_CHECKING:
+    import argparse
+
+    import sqlalchemy as sa
+    from starlette.applications import Starlette
+    from starlette.routing import BaseRoute
+
+    from core.beatmaps.sources import BeatmapSource
+    from core.jobs import Job
+    from core.signalr.hub import Hub
+    from core.storage import StorageFactory
 
 PROJECT = "hitcircle"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
+T = TypeVar("T")
+# What an implementation may return where the host awaits: the value, or an awaitable of it.
+MaybeAwaitable: TypeAlias = T | Awaitable[T]
+
+
+class Performance(TypedDict):
+    """What `calculate_performance` answers for one score."""
+
+    pp: float
+    # Star rating with the score's mods (shown nowhere yet; kept for plugins that want it).
+    stars: NotRequired[float]
+    # The beatmap's maximum combo with the score's mods.
+    max_combo: NotRequired[int]
+    # Judged objects of the beatmap with the score's mods: a submission claiming more basic
+    # judgements than this is refused (422). Leave it out and the host skips that check.
+    max_judgements: NotRequired[int]
+
+
+# --- serving -----------------------------------------------------------------------------------
+
 
 @hookspec
-def routes() -> list[Any] | None:
-    """Starlette `Route`, `WebSocketRoute` and `Mount` objects served by the plugin."""
+def routes() -> list[BaseRoute] | None:
+    """The plugin's HTTP and WebSocket endpoints.
+
+    Kind: collect. Sync: return the list itself, not an awaitable.
+
+    Returns Starlette `Route`, `WebSocketRoute` and `Mount` objects (or None for none).
+
+    Called once by `create_app`, before the app serves anything. The lists are joined in call
+    order after the host's own `/health` route, and Starlette serves a request with the first
+    route that matches: when two plugins serve the same path, the one called first wins.
+    """
 
 
 @hookspec
-def tables(metadata: Any) -> list[Any] | None:
-    """Define the plugin's own tables on `metadata` (a `sqlalchemy.MetaData`)."""
+def hubs() -> list[type[Hub]] | None:
+    """The plugin's SignalR hubs.
+
+    Kind: collect. Sync.
+
+    Returns `core.signalr.Hub` subclasses (classes, not instances). Each is served under
+    `/signalr/{Hub.name}` (negotiate, WebSocket transport, groups across workers).
+
+    Called once by `create_app`, after `routes`. Two hubs with the same `name` stop start-up with
+    a `ConfigError`. The host makes one instance of each hub per app right then and starts it
+    when the app starts, after every `startup` implementation has finished.
+    """
+
+
+@hookspec
+def jobs() -> list[Job] | None:
+    """Periodic work: `core.jobs.Job(name, interval, run, run_at_start=False)`.
+
+    Kind: collect. Sync: return the jobs; `Job.run` is an `async def` taking the app.
+
+    Called once when the app starts (in the lifespan, after the database and the cache are open
+    and before `startup`). Each job runs every `interval` seconds (the first time right away when
+    `run_at_start` is set) until shutdown; a job that raises is logged and tried again next
+    interval. Work that must happen once across workers takes a lock in `app.state.cache`.
+    """
+
+
+@hookspec
+def startup(app: Starlette) -> MaybeAwaitable[None]:
+    """Open the plugin's resources: clients, pools, default rows, background tasks.
+
+    Kind: event. May return an awaitable (or be an `async def`); the host awaits it.
+
+    `app` is the Starlette app; `app.state` holds `settings`, `db`, `cache`, `storage`,
+    `plugins` and `hubs`. Called once per worker when the app starts, after the database and the
+    cache are open and the jobs are listed, before the hubs start and before the first request.
+    Implementations are awaited one after the other in call order; one that raises stops
+    start-up.
+    """
+
+
+@hookspec
+def shutdown(app: Starlette) -> MaybeAwaitable[None]:
+    """Close what `startup` opened.
+
+    Kind: event. May return an awaitable; the host awaits it.
+
+    Called once per worker when the app stops (also after a failed start-up), after the jobs and
+    hubs are stopped and before the cache and the database close. Implementations are awaited in
+    call order; one that raises is logged and the others still run.
+    """
+
+
+# --- schema ------------------------------------------------------------------------------------
+
+
+@hookspec
+def tables(metadata: sa.MetaData) -> list[sa.Table] | None:
+    """The plugin's own tables, so migrations and `app.state.metadata` know them.
+
+    Kind: collect. Sync.
+
+    `metadata` is the shared `sqlalchemy.MetaData` with every core table; a plugin may define its
+    tables on it directly, or define them at import time on a MetaData of its own
+    (`core.schema.plugin_metadata()`, which names constraints the same way) and return them: the
+    host copies each returned table not yet on `metadata` onto it.
+
+    Called whenever the full schema is built: by `create_app`, by `hitcircle migrate` and by
+    `serve` before migrating. Order does not matter. The tables themselves are created by the
+    plugin's migrations (`migration_dirs`); Alembic's autogenerate compares against them.
+    """
 
 
 @hookspec
 def migration_dirs() -> list[str] | None:
-    """Alembic version directories of a packaged plugin's own tables (a branch of its own)."""
+    """Alembic version directories holding the migrations of the plugin's own tables.
+
+    Kind: collect. Sync.
+
+    Returns absolute paths. Each directory is a branch of its own: its first revision has
+    `down_revision = None` and a `branch_labels` entry, so it never conflicts with core's
+    revisions. Called by `hitcircle migrate` (and `serve`, which migrates a fresh database)
+    before Alembic upgrades every head. Order does not matter.
+    """
 
 
-@hookspec
-def hubs() -> list[Any] | None:
-    """SignalR hub classes, mounted under `/signalr/{name}`."""
-
-
-@hookspec
-def jobs() -> list[Any] | None:
-    """Periodic jobs (`core.jobs.Job`): a name, an interval in seconds and an async callable."""
-
-
-@hookspec
-def startup(app: Any) -> Any:
-    """Open the plugin's resources; may return an awaitable."""
-
-
-@hookspec
-def shutdown(app: Any) -> Any:
-    """Close the plugin's resources; may return an awaitable."""
+# --- scores and beatmaps -----------------------------------------------------------------------
 
 
 @hookspec(firstresult=True)
-def calculate_performance(beatmap: Any, score: Any) -> Any:
-    """pp and difficulty for a score; the first plugin to answer wins."""
+def calculate_performance(
+    beatmap: Mapping[str, Any], score: Mapping[str, Any]
+) -> MaybeAwaitable[Performance | None]:
+    """pp and difficulty of one score.
+
+    Kind: selected (declared first-result). Only the plugin named by the `[pp] calculator` setting
+    (default `pp_rosu`) is asked, through `core.plugins.performance_calculator`: implementations
+    return awaitables, which pluggy counts as answers, so first-result alone would let whichever
+    plugin is called first win. A name that is not an enabled plugin implementing this hook stops
+    start-up; `""` stores scores without pp. May return an awaitable, which the host awaits (a
+    difficulty calculation holds the GIL: run it in `core.beatmaps.difficulty.run`'s pool).
+
+    `beatmap` is the `beatmaps` row plus `osu_file`, the `.osu` bytes. `score` has `ruleset_id`,
+    `mods` (lazer mods: `[{"acronym": "DT", "settings": {...}}]`), `statistics` and
+    `maximum_statistics` (lazer hit result name -> count), `max_combo`, `accuracy` and `passed`.
+
+    Returns a `Performance` (`pp` at least) or None when the plugin cannot rate the score (the
+    score is then stored without pp). Called during every score submission (solo and rooms)
+    whose beatmap has a `.osu` file, before the score is stored and whether or not the score is
+    eligible for pp (only eligible scores keep the pp), and by `hitcircle recalc` for each
+    eligible stored score.
+    """
 
 
 @hookspec
-def beatmap_sources() -> list[Any] | None:
-    """Where beatmap metadata and files come from, tried in configured order."""
+def beatmap_sources() -> list[BeatmapSource] | None:
+    """Where beatmap metadata and files come from: objects of the `BeatmapSource` protocol.
+
+    Kind: collect. Sync: return the sources; their methods are `async def`.
+
+    Each source has a unique `name` (also stored as `origin` on the sets it provides). Sources are
+    used in the order of the `[beatmaps] sources` setting; a name no enabled plugin provides is
+    skipped, and a source that is not named there is never asked. When two plugins offer the same
+    name, the one called first is used. Called whenever a lookup misses the database, a `.osu`
+    file or a download is needed, or an unsettled set is due for a refresh.
+    """
 
 
 @hookspec
-def storage_backends() -> dict[str, Any] | None:
-    """Storage backend factories by name: `{"local": factory}`; factory(settings) -> Storage."""
+def storage_backends() -> dict[str, StorageFactory] | None:
+    """File storage backends by name: `{"s3": factory}`.
+
+    Kind: collect. Sync.
+
+    A factory takes the `Settings` and returns a `core.storage.Storage` (replays, avatars,
+    `.osu` files and beatmap archives). The `[storage] backend` setting picks one factory by name
+    when the app (or a CLI command) is built; a name no enabled plugin provides stops start-up.
+    The dicts are merged in call order, so on a name clash the plugin called last wins.
+    """
+
+
+# --- events ------------------------------------------------------------------------------------
 
 
 @hookspec
-def score_processed(app: Any, score: Any) -> Any:
-    """A score was stored and its statistics updated."""
+def score_processed(app: Starlette, score: dict[str, Any]) -> MaybeAwaitable[None]:
+    """A score was stored and its user's statistics updated.
+
+    Kind: event. May return an awaitable; the host awaits it.
+
+    `score` is the stored row of the `scores` table as a dict (`id`, `user_id`, `beatmap_id`,
+    `ruleset_id`, `total_score`, `accuracy`, `pp`, `passed`, `rank`, `mods`, `statistics`, ...).
+    Called after a solo or room score submission has committed, on the worker that stored it,
+    before the client gets its answer; a retried submission of the same token does not fire it
+    again. An implementation that raises is logged and does not fail the submission.
+    """
 
 
 @hookspec
-def user_registered(app: Any, user: Any) -> Any:
-    """A new account exists."""
+def user_registered(app: Starlette, user: Mapping[str, Any]) -> MaybeAwaitable[None]:
+    """A new account was created through the in-game sign-up (`POST /users`).
+
+    Kind: event. May return an awaitable; the host awaits it.
+
+    `user` is the new row of the `users` table (`id`, `username`, `country_code`, ...). Called
+    after the row is stored and before the client gets its answer, in call order. An
+    implementation that raises fails that request with a 500 (the account exists regardless).
+    """
+
+
+# --- command line ------------------------------------------------------------------------------
 
 
 @hookspec
-def commands(cli: Any) -> None:
-    """Add subcommands to the `hitcircle` CLI; `cli` is the argparse subparsers object."""
+def commands(cli: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add subcommands to the `hitcircle` command line.
+
+    Kind: collect (by side effect). Sync: returns nothing.
+
+    `cli` is the argparse subparsers object of `hitcircle`: `cli.add_parser("name")` adds a
+    command; `set_defaults(func=...)` gives it a function taking the parsed `argparse.Namespace`
+    and returning the exit code. Called each time `hitcircle` runs, with the configured plugins,
+    before the arguments are parsed. Built-in commands are added first; a name that is already
+    taken makes argparse fail.
+    """

@@ -3,13 +3,19 @@
 Built-in plugins are the packages under `plugins/`; third-party ones declare an entry point in the
 group `hitcircle.plugins`; `plugins.modules` in config adds modules by import path. Discovery only
 names them; only enabled plugins are imported, so a broken plugin can be switched off.
+
+Loading is strict: an `@hookimpl` whose name is no hook (a typo) or whose arguments the hook does
+not have stops start-up with one line naming the plugin, and so does a `[pp] calculator` that is
+not an enabled plugin implementing `calculate_performance`.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import pkgutil
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -19,10 +25,15 @@ from typing import Any
 import pluggy
 
 from core import hooks
-from core.config import Settings
+from core.config import ConfigError, Settings
 
 ENTRY_POINT_GROUP = "hitcircle.plugins"
 BUILTIN_PACKAGE = "plugins"
+
+PP_DEFAULTS: dict[str, Any] = {
+    # The plugin whose `calculate_performance` rates scores; "" stores scores without pp.
+    "calculator": "pp_rosu",
+}
 
 
 class PluginError(Exception):
@@ -66,7 +77,11 @@ def _import(info: PluginInfo) -> ModuleType:
 
 
 def load(settings: Settings, extra: Iterable[object] = ()) -> pluggy.PluginManager:
-    """A plugin manager holding every enabled plugin; `extra` registers objects directly (tests)."""
+    """A plugin manager holding every enabled plugin; `extra` registers objects directly (tests).
+
+    Plugins are registered in name order, then the `extra` objects under pluggy's name for them
+    (a module's `__name__`). Raises `PluginError` or `ConfigError`, one line each.
+    """
     pm = pluggy.PluginManager(hooks.PROJECT)
     pm.add_hookspecs(hooks)
     infos = discover(settings)
@@ -76,13 +91,100 @@ def load(settings: Settings, extra: Iterable[object] = ()) -> pluggy.PluginManag
             raise PluginError(f"plugin {name!r} named in config is not installed")
     for info in infos:
         if info.enabled:
-            try:
-                pm.register(_import(info), name=info.name)
-            except pluggy.PluginValidationError as exc:
-                raise PluginError(f"plugin {info.name!r} is not valid: {exc}") from exc
+            _register(pm, _import(info), info.name)
     for plugin in extra:
-        pm.register(plugin)
+        _register(pm, plugin, None)
+    try:
+        # register() checks implementations of known hooks; this catches the misspelled ones.
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise _unknown_hook(pm, exc) from exc
+    _check_calculator(pm, settings, infos)
     return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise _invalid(name or _label(pm, plugin), exc) from exc
+
+
+def _label(pm: pluggy.PluginManager, plugin: object) -> str:
+    """The name to show for a plugin: its registered name, else its module or class name."""
+    name = pm.get_name(plugin)
+    if name is None or name == str(id(plugin)):
+        # pluggy names an object without `__name__` by its id: the class says more.
+        return getattr(plugin, "__name__", None) or type(plugin).__name__
+    return name
+
+
+def _invalid(label: str, exc: pluggy.PluginValidationError) -> PluginError:
+    # pluggy's message spans lines: "Plugin 'x' for hook 'routes'", the definition, the problem.
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    hook = re.match(r"Plugin .* for hook '(\w+)'$", lines[0]) if lines else None
+    if hook is not None:
+        detail = "; ".join(lines[1:])
+        return PluginError(f"plugin {label!r}: hook {hook.group(1)!r}: {detail}")
+    return PluginError(f"plugin {label!r} is not valid: {'; '.join(lines)}")
+
+
+def _unknown_hook(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> PluginError:
+    label = _label(pm, exc.plugin)
+    specs = [
+        n for n, caller in vars(pm.hook).items() if not n.startswith("_") and caller.has_spec()
+    ]
+    for hook_name, caller in vars(pm.hook).items():
+        if hook_name.startswith("_") or caller.has_spec():
+            continue
+        if any(impl.plugin is exc.plugin for impl in caller.get_hookimpls()):
+            close = difflib.get_close_matches(hook_name, specs, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return PluginError(f"plugin {label!r}: unknown hook {hook_name!r}{hint}")
+    return _invalid(label, exc)
+
+
+# --- the pp calculator -------------------------------------------------------------------------
+
+
+def pp_settings(settings: Settings) -> dict[str, Any]:
+    return settings.section("pp", PP_DEFAULTS)
+
+
+def _calculators(pm: pluggy.PluginManager) -> list[str]:
+    return [impl.plugin_name for impl in pm.hook.calculate_performance.get_hookimpls()]
+
+
+def _check_calculator(
+    pm: pluggy.PluginManager, settings: Settings, infos: list[PluginInfo]
+) -> None:
+    name = pp_settings(settings)["calculator"]
+    calculators = _calculators(pm)
+    if not name or name in calculators:
+        return
+    if pm.get_plugin(name) is not None:
+        problem = f"plugin {name!r} has no calculate_performance hook"
+    elif any(info.name == name for info in infos):
+        problem = f"plugin {name!r} is disabled"
+    else:
+        problem = f"no plugin named {name!r} is installed"
+    available = ", ".join(sorted(calculators)) or "none"
+    raise ConfigError("pp.calculator", f'{problem} (calculators: {available}; "" for no pp)')
+
+
+def performance_calculator(
+    pm: pluggy.PluginManager, settings: Settings
+) -> pluggy.HookCaller | None:
+    """`calculate_performance` reaching only the plugin `pp.calculator` names (None: no pp).
+
+    The hook is first-result, but its implementations return awaitables: every one "answers",
+    so without this the plugin pluggy happens to call first would always be the calculator.
+    """
+    name = pp_settings(settings)["calculator"]
+    if not name:
+        return None
+    others = [plugin for plugin_name, plugin in pm.list_name_plugin() if plugin_name != name]
+    return pm.subset_hook_caller("calculate_performance", others)
 
 
 async def resolve(value: Any) -> Any:

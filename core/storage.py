@@ -6,8 +6,11 @@ import asyncio
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeAlias
+
+from core.config import Settings
 
 # Keys are relative paths of plain segments: no `..`, no absolute paths, no odd characters.
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
@@ -25,11 +28,29 @@ def check_key(key: str) -> list[str]:
 
 
 class Storage(Protocol):
-    async def put(self, key: str, data: bytes) -> None: ...
-    async def get(self, key: str) -> bytes | None: ...
-    async def delete(self, key: str) -> bool: ...
+    """A place for files by key; keys pass `check_key` (relative paths of plain segments)."""
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Store `data` under `key`, replacing what was there; readers never see half of it."""
+        ...
+
+    async def get(self, key: str) -> bytes | None:
+        """The bytes under `key`, or None."""
+        ...
+
+    async def delete(self, key: str) -> bool:
+        """Remove `key`; False when there was nothing."""
+        ...
+
     async def exists(self, key: str) -> bool: ...
-    def local_path(self, key: str) -> Path | None: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A file on this machine holding `key` (served without reading it), or None."""
+        ...
+
+
+# What the `storage_backends` hook maps each backend name to: settings in, a Storage out.
+StorageFactory: TypeAlias = Callable[[Settings], Storage]
 
 
 class LocalStorage:

@@ -55,6 +55,12 @@ class Download:
 
 
 class BeatmapSource(Protocol):
+    """What the `beatmap_sources` hook returns: one place beatmaps come from.
+
+    `name` is what `[beatmaps] sources` orders by, and the `origin` stored on the sets it gives
+    (at most 16 characters). A method that raises counts as "not mine" and is logged.
+    """
+
     name: str
 
     async def lookup(
@@ -64,15 +70,23 @@ class BeatmapSource(Protocol):
         beatmap_id: int | None = None,
         checksum: str | None = None,
         filename: str | None = None,
-    ) -> FetchedSet | None: ...
+    ) -> FetchedSet | None:
+        """The whole set holding the beatmap with this id, `.osu` md5 or file name."""
+        ...
 
-    async def beatmapset(self, app: Starlette, set_id: int) -> FetchedSet | None: ...
+    async def beatmapset(self, app: Starlette, set_id: int) -> FetchedSet | None:
+        """The set with this id (also used to refresh an unsettled set)."""
+        ...
 
-    async def osu_file(self, app: Starlette, beatmap: Mapping[str, Any]) -> bytes | None: ...
+    async def osu_file(self, app: Starlette, beatmap: Mapping[str, Any]) -> bytes | None:
+        """The `.osu` bytes of a stored beatmap row; kept in storage when their md5 matches."""
+        ...
 
     async def download(
         self, app: Starlette, beatmapset: Mapping[str, Any], no_video: bool
-    ) -> Download | None: ...
+    ) -> Download | None:
+        """How a stored set is downloaded: a file, bytes or a URL to redirect to."""
+        ...
 
     def refresh_after(self, app: Starlette) -> float | None:
         """Seconds after which an unsettled set from this source is fetched again (None: never)."""

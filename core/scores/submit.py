@@ -28,7 +28,9 @@ from core.domain import mods as mods_domain
 from core.domain import profiles, scoring
 from core.domain import scores as scores_db
 from core.domain import user_statistics as stats_db
+from core.hooks import Performance
 from core.http import ApiError, unprocessable
+from core.plugins import performance_calculator
 from core.plugins import resolve as resolve_hook
 from core.scores import leaderboard
 
@@ -221,14 +223,17 @@ def parse(body: Any, token: Row) -> Submission:
 # --- pp ----------------------------------------------------------------------------------------
 
 
-async def performance(app: Starlette, beatmap: Row, score: Mapping[str, Any]) -> dict | None:
-    """The `calculate_performance` hook's answer for a score, or None (no plugin, no file)."""
+async def performance(app: Starlette, beatmap: Row, score: Mapping[str, Any]) -> Performance | None:
+    """The `pp.calculator` plugin's answer for a score, or None (no calculator, no file)."""
+    calculate = performance_calculator(app.state.plugins, app.state.settings)
+    if calculate is None:
+        return None
     osu = await resolve.osu_file(app, beatmap)
     if osu is None:
         return None
     payload = {**dict(beatmap), "osu_file": osu}
-    result = app.state.plugins.hook.calculate_performance(beatmap=payload, score=score)
-    return await resolve_hook(result)
+    result: Performance | None = await resolve_hook(calculate(beatmap=payload, score=score))
+    return result
 
 
 def eligible_for_pp(score: Mapping[str, Any], status: int) -> bool:
@@ -316,10 +321,12 @@ async def submit(
     attributes = await performance(app, beatmap, score)
     if attributes is not None:
         basic = sum(data.maximum_statistics.get(r, 0) for r in scoring.BASIC_RESULTS)
-        if basic > attributes["max_judgements"]:
+        # A calculator that does not count the beatmap's objects leaves this check out.
+        objects = attributes.get("max_judgements")
+        if objects is not None and basic > objects:
             raise unprocessable(
                 f"maximum_statistics have more judgements than the beatmap has objects "
-                f"({basic} > {attributes['max_judgements']})"
+                f"({basic} > {objects})"
             )
         if eligible_for_pp(score, status):
             score["pp"] = float(attributes["pp"])
