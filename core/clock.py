@@ -9,10 +9,14 @@ runs on `SystemClock`; tests give `create_app(settings, clock=ManualClock())` an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
-from typing import Any, Protocol
+from collections.abc import Awaitable
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -50,6 +54,28 @@ def clock_of(state: Any) -> Clock:
     the real clock)."""
     found: Clock | None = getattr(state, "clock", None)
     return found if found is not None else SYSTEM_CLOCK
+
+
+async def wait_for(clock: Clock, awaitable: Awaitable[T], timeout: float) -> T:
+    """`asyncio.wait_for` with the timeout kept on `clock`: TimeoutError (and `awaitable`
+    cancelled) once `timeout` seconds pass on it first."""
+    if isinstance(clock, SystemClock):
+        return await asyncio.wait_for(awaitable, timeout)
+    task = asyncio.ensure_future(awaitable)
+    timer = asyncio.ensure_future(clock.sleep(timeout))
+    try:
+        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        timer.cancel()
+        raise
+    if task.done():
+        timer.cancel()
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    raise TimeoutError
 
 
 class ManualClock:
@@ -115,6 +141,14 @@ class ManualClock:
         """Return once at least `count` callers are asleep on this clock (a loop that ran and
         went back to waiting, a timer that was armed)."""
         while len(self.sleepers) < count:
+            if self._changed is None:
+                self._changed = asyncio.Event()
+            await self._changed.wait()
+
+    async def wait_for_sleeper(self, deadline: float) -> None:
+        """Return once someone is asleep until `deadline` (on the monotonic scale): a timer or
+        a retry armed for a known moment, among whatever else sleeps on this clock."""
+        while deadline not in self.sleepers:
             if self._changed is None:
                 self._changed = asyncio.Event()
             await self._changed.wait()

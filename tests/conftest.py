@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from core.app import create_app
+from core.clock import ManualClock
 from core.config import Settings, settings_from
 from core.db import sync_url
 from core.plugins import load
@@ -189,8 +190,14 @@ async def running(app: Starlette) -> AsyncIterator[Starlette]:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Starlette]:
-    application = create_app(settings)
+def clock() -> ManualClock:
+    """The clock of the in-process `app`: time passes there only when a test advances it."""
+    return ManualClock()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[Starlette]:
+    application = create_app(settings, clock=clock)
     async with running(application):
         yield application
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from core.clock import SYSTEM_CLOCK, ManualClock, SystemClock, clock_of
+from core.clock import SYSTEM_CLOCK, ManualClock, SystemClock, clock_of, wait_for
 
 
 async def test_system_clock_is_the_real_one() -> None:
@@ -39,6 +39,7 @@ async def test_sleepers_wake_in_deadline_order_when_their_time_comes() -> None:
         woke.append((name, clock.monotonic()))
 
     tasks = [asyncio.create_task(sleeper(n, s)) for n, s in (("late", 3), ("early", 1), ("mid", 2))]
+    await clock.wait_for_sleeper(2)
     await clock.wait_for_sleepers(3)
     assert clock.sleepers == [1, 2, 3]
     assert clock.advance(0.5) == 0
@@ -64,3 +65,25 @@ async def test_a_cancelled_sleeper_is_forgotten_and_zero_returns_at_once() -> No
     assert clock.advance(10) == 0
     await clock.sleep(0)
     await clock.sleep(-1)
+
+
+async def test_wait_for_times_out_on_the_clock() -> None:
+    clock = ManualClock()
+    never = asyncio.Event()
+    waiting = asyncio.create_task(wait_for(clock, never.wait(), 2))
+    await clock.wait_for_sleepers(1)
+    clock.advance(1.5)
+    assert not waiting.done()
+    clock.advance(0.5)
+    with pytest.raises(TimeoutError):
+        await waiting
+    assert clock.sleepers == []
+
+    answer = asyncio.get_running_loop().create_future()
+    answered = asyncio.create_task(wait_for(clock, answer, 2))
+    await clock.wait_for_sleepers(1)
+    answer.set_result(42)
+    assert await answered == 42
+    await asyncio.sleep(0)  # the timer's cancellation runs
+    assert clock.sleepers == []
+    assert await wait_for(SYSTEM_CLOCK, asyncio.sleep(0, "real"), 1) == "real"

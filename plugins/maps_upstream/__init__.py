@@ -17,6 +17,7 @@ import orjson
 from starlette.applications import Starlette
 
 from core.beatmaps.sources import Download, FetchedSet
+from core.clock import clock_of
 from core.config import ConfigError, Settings
 from core.domain.beatmaps import STATUS_IDS, utcnow
 from core.hooks import hookimpl
@@ -62,6 +63,7 @@ def _client(app: Starlette) -> UpstreamClient | None:
             config["client_secret"],
             retries=config["retries"],
             timeout=config["timeout"],
+            clock=clock_of(app.state),
         )
         app.state.beatmaps_upstream = client
     return client if client.configured else None

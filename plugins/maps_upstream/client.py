@@ -1,10 +1,13 @@
-"""The official osu! API v2 with client credentials: bounded retries, 429 and a time budget."""
+"""The official osu! API v2 with client credentials: bounded retries, 429 and a time budget.
+
+The budget, the retry waits and the token's lifetime are kept on the app's clock
+(`core.clock`); httpx's own timeout stays as a safety net on the network's (real) time.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +19,8 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
 )
+
+from core.clock import SYSTEM_CLOCK, Clock, wait_for
 
 
 class UpstreamError(Exception):
@@ -53,7 +58,9 @@ class UpstreamClient:
         retries: int = 3,
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self.clock = clock
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
@@ -78,7 +85,7 @@ class UpstreamClient:
 
     async def _get_token(self, deadline: float) -> str:
         async with self._token_lock:
-            if self._token and time.monotonic() < self._token_expires - 30:
+            if self._token and self.clock.monotonic() < self._token_expires - 30:
                 return self._token
             response = await self._send(
                 "POST",
@@ -95,12 +102,12 @@ class UpstreamClient:
                 raise UpstreamError(f"token request refused with {response.status_code}")
             body = response.json()
             self._token = str(body["access_token"])
-            self._token_expires = time.monotonic() + float(body.get("expires_in", 3600))
+            self._token_expires = self.clock.monotonic() + float(body.get("expires_in", 3600))
             return self._token
 
     def deadline(self) -> float:
         """A monotonic deadline `timeout` from now, to share between calls of one request."""
-        return time.monotonic() + self.timeout
+        return self.clock.monotonic() + self.timeout
 
     async def api(
         self, path: str, params: Mapping[str, Any] | None = None, deadline: float | None = None
@@ -130,8 +137,7 @@ class UpstreamClient:
         raise UpstreamError("upstream refused our token")
 
     async def file(self, url: str) -> bytes | None:
-        deadline = time.monotonic() + self.timeout
-        response = await self._send("GET", url, deadline)
+        response = await self._send("GET", url, self.deadline())
         if response.status_code != 200:
             return None
         return response.content
@@ -144,17 +150,17 @@ class UpstreamClient:
             delay = min(0.2 * 2 ** (state.attempt_number - 1), 2.0)
             if isinstance(exc, Retryable) and exc.retry_after is not None:
                 delay = exc.retry_after
-            if time.monotonic() + delay >= deadline:
+            if self.clock.monotonic() + delay >= deadline:
                 raise UpstreamError("upstream busy: retry would pass the time budget")
             return delay
 
         async def once() -> httpx.Response:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 raise UpstreamError("time budget used up")
             try:
-                response = await asyncio.wait_for(
-                    self.http.request(method, url, **kwargs), remaining
+                response = await wait_for(
+                    self.clock, self.http.request(method, url, **kwargs), remaining
                 )
             except (httpx.TransportError, TimeoutError) as exc:
                 raise Retryable(f"{method} {url}: {type(exc).__name__}") from None
@@ -168,6 +174,7 @@ class UpstreamClient:
                 wait=wait,
                 retry=retry_if_exception_type(Retryable),
                 reraise=True,
+                sleep=self.clock.sleep,
             ):
                 with attempt:
                     return await once()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.clock import Clock, clock_of
 from core.lazer.types import MultiplayerRoomUser, MultiplayerUserState
 from core.signalr import HubError
 from plugins.multiplayer.state import Outbox, RoomState
@@ -35,6 +36,11 @@ class Ctx:
     @property
     def room(self) -> Any:
         return self.state.room
+
+    @property
+    def clock(self) -> Clock:
+        """The app's clock: countdown deadlines are its wall time, shared by every worker."""
+        return clock_of(self.app.state)
 
     def set_state(self, user: MultiplayerRoomUser, new: MultiplayerUserState) -> None:
         user.state = new

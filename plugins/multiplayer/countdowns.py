@@ -9,7 +9,6 @@ under the room lock and removes the countdown from the state, so it fires exactl
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from core.lazer.types import (
@@ -43,7 +42,7 @@ def start(ctx: Ctx, kind: str, seconds: float) -> int:
     countdown_id = state.next_countdown_id
     state.next_countdown_id += 1
     countdown = COUNTDOWN_KINDS[kind](id=countdown_id, time_remaining=timedelta(seconds=seconds))
-    deadline = time.time() + seconds
+    deadline = ctx.clock.time() + seconds
     state.room.active_countdowns.append(countdown)
     state.deadlines[countdown_id] = Deadline(kind, deadline)
     ctx.out.room("MatchEvent", CountdownStartedEvent(countdown=countdown))
@@ -66,7 +65,7 @@ def stop_kind(ctx: Ctx, kind: str) -> None:
 
 
 def due(ctx: Ctx, now: float | None = None) -> list[tuple[int, str]]:
-    moment = (now or time.time()) + EPSILON
+    moment = (ctx.clock.time() if now is None else now) + EPSILON
     return sorted((cid, d.kind) for cid, d in ctx.state.deadlines.items() if d.at <= moment)
 
 

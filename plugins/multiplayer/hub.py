@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 import orjson
 from loguru import logger
 
+from core.clock import Clock, clock_of
 from core.domain import beatmaps as db_beatmaps
 from core.domain import rooms as rooms_db
 from core.domain import users as users_db
@@ -120,6 +120,9 @@ class MultiplayerHub(Hub):
         super().__init__(app, host)
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
+        # Countdown timers armed here, cancelled at shutdown (another worker's sweep takes
+        # over deadlines nobody fires).
+        self._timers: set[asyncio.Task[None]] = set()
         # This worker's connections that are in a room: connection id -> (room id, connection).
         self._members: dict[str, tuple[int, Connection]] = {}
         # room id -> [local lock, users of it]
@@ -138,9 +141,10 @@ class MultiplayerHub(Hub):
         ]
 
     async def on_shutdown(self) -> None:
-        for task in self._tasks:
+        stopping = [*self._tasks, *self._timers]
+        for task in stopping:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*stopping, return_exceptions=True)
 
     async def on_disconnected(self, conn: Connection) -> None:
         member = self._members.pop(conn.id, None)
@@ -164,6 +168,10 @@ class MultiplayerHub(Hub):
     @property
     def cache(self) -> Any:
         return self.app.state.cache
+
+    @property
+    def clock(self) -> Clock:
+        return clock_of(self.app.state)
 
     @contextlib.asynccontextmanager
     async def room_lock(self, room_id: int) -> AsyncIterator[None]:
@@ -234,12 +242,14 @@ class MultiplayerHub(Hub):
                 await self.send_user(address, target, *args)
         for message in ctx.out.control:
             await self.cache.publish(CONTROL_CHANNEL, orjson.dumps(message))
-        loop = asyncio.get_running_loop()
         for at in ctx.out.timers:
-            delay = max(0.0, at - time.time())
-            loop.call_later(delay, self._spawn_fire, ctx.state.id)
+            timer = asyncio.create_task(self._fire_at(ctx.state.id, at))
+            self._timers.add(timer)
+            timer.add_done_callback(self._timers.discard)
 
-    def _spawn_fire(self, room_id: int) -> None:
+    async def _fire_at(self, room_id: int, at: float) -> None:
+        """The local timer of a countdown: fire the room's due countdowns at `at`."""
+        await self.clock.sleep(max(0.0, at - self.clock.time()))
         self._spawn(self.fire(room_id))
 
     # --- background: control messages, countdowns, liveness ----------------------------------
@@ -286,9 +296,9 @@ class MultiplayerHub(Hub):
 
     async def _sweep_loop(self) -> None:
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL)
+            await self.clock.sleep(SWEEP_INTERVAL)
             try:
-                overdue = time.time() - TAKEOVER_GRACE
+                overdue = self.clock.time() - TAKEOVER_GRACE
                 for member, score in await self.cache.zrange(DEADLINES_KEY, 0, 50):
                     if score > overdue:
                         break
@@ -305,7 +315,7 @@ class MultiplayerHub(Hub):
         rounds = -1
         while True:
             if rounds >= 0:
-                await asyncio.sleep(self.conf["liveness_interval"])
+                await self.clock.sleep(float(self.conf["liveness_interval"]))
             rounds += 1
             try:
                 if rounds % ORPHAN_EVERY == 0:
@@ -504,7 +514,7 @@ class MultiplayerHub(Hub):
 
         async def publish(ctx: Ctx) -> MultiplayerRoom:
             await self._enter(conn, room_id)
-            return ctx.state.snapshot()
+            return ctx.state.snapshot(ctx.clock.time())
 
         # The room is new: nobody else can hold its lock, but saving goes the usual way.
         async with self.room_lock(room_id):
@@ -537,7 +547,7 @@ class MultiplayerHub(Hub):
                 await rooms_db.set_in_room(ctx.db, db_room, conn.user_id, True)
             await playlists.join_channel(self.app, ctx.room.channel_id, conn.user)
             await self._enter(conn, ctx.state.id)
-            return ctx.state.snapshot()
+            return ctx.state.snapshot(ctx.clock.time())
 
         missing = invalid("Attempted to join a room which does not exist.")
         return await self.change(room_id, join, missing=missing)

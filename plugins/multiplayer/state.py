@@ -10,7 +10,6 @@ changes in the order they were made.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -66,7 +65,7 @@ def alive_key(connection_id: str) -> str:
 @dataclass
 class Deadline:
     kind: str
-    at: float  # wall-clock seconds (time.time()), shared by every worker
+    at: float  # wall-clock seconds (the app clock's `time()`), shared by every worker
 
 
 @dataclass
@@ -103,18 +102,18 @@ class RoomState:
     def is_host(self, user_id: int) -> bool:
         return self.room.host is not None and self.room.host.user_id == user_id
 
-    def countdowns(self) -> list[MultiplayerCountdown]:
-        """Active countdowns with `time_remaining` as of now."""
-        now = time.time()
+    def countdowns(self, now: float) -> list[MultiplayerCountdown]:
+        """Active countdowns with `time_remaining` as of `now` (wall-clock seconds)."""
         for countdown in self.room.active_countdowns:
             deadline = self.deadlines.get(countdown.id)
             if deadline is not None:
                 countdown.time_remaining = timedelta(seconds=max(0.0, deadline.at - now))
         return self.room.active_countdowns
 
-    def snapshot(self) -> MultiplayerRoom:
-        """The room to return to a client: countdowns current, host the member object."""
-        self.countdowns()
+    def snapshot(self, now: float) -> MultiplayerRoom:
+        """The room to return to a client: countdowns current as of `now`, host the member
+        object."""
+        self.countdowns(now)
         if self.room.host is not None:
             self.room.host = self.user(self.room.host.user_id)
         return self.room

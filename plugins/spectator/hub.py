@@ -8,13 +8,13 @@ group over the hub bus, each message encoded once for every watcher.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
 
+from core.clock import clock_of
 from core.domain import scores as scores_db
 from core.lazer import Invocation, decode, encode, encode_frame
 from core.lazer.types import (
@@ -105,7 +105,7 @@ class SpectatorHub(Hub):
         key = state_key(conn.user_id)
         await self.state.cache.hset(key, {"conn": conn.id, "state": encode(state, SpectatorState)})
         await self.state.cache.expire(key, STATE_TTL)
-        session(conn).state_refreshed = time.monotonic()
+        session(conn).state_refreshed = clock_of(self.state).monotonic()
 
     async def _clear_state(self, conn: Connection) -> None:
         key = state_key(conn.user_id)
@@ -151,7 +151,9 @@ class SpectatorHub(Hub):
                 )
             elif token not in current.tokens:
                 logger.info("user {} sent frames under unknown token {}", user_id, token)
-        if current.state is not None and time.monotonic() - current.state_refreshed > STATE_REFRESH:
+        if current.state is not None and (
+            clock_of(self.state).monotonic() - current.state_refreshed > STATE_REFRESH
+        ):
             await self._store_state(conn, current.state)
 
     async def _end_buffer(self, current: Session, token: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import queue
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -179,15 +180,30 @@ def upstream_set(set_id: int, maps: dict[int, bytes], status: str = "ranked") ->
 
 @dataclass
 class FakeUpstream:
-    """Records requests; `sets` by id, `files` by beatmap id; `throttle` 429s to send first."""
+    """Records requests; `sets` by id, `files` by beatmap id; `throttle` 429s to send first.
+
+    With `hold` set, each request waits until the test lets it go: `await fake.held()` gives
+    the next one that arrived (a `threading.Event`, as the fake serves in a thread of its own),
+    `.set()` answers it. A slow upstream is one the test answers late, after moving the app's
+    clock; `release()` lets everything go.
+    """
 
     sets: dict[int, dict[str, Any]] = field(default_factory=dict)
     files: dict[int, bytes] = field(default_factory=dict)
     throttle: int = 0
     retry_after: str = "0"
-    delay: float = 0.0
+    hold: bool = False
     requests: list[str] = field(default_factory=list)
     url: str = ""
+    waiting: queue.SimpleQueue[threading.Event] = field(default_factory=queue.SimpleQueue)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    async def held(self, timeout: float = 10.0) -> threading.Event:
+        return await asyncio.to_thread(self.waiting.get, True, timeout)
+
+    def release(self) -> None:
+        self.hold = False
+        self.released.set()
 
     def add(self, set_id: int, maps: dict[int, bytes], status: str = "ranked") -> dict[str, Any]:
         data = upstream_set(set_id, maps, status)
@@ -198,8 +214,13 @@ class FakeUpstream:
     def app(self) -> Starlette:
         async def gate(request: Request) -> Response | None:
             self.requests.append(f"{request.method} {request.url.path}?{request.url.query}")
-            if self.delay:
-                await asyncio.sleep(self.delay)
+            if self.hold and not self.released.is_set():
+                go = threading.Event()
+                self.waiting.put(go)
+                # Answered when the test says so (or everything is released at the end).
+                while not await asyncio.to_thread(go.wait, 0.05):
+                    if self.released.is_set():
+                        break
             if self.throttle > 0:
                 self.throttle -= 1
                 return JSONResponse(

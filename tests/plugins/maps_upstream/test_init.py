@@ -1,3 +1,4 @@
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -7,6 +8,7 @@ import pytest
 import rosu_pp_py as rosu
 from starlette.applications import Starlette
 
+from core.clock import ManualClock
 from tests.beatmaps.support import FakeUpstream, make_osu, md5, serve_in_thread
 from tests.conftest import free_port
 
@@ -16,7 +18,10 @@ def fake() -> Iterator[FakeUpstream]:
     upstream = FakeUpstream()
     with serve_in_thread(upstream.app(), free_port()) as url:
         upstream.url = url
-        yield upstream
+        try:
+            yield upstream
+        finally:
+            upstream.release()
 
 
 @pytest.fixture
@@ -77,15 +82,18 @@ async def test_unknown_is_404_and_remembered(
 
 
 async def test_429_with_retry_after_is_honoured(
-    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str, clock: ManualClock
 ) -> None:
     files = {301: make_osu(beatmap_id=301, set_id=300)}
     fake.add(300, files)
     fake.throttle, fake.retry_after = 1, "0.2"
-    started = time.monotonic()
-    response = await client.get("/api/v2/beatmaps/301", headers=auth(token))
-    assert response.status_code == 200
-    assert time.monotonic() - started >= 0.2
+    response = asyncio.create_task(client.get("/api/v2/beatmaps/301", headers=auth(token)))
+    # Refused once: the client waits the 0.2 s it was told to, on the app's clock.
+    await clock.wait_for_sleeper(0.2)
+    assert fake.requests == ["POST /oauth/token?"]
+    clock.advance(0.2)
+    assert (await response).status_code == 200
+    assert fake.requests[:2] == ["POST /oauth/token?"] * 2  # asked again, once, in time
 
 
 async def test_retry_after_beyond_the_budget_gives_up_at_once(
@@ -102,14 +110,15 @@ async def test_retry_after_beyond_the_budget_gives_up_at_once(
 
 
 async def test_slow_upstream_never_blocks_past_the_budget(
-    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str, clock: ManualClock
 ) -> None:
     fake.add(300, {301: make_osu(beatmap_id=301, set_id=300)})
-    fake.delay = 3.0
-    started = time.monotonic()
-    response = await client.get("/api/v2/beatmaps/301", headers=auth(token))
-    assert response.status_code == 404
-    assert time.monotonic() - started < 2.0
+    fake.hold = True  # upstream answers nothing until told (never, here)
+    response = asyncio.create_task(client.get("/api/v2/beatmaps/301", headers=auth(token)))
+    await fake.held()  # the first upstream call is waiting for its answer
+    clock.advance(1.0)  # the whole budget (`timeout`) passes on the app's clock
+    assert (await response).status_code == 404
+    assert clock.monotonic() == 1.0
 
 
 async def test_unsettled_sets_are_refreshed(
@@ -183,14 +192,25 @@ async def test_download_redirects_to_the_mirror(
 
 
 async def test_lookup_and_set_share_one_budget(
-    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str, clock: ManualClock
 ) -> None:
     data = make_osu(beatmap_id=801, set_id=800)
     fake.add(800, {801: data})
-    fake.delay = 0.6  # each upstream call: 0.6 s; token + lookup + set would be 1.8 s
-    started = time.monotonic()
-    response = await client.get(
-        "/api/v2/beatmaps/lookup", params={"checksum": md5(data)}, headers=auth(token)
+    fake.hold = True
+    response = asyncio.create_task(
+        client.get("/api/v2/beatmaps/lookup", params={"checksum": md5(data)}, headers=auth(token))
     )
-    assert response.status_code == 404
-    assert time.monotonic() - started < 1.5
+    # Token and lookup answered, each well within a budget (1 s) of its own: 0.9 s in all.
+    for seconds in (0.6, 0.3):
+        answer = await fake.held()
+        clock.advance(seconds)
+        answer.set()
+    # The set is asked for with 0.1 s of the one shared budget left: 0.3 s more is too late.
+    await fake.held()
+    clock.advance(0.3)
+    assert (await response).status_code == 404
+    assert [r.split("?")[0] for r in fake.requests] == [
+        "POST /oauth/token",
+        "GET /api/v2/beatmaps/lookup",
+        "GET /api/v2/beatmapsets/800",
+    ]

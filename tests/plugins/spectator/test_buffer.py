@@ -9,6 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from core.cache import MemoryCache
+from core.clock import ManualClock
 from core.domain import scores as scores_db
 from plugins.spectator import replay
 from plugins.spectator.buffer import ScoreBuffers
@@ -94,7 +96,7 @@ async def test_racing_finishers_write_one_replay(
 
 
 async def test_bounds_owner_and_expiry(
-    app: Starlette, client: httpx.AsyncClient, user: int, token: str
+    app: Starlette, client: httpx.AsyncClient, user: int, token: str, clock: ManualClock
 ) -> None:
     beatmap = await scores_support.import_map(app, 0)
     buffers = ScoreBuffers(app)
@@ -112,7 +114,19 @@ async def test_bounds_owner_and_expiry(
     assert sum(len(c) for c in chunks.values()) == FRAME * 6
 
     # Nothing new for longer than buffer_ttl: the buffer is discarded.
-    await asyncio.sleep(2.3)
+    meta, frames = f"spectator:score:{score_token}", f"spectator:frames:{score_token}"
+    cache = app.state.cache
+    if isinstance(cache, MemoryCache):  # expiring on the app's clock
+        clock.advance(1.9)
+        assert await cache.exists(meta) and await cache.exists(frames)
+        clock.advance(0.1)
+    else:  # Redis expires them on its own clock: watch for it, briefly and often
+        assert 0 < (await cache.ttl(meta) or 0) <= 2.0
+        assert 0 < (await cache.ttl(frames) or 0) <= 2.0
+        deadline = asyncio.get_running_loop().time() + 5
+        while await cache.exists(meta) or await cache.exists(frames):
+            assert asyncio.get_running_loop().time() < deadline, "the buffer never expired"
+            await asyncio.sleep(0.02)
     assert await app.state.cache.hgetall(f"spectator:score:{score_token}") == {}
     assert await app.state.cache.hgetall(f"spectator:frames:{score_token}") == {}
     await buffers.end(score_token)  # ending a discarded buffer does not bring it back
