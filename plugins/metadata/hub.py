@@ -91,6 +91,13 @@ class MetadataHub(Hub):
     # --- lifetime ---------------------------------------------------------------------------
 
     async def on_startup(self) -> None:
+        # The first look at the change queue marks where announcements start. Taken before the
+        # server is up, so every set queued once it is up is announced (not only those queued
+        # after the first interval).
+        try:
+            await self.announce_beatmap_updates()
+        except Exception as exc:  # the database or cache is away; the loop tries again
+            logger.warning("metadata beatmap update announcement failed: {!r}", exc)
         self._refresher = asyncio.create_task(self._refresh_loop(), name="metadata-presence")
         self._room_scores = asyncio.create_task(
             rooms.relay(self.app, self.host, room_group), name="metadata-room-scores"

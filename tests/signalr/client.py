@@ -107,5 +107,10 @@ class HubClient:
         assert isinstance(message, Invocation)
         return message
 
+    def received(self, target: str) -> list[Invocation]:
+        """Callbacks named `target` that arrived and were not taken yet. After a barrier (a
+        later message that must arrive) was taken, these are all that came before it."""
+        return [m for m in self.pending if isinstance(m, Invocation) and m.target == target]
+
     async def close(self) -> None:
         await self.ws.close()

@@ -3,7 +3,6 @@ and submission, per-item listings with cursors, the leaderboard, and refusals of
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -174,29 +173,23 @@ async def test_room_scores_aggregate_per_user_and_list_with_cursors(
         uid = await create_user(app, f"player_{name}")
         others.append((uid, await issue_token(app, uid)))
     events: list[dict] = []
-
-    async def listen() -> None:
-        async with app.state.cache.subscribe(rooms_db.ROOM_SCORE_CHANNEL) as subscription:
-            while len(events) < 5:
-                got = await subscription.get(5)
-                if got is None:
-                    return
-                events.append(orjson.loads(got[1]))
-
-    listener = asyncio.create_task(listen())
-    await asyncio.sleep(0.05)
-    first = await play(client, token, room, beatmap, misses=2)
-    assert first.status_code == 200, first.text
-    body = first.json()
-    assert body["room_id"] == room["id"] and body["playlist_item_id"] == item_id
-    assert body["position"] == 1 and body["user"]["id"] == user
-    assert set(body["scores_around"]) == {"higher", "lower"}
-    better = (await play(client, token, room, beatmap)).json()
-    totals = {user: better["total_score"]}
-    for index, (uid, other_token) in enumerate(others):
-        scored = (await play(client, other_token, room, beatmap, misses=index + 3)).json()
-        totals[uid] = scored["total_score"]
-    await asyncio.wait_for(listener, 10)
+    # Subscribed before the first play: every score event of the room is heard.
+    async with app.state.cache.subscribe(rooms_db.ROOM_SCORE_CHANNEL) as subscription:
+        first = await play(client, token, room, beatmap, misses=2)
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert body["room_id"] == room["id"] and body["playlist_item_id"] == item_id
+        assert body["position"] == 1 and body["user"]["id"] == user
+        assert set(body["scores_around"]) == {"higher", "lower"}
+        better = (await play(client, token, room, beatmap)).json()
+        totals = {user: better["total_score"]}
+        for index, (uid, other_token) in enumerate(others):
+            scored = (await play(client, other_token, room, beatmap, misses=index + 3)).json()
+            totals[uid] = scored["total_score"]
+        while len(events) < 5:
+            got = await subscription.get(10)
+            assert got is not None, f"only {len(events)} score events"
+            events.append(orjson.loads(got[1]))
     assert [e["score_id"] for e in events][:2] == [body["id"], better["id"]]
     assert events[0]["new_rank"] == 1 and events[0]["room_id"] == room["id"]
 

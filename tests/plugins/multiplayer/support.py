@@ -66,16 +66,19 @@ class MpClient(HubClient):
                     continue
                 if match is None or match(message):
                     return self.pending.pop(index)
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise TimeoutError(f"no matching message; have {self.pending!r}")
-            data = await asyncio.wait_for(self.ws.recv(), remaining)
-            self.buffer += data if isinstance(data, bytes) else data.encode()
-            messages, used = decode_frames(
-                bytes(self.buffer), max_message_size=1 << 20, result_types=self.result_types
-            )
-            del self.buffer[:used]
-            self.pending.extend(messages)
+            await self._receive(deadline)
+
+    async def _receive(self, deadline: float) -> None:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise TimeoutError(f"no matching message; have {self.pending!r}")
+        data = await asyncio.wait_for(self.ws.recv(), remaining)
+        self.buffer += data if isinstance(data, bytes) else data.encode()
+        messages, used = decode_frames(
+            bytes(self.buffer), max_message_size=1 << 20, result_types=self.result_types
+        )
+        del self.buffer[:used]
+        self.pending.extend(messages)
 
     async def callback(self, target: str, timeout: float = 10) -> Invocation:
         return await super().callback(target, timeout)
@@ -88,12 +91,18 @@ class MpClient(HubClient):
         ]
         return found
 
-    async def settle(self, seconds: float = 0.3) -> None:
-        """Read whatever arrives within `seconds`."""
-        try:
-            await self.next(lambda m: False, seconds)
-        except TimeoutError:
-            pass
+    async def arrived(self, target: str, match: Any = None, timeout: float = 10) -> None:
+        """Read until a callback named `target` (with arguments `match` accepts) is at hand.
+        It stays pending with everything before it (the messages of one room change arrive
+        in the order they were made), for `drain`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not any(
+            isinstance(m, Invocation)
+            and m.target == target
+            and (match is None or match(*m.arguments))
+            for m in self.pending
+        ):
+            await self._receive(deadline)
 
 
 async def connect(url: str, token: str, user_id: int) -> MpClient:

@@ -129,7 +129,9 @@ async def test_a_match_from_creation_to_results_and_the_same_room_over_http(
         await client.ok("ChangeState", S.FINISHED_PLAY)
     for client in (host, guest):
         await client.callback("ResultsReady")
-    await host.settle()
+    # The match's end is one room change: its last message, the new current item, is here
+    # when everything before it is.
+    await host.arrived("SettingsChanged", lambda settings: settings.playlist_item_id != item_id)
     states = {m.arguments[0]: m.arguments[1] for m in host.drain("UserStateChanged")}
     assert states[host.user_id] == S.RESULTS and states[guest.user_id] == S.RESULTS
     # Host-only queue: the played item expires and a copy becomes the current item.
@@ -319,7 +321,8 @@ async def test_queue_modes_and_playlist_rules(
         "InvalidStateException: Attempted to remove an item which is not owned by the user."
     )
     await host.ok("RemovePlaylistItem", room.settings.playlist_item_id)
-    await host.settle()
+    await host.arrived("PlaylistItemRemoved")
+    await host.arrived("SettingsChanged", lambda settings: settings.playlist_item_id == added.id)
     current = [m.arguments[0] for m in host.drain("SettingsChanged")]
     assert current and current[-1].playlist_item_id == added.id
     assert host.drain("PlaylistItemRemoved")[0].arguments == [room.settings.playlist_item_id]
@@ -498,7 +501,7 @@ async def test_slots_lock_and_rolls(clients: list[MpClient], beatmap: score_supp
     )
     await host.ok("SendMatchRequest", SetLockStateRequest(locked=False))
     await guest.ok("SendMatchRequest", ChangeSlotRequest(slot_id=3))
-    await host.settle()
+    await host.arrived("MatchRoomStateChanged", lambda state: state.slots[3] == guest.user_id)
     moved = host.drain("MatchRoomStateChanged")[-1].arguments[0]
     assert moved.slots == [host.user_id, None, None, guest.user_id] and moved.locked is False
     assert await guest.error("SendMatchRequest", ChangeSlotRequest(slot_id=0)) == (
