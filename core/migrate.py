@@ -24,7 +24,10 @@ def alembic_config(settings: Settings, pm: PluginManager | None = None) -> Confi
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     locations = [str(MIGRATIONS_DIR / "versions"), *collect(pm.hook.migration_dirs())]
-    # Alembic splits version_locations on the separator; a space is safe for our paths.
+    # Alembic splits version_locations on the separator; a space is safe for our paths. 1.16
+    # renamed the option to path_separator (and warns about the old name when it is the one
+    # it finds); older releases read only the old name.
+    cfg.set_main_option("path_separator", "space")
     cfg.set_main_option("version_path_separator", "space")
     cfg.set_main_option("version_locations", " ".join(locations))
     cfg.attributes["settings"] = settings
