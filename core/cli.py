@@ -126,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = None
         try:
             parser = build_parser(settings)
-        except PluginError:
+        except (PluginError, ConfigError):
+            # A plugin or a plugin's setting is broken: the built-in commands still run (and
+            # `config check` names the problem in one line).
             parser = build_parser(None)
         args = parser.parse_args(argv)
         func: Callable[[argparse.Namespace], int] = args.func
