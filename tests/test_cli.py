@@ -210,3 +210,14 @@ def test_every_command_works_on_a_new_data_directory(tmp_path: Path, command: li
             assert db.execute("SELECT id FROM beatmaps").fetchall() == [(41,)]
         if command[0] == "user":
             assert db.execute("SELECT username FROM users").fetchall() == [("newcomer",)]
+
+
+def test_a_bad_plugin_setting_leaves_the_built_in_commands(tmp_path: Path) -> None:
+    env = {"HITCIRCLE_DATA_DIR": str(tmp_path), "HITCIRCLE_PP_CALCULATOR": "nothing_here"}
+    listed = hitcircle("plugins", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "pp_rosu" in listed.stdout
+    checked = hitcircle("config", "check", env=env)
+    assert checked.returncode == 1
+    assert checked.stderr.startswith("hitcircle: config error: pp.calculator:")
+    assert len(checked.stderr.splitlines()) == 1
