@@ -7,6 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
+from core import accounts
 from core.app import standalone
 from core.auth import auth_settings, hash_password, revoke_user_tokens
 from core.config import load_settings
@@ -38,8 +39,7 @@ def _run(args: argparse.Namespace, command: Any) -> int:
 
     async def main() -> int:
         async with standalone(settings) as app:
-            state = app.state
-            return await command(state, args)
+            return await command(app, args)
 
     return asyncio.run(main())
 
@@ -49,31 +49,18 @@ def _fail(message: str) -> int:
     return 1
 
 
-async def _create(state: Any, args: argparse.Namespace) -> int:
-    problems = users_db.username_errors(args.username)
-    problems += users_db.password_errors(args.password, args.username)
-    if args.email is not None:
-        problems += users_db.email_errors(args.email)
-    if problems:
-        return _fail("; ".join(problems))
-    if await users_db.username_taken(state.db, args.username):
-        return _fail(f"username {args.username!r} is already in use")
-    if args.email and await users_db.email_taken(state.db, args.email):
-        return _fail(f"email {args.email!r} is already in use")
-    country = (
-        args.country or profiles.accounts_settings(state.settings)["default_country"]
-    ).upper()
-    if len(country) != 2 or not country.isalpha():
-        return _fail(f"country must be two letters, got {country!r}")
-    rounds = auth_settings(state.settings)["bcrypt_rounds"]
-    user_id = await users_db.insert_user(
-        state.db,
-        username=args.username,
-        password_hash=await hash_password(args.password, rounds),
-        email=args.email,
-        country_code=country,
-    )
-    print(user_id)
+async def _create(app: Any, args: argparse.Namespace) -> int:
+    try:
+        row = await accounts.create_account(
+            app,
+            username=args.username,
+            password=args.password,
+            email=args.email,
+            country=args.country,
+        )
+    except accounts.AccountRefused as refused:
+        return _fail(str(refused))
+    print(row["id"])
     return 0
 
 
@@ -85,7 +72,8 @@ async def _find(state: Any, username: str) -> dict[str, Any] | None:
     return await users_db.find_by_username(state.db, username, previous=False)
 
 
-async def _set_password(state: Any, args: argparse.Namespace) -> int:
+async def _set_password(app: Any, args: argparse.Namespace) -> int:
+    state = app.state
     row = await _find(state, args.username)
     if row is None:
         return _fail(f"no user {args.username!r}")
@@ -101,7 +89,8 @@ async def _set_password(state: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _restrict(state: Any, args: argparse.Namespace) -> int:
+async def _restrict(app: Any, args: argparse.Namespace) -> int:
+    state = app.state
     row = await _find(state, args.username)
     if row is None:
         return _fail(f"no user {args.username!r}")

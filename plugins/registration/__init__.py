@@ -6,19 +6,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from core.auth import auth_settings, hash_password
+from core import accounts
 from core.domain import profiles
-from core.domain import users as users_db
 from core.hooks import hookimpl
 from core.http import json, params
-from core.plugins import resolve
 
 
 async def register(request: Request) -> Response:
     state = request.app.state
     form = (await params(request)).dict("user")
-    fields = {k: form.get(k) for k in ("username", "user_email", "password")}
-    problems: dict[str, list[str]] = {"username": [], "user_email": [], "password": []}
+    fields = {k: form.get(k) for k in accounts.FIELDS}
+    problems: dict[str, list[str]] = {k: [] for k in accounts.FIELDS}
     values: dict[str, str] = {}
     for name, value in fields.items():
         if not isinstance(value, str) or not value:
@@ -27,43 +25,29 @@ async def register(request: Request) -> Response:
             problems[name].append("This value is too long.")
         else:
             values[name] = value
-    username = values.get("username")
-    email = values.get("user_email")
-    password = values.get("password")
-    if username is not None:
-        problems["username"] += users_db.username_errors(username)
-        if not problems["username"] and await users_db.username_taken(state.db, username):
-            problems["username"].append("Username is already in use!")
-    if email is not None:
-        problems["user_email"] += users_db.email_errors(email)
-        if not problems["user_email"] and await users_db.email_taken(state.db, email):
-            problems["user_email"].append("Email address already used.")
-    if password is not None:
-        problems["password"] += users_db.password_errors(password, username or "")
     if any(problems.values()):
-        return json({"form_error": {"user": problems}}, 422)
-    assert username is not None and email is not None and password is not None
-    conf = profiles.accounts_settings(state.settings)
-    rounds = auth_settings(state.settings)["bcrypt_rounds"]
-    try:
-        user_id = await users_db.insert_user(
-            state.db,
-            username=username,
-            password_hash=await hash_password(password, rounds),
-            email=email,
-            country_code=conf["default_country"],
+        # Something is missing: report it with whatever is wrong with the rest, create nothing.
+        found = await accounts.problems(
+            state.db, values.get("username"), values.get("user_email"), values.get("password")
         )
-    except Exception:
-        # Lost a race for the same name: the unique index decided.
-        if await users_db.username_taken(state.db, username):
-            problems["username"].append("Username is already in use!")
-            return json({"form_error": {"user": problems}}, 422)
-        raise
-    row = await users_db.get_user(state.db, user_id)
-    assert row is not None
-    for result in state.plugins.hook.user_registered(app=request.app, user=row):
-        await resolve(result)
+        return _refused({name: problems[name] + found[name] for name in problems})
+    try:
+        row = await accounts.create_account(
+            request.app,
+            username=values["username"],
+            password=values["password"],
+            email=values["user_email"],
+        )
+    except accounts.AccountRefused as refused:
+        return _refused(refused.problems)
+    conf = profiles.accounts_settings(state.settings)
     return json(profiles.user_compact(row, conf))
+
+
+def _refused(problems: dict[str, list[str]]) -> Response:
+    return json(
+        {"form_error": {"user": {name: problems.get(name, []) for name in accounts.FIELDS}}}, 422
+    )
 
 
 @hookimpl
