@@ -6,7 +6,8 @@ names them; only enabled plugins are imported, so a broken plugin can be switche
 
 Loading is strict: an `@hookimpl` whose name is no hook (a typo) or whose arguments the hook does
 not have stops start-up with one line naming the plugin, and so does a `[pp] calculator` that is
-not an enabled plugin implementing `calculate_performance`.
+not an enabled plugin implementing `calculate_performance`, or a hub method without a wire
+signature (`core.signalr.hub.check_hubs`).
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ def load(settings: Settings, extra: Iterable[object] = ()) -> pluggy.PluginManag
     except pluggy.PluginValidationError as exc:
         raise _unknown_hook(pm, exc) from exc
     _check_calculator(pm, settings, infos)
+    # Every hub method needs a wire signature; imported here, as hubs import this module.
+    from core.signalr.hub import check_hubs
+
+    check_hubs(pm)
     return pm
 
 

@@ -31,7 +31,7 @@ from .messages import (
     StreamInvocation,
     StreamItem,
 )
-from .methods import METHODS
+from .methods import METHODS, RETURNS
 from .mp import Ext
 from .native import NATIVE_ABI, NativeCodec
 from .pycodec import PyCodec
@@ -174,9 +174,14 @@ def decode_frames(
     return _sync(_active).decode_frames(bytes(data), max_message_size, nodes)
 
 
-def register_method(name: str, *arguments: Wire) -> None:
-    """Declare (or redeclare) a hub method or callback's argument types."""
+def register_method(name: str, *arguments: Wire, returns: Wire | None = None) -> None:
+    """Declare (or redeclare) a hub method or callback's argument types, and the type a client
+    reads its result with (`returns`; None: nothing declared). Both codecs pick it up."""
     METHODS[name] = tuple(arguments)
+    if returns is None:
+        RETURNS.pop(name, None)
+    else:
+        RETURNS[name] = returns
     _schema.methods.pop(name, None)
     _schema.sync(METHODS)
 
@@ -192,7 +197,12 @@ class FrameReader:
         self.max_message_size = max_message_size
         self._buffer = bytearray()
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[HubMessage]:
+    def feed(
+        self,
+        data: bytes | bytearray | memoryview,
+        result_types: Mapping[str, Wire] | None = None,
+    ) -> list[HubMessage]:
+        """Whole messages completed by `data`; `result_types` as for `decode_frames`."""
         buffer = self._buffer
         buffer += data
         # Find the end of the last complete message without decoding anything yet.
@@ -212,7 +222,9 @@ class FrameReader:
         if complete == 0:
             return []
         messages, used = decode_frames(
-            bytes(buffer[:complete]), max_message_size=self.max_message_size
+            bytes(buffer[:complete]),
+            max_message_size=self.max_message_size,
+            result_types=result_types,
         )
         del buffer[:used]
         return messages

@@ -2,7 +2,9 @@
 
 Arguments must be decoded by declared type, because an `APIMod` anywhere in them breaks a generic
 MessagePack reader (§6.4). Names are unique across the three hubs at the pinned client version,
-so one table serves them all; `register_method` in the facade adds more (e.g. from a plugin).
+so one table serves them all; `register_method` in the facade adds more: a plugin's hub declares
+its methods with `@hub_method(args=..., returns=...)` and its callbacks in `Hub.callbacks`, and
+`core.signalr.hub.declare_signatures` registers them when plugins load.
 """
 
 from __future__ import annotations
@@ -182,3 +184,8 @@ def _merge(*tables: dict[str, tuple[Wire, ...]]) -> dict[str, tuple[Wire, ...]]:
 METHODS: dict[str, tuple[Wire, ...]] = _merge(
     _SESSION, _SPECTATOR, _MULTIPLAYER, _MATCHMAKING, _METADATA
 )
+
+# Declared result types (method -> wire type a client reads the Completion's result with). The
+# server encodes results by their run-time type, as SignalR does, so this is for clients
+# (`core.testing.HubClient`); `register_method(..., returns=...)` fills it.
+RETURNS: dict[str, Wire] = {}

@@ -33,7 +33,7 @@ from core.lazer import (
     encode_frame,
 )
 from core.signalr.connection import Connection
-from core.signalr.hub import Hub, HubError
+from core.signalr.hub import Hub, HubError, declare_signatures
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -66,6 +66,8 @@ class HubHost:
     def __init__(self, app: Starlette, hub_class: type[Hub]) -> None:
         if not hub_class.name:
             raise ValueError(f"hub {hub_class.__name__} has no name")
+        # Plugin loading checked this already; a hub built directly gets the same check.
+        declare_signatures(hub_class)
         self.app = app
         self.name = hub_class.name
         self.hub = hub_class(app, self)
