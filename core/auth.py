@@ -198,10 +198,10 @@ def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
         raise ValueError(f"{path} does not hold an RSA private key")
-    return key
+    return loaded
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -405,15 +405,18 @@ async def resolve_token(
 
 
 def _state(request: Request) -> dict[str, Any]:
-    return request.scope.setdefault("state", {})
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    return state
 
 
 async def cached(request: Request, key: str) -> bytes | None:
     """A cache value, from the token lookup's round trip when the route prefetched it."""
     prefetched = _state(request).get("prefetched")
     if prefetched is not None and key in prefetched:
-        return prefetched[key]
-    return await request.app.state.cache.get(key)
+        value: bytes | None = prefetched[key]
+        return value
+    found: bytes | None = await request.app.state.cache.get(key)
+    return found
 
 
 def current_token(request: Request) -> Token | None:

@@ -19,6 +19,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from loguru import logger
 
 from core.auth import forget_user, load_user
+from core.config import Settings
+from core.db import utcnow
 from core.domain import chat as chat_db
 from core.domain import notifications as notify_db
 from core.domain import profiles
@@ -50,7 +52,7 @@ DEFAULT_DESCRIPTIONS = {
 LISTING = frozenset({"current_user_attributes", "last_read_id", "last_message_id", "users"})
 
 
-def chat_settings(settings: Any) -> dict[str, Any]:
+def chat_settings(settings: Settings) -> dict[str, Any]:
     return settings.section(
         "chat",
         {
@@ -103,7 +105,7 @@ def conf(state: Any) -> Conf:
     return cached
 
 
-def default_channels(settings: Any) -> list[tuple[str, str]]:
+def default_channels(settings: Settings) -> list[tuple[str, str]]:
     result = []
     for entry in chat_settings(settings)["channels"]:
         name, _, description = entry.partition("=")
@@ -254,7 +256,7 @@ async def channel_json(
 
 def _silenced(user: Mapping[str, Any]) -> bool:
     until = user.get("silenced_until")
-    return until is not None and until > users_db.utcnow()
+    return until is not None and until > utcnow()
 
 
 def record_error(user: Mapping[str, Any]) -> str | None:
@@ -383,7 +385,7 @@ async def history(
 ) -> list[dict[str, Any]]:
     not_before = None
     if channel["type"] == PUBLIC:
-        not_before = users_db.utcnow() - conf(state).backlog
+        not_before = utcnow() - conf(state).backlog
     return await chat_db.messages(
         state.db, int(channel["id"]), limit=limit, since=since, until=until, not_before=not_before
     )
@@ -403,7 +405,9 @@ async def presence(state: Any, user: Mapping[str, Any]) -> list[dict[str, Any]]:
         if channel["type"] == PM:
             target_id = other_member(channel, user_id)
             target = targets.get(target_id) if target_id else None
-            if target is None or target.get("restricted") or target.get("is_deleted"):
+            if target_id is None or target is None:
+                continue
+            if target.get("restricted") or target.get("is_deleted"):
                 continue
             if await users_db.relation(state.db, user_id, target_id) == users_db.RELATION_BLOCK:
                 continue
@@ -674,7 +678,7 @@ async def silence(
     actor_id: int | None = None,
 ) -> int:
     """Silence a user: a history entry for `/chat/ack`, and no sending until it ends."""
-    ends_at = users_db.utcnow() + dt.timedelta(seconds=seconds)
+    ends_at = utcnow() + dt.timedelta(seconds=seconds)
     silence_id = await chat_db.insert_silence(state.db, user_id, ends_at, reason, actor_id)
     await users_db.update_user(state.db, user_id, silenced_until=ends_at)
     # The user row is cached by core.auth; drop it so the silence applies at once.

@@ -5,19 +5,41 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, overload
 
 import aiosqlite
 import databases
 import pymysql
 from databases.backends.sqlite import SQLiteBackend, SQLiteConnection
+from databases.interfaces import Record
 from loguru import logger
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
 
 from core.config import Settings
 
 Database = databases.Database
+
+# A fetched row as the domain code reads it: column name -> value.
+Row = Mapping[str, Any]
+
+
+@overload
+def as_row(record: Record) -> Row: ...
+@overload
+def as_row(record: Record | None) -> Row | None: ...
+def as_row(record: Record | None) -> Row | None:
+    """A `databases` Record typed as what it is at run time: it reads by column name, iterates
+    its column names and has keys()/values() (databases/backends/common/records.py), while
+    `databases.interfaces.Record` only declares a Sequence. No conversion: the object is returned.
+    It has no get() or items(); code needing them takes `dict(row)`."""
+    return cast("Row | None", record)
+
+
+def as_rows(records: list[Record]) -> list[Row]:
+    """`as_row` for every record of a `fetch_all`."""
+    return cast("list[Row]", records)
 
 
 class DatabaseUnavailable(Exception):
@@ -132,8 +154,9 @@ class PooledSQLiteConnection(SQLiteConnection):
     async def execute(self, query: Any) -> Any:
         # `databases` answers lastrowid unless it is 0; on a reused connection it is the id of
         # some earlier insert, so an UPDATE or DELETE would report it instead of its row count.
-        query_str, args, _, _ = self._compile(query)
-        async with self._connection.cursor() as cursor:
+        # `databases` annotates _compile as a 3-tuple; it returns 4 (the result map and context).
+        query_str, args = self._compile(query)[:2]
+        async with self.raw_connection.cursor() as cursor:
             await cursor.execute(query_str, args)
             if getattr(query, "is_insert", False):
                 return cursor.lastrowid

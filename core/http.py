@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import re
 import uuid
@@ -175,7 +176,8 @@ _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
+    headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
         if name == b"x-request-id" and _REQUEST_ID.match(value):
             return value.decode()
     return None
@@ -218,11 +220,11 @@ class Params:
 
     def int(
         self,
-        key: str,
-        default: int | None = None,
-        minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> int | None:
+        key: builtins.str,
+        default: builtins.int | None = None,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int | None:
         value = self.get(key)
         if value is None:
             return default
@@ -238,12 +240,12 @@ class Params:
             raise unprocessable(f"{key} must be at most {maximum}")
         return number
 
-    def bool(self, key: str, default: bool | None = None) -> bool | None:
+    def bool(self, key: builtins.str, default: builtins.bool | None = None) -> builtins.bool | None:
         value = self.get(key)
         parsed = parse_bool(value)
         return default if parsed is None else parsed
 
-    def list(self, key: str, max_items: int | None = None) -> list[Any]:
+    def list(self, key: builtins.str, max_items: builtins.int | None = None) -> builtins.list[Any]:
         value = self.get(key)
         if value is None:
             value = self.get(f"{key}[]")
@@ -256,7 +258,7 @@ class Params:
             raise unprocessable(f"{key} parameter has a maximum of {max_items} items")
         return items
 
-    def dict(self, key: str) -> dict[str, Any]:
+    def dict(self, key: builtins.str) -> builtins.dict[builtins.str, Any]:
         value = self.get(key)
         return value if isinstance(value, dict) else {}
 
@@ -325,7 +327,7 @@ MAX_BODY = 8 * 1024 * 1024
 
 async def params(request: Request) -> Params:
     """Merge the query string and the body of any supported encoding, once per request."""
-    cached = request.scope.get("state", {}).get("params")
+    cached: Params | None = request.scope.get("state", {}).get("params")
     if cached is not None:
         return cached
     data = merge_pairs(request.query_params.multi_items())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TypedDict
 
 import sqlalchemy as sa
 from pluggy import PluginManager
@@ -25,8 +26,16 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
+class TableArgs(TypedDict):
+    """The dialect keyword arguments every table takes (`sa.Table(..., **TABLE_ARGS)`)."""
+
+    mysql_charset: str
+    mysql_collate: str
+
+
 # Every table is utf8mb4 on MySQL/MariaDB whatever the server default is.
-TABLE_ARGS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+TABLE_ARGS: TableArgs = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
 
 
 def plugin_metadata() -> sa.MetaData:

@@ -28,7 +28,7 @@ async def encoded(
 ) -> bytes:
     """`{"attributes": {...}}` as bytes; DifficultyError or NoFile when it cannot be computed."""
     key = cache_key(beatmap, ruleset, mods)
-    cached = await app.state.cache.get(key)
+    cached: bytes | None = await app.state.cache.get(key)
     if cached is not None:
         return cached
     data = await resolve.osu_file(app, beatmap)
@@ -47,4 +47,7 @@ async def encoded(
 async def get(
     app: Starlette, beatmap: Mapping[str, Any], ruleset: int, mods: list[str]
 ) -> dict[str, Any]:
-    return orjson.loads(await encoded(app, beatmap, ruleset, mods))["attributes"]
+    attributes: dict[str, Any] = orjson.loads(await encoded(app, beatmap, ruleset, mods))[
+        "attributes"
+    ]
+    return attributes

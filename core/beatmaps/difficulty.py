@@ -105,7 +105,8 @@ def attributes(osu: bytes, ruleset: int, mods: list[str]) -> dict[str, Any]:
         beatmap = rosu.Beatmap(bytes=osu)
     except Exception as exc:
         raise DifficultyError(f"unreadable beatmap: {exc}") from None
-    if ruleset != int(beatmap.mode):
+    # rosu-pp-py's stub declares GameMode a plain Enum; the extension class converts with int().
+    if ruleset != int(beatmap.mode):  # type: ignore[call-overload]
         try:
             modes = (
                 rosu.GameMode.Osu,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 
@@ -249,7 +249,8 @@ def _bpm(timing: list[tuple[float, float, bool]], objects: list[tuple[float, flo
     if not red:
         return 0.0
     last = max((end for _, end in objects), default=red[-1][0])
-    durations: Counter[float] = Counter()
+    # beat length -> milliseconds of the map it covers
+    durations: defaultdict[float, float] = defaultdict(float)
     for i, (time, length) in enumerate(red):
         until = red[i + 1][0] if i + 1 < len(red) else last
         durations[round(length, 3)] += max(0.0, until - (time if i else min(time, 0.0)))

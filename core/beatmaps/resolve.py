@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from loguru import logger
 from starlette.applications import Starlette
 
 from core.beatmaps import views
 from core.beatmaps.sources import BeatmapSource, Download, FetchedSet, ordered_sources
+from core.db import utcnow
 from core.domain import beatmaps as db_beatmaps
 
 Row = Mapping[str, Any]
@@ -145,7 +146,10 @@ async def find_set(app: Starlette, set_id: int) -> Row | None:
     return None
 
 
-async def _ask(call: Any, source: BeatmapSource) -> Any:
+_T = TypeVar("_T")
+
+
+async def _ask(call: Awaitable[_T | None], source: BeatmapSource) -> _T | None:
     """A source's answer, or None when it fails: a broken source never breaks a request."""
     try:
         return await call
@@ -164,7 +168,7 @@ async def _refresh_if_stale(app: Starlette, set_id: int) -> bool:
         age = source.refresh_after(app)
         if age is None:
             return False
-        if db_beatmaps.utcnow() - row["fetched_at"] < dt.timedelta(seconds=age):
+        if utcnow() - row["fetched_at"] < dt.timedelta(seconds=age):
             return False
         fetched = await _ask(source.beatmapset(app, set_id), source)
         if fetched is None:
@@ -193,9 +197,9 @@ async def osu_file(app: Starlette, beatmap: Row) -> bytes | None:
     """The `.osu` text of a beatmap: from storage, else from the sources (checked and kept)."""
     storage = app.state.storage
     if beatmap["osu_key"]:
-        data = await storage.get(beatmap["osu_key"])
-        if data is not None:
-            return data
+        stored: bytes | None = await storage.get(beatmap["osu_key"])
+        if stored is not None:
+            return stored
     for source in ordered_sources(app):
         data = await _ask(source.osu_file(app, beatmap), source)
         if not data:

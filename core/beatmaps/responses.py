@@ -75,6 +75,7 @@ async def beatmap_by_cache(
 
 async def beatmap(app: Starlette, viewer: Viewer, row: Row) -> bytes | None:
     cached = await resolve.cached_lookup(app, beatmap_id=row["id"])
+    encoded: bytes | None
     if cached is not None:
         encoded = cached[2]
     else:
@@ -146,7 +147,7 @@ async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
     """BeatmapsetExtended with the includes of `GET /beatmapsets/{id}`."""
     cache = app.state.cache
     key = resolve.set_view_key(beatmapset["id"])
-    encoded = await cache.get(key)
+    encoded: bytes | None = await cache.get(key)
     if encoded is None:
         rows = (await db_beatmaps.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
             beatmapset["id"]

@@ -236,8 +236,8 @@ def build_where(query: SearchQuery, user_id: int | None) -> list[Any]:
     if query.favourites_filter is not None:
         op, value = query.favourites_filter
         where.append(_compare(beatmapsets.c.favourite_count, op, int(value)))
-    for key, value in query.text_filters:
-        where.append(sa.or_(*(_like(column, value) for column in TEXT_FILTERS[key])))
+    for key, text in query.text_filters:
+        where.append(sa.or_(*(_like(column, text) for column in TEXT_FILTERS[key])))
     map_conditions: list[Any] = [
         beatmaps.c.beatmapset_id == beatmapsets.c.id,
         beatmaps.c.deleted_at.is_(None),

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
-from core.db import utcnow
+from core.db import as_row, as_rows, utcnow
 from core.schema import TABLE_ARGS, metadata
 
 # Ids come from the files or from upstream, never from the database: no autoincrement.
@@ -30,7 +30,6 @@ STATUS_NAMES = {
     4: "loved",
 }
 STATUS_IDS = {name: value for value, name in STATUS_NAMES.items()}
-RULESETS = ("osu", "taiko", "fruits", "mania")
 # Sets whose status no longer changes by itself: refreshed from upstream only on demand.
 SETTLED_STATUSES = frozenset({1, 2, 4})
 
@@ -178,18 +177,28 @@ Row = Mapping[str, Any]
 
 
 async def beatmap_by_id(db: Database, beatmap_id: int) -> Row | None:
-    return await db.fetch_one(beatmaps.select().where(beatmaps.c.id == beatmap_id))
+    return as_row(await db.fetch_one(beatmaps.select().where(beatmaps.c.id == beatmap_id)))
 
 
 async def beatmap_by_checksum(db: Database, checksum: str) -> Row | None:
-    return await db.fetch_one(
-        beatmaps.select().where(beatmaps.c.checksum == checksum).order_by(beatmaps.c.id).limit(1)
+    return as_row(
+        await db.fetch_one(
+            beatmaps.select()
+            .where(beatmaps.c.checksum == checksum)
+            .order_by(beatmaps.c.id)
+            .limit(1)
+        )
     )
 
 
 async def beatmap_by_filename(db: Database, filename: str) -> Row | None:
-    return await db.fetch_one(
-        beatmaps.select().where(beatmaps.c.filename == filename).order_by(beatmaps.c.id).limit(1)
+    return as_row(
+        await db.fetch_one(
+            beatmaps.select()
+            .where(beatmaps.c.filename == filename)
+            .order_by(beatmaps.c.id)
+            .limit(1)
+        )
     )
 
 
@@ -198,7 +207,7 @@ async def beatmaps_by_ids(db: Database, ids: Iterable[int]) -> list[Row]:
     if not ids:
         return []
     query = beatmaps.select().where(beatmaps.c.id.in_(ids)).order_by(beatmaps.c.id)
-    return list(await db.fetch_all(query))
+    return list(as_rows(await db.fetch_all(query)))
 
 
 async def beatmaps_of_sets(db: Database, set_ids: Iterable[int]) -> dict[int, list[Row]]:
@@ -211,20 +220,20 @@ async def beatmaps_of_sets(db: Database, set_ids: Iterable[int]) -> dict[int, li
         .where(beatmaps.c.beatmapset_id.in_(set_ids), beatmaps.c.deleted_at.is_(None))
         .order_by(beatmaps.c.mode, beatmaps.c.difficulty_rating, beatmaps.c.id)
     )
-    for row in await db.fetch_all(query):
+    for row in as_rows(await db.fetch_all(query)):
         result[row["beatmapset_id"]].append(row)
     return result
 
 
 async def beatmapset_by_id(db: Database, set_id: int) -> Row | None:
-    return await db.fetch_one(beatmapsets.select().where(beatmapsets.c.id == set_id))
+    return as_row(await db.fetch_one(beatmapsets.select().where(beatmapsets.c.id == set_id)))
 
 
 async def beatmapsets_by_ids(db: Database, set_ids: Iterable[int]) -> dict[int, Row]:
     set_ids = list(set_ids)
     if not set_ids:
         return {}
-    rows = await db.fetch_all(beatmapsets.select().where(beatmapsets.c.id.in_(set_ids)))
+    rows = as_rows(await db.fetch_all(beatmapsets.select().where(beatmapsets.c.id.in_(set_ids))))
     return {row["id"]: row for row in rows}
 
 
@@ -475,7 +484,7 @@ async def legacy_listing(
         query = query.where(beatmaps.c.checksum == checksum)
     order = [beatmapsets.c.ranked_date, beatmaps.c.id] if since is not None else [beatmaps.c.id]
     rows = await db.fetch_all(query.order_by(*order).limit(limit))
-    result = []
+    result: list[tuple[Row, Row]] = []
     for row in rows:
         data = dict(row._mapping)
         beatmap = {c.name: data[c.name] for c in beatmaps.columns}

@@ -14,7 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
-from core.domain.users import record, utcnow
+from core.db import utcnow
+from core.domain.users import record
 from core.schema import TABLE_ARGS, metadata
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -444,12 +445,13 @@ async def count_messages(db: Database, channel_id: int | None = None) -> int:
 
 
 async def time_of_last_message_upto(db: Database, message_id: int) -> dt.datetime | None:
-    return await db.fetch_val(
+    created_at: dt.datetime | None = await db.fetch_val(
         sa.select(chat_messages.c.created_at)
         .where(chat_messages.c.id <= message_id)
         .order_by(chat_messages.c.id.desc())
         .limit(1)
     )
+    return created_at
 
 
 # --- silences ----------------------------------------------------------------------------------

@@ -33,11 +33,13 @@ class InvalidMods(ValueError):
 
 @cache
 def catalogue() -> dict[str, Any]:
-    return orjson.loads(CATALOGUE.read_bytes())
+    data: dict[str, Any] = orjson.loads(CATALOGUE.read_bytes())
+    return data
 
 
 def ruleset_mods(ruleset: str) -> dict[str, Any]:
-    return catalogue()["rulesets"][ruleset]
+    mods: dict[str, Any] = catalogue()["rulesets"][ruleset]
+    return mods
 
 
 def _check_setting(acronym: str, name: str, kind: str, value: Any) -> None:

@@ -15,7 +15,8 @@ import orjson
 import sqlalchemy as sa
 from databases import Database
 
-from core.domain.users import record, utcnow
+from core.db import utcnow
+from core.domain.users import record
 from core.http import time_offset as json_time
 from core.schema import TABLE_ARGS, metadata
 

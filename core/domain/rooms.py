@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 import sqlalchemy as sa
 from databases import Database
 
-from core.db import utcnow
+from core.db import as_row, as_rows, utcnow
 from core.domain.scores import score_tokens
 from core.schema import TABLE_ARGS, metadata
 
@@ -223,7 +223,7 @@ async def create_room(db: Database, values: Mapping[str, Any]) -> int:
 
 
 async def get_room(db: Database, room_id: int) -> dict[str, Any] | None:
-    return _room(await db.fetch_one(rooms.select().where(rooms.c.id == room_id)))
+    return _room(as_row(await db.fetch_one(rooms.select().where(rooms.c.id == room_id))))
 
 
 async def update_room(db: Database, room_id: int, **values: Any) -> None:
@@ -275,7 +275,7 @@ async def search_rooms(
             query = query.where(rooms.c.id < last_id)
         query = query.order_by(rooms.c.id.desc())
     rows = await db.fetch_all(query.limit(limit))
-    return [r for r in map(_room, rows) if r is not None]
+    return [r for r in map(_room, as_rows(rows)) if r is not None]
 
 
 def _int(value: Any) -> int | None:
@@ -306,7 +306,7 @@ async def active_realtime_room_of(db: Database, user_id: int) -> dict[str, Any] 
         )
         .limit(1)
     )
-    return _room(await db.fetch_one(query))
+    return _room(as_row(await db.fetch_one(query)))
 
 
 async def open_realtime_rooms(db: Database, min_age_seconds: float) -> list[dict[str, Any]]:
@@ -315,7 +315,7 @@ async def open_realtime_rooms(db: Database, min_age_seconds: float) -> list[dict
     query = rooms.select().where(
         rooms.c.type.in_(REALTIME_TYPES), rooms.c.ends_at.is_(None), rooms.c.created_at < before
     )
-    return [r for r in map(_room, await db.fetch_all(query)) if r is not None]
+    return [r for r in map(_room, as_rows(await db.fetch_all(query))) if r is not None]
 
 
 async def count_active_playlists(db: Database, user_id: int) -> int:
@@ -366,9 +366,11 @@ async def delete_item(db: Database, item_id: int) -> None:
 
 
 async def get_item(db: Database, room_id: int, item_id: int) -> dict[str, Any] | None:
-    row = await db.fetch_one(
-        room_playlist_items.select().where(
-            room_playlist_items.c.id == item_id, room_playlist_items.c.room_id == room_id
+    row = as_row(
+        await db.fetch_one(
+            room_playlist_items.select().where(
+                room_playlist_items.c.id == item_id, room_playlist_items.c.room_id == room_id
+            )
         )
     )
     return None if row is None else _item(row)
@@ -380,10 +382,12 @@ async def items_of(db: Database, room_ids: Iterable[int]) -> dict[int, list[dict
     result: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     if not ids:
         return result
-    rows = await db.fetch_all(
-        room_playlist_items.select()
-        .where(room_playlist_items.c.room_id.in_(ids))
-        .order_by(room_playlist_items.c.id)
+    rows = as_rows(
+        await db.fetch_all(
+            room_playlist_items.select()
+            .where(room_playlist_items.c.room_id.in_(ids))
+            .order_by(room_playlist_items.c.id)
+        )
     )
     for row in rows:
         result[int(row["room_id"])].append(_item(row))
@@ -414,9 +418,11 @@ async def attach_token_item(db: Database, token_id: int, item_id: int) -> None:
 
 
 async def participant(db: Database, room_id: int, user_id: int) -> dict[str, Any] | None:
-    row = await db.fetch_one(
-        room_participants.select().where(
-            room_participants.c.room_id == room_id, room_participants.c.user_id == user_id
+    row = as_row(
+        await db.fetch_one(
+            room_participants.select().where(
+                room_participants.c.room_id == room_id, room_participants.c.user_id == user_id
+            )
         )
     )
     result = _dict(row)
@@ -528,7 +534,7 @@ async def leaderboard(db: Database, room_id: int, limit: int) -> list[dict[str, 
         .order_by(room_participants.c.total_score.desc(), room_participants.c.last_score_id)
         .limit(limit)
     )
-    return [r for r in map(_dict, await db.fetch_all(query)) if r is not None]
+    return [r for r in map(_dict, as_rows(await db.fetch_all(query))) if r is not None]
 
 
 async def leaderboard_position(db: Database, row: Row) -> int | None:
@@ -654,9 +660,11 @@ async def link_score(
 
 async def score_link(db: Database, item_id: int, score_id: int) -> dict[str, Any] | None:
     return _dict(
-        await db.fetch_one(
-            room_scores.select().where(
-                room_scores.c.score_id == score_id, room_scores.c.playlist_item_id == item_id
+        as_row(
+            await db.fetch_one(
+                room_scores.select().where(
+                    room_scores.c.score_id == score_id, room_scores.c.playlist_item_id == item_id
+                )
             )
         )
     )
@@ -664,10 +672,12 @@ async def score_link(db: Database, item_id: int, score_id: int) -> dict[str, Any
 
 async def user_best(db: Database, item_id: int, user_id: int) -> dict[str, Any] | None:
     return _dict(
-        await db.fetch_one(
-            room_item_bests.select().where(
-                room_item_bests.c.playlist_item_id == item_id,
-                room_item_bests.c.user_id == user_id,
+        as_row(
+            await db.fetch_one(
+                room_item_bests.select().where(
+                    room_item_bests.c.playlist_item_id == item_id,
+                    room_item_bests.c.user_id == user_id,
+                )
             )
         )
     )
@@ -699,7 +709,7 @@ async def item_bests(
     else:
         query = query.order_by(b.total_score, b.score_id.desc())
     rows = await db.fetch_all(query.limit(limit))
-    return [r for r in map(_dict, rows) if r is not None]
+    return [r for r in map(_dict, as_rows(rows)) if r is not None]
 
 
 async def item_best_count(db: Database, item_id: int) -> int:
@@ -724,7 +734,17 @@ async def item_position(db: Database, item_id: int, total_score: int, score_id: 
     return 1 + int(ahead or 0)
 
 
-async def item_stats(db: Database, room_id: int) -> list[dict[str, Any]]:
+class ItemStats(TypedDict):
+    """One item's statistics: the fields of osu! `MultiplayerPlaylistItemStats`
+    (osu.Game/Online/Metadata/MultiplayerPlaylistItemStats.cs)."""
+
+    playlist_item_id: int
+    total_score_distribution: list[int]
+    cumulative_score: int
+    last_processed_score_id: int
+
+
+async def item_stats(db: Database, room_id: int) -> list[ItemStats]:
     """Per-item score statistics of a room (the metadata hub's BeginWatchingMultiplayerRoom):
     each dict has the fields of `MultiplayerPlaylistItemStats` (playlist_item_id,
     total_score_distribution of 13 bins of 100 000, cumulative_score, last_processed_score_id),
@@ -737,7 +757,7 @@ async def item_stats(db: Database, room_id: int) -> list[dict[str, Any]]:
             .order_by(room_playlist_items.c.id)
         )
     ]
-    stats = {
+    stats: dict[int, ItemStats] = {
         i: {
             "playlist_item_id": i,
             "total_score_distribution": [0] * SCORE_BINS,
@@ -820,7 +840,7 @@ async def events(
         if before is not None:
             query = query.where(e.id < before)
         rows = list(reversed(await db.fetch_all(query.order_by(e.id.desc()).limit(limit))))
-    return [r for r in map(_dict, rows) if r is not None]
+    return [r for r in map(_dict, as_rows(rows)) if r is not None]
 
 
 async def event_bounds(db: Database, room_id: int) -> tuple[int, int]:

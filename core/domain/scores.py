@@ -14,7 +14,7 @@ import orjson
 import sqlalchemy as sa
 from databases import Database
 
-from core.db import utcnow
+from core.db import as_row, as_rows, utcnow
 from core.schema import TABLE_ARGS, metadata
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -187,7 +187,7 @@ async def get_token(db: Database, token_id: int, *, for_update: bool = False) ->
     query = score_tokens.select().where(score_tokens.c.id == token_id)
     if for_update:
         query = query.with_for_update()
-    return await db.fetch_one(query)
+    return as_row(await db.fetch_one(query))
 
 
 async def attach_token(db: Database, token_id: int, score_id: int) -> bool:
@@ -215,13 +215,13 @@ async def insert_score(db: Database, values: Mapping[str, Any]) -> int:
 
 
 async def get_score(db: Database, score_id: int) -> dict[str, Any] | None:
-    return decode(await db.fetch_one(scores.select().where(scores.c.id == score_id)))
+    return decode(as_row(await db.fetch_one(scores.select().where(scores.c.id == score_id))))
 
 
 async def get_scores(db: Database, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
-    rows = await db.fetch_all(scores.select().where(scores.c.id.in_(list(set(ids)))))
+    rows = as_rows(await db.fetch_all(scores.select().where(scores.c.id.in_(list(set(ids))))))
     return {r["id"]: r for r in _decode_all(rows)}
 
 
@@ -409,11 +409,13 @@ async def position(db: Database, score: Row) -> int | None:
 
 
 async def best_of(db: Database, user_id: int, beatmap_id: int, ruleset_id: int) -> Row | None:
-    return await db.fetch_one(
-        score_bests.select().where(
-            score_bests.c.user_id == user_id,
-            score_bests.c.beatmap_id == beatmap_id,
-            score_bests.c.ruleset_id == ruleset_id,
+    return as_row(
+        await db.fetch_one(
+            score_bests.select().where(
+                score_bests.c.user_id == user_id,
+                score_bests.c.beatmap_id == beatmap_id,
+                score_bests.c.ruleset_id == ruleset_id,
+            )
         )
     )
 
@@ -453,15 +455,17 @@ async def rebuild_bests(db: Database, user_id: int, ruleset_id: int) -> None:
             score_bests.c.user_id == user_id, score_bests.c.ruleset_id == ruleset_id
         )
     )
-    rows = await db.fetch_all(
-        sa.select(scores.c.id, scores.c.beatmap_id, scores.c.total_score)
-        .where(
-            scores.c.user_id == user_id,
-            scores.c.ruleset_id == ruleset_id,
-            scores.c.passed.is_(True),
-            scores.c.preserve.is_(True),
+    rows = as_rows(
+        await db.fetch_all(
+            sa.select(scores.c.id, scores.c.beatmap_id, scores.c.total_score)
+            .where(
+                scores.c.user_id == user_id,
+                scores.c.ruleset_id == ruleset_id,
+                scores.c.passed.is_(True),
+                scores.c.preserve.is_(True),
+            )
+            .order_by(scores.c.total_score.desc(), scores.c.id)
         )
-        .order_by(scores.c.total_score.desc(), scores.c.id)
     )
     best: dict[int, Row] = {}
     for row in rows:
@@ -499,7 +503,7 @@ async def pp_scores(db: Database, user_id: int, ruleset_id: int, limit: int = 10
         .order_by(scores.c.pp.desc(), scores.c.id)
         .limit(limit)
     )
-    return list(await db.fetch_all(query))
+    return as_rows(await db.fetch_all(query))
 
 
 def best_per_beatmap(rows: Iterable[Row]) -> list[Row]:
@@ -606,10 +610,12 @@ async def user_rulesets(db: Database, user_id: int) -> list[int]:
 
 async def user_scores(db: Database, user_id: int, ruleset_id: int) -> list[dict[str, Any]]:
     """Every score of a user in a ruleset, oldest first (recalc)."""
-    rows = await db.fetch_all(
-        scores.select()
-        .where(scores.c.user_id == user_id, scores.c.ruleset_id == ruleset_id)
-        .order_by(scores.c.id)
+    rows = as_rows(
+        await db.fetch_all(
+            scores.select()
+            .where(scores.c.user_id == user_id, scores.c.ruleset_id == ruleset_id)
+            .order_by(scores.c.id)
+        )
     )
     return _decode_all(rows)
 

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
-from core.db import utcnow
+from core.db import as_row, as_rows, utcnow
 from core.domain import mods as mods_domain
 from core.domain import scores as scores_db
 from core.domain import scoring
@@ -155,7 +155,7 @@ def valid_play(score: Row, beatmap: BeatmapInfo) -> bool:
         return False
     if score["total_score"] < 5000:
         return False
-    judged = sum(
+    judged: int = sum(
         count for result, count in score["statistics"].items() if result in scoring.BASIC_RESULTS
     )
     return judged >= min(beatmap.objects * 0.1, 20)
@@ -215,10 +215,12 @@ async def rows_for(
 ) -> dict[int, dict[str, Any]]:
     if not user_ids:
         return {}
-    rows = await db.fetch_all(
-        user_statistics.select().where(
-            user_statistics.c.user_id.in_(list(set(user_ids))),
-            user_statistics.c.ruleset_id == ruleset_id,
+    rows = as_rows(
+        await db.fetch_all(
+            user_statistics.select().where(
+                user_statistics.c.user_id.in_(list(set(user_ids))),
+                user_statistics.c.ruleset_id == ruleset_id,
+            )
         )
     )
     return {int(r["user_id"]): {str(k): r[k] for k in r.keys()} for r in rows}
@@ -357,10 +359,10 @@ async def lock_row(db: Database, user_id: int, ruleset_id: int) -> dict[str, Any
         .where(user_statistics.c.user_id == user_id, user_statistics.c.ruleset_id == ruleset_id)
         .with_for_update()
     )
-    row = await db.fetch_one(query)
+    row = as_row(await db.fetch_one(query))
     if row is None:
         await db.execute(user_statistics.insert().values(**zero_row(user_id, ruleset_id)))
-        row = await db.fetch_one(query)
+        row = as_row(await db.fetch_one(query))
     assert row is not None
     return {str(k): row[k] for k in row.keys()}
 
@@ -400,13 +402,18 @@ async def apply_score(
     pp, accuracy = float(current["pp"]), float(current["accuracy"])
     if score["pp"] is not None:
         pp, accuracy = pp_totals(await scores_db.pp_scores(db, user_id, ruleset_id))
-    values.update(pp=pp, accuracy=accuracy, updated_at=utcnow())
+    changes: dict[str, int | float | dt.datetime] = {
+        **values,
+        "pp": pp,
+        "accuracy": accuracy,
+        "updated_at": utcnow(),
+    }
     await db.execute(
         user_statistics.update()
         .where(user_statistics.c.user_id == user_id, user_statistics.c.ruleset_id == ruleset_id)
-        .values(**values)
+        .values(**changes)
     )
-    return {**current, **values}
+    return {**current, **changes}
 
 
 async def note_rank(db: Database, user_id: int, ruleset_id: int, rank: int | None) -> None:
@@ -431,15 +438,17 @@ async def beatmap_infos(db: Database, beatmap_ids: Iterable[int]) -> dict[int, B
     ids = list(set(beatmap_ids))
     if not ids:
         return {}
-    rows = await db.fetch_all(
-        sa.select(
-            beatmaps.c.id,
-            beatmaps.c.status,
-            beatmaps.c.total_length,
-            beatmaps.c.count_circles,
-            beatmaps.c.count_sliders,
-            beatmaps.c.count_spinners,
-        ).where(beatmaps.c.id.in_(ids))
+    rows = as_rows(
+        await db.fetch_all(
+            sa.select(
+                beatmaps.c.id,
+                beatmaps.c.status,
+                beatmaps.c.total_length,
+                beatmaps.c.count_circles,
+                beatmaps.c.count_sliders,
+                beatmaps.c.count_spinners,
+            ).where(beatmaps.c.id.in_(ids))
+        )
     )
     return {int(r["id"]): beatmap_info(r) for r in rows}
 
@@ -515,7 +524,7 @@ async def ranking_page(
         .limit(RANKING_PAGE)
         .offset((page - 1) * RANKING_PAGE)
     )
-    rows = [{str(k): r[k] for k in r.keys()} for r in await db.fetch_all(query)]
+    rows = [{str(k): r[k] for k in r.keys()} for r in as_rows(await db.fetch_all(query))]
     total = await db.fetch_val(
         sa.select(sa.func.count()).select_from(_ranked_users()).where(*conditions)
     )

@@ -155,7 +155,7 @@ def encode_cached(row: Mapping[str, Any]) -> bytes:
 
 
 def decode_cached(data: bytes) -> dict[str, Any]:
-    row = orjson.loads(data)
+    row: dict[str, Any] = orjson.loads(data)
     for name in _DATETIME_FIELDS:
         value = row.get(name)
         if isinstance(value, str):
@@ -189,7 +189,10 @@ async def get_login(db: Database, username: str) -> dict[str, Any] | None:
 
 
 async def password_hash(db: Database, user_id: int) -> str | None:
-    return await db.fetch_val(sa.select(users.c.password_hash).where(users.c.id == user_id))
+    value: str | None = await db.fetch_val(
+        sa.select(users.c.password_hash).where(users.c.id == user_id)
+    )
+    return value
 
 
 async def find_by_username(
@@ -341,11 +344,12 @@ async def relations(db: Database, user_id: int, relation: str) -> list[dict[str,
 
 
 async def relation(db: Database, user_id: int, target_id: int) -> str | None:
-    return await db.fetch_val(
+    value: str | None = await db.fetch_val(
         sa.select(user_relations.c.relation).where(
             user_relations.c.user_id == user_id, user_relations.c.target_id == target_id
         )
     )
+    return value
 
 
 async def count_relations(db: Database, user_id: int, relation: str) -> int:

@@ -50,7 +50,8 @@ class StreamInvocation:
 
 @dataclass(slots=True)
 class StreamItem:
-    invocation_id: str
+    # Optional on the wire (read with read_opt_str by both codecs); a peer may send nil.
+    invocation_id: str | None
     item: Any = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -63,7 +64,8 @@ class Completion:
     `Task<T>` one; `None` is a real (nil) result.
     """
 
-    invocation_id: str
+    # Optional on the wire (read with read_opt_str by both codecs); a peer may send nil.
+    invocation_id: str | None
     result: Any = VOID
     error: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -71,7 +73,8 @@ class Completion:
 
 @dataclass(slots=True)
 class CancelInvocation:
-    invocation_id: str
+    # Optional on the wire (read with read_opt_str by both codecs); a peer may send nil.
+    invocation_id: str | None
     headers: dict[str, str] = field(default_factory=dict)
 
 

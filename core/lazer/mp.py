@@ -239,7 +239,8 @@ def write_setting(out: bytearray, v: object) -> None:
         out.append(0xC3 if v else 0xC2)
         return
     marker = SETTING_MARKERS.get(t)
-    if marker is not None:
+    # Every SETTING_MARKERS type is an int subclass; the isinstance only tells the type checker.
+    if marker is not None and isinstance(v, int):
         code, lo, hi = marker
         if not lo <= v <= hi:
             raise CodecError(f"{t.__name__} setting out of range: {v}")
@@ -252,7 +253,7 @@ def write_setting(out: bytearray, v: object) -> None:
             out += _Bq(0xD3, v)
         else:
             raise CodecError(f"int setting out of range: {v} (use UInt64)")
-    elif t is Float32:
+    elif isinstance(v, Float32):
         write_f32(out, v)
     elif isinstance(v, float):
         write_f64(out, v)

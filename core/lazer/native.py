@@ -7,7 +7,7 @@ it needs to build values, so both codecs share every type definition and edge-ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +61,11 @@ class NativeCodec:
     """The same interface as PyCodec, executed by the extension."""
 
     native = True
+    # The extension's Codec methods (native/src), bound in refresh(); `module` itself is untyped.
+    encode: Callable[[Any, int], bytes]
+    decode: Callable[[bytes, int], Any]
+    encode_frame: Callable[[Any], bytes]
+    _decode_frames: Callable[[bytes, int, Mapping[str, int] | None], tuple[list[Any], int]]
 
     def __init__(self, schema: Schema, module: Any) -> None:
         self.schema = schema

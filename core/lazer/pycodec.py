@@ -265,7 +265,7 @@ def _list(enc_item: Encoder, dec_item: Decoder) -> tuple[Encoder, Decoder]:
 
     def dec(d: bytes, p: int) -> tuple[Any, int]:
         n, p = mp.read_array_header(d, p)
-        items = []
+        items: list[Any] = []
         append = items.append
         for _ in range(n):
             item, p = dec_item(d, p)

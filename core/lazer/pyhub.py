@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import messages as m
 from . import mp
 from .errors import CodecError
-from .values import VOID
+from .values import INT64_MAX, INT64_MIN, VOID
 
 if TYPE_CHECKING:
     from .pycodec import PyCodec
@@ -145,7 +145,7 @@ def encode_message(codec: PyCodec, msg: Any) -> bytes:
         seq = msg.sequence_id
         if seq.__class__ is bool or not isinstance(seq, int):
             raise CodecError("sequence_id must be an int")
-        if not mp.INT64_MIN <= seq <= mp.INT64_MAX:
+        if not INT64_MIN <= seq <= INT64_MAX:
             raise CodecError("sequence_id out of range")
         mp.write_int(out, seq)
     else:
@@ -262,16 +262,16 @@ def decode_message(codec: PyCodec, d: bytes, result_nodes: Mapping[str, int] | N
     if kind == m.CLOSE:
         if n < 2:
             raise CodecError("close with fewer than 2 elements")
-        error, p = mp.read_opt_str(d, p)
+        close_error, p = mp.read_opt_str(d, p)
         allow_reconnect = False
         if n >= 3:
             allow_reconnect, p = mp.read_bool(d, p)
-        return m.Close(error, allow_reconnect)
+        return m.Close(close_error, allow_reconnect)
     if kind == m.ACK or kind == m.SEQUENCE:
         if n < 2:
             raise CodecError("ack/sequence with fewer than 2 elements")
         seq, p = mp.read_int(d, p)
-        if not mp.INT64_MIN <= seq <= mp.INT64_MAX:
+        if not INT64_MIN <= seq <= INT64_MAX:
             raise CodecError("sequence id out of range")
         return (m.Ack if kind == m.ACK else m.Sequence)(seq)
     # Unknown types are ignored for forward compatibility (§4.5).

@@ -156,6 +156,7 @@ class Schema:
             fields = tuple((index, name, self.node(w)) for index, name, w in layout)
             # The native decoder may fill a complete instance without calling __init__ (much
             # faster); only when __init__ is the plain dataclass one, which only stores fields.
-            plain = not hasattr(wire, "__post_init__") and wire.__new__ is object.__new__
+            new: object = wire.__new__
+            plain = not hasattr(wire, "__post_init__") and new is object.__new__
             return (K_OBJECT, nullable, wire, fields, plain)
         raise TypeError(f"not a wire type: {wire!r}")

@@ -183,15 +183,15 @@ STATISTICS = MapOf(I32, I32)  # Dictionary<HitResult, int>: integer keys, never 
 
 @hub_object
 class APIMod:
-    acronym: str = key(0, STR, "")
+    acronym: str = key(0, STR, default="")
     # Setting name -> value; see values.py for the markers that pin a value's MessagePack code.
     settings: dict[str, Any] = key(1, SETTINGS, factory=dict)
 
 
 @hub_object
 class BeatmapAvailability:
-    state: DownloadState = key(0, EnumOf(DownloadState), DownloadState.UNKNOWN)
-    download_progress: float | None = key(1, Opt(F32), None)
+    state: DownloadState = key(0, EnumOf(DownloadState), default=DownloadState.UNKNOWN)
+    download_progress: float | None = key(1, Opt(F32), default=None)
 
 
 # --- spectator ------------------------------------------------------------------------------
@@ -199,44 +199,44 @@ class BeatmapAvailability:
 
 @hub_object
 class SpectatorState:
-    beatmap_id: int | None = key(0, Opt(I32), None)
-    ruleset_id: int | None = key(1, Opt(I32), None)
+    beatmap_id: int | None = key(0, Opt(I32), default=None)
+    ruleset_id: int | None = key(1, Opt(I32), default=None)
     mods: list[APIMod] = key(2, ListOf(APIMod), factory=list)
-    state: SpectatedUserState = key(3, EnumOf(SpectatedUserState), SpectatedUserState.IDLE)
+    state: SpectatedUserState = key(3, EnumOf(SpectatedUserState), default=SpectatedUserState.IDLE)
     maximum_statistics: dict[int, int] = key(4, STATISTICS, factory=dict)
 
 
 @hub_object
 class ScoreProcessorStatistics:
-    base_score: float = key(0, F64, 0.0)
-    maximum_base_score: float = key(1, F64, 0.0)
-    accuracy_judgement_count: int = key(2, I32, 0)
-    combo_portion: float = key(3, F64, 0.0)
-    bonus_portion: float = key(4, F64, 0.0)
+    base_score: float = key(0, F64, default=0.0)
+    maximum_base_score: float = key(1, F64, default=0.0)
+    accuracy_judgement_count: int = key(2, I32, default=0)
+    combo_portion: float = key(3, F64, default=0.0)
+    bonus_portion: float = key(4, F64, default=0.0)
 
 
 @hub_object
 class FrameHeader:
-    total_score: int = key(0, I64, 0)
-    accuracy: float = key(1, F64, 0.0)
-    combo: int = key(2, I32, 0)
-    max_combo: int = key(3, I32, 0)
+    total_score: int = key(0, I64, default=0)
+    accuracy: float = key(1, F64, default=0.0)
+    combo: int = key(2, I32, default=0)
+    max_combo: int = key(3, I32, default=0)
     statistics: dict[int, int] = key(4, STATISTICS, factory=dict)
     score_processor_statistics: ScoreProcessorStatistics = key(
         5, ScoreProcessorStatistics, factory=ScoreProcessorStatistics
     )
-    received_time: datetime = key(6, DTO, DTO_DEFAULT)
+    received_time: datetime = key(6, DTO, default=DTO_DEFAULT)
     mods: list[APIMod] = key(7, ListOf(APIMod), factory=list)
-    total_score_without_mods: int | None = key(8, Opt(I64), None)
-    pauses: list[int] | None = key(9, Opt(ListOf(I32)), None)
+    total_score_without_mods: int | None = key(8, Opt(I64), default=None)
+    pauses: list[int] | None = key(9, Opt(ListOf(I32)), default=None)
 
 
 @hub_object
 class LegacyReplayFrame:
-    time: float = key(0, F64, 0.0)
-    mouse_x: float | None = key(1, Opt(F32), None)
-    mouse_y: float | None = key(2, Opt(F32), None)
-    button_state: int = key(3, I32, 0)
+    time: float = key(0, F64, default=0.0)
+    mouse_x: float | None = key(1, Opt(F32), default=None)
+    mouse_y: float | None = key(2, Opt(F32), default=None)
+    button_state: int = key(3, I32, default=0)
 
 
 @hub_object
@@ -247,8 +247,8 @@ class FrameDataBundle:
 
 @hub_object
 class SpectatorUser:
-    online_id: int = key(0, I32, 0)
-    username: str = key(1, STR, "")
+    online_id: int = key(0, I32, default=0)
+    username: str = key(1, STR, default="")
 
 
 # --- multiplayer: countdowns, events, requests ----------------------------------------------
@@ -262,36 +262,36 @@ class MultiplayerCountdown:
 
 @hub_object
 class MatchStartCountdown(MultiplayerCountdown):
-    id: int = key(0, I32, 0)
-    time_remaining: timedelta = key(1, TIMESPAN, timedelta(0))
+    id: int = key(0, I32, default=0)
+    time_remaining: timedelta = key(1, TIMESPAN, default=timedelta(0))
 
 
 @hub_object
 class ForceGameplayStartCountdown(MultiplayerCountdown):
-    id: int = key(0, I32, 0)
-    time_remaining: timedelta = key(1, TIMESPAN, timedelta(0))
+    id: int = key(0, I32, default=0)
+    time_remaining: timedelta = key(1, TIMESPAN, default=timedelta(0))
 
 
 @hub_object
 class ServerShuttingDownCountdown(MultiplayerCountdown):
-    id: int = key(0, I32, 0)
-    time_remaining: timedelta = key(1, TIMESPAN, timedelta(0))
+    id: int = key(0, I32, default=0)
+    time_remaining: timedelta = key(1, TIMESPAN, default=timedelta(0))
 
 
 @hub_object
 class MatchmakingStageCountdown(MultiplayerCountdown):
-    id: int = key(0, I32, 0)
-    time_remaining: timedelta = key(1, TIMESPAN, timedelta(0))
+    id: int = key(0, I32, default=0)
+    time_remaining: timedelta = key(1, TIMESPAN, default=timedelta(0))
     stage: MatchmakingStage = key(
-        2, EnumOf(MatchmakingStage), MatchmakingStage.WAITING_FOR_CLIENTS_JOIN
+        2, EnumOf(MatchmakingStage), default=MatchmakingStage.WAITING_FOR_CLIENTS_JOIN
     )
 
 
 @hub_object
 class RankedPlayStageCountdown(MultiplayerCountdown):
-    id: int = key(0, I32, 0)
-    time_remaining: timedelta = key(1, TIMESPAN, timedelta(0))
-    stage: RankedPlayStage = key(2, EnumOf(RankedPlayStage), RankedPlayStage.WAIT_FOR_JOIN)
+    id: int = key(0, I32, default=0)
+    time_remaining: timedelta = key(1, TIMESPAN, default=timedelta(0))
+    stage: RankedPlayStage = key(2, EnumOf(RankedPlayStage), default=RankedPlayStage.WAIT_FOR_JOIN)
 
 
 MULTIPLAYER_COUNTDOWN = Union(
@@ -308,18 +308,18 @@ MULTIPLAYER_COUNTDOWN = Union(
 
 @hub_object
 class RankedPlayCardState:
-    hovered: bool = key(0, BOOL, False)
-    pressed: bool = key(1, BOOL, False)
-    selected: bool = key(2, BOOL, False)
-    dragged: bool = key(3, BOOL, False)
-    order: int = key(4, I32, 0)
-    drag_x: float = key(5, F32, 0.0)
-    drag_y: float = key(6, F32, 0.0)
+    hovered: bool = key(0, BOOL, default=False)
+    pressed: bool = key(1, BOOL, default=False)
+    selected: bool = key(2, BOOL, default=False)
+    dragged: bool = key(3, BOOL, default=False)
+    order: int = key(4, I32, default=0)
+    drag_x: float = key(5, F32, default=0.0)
+    drag_y: float = key(6, F32, default=0.0)
 
 
 @hub_object
 class RankedPlayCardHandReplayFrame:
-    delay: float = key(0, F64, 0.0)
+    delay: float = key(0, F64, default=0.0)
     cards: dict[str, RankedPlayCardState] = key(1, MapOf(GUID, RankedPlayCardState), factory=dict)
 
 
@@ -336,20 +336,20 @@ class CountdownStartedEvent(MatchServerEvent):
 
 @hub_object
 class CountdownStoppedEvent(MatchServerEvent):
-    id: int = key(0, I32, 0)
+    id: int = key(0, I32, default=0)
 
 
 @hub_object
 class MatchmakingAvatarActionEvent(MatchServerEvent):
-    user_id: int = key(0, I32, 0)
+    user_id: int = key(0, I32, default=0)
     action: MatchmakingAvatarAction = key(
-        1, EnumOf(MatchmakingAvatarAction), MatchmakingAvatarAction.JUMP
+        1, EnumOf(MatchmakingAvatarAction), default=MatchmakingAvatarAction.JUMP
     )
 
 
 @hub_object
 class RankedPlayCardHandReplayEvent(MatchServerEvent):
-    user_id: int = key(0, I32, 0)
+    user_id: int = key(0, I32, default=0)
     frames: list[RankedPlayCardHandReplayFrame] = key(
         1, ListOf(RankedPlayCardHandReplayFrame), factory=list
     )
@@ -357,9 +357,9 @@ class RankedPlayCardHandReplayEvent(MatchServerEvent):
 
 @hub_object
 class RollEvent(MatchServerEvent):
-    user_id: int = key(0, I32, 0)
-    max: int = key(1, U32, 0)
-    result: int = key(2, U32, 0)
+    user_id: int = key(0, I32, default=0)
+    max: int = key(1, U32, default=0)
+    result: int = key(2, U32, default=0)
 
 
 MATCH_SERVER_EVENT = Union(
@@ -382,23 +382,23 @@ class MatchUserRequest:
 
 @hub_object
 class ChangeTeamRequest(MatchUserRequest):
-    team_id: int = key(0, I32, 0)
+    team_id: int = key(0, I32, default=0)
 
 
 @hub_object
 class StartMatchCountdownRequest(MatchUserRequest):
-    duration: timedelta = key(0, TIMESPAN, timedelta(0))
+    duration: timedelta = key(0, TIMESPAN, default=timedelta(0))
 
 
 @hub_object
 class StopCountdownRequest(MatchUserRequest):
-    id: int = key(0, I32, 0)
+    id: int = key(0, I32, default=0)
 
 
 @hub_object
 class MatchmakingAvatarActionRequest(MatchUserRequest):
     action: MatchmakingAvatarAction = key(
-        0, EnumOf(MatchmakingAvatarAction), MatchmakingAvatarAction.JUMP
+        0, EnumOf(MatchmakingAvatarAction), default=MatchmakingAvatarAction.JUMP
     )
 
 
@@ -411,17 +411,17 @@ class RankedPlayCardHandReplayRequest(MatchUserRequest):
 
 @hub_object
 class SetLockStateRequest(MatchUserRequest):
-    locked: bool = key(0, BOOL, False)
+    locked: bool = key(0, BOOL, default=False)
 
 
 @hub_object
 class RollRequest(MatchUserRequest):
-    max: int | None = key(0, Opt(U32), None)
+    max: int | None = key(0, Opt(U32), default=None)
 
 
 @hub_object
 class ChangeSlotRequest(MatchUserRequest):
-    slot_id: int = key(0, U8, 0)
+    slot_id: int = key(0, U8, default=0)
 
 
 MATCH_USER_REQUEST = Union(
@@ -450,7 +450,7 @@ class MatchUserState:
 
 @hub_object
 class TeamVersusUserState(MatchUserState):
-    team_id: int = key(0, I32, 0)
+    team_id: int = key(0, I32, default=0)
 
 
 MATCH_USER_STATE = Union("MatchUserState", ((0, TeamVersusUserState),))
@@ -458,17 +458,17 @@ MATCH_USER_STATE = Union("MatchUserState", ((0, TeamVersusUserState),))
 
 @hub_object
 class MultiplayerTeam:
-    id: int = key(0, I32, 0)
-    name: str = key(1, STR, "")
+    id: int = key(0, I32, default=0)
+    name: str = key(1, STR, default="")
 
 
 @hub_object
 class MatchmakingRound:
-    round: int = key(0, I32, 0)
-    placement: int = key(1, I32, 0)
-    total_score: int = key(2, I64, 0)
-    accuracy: float = key(3, F64, 0.0)
-    max_combo: int = key(4, I32, 0)
+    round: int = key(0, I32, default=0)
+    placement: int = key(1, I32, default=0)
+    total_score: int = key(2, I64, default=0)
+    accuracy: float = key(3, F64, default=0.0)
+    max_combo: int = key(4, I32, default=0)
     statistics: dict[int, int] = key(5, STATISTICS, factory=dict)
 
 
@@ -481,11 +481,11 @@ class MatchmakingRoundList:
 
 @hub_object
 class MatchmakingUser:
-    user_id: int = key(0, I32, 0)
-    placement: int | None = key(1, Opt(I32), None)
-    points: int = key(2, I32, 0)
+    user_id: int = key(0, I32, default=0)
+    placement: int | None = key(1, Opt(I32), default=None)
+    points: int = key(2, I32, default=0)
     rounds: MatchmakingRoundList = key(3, MatchmakingRoundList, factory=MatchmakingRoundList)
-    abandoned_at: datetime | None = key(4, Opt(DTO), None)
+    abandoned_at: datetime | None = key(4, Opt(DTO), default=None)
 
 
 @hub_object
@@ -495,29 +495,29 @@ class MatchmakingUserList:
 
 @hub_object
 class RankedPlayCardItem:
-    id: str = key(0, GUID, "00000000-0000-0000-0000-000000000000")
+    id: str = key(0, GUID, default="00000000-0000-0000-0000-000000000000")
 
 
 @hub_object
 class RankedPlayDamageInfo:
-    damage: int = key(0, I32, 0)
-    raw_damage: int = key(1, I32, 0)
-    old_life: int = key(2, I32, 0)
-    new_life: int = key(3, I32, 0)
-    direct_damage: int = key(4, I32, 0)
-    multiplier: float = key(5, F64, 0.0)
-    bonus_damage: int = key(6, I32, 0)
+    damage: int = key(0, I32, default=0)
+    raw_damage: int = key(1, I32, default=0)
+    old_life: int = key(2, I32, default=0)
+    new_life: int = key(3, I32, default=0)
+    direct_damage: int = key(4, I32, default=0)
+    multiplier: float = key(5, F64, default=0.0)
+    bonus_damage: int = key(6, I32, default=0)
 
 
 @hub_object
 class RankedPlayUserInfo:
-    rating: int = key(0, I32, 0)
-    life: int = key(1, I32, 0)
+    rating: int = key(0, I32, default=0)
+    life: int = key(1, I32, default=0)
     hand: list[RankedPlayCardItem] = key(2, ListOf(RankedPlayCardItem), factory=list)
-    rating_after: int = key(3, I32, 0)
-    damage_info: RankedPlayDamageInfo | None = key(4, Opt(RankedPlayDamageInfo), None)
-    rounds_won: int = key(5, I32, 0)
-    damage_multiplier: float = key(6, F64, 0.0)
+    rating_after: int = key(3, I32, default=0)
+    damage_info: RankedPlayDamageInfo | None = key(4, Opt(RankedPlayDamageInfo), default=None)
+    rounds_won: int = key(5, I32, default=0)
+    damage_multiplier: float = key(6, F64, default=0.0)
 
 
 class MatchRoomState:
@@ -534,38 +534,38 @@ class TeamVersusRoomState(MatchRoomState):
         ListOf(MultiplayerTeam),
         factory=lambda: [MultiplayerTeam(0, "Team Red"), MultiplayerTeam(1, "Team Blue")],
     )
-    locked: bool = key(1, BOOL, False)
-    slots: list[int | None] | None = key(2, Opt(ListOf(Opt(I32))), None)
+    locked: bool = key(1, BOOL, default=False)
+    slots: list[int | None] | None = key(2, Opt(ListOf(Opt(I32))), default=None)
 
 
 @hub_object
 class MatchmakingRoomState(MatchRoomState):
     stage: MatchmakingStage = key(
-        0, EnumOf(MatchmakingStage), MatchmakingStage.WAITING_FOR_CLIENTS_JOIN
+        0, EnumOf(MatchmakingStage), default=MatchmakingStage.WAITING_FOR_CLIENTS_JOIN
     )
-    current_round: int = key(1, I32, 0)
+    current_round: int = key(1, I32, default=0)
     candidate_items: list[int] = key(2, ListOf(I64), factory=list)
-    candidate_item: int = key(3, I64, 0)
+    candidate_item: int = key(3, I64, default=0)
     users: MatchmakingUserList = key(4, MatchmakingUserList, factory=MatchmakingUserList)
-    gameplay_item: int = key(5, I64, 0)
+    gameplay_item: int = key(5, I64, default=0)
 
 
 @hub_object
 class RankedPlayRoomState(MatchRoomState):
-    stage: RankedPlayStage = key(0, EnumOf(RankedPlayStage), RankedPlayStage.WAIT_FOR_JOIN)
-    current_round: int = key(1, I32, 0)
-    damage_multiplier: float = key(2, F64, 0.0)
+    stage: RankedPlayStage = key(0, EnumOf(RankedPlayStage), default=RankedPlayStage.WAIT_FOR_JOIN)
+    current_round: int = key(1, I32, default=0)
+    damage_multiplier: float = key(2, F64, default=0.0)
     users: dict[int, RankedPlayUserInfo] = key(3, MapOf(I32, RankedPlayUserInfo), factory=dict)
-    active_user_id: int | None = key(4, Opt(I32), None)
-    star_rating: float = key(5, F64, 0.0)
-    winning_user_id: int | None = key(6, Opt(I32), None)
+    active_user_id: int | None = key(4, Opt(I32), default=None)
+    star_rating: float = key(5, F64, default=0.0)
+    winning_user_id: int | None = key(6, Opt(I32), default=None)
 
 
 @hub_object
 class StandardMatchRoomState(MatchRoomState):
     # Key 0 has no member here (it is TeamVersusRoomState.teams) and is written as nil.
-    locked: bool = key(1, BOOL, False)
-    slots: list[int | None] | None = key(2, Opt(ListOf(Opt(I32))), None)
+    locked: bool = key(1, BOOL, default=False)
+    slots: list[int | None] | None = key(2, Opt(ListOf(Opt(I32))), default=None)
 
 
 MATCH_ROOM_STATE = Union(
@@ -584,64 +584,68 @@ MATCH_ROOM_STATE = Union(
 
 @hub_object
 class MultiplayerRoomSettings:
-    name: str = key(0, STR, "Unnamed room")
-    playlist_item_id: int = key(1, I64, 0)
-    password: str = key(2, STR, "")
-    match_type: MatchType = key(3, EnumOf(MatchType), MatchType.HEAD_TO_HEAD)
-    queue_mode: QueueMode = key(4, EnumOf(QueueMode), QueueMode.HOST_ONLY)
-    auto_start_duration: timedelta = key(5, TIMESPAN, timedelta(0))
-    auto_skip: bool = key(6, BOOL, False)
-    max_participants: int | None = key(7, Opt(U8), None)
+    name: str = key(0, STR, default="Unnamed room")
+    playlist_item_id: int = key(1, I64, default=0)
+    password: str = key(2, STR, default="")
+    match_type: MatchType = key(3, EnumOf(MatchType), default=MatchType.HEAD_TO_HEAD)
+    queue_mode: QueueMode = key(4, EnumOf(QueueMode), default=QueueMode.HOST_ONLY)
+    auto_start_duration: timedelta = key(5, TIMESPAN, default=timedelta(0))
+    auto_skip: bool = key(6, BOOL, default=False)
+    max_participants: int | None = key(7, Opt(U8), default=None)
 
 
 @hub_object
 class MultiplayerRoomUser:
-    user_id: int = key(0, I32, 0)
-    state: MultiplayerUserState = key(1, EnumOf(MultiplayerUserState), MultiplayerUserState.IDLE)
+    user_id: int = key(0, I32, default=0)
+    state: MultiplayerUserState = key(
+        1, EnumOf(MultiplayerUserState), default=MultiplayerUserState.IDLE
+    )
     beatmap_availability: BeatmapAvailability = key(
         2, BeatmapAvailability, factory=BeatmapAvailability
     )
     mods: list[APIMod] = key(3, ListOf(APIMod), factory=list)
-    match_state: MatchUserState | None = key(4, Opt(MATCH_USER_STATE), None)
-    ruleset_id: int | None = key(5, Opt(I32), None)
-    beatmap_id: int | None = key(6, Opt(I32), None)
-    voted_to_skip_intro: bool = key(7, BOOL, False)
+    match_state: MatchUserState | None = key(4, Opt(MATCH_USER_STATE), default=None)
+    ruleset_id: int | None = key(5, Opt(I32), default=None)
+    beatmap_id: int | None = key(6, Opt(I32), default=None)
+    voted_to_skip_intro: bool = key(7, BOOL, default=False)
     role: MultiplayerRoomUserRole = key(
-        8, EnumOf(MultiplayerRoomUserRole), MultiplayerRoomUserRole.PLAYER
+        8, EnumOf(MultiplayerRoomUserRole), default=MultiplayerRoomUserRole.PLAYER
     )
 
 
 @hub_object
 class MultiplayerPlaylistItem:
-    id: int = key(0, I64, 0)
-    owner_id: int = key(1, I32, 0)
-    beatmap_id: int = key(2, I32, 0)
-    beatmap_checksum: str = key(3, STR, "")
-    ruleset_id: int = key(4, I32, 0)
+    id: int = key(0, I64, default=0)
+    owner_id: int = key(1, I32, default=0)
+    beatmap_id: int = key(2, I32, default=0)
+    beatmap_checksum: str = key(3, STR, default="")
+    ruleset_id: int = key(4, I32, default=0)
     required_mods: list[APIMod] = key(5, ListOf(APIMod), factory=list)
     allowed_mods: list[APIMod] = key(6, ListOf(APIMod), factory=list)
-    expired: bool = key(7, BOOL, False)
-    playlist_order: int = key(8, U16, 0)
-    played_at: datetime | None = key(9, Opt(DTO), None)
-    star_rating: float = key(10, F64, 0.0)
-    freestyle: bool = key(11, BOOL, False)
+    expired: bool = key(7, BOOL, default=False)
+    playlist_order: int = key(8, U16, default=0)
+    played_at: datetime | None = key(9, Opt(DTO), default=None)
+    star_rating: float = key(10, F64, default=0.0)
+    freestyle: bool = key(11, BOOL, default=False)
 
 
 @hub_object
 class MultiplayerRoom:
-    room_id: int = key(0, I64, 0)
-    state: MultiplayerRoomState = key(1, EnumOf(MultiplayerRoomState), MultiplayerRoomState.OPEN)
+    room_id: int = key(0, I64, default=0)
+    state: MultiplayerRoomState = key(
+        1, EnumOf(MultiplayerRoomState), default=MultiplayerRoomState.OPEN
+    )
     settings: MultiplayerRoomSettings = key(
         2, MultiplayerRoomSettings, factory=MultiplayerRoomSettings
     )
     users: list[MultiplayerRoomUser] = key(3, ListOf(MultiplayerRoomUser), factory=list)
-    host: MultiplayerRoomUser | None = key(4, Opt(MultiplayerRoomUser), None)
-    match_state: MatchRoomState | None = key(5, Opt(MATCH_ROOM_STATE), None)
+    host: MultiplayerRoomUser | None = key(4, Opt(MultiplayerRoomUser), default=None)
+    match_state: MatchRoomState | None = key(5, Opt(MATCH_ROOM_STATE), default=None)
     playlist: list[MultiplayerPlaylistItem] = key(6, ListOf(MultiplayerPlaylistItem), factory=list)
     active_countdowns: list[MultiplayerCountdown] = key(
         7, ListOf(MULTIPLAYER_COUNTDOWN), factory=list
     )
-    channel_id: int = key(8, I32, 0)
+    channel_id: int = key(8, I32, default=0)
 
 
 # --- matchmaking ----------------------------------------------------------------------------
@@ -649,11 +653,13 @@ class MultiplayerRoom:
 
 @hub_object
 class MatchmakingPool:
-    id: int = key(0, I32, 0)
-    ruleset_id: int = key(1, I32, 0)
-    variant: int = key(2, I32, 0)
-    name: str = key(3, STR, "")
-    type: MatchmakingPoolType = key(4, EnumOf(MatchmakingPoolType), MatchmakingPoolType.QUICK_PLAY)
+    id: int = key(0, I32, default=0)
+    ruleset_id: int = key(1, I32, default=0)
+    variant: int = key(2, I32, default=0)
+    name: str = key(3, STR, default="")
+    type: MatchmakingPoolType = key(
+        4, EnumOf(MatchmakingPoolType), default=MatchmakingPoolType.QUICK_PLAY
+    )
 
 
 @hub_object
@@ -661,36 +667,38 @@ class MatchmakingLobbyStatus:
     users_in_queue: list[int] = key(0, ListOf(I32), factory=list)
     # (rating, count) pairs: C# `(int Rating, int Count)[]`.
     rating_distribution: list[tuple[int, int]] = key(1, ListOf(TupleOf((I32, I32))), factory=list)
-    user_rating: int | None = key(2, Opt(I32), None)
+    user_rating: int | None = key(2, Opt(I32), default=None)
     recent_matches: list[MatchRoomState] = key(3, ListOf(MATCH_ROOM_STATE), factory=list)
 
 
 @hub_object
 class MatchmakingRoomInvitationParams:
-    type: MatchmakingPoolType = key(0, EnumOf(MatchmakingPoolType), MatchmakingPoolType.QUICK_PLAY)
+    type: MatchmakingPoolType = key(
+        0, EnumOf(MatchmakingPoolType), default=MatchmakingPoolType.QUICK_PLAY
+    )
 
 
 @hub_object
 class MatchmakingDuelIssuedParams:
-    id: str = key(0, GUID, "00000000-0000-0000-0000-000000000000")
-    user_id: int = key(1, I32, 0)
+    id: str = key(0, GUID, default="00000000-0000-0000-0000-000000000000")
+    user_id: int = key(1, I32, default=0)
     pool: MatchmakingPool = key(2, MatchmakingPool, factory=MatchmakingPool)
 
 
 @hub_object
 class MatchmakingJoinLobbyRequest:
-    pool_id: int = key(0, I32, 0)
+    pool_id: int = key(0, I32, default=0)
 
 
 @hub_object
 class MatchmakingIssueDuelRequest:
-    user_id: int = key(0, I32, 0)
-    pool_id: int = key(1, I32, 0)
+    user_id: int = key(0, I32, default=0)
+    pool_id: int = key(1, I32, default=0)
 
 
 @hub_object
 class MatchmakingAcceptDuelRequest:
-    id: str = key(0, GUID, "00000000-0000-0000-0000-000000000000")
+    id: str = key(0, GUID, default="00000000-0000-0000-0000-000000000000")
 
 
 @hub_object
@@ -767,10 +775,10 @@ class InDailyChallengeLobby(UserActivity):
 class InGame(UserActivity):
     """Shared layout of the in-game activities; not itself a union member."""
 
-    beatmap_id: int = key(0, I32, 0)
-    beatmap_display_title: str = key(1, STR, "")
-    ruleset_id: int = key(2, I32, 0)
-    ruleset_playing_verb: str = key(3, STR, "")
+    beatmap_id: int = key(0, I32, default=0)
+    beatmap_display_title: str = key(1, STR, default="")
+    ruleset_id: int = key(2, I32, default=0)
+    ruleset_playing_verb: str = key(3, STR, default="")
 
 
 @hub_object
@@ -800,10 +808,10 @@ class PlayingDailyChallenge(InGame):
 
 @hub_object
 class WatchingReplay(UserActivity):
-    score_id: int = key(0, I64, 0)
-    player_name: str = key(1, STR, "")
-    beatmap_id: int = key(2, I32, 0)
-    beatmap_display_title: str | None = key(3, Opt(STR), None)
+    score_id: int = key(0, I64, default=0)
+    player_name: str = key(1, STR, default="")
+    beatmap_id: int = key(2, I32, default=0)
+    beatmap_display_title: str | None = key(3, Opt(STR), default=None)
 
 
 @hub_object
@@ -813,14 +821,14 @@ class SpectatingUser(WatchingReplay):
 
 @hub_object
 class InLobby(UserActivity):
-    room_id: int = key(0, I64, 0)
-    room_name: str = key(1, STR, "")
+    room_id: int = key(0, I64, default=0)
+    room_name: str = key(1, STR, default="")
 
 
 @hub_object
 class EditingBeatmap(UserActivity):
-    beatmap_id: int = key(0, I32, 0)
-    beatmap_display_title: str = key(1, STR, "")
+    beatmap_id: int = key(0, I32, default=0)
+    beatmap_display_title: str = key(1, STR, default="")
 
 
 @hub_object
@@ -857,36 +865,36 @@ USER_ACTIVITY = Union(
 @hub_object
 class BeatmapUpdates:
     beatmap_set_ids: list[int] = key(0, ListOf(I32), factory=list)
-    last_processed_queue_id: int = key(1, I32, 0)
+    last_processed_queue_id: int = key(1, I32, default=0)
 
 
 @hub_object
 class UserPresence:
-    activity: UserActivity | None = key(0, Opt(USER_ACTIVITY), None)
-    status: UserStatus | None = key(1, Opt(EnumOf(UserStatus)), None)
+    activity: UserActivity | None = key(0, Opt(USER_ACTIVITY), default=None)
+    status: UserStatus | None = key(1, Opt(EnumOf(UserStatus)), default=None)
 
 
 @hub_object
 class DailyChallengeInfo:
-    room_id: int = key(0, I64, 0)
+    room_id: int = key(0, I64, default=0)
 
 
 @hub_object
 class MultiplayerPlaylistItemStats:
-    playlist_item_id: int = key(0, I64, 0)
+    playlist_item_id: int = key(0, I64, default=0)
     total_score_distribution: list[int] = key(1, ListOf(I64), factory=lambda: [0] * 13)
-    cumulative_score: int = key(2, I64, 0)
-    last_processed_score_id: int = key(3, U64, 0)
+    cumulative_score: int = key(2, I64, default=0)
+    last_processed_score_id: int = key(3, U64, default=0)
 
 
 @hub_object
 class MultiplayerRoomScoreSetEvent:
-    room_id: int = key(0, I64, 0)
-    playlist_item_id: int = key(1, I64, 0)
-    score_id: int = key(2, I64, 0)
-    user_id: int = key(3, I32, 0)
-    total_score: int = key(4, I64, 0)
-    new_rank: int | None = key(5, Opt(I32), None)
+    room_id: int = key(0, I64, default=0)
+    playlist_item_id: int = key(1, I64, default=0)
+    score_id: int = key(2, I64, default=0)
+    user_id: int = key(3, I32, default=0)
+    total_score: int = key(4, I64, default=0)
+    new_rank: int | None = key(5, Opt(I32), default=None)
 
 
 UNIONS: tuple[Union, ...] = (

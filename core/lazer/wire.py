@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
 
 # Every @hub_object class in definition order: the runtime-typed (ANY) encoder knows them all,
 # the way SignalR serialises arguments and results by their runtime type.
@@ -108,6 +108,8 @@ def key(index: int, wire: Wire, default: Any = dataclasses.MISSING, *, factory: 
     """Declare a hub object member: its MessagePack `[Key(index)]`, wire type and default.
 
     Defaults matter: a shorter array from an older client leaves the tail at these values (§6.2).
+    Pass `default=` by keyword: type checkers read `key` as a dataclass field specifier (PEP 681),
+    which only sees a keyword default.
     """
     meta = {_KEY: index, _WIRE: wire}
     if factory is not None:
@@ -115,14 +117,19 @@ def key(index: int, wire: Wire, default: Any = dataclasses.MISSING, *, factory: 
     return dataclasses.field(default=default, metadata=meta)
 
 
-def hub_object(cls: type) -> type:
+_T = TypeVar("_T")
+
+
+@dataclass_transform(field_specifiers=(key,))
+def hub_object(cls: type[_T]) -> type[_T]:
     """Make `cls` a slotted dataclass and record its `(index, name, wire)` layout.
 
     Fields must be declared in key order: the decoders build instances positionally, so the n-th
     present key is the n-th constructor argument and missing trailing keys take their defaults.
     """
-    dc = dataclass(slots=True)(cls)
-    layout = []
+    # The slotted copy gains dataclass fields and __hub_layout__, which type[_T] does not declare.
+    dc: type[Any] = dataclass(slots=True)(cls)
+    layout: list[tuple[int, str, Wire]] = []
     for f in dataclasses.fields(dc):
         if _KEY not in f.metadata:
             raise TypeError(f"{cls.__name__}.{f.name} has no key()")

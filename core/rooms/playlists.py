@@ -10,6 +10,8 @@ from typing import Any
 from starlette.applications import Starlette
 
 from core import chat
+from core.config import Settings
+from core.db import utcnow
 from core.domain import chat as chat_db
 from core.domain import rooms as rooms_db
 from core.http import unprocessable
@@ -23,7 +25,7 @@ MIN_DURATION = dt.timedelta(minutes=30)
 CLOSE_WINDOW = dt.timedelta(minutes=5)
 
 
-def rooms_settings(settings: Any) -> dict[str, Any]:
+def rooms_settings(settings: Settings) -> dict[str, Any]:
     return settings.section(
         "rooms",
         {
@@ -140,7 +142,7 @@ async def create(app: Starlette, host: Row, body: Mapping[str, Any]) -> dict[str
         raise unprocessable("'name' is required")
     if len(name) > MAX_NAME:
         raise unprocessable(f"'name' must be at most {MAX_NAME} characters")
-    now = rooms_db.utcnow()
+    now = utcnow()
     ends_at = _time(body.get("ends_at"))
     duration = _int(body.get("duration"), "duration")
     if ends_at is None and duration is not None:
@@ -202,7 +204,7 @@ async def close(app: Starlette, user: Row, room: Row) -> None:
         raise unprocessable("Only the host can close this room.")
     if rooms_db.is_realtime(room):
         raise unprocessable("Realtime rooms close when everyone has left.")
-    now = rooms_db.utcnow()
+    now = utcnow()
     if rooms_db.has_ended(room, now):
         raise unprocessable("This room has already ended.")
     if now - room["starts_at"] > CLOSE_WINDOW:

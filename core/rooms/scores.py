@@ -7,7 +7,7 @@ like any other; `core.domain.rooms.link_score` then ties it to the room and item
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -15,10 +15,11 @@ from loguru import logger
 from starlette.applications import Starlette
 
 from core.beatmaps.search import decode_cursor, encode_cursor
+from core.db import utcnow
 from core.domain import beatmaps as db_beatmaps
 from core.domain import rooms as rooms_db
 from core.domain import scores as scores_db
-from core.http import ApiError, not_found, unprocessable
+from core.http import ApiError, not_found, time_z, unprocessable
 from core.rooms.items import invalid_user_mods
 from core.scores import submit as submission
 from core.scores import views as score_views
@@ -33,7 +34,9 @@ SUBMIT_GRACE_SECONDS = 300
 AROUND_LIMIT = 10
 
 
-async def room_and_item(app: Starlette, room_id: int | None, item_id: int | None) -> tuple:
+async def room_and_item(
+    app: Starlette, room_id: int | None, item_id: int | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     db = app.state.db
     room = await rooms_db.get_room(db, room_id) if room_id is not None else None
     if room is None:
@@ -82,7 +85,7 @@ async def create_token(
     return {
         "id": int(token["id"]),
         "beatmap_id": beatmap_id,
-        "created_at": score_views.timestamp(token["created_at"]),
+        "created_at": time_z(token["created_at"]),
         "playlist_item_id": int(item["id"]),
         "user_id": int(user["id"]),
     }
@@ -126,7 +129,7 @@ async def submit(
     if token is None or token["user_id"] != user["id"] or token["playlist_item_id"] != item["id"]:
         raise not_found(TOKEN_MODEL)
     if token["score_id"] is None:
-        now = rooms_db.utcnow()
+        now = utcnow()
         if room["ends_at"] is not None and (now - room["ends_at"]).total_seconds() > (
             SUBMIT_GRACE_SECONDS
         ):
@@ -160,7 +163,7 @@ async def publish_score_set(
 
 
 async def render(
-    app: Starlette, room: Row, item: Row, score_rows: list[Row], viewer_id: int | None
+    app: Starlette, room: Row, item: Row, score_rows: Sequence[Row], viewer_id: int | None
 ) -> list[dict[str, Any]]:
     """MultiplayerScore objects: the new score format with its user, room and item ids."""
     rendered = await score_views.render(

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.db import utcnow
 from core.domain import beatmaps as db_beatmaps
 from core.domain import scores as scores_db
 from core.domain import users as users_db
@@ -129,7 +130,7 @@ async def get_user_recent(request: Request) -> Response:
     user = await _user(request, p)
     if ruleset is None or user is None:
         return json([])
-    since = scores_db.utcnow() - dt.timedelta(hours=24)
+    since = utcnow() - dt.timedelta(hours=24)
     ids = await scores_db.recent_ids(
         request.app.state.db,
         int(user["id"]),

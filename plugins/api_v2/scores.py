@@ -8,7 +8,7 @@ from starlette.responses import Response
 from core.auth import api_route, require_user
 from core.domain import scores as scores_db
 from core.domain import scoring
-from core.http import error, json, no_content, not_found, params, unprocessable
+from core.http import error, json, no_content, not_found, params, time_z, unprocessable
 from core.ratelimit import throttle
 from core.scores import submit as submission
 from core.scores import views
@@ -36,7 +36,7 @@ async def create_token(request: Request) -> Response:
         {
             "id": token["id"],
             "beatmap_id": token["beatmap_id"],
-            "created_at": views.timestamp(token["created_at"]),
+            "created_at": time_z(token["created_at"]),
             "playlist_item_id": None,
             "user_id": token["user_id"],
         }

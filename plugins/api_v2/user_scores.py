@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.auth import api_route
+from core.db import utcnow
 from core.domain import scores as scores_db
 from core.http import json, not_found, params
 from core.scores import views
@@ -47,7 +48,7 @@ async def user_scores(request: Request) -> Response:
             ids = await scores_db.first_place_ids(db, uid, ruleset, statuses, limit, offset)
     elif kind == "recent":
         limit = max(0, min(limit, RECENT_MAX - offset))
-        since = scores_db.utcnow() - dt.timedelta(hours=24)
+        since = utcnow() - dt.timedelta(hours=24)
         include_fails = bool(p.bool("include_fails", False))
         ids = (
             await scores_db.recent_ids(

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from core.auth import api_route, require_user
 from core.chat import chat_settings
 from core.domain import notifications as notify_db
-from core.http import json, no_content, params, unprocessable
+from core.http import json, no_content, params, time_offset, unprocessable
 
 FEED_PATH = "/notifications/feed"
 PAGE = 50
@@ -73,7 +73,7 @@ async def list_notifications(request: Request) -> Response:
         "notifications": items,
         "stacks": stacks,
         "types": types,
-        "timestamp": notify_db.json_time(now),
+        "timestamp": time_offset(now),
         "unread_count": await notify_db.unread_count(state.db, int(user["id"])),
         "notification_endpoint": endpoint(state.settings),
     }

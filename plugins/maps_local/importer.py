@@ -18,6 +18,7 @@ from typing import Any
 from core.beatmaps import archive, difficulty
 from core.beatmaps.osu_file import OsuFile, OsuFileError, parse
 from core.beatmaps.resolve import invalidate, osu_key
+from core.db import utcnow
 from core.domain import beatmaps as db_beatmaps
 from core.domain import users as users_db
 from core.domain.beatmaps import STATUS_IDS
@@ -164,7 +165,7 @@ class Importer:
         existing = {row["id"]: row for row in await db_beatmaps.beatmaps_by_ids(db, claimed)}
         _, next_map = await db_beatmaps.max_ids(db)
         next_map = max(next_map, self.first_local_id - 1)
-        now = db_beatmaps.utcnow()
+        now = utcnow()
         rows: list[dict[str, Any]] = []
         updated = 0
         for p in fresh:

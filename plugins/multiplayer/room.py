@@ -6,6 +6,7 @@ in its order; the database rows the HTTP API reads are updated on the way.
 
 from __future__ import annotations
 
+from core.db import utcnow
 from core.domain import rooms as rooms_db
 from core.lazer.types import (
     DownloadState,
@@ -245,6 +246,6 @@ async def close(ctx: Ctx) -> None:
     ctx.room.state = R.CLOSED
     ctx.state.closed = True
     await rooms_db.update_room(
-        ctx.db, ctx.state.id, status="idle", ends_at=rooms_db.utcnow(), participant_count=0
+        ctx.db, ctx.state.id, status="idle", ends_at=utcnow(), participant_count=0
     )
     await rooms_db.add_event(ctx.db, ctx.state.id, "room_disbanded")

@@ -22,6 +22,7 @@ from core.auth import (
     verify_password,
 )
 from core.config import Settings
+from core.db import utcnow
 from core.domain import oauth as oauth_db
 from core.domain import users as users_db
 from core.http import Params
@@ -281,7 +282,7 @@ async def authorization_code_grant(
         raise errors.invalid_request("Cannot decrypt the authorization code")
     if int(row["client_id"]) != int(client["id"]):
         raise errors.invalid_request("Authorization code was not issued to this client")
-    if row["expires_at"] <= users_db.utcnow():
+    if row["expires_at"] <= utcnow():
         raise errors.invalid_request("Authorization code has expired")
     if row["revoked"]:
         raise errors.invalid_request("Authorization code has been revoked")
@@ -314,7 +315,7 @@ async def refresh_token_grant(
         raise errors.invalid_refresh("Cannot decrypt the refresh token")
     if int(row["client_id"]) != int(client["id"]):
         raise errors.invalid_refresh("Token is not linked to client")
-    if row["expires_at"] <= users_db.utcnow():
+    if row["expires_at"] <= utcnow():
         raise errors.invalid_refresh("Token has expired")
     if row["revoked"]:
         raise errors.invalid_refresh("Token has been revoked")

@@ -27,7 +27,7 @@ from core.domain import oauth as oauth_db
 from core.domain import profiles
 from core.domain import users as users_db
 from core.hooks import hookimpl
-from core.http import ApiError, json, no_content, not_found, params, unprocessable
+from core.http import ApiError, json, no_content, not_found, params, time_offset, unprocessable
 
 PREFIX = "/api/private"
 MAX_CLIENTS = 10
@@ -89,8 +89,8 @@ def _client_json(row: dict[str, Any], secret: str | None = None) -> dict[str, An
         "id": int(row["id"]),
         "name": row["name"],
         "redirect": row["redirect"],
-        "created_at": profiles.timestamp(row["created_at"]),
-        "updated_at": profiles.timestamp(row["updated_at"]),
+        "created_at": time_offset(row["created_at"]),
+        "updated_at": time_offset(row["updated_at"]),
     }
     if secret is not None:
         body["secret"] = secret
@@ -188,8 +188,8 @@ def _key_json(row: dict[str, Any], key: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": int(row["id"]),
         "name": row["name"],
-        "created_at": profiles.timestamp(row["created_at"]),
-        "last_used_at": profiles.timestamp(row.get("last_used_at")),
+        "created_at": time_offset(row["created_at"]),
+        "last_used_at": time_offset(row.get("last_used_at")),
     }
     if key is not None:
         body["key"] = key
