@@ -333,6 +333,8 @@ def serve_in_thread(app: Starlette, port: int) -> Iterator[str]:
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
+        if not thread.is_alive():
+            loop.close()
 
 
 async def import_osz(app: Starlette, files: dict[str, bytes], status: str = "ranked") -> Any:
