@@ -87,7 +87,10 @@ def hubs() -> list[type[Hub]] | None:
     Kind: collect. Sync.
 
     Returns `core.signalr.Hub` subclasses (classes, not instances). Each is served under
-    `/signalr/{Hub.name}` (negotiate, WebSocket transport, groups across workers).
+    `/signalr/{Hub.name}` (negotiate, WebSocket transport, groups across workers). Every
+    `@hub_method` needs a wire signature: `@hub_method(args=(...), returns=...)` next to it, or
+    the name in core's protocol tables; one without stops start-up (checked when plugins load,
+    so `hitcircle config check` reports it too). Callbacks go in `Hub.callbacks`.
 
     Called once by `create_app`, after `routes`. Two hubs with the same `name` stop start-up with
     a `ConfigError`. The host makes one instance of each hub per app right then and starts it
@@ -97,14 +100,16 @@ def hubs() -> list[type[Hub]] | None:
 
 @hookspec
 def jobs() -> list[Job] | None:
-    """Periodic work: `core.jobs.Job(name, interval, run, run_at_start=False)`.
+    """Periodic work: `core.jobs.Job(name, interval, run, run_at_start=False, once=False)`.
 
     Kind: collect. Sync: return the jobs; `Job.run` is an `async def` taking the app.
 
     Called once when the app starts (in the lifespan, after the database and the cache are open
     and before `startup`). Each job runs every `interval` seconds (the first time right away when
     `run_at_start` is set) until shutdown; a job that raises is logged and tried again next
-    interval. Work that must happen once across workers takes a lock in `app.state.cache`.
+    interval. A job with `once=True` runs once per interval across every worker and host sharing
+    the cache: its ticks are whole multiples of `interval` on the wall clock, and the worker that
+    claims a tick in `app.state.cache` (SET NX) runs it while the others skip it.
     """
 
 
