@@ -160,6 +160,28 @@ def test_package_route_is_served_until_disabled(
         server.stop()
 
 
+def test_the_package_passes_its_own_tests(plugin_site: Path, tmp_path: Path) -> None:
+    """tests/plugin_dist/tests, run as its author runs them: `pytest` in the distribution's
+    folder, on hitcircle's pytest plugin (`core.testing`, found by its `pytest11` entry point)
+    and nothing of this suite (its conftest is not on the way)."""
+    import shutil
+
+    source = tmp_path / "plugin_dist"
+    shutil.copytree(ROOT / "tests" / "plugin_dist", source)
+    # The embedded backend only: a MariaDB pass would drop this run's tables to migrate its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HITCIRCLE_") and k != "CI"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        env=env | {"PYTHONPATH": str(plugin_site)},
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout
+
+
 def test_serve_answers_on_the_embedded_default(settings: Settings) -> None:
     server = LiveServer(settings)
     server.start()
