@@ -380,6 +380,13 @@ async def test_replays_built_from_streamed_frames(
             )
 
             async def downloaded(score_id: int = score_id) -> bytes | None:
+                # The replay is stored first, then the score marked: once it is marked, the
+                # whole of it is there.
+                shown = await http.get(
+                    f"/api/v2/scores/{score_id}", headers={"x-api-version": "20250101"}
+                )
+                if not shown.json()["has_replay"]:
+                    return None
                 response = await http.get(f"/api/v2/scores/{score_id}/download")
                 return response.content if response.status_code == 200 else None
 
