@@ -26,8 +26,7 @@ from core.domain import notifications as notify_db
 from core.domain import profiles
 from core.domain import users as users_db
 from core.domain.chat import ANNOUNCE, HIDEABLE, MULTIPLAYER, PM, PUBLIC
-from core.http import ApiError, error, not_found, unprocessable
-from core.http import time_z as json_time
+from core.http import ApiError, error, not_found, time_z, unprocessable
 
 EMPTY = "Cannot send blank message."
 TOO_LONG = "The message you are trying to send is too long."
@@ -140,7 +139,7 @@ def message_json(
         "is_action": bool(message["is_action"]),
         "message_id": int(message["id"]),
         "sender_id": int(message["user_id"]),
-        "timestamp": json_time(message["created_at"]),
+        "timestamp": time_z(message["created_at"]),
         "type": "action"
         if message["is_action"]
         else ("markdown" if channel_type == ANNOUNCE else "plain"),

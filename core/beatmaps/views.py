@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 
-from core.domain.beatmaps import RULESETS, SETTLED_STATUSES, STATUS_NAMES
-from core.http import time_z as timestamp
+from core.domain.beatmaps import SETTLED_STATUSES, STATUS_NAMES
+from core.domain.scoring import RULESETS
+from core.http import time_z
 
 Row = Mapping[str, Any]
 
@@ -84,11 +85,11 @@ def beatmap_extended(row: Row, public_url: str) -> dict[str, Any]:
             "count_sliders": row["count_sliders"],
             "count_spinners": row["count_spinners"],
             "cs": row["cs"],
-            "deleted_at": timestamp(row["deleted_at"]),
+            "deleted_at": time_z(row["deleted_at"]),
             "drain": row["drain"],
             "hit_length": row["hit_length"],
             "is_scoreable": status > 0,
-            "last_updated": timestamp(row["last_updated"]),
+            "last_updated": time_z(row["last_updated"]),
             "mode_int": row["mode"],
             "passcount": row["passcount"],
             "playcount": row["playcount"],
@@ -154,11 +155,11 @@ def beatmapset_extended(row: Row, modes: Sequence[int] = ()) -> dict[str, Any]:
         {
             "bpm": row["bpm"],
             "can_be_hyped": status in (-1, 0, 3),
-            "deleted_at": timestamp(row["deleted_at"]),
+            "deleted_at": time_z(row["deleted_at"]),
             "discussion_enabled": True,
             "discussion_locked": False,
             "is_scoreable": status > 0,
-            "last_updated": timestamp(row["last_updated"]),
+            "last_updated": time_z(row["last_updated"]),
             "legacy_thread_url": None,
             "nominations_summary": {
                 "current": 0,
@@ -166,10 +167,10 @@ def beatmapset_extended(row: Row, modes: Sequence[int] = ()) -> dict[str, Any]:
                 "required_meta": {"main_ruleset": 2, "non_main_ruleset": 1},
             },
             "ranked": status,
-            "ranked_date": timestamp(row["ranked_date"]),
+            "ranked_date": time_z(row["ranked_date"]),
             "rating": row["rating"],
             "storyboard": bool(row["storyboard"]),
-            "submitted_date": timestamp(row["submitted_date"]),
+            "submitted_date": time_z(row["submitted_date"]),
             "tags": row["tags"],
             "availability": {
                 "download_disabled": bool(row["download_disabled"]),

@@ -17,7 +17,7 @@ from databases import Database
 
 from core.db import utcnow
 from core.domain.users import record
-from core.http import time_offset as json_time
+from core.http import time_offset
 from core.schema import TABLE_ARGS, metadata
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -97,7 +97,7 @@ def shape(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": int(row["id"]),
         "name": row["name"],
-        "created_at": json_time(row["created_at"]),
+        "created_at": time_offset(row["created_at"]),
         "object_type": row["object_type"],
         "object_id": int(row["object_id"]),
         "source_user_id": row["source_user_id"],

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
-from core.db import utcnow as _now
+from core.db import utcnow
 from core.domain.users import record
 from core.schema import TABLE_ARGS, metadata
 
@@ -99,7 +99,7 @@ async def ensure_builtin_client(db: Database, client_id: int, name: str) -> None
     """The row of a built-in client (lazer's id 5) whose secrets live in the configuration."""
     if await db.fetch_val(sa.select(oauth_clients.c.id).where(oauth_clients.c.id == client_id)):
         return
-    now = _now()
+    now = utcnow()
     try:
         await db.execute(
             oauth_clients.insert().values(
@@ -125,7 +125,7 @@ async def ensure_builtin_client(db: Database, client_id: int, name: str) -> None
 async def create_client(
     db: Database, *, user_id: int | None, name: str, secret_hash: str, redirect: str
 ) -> int:
-    now = _now()
+    now = utcnow()
     return int(
         await db.execute(
             oauth_clients.insert().values(
@@ -152,7 +152,7 @@ async def user_clients(db: Database, user_id: int) -> list[dict[str, Any]]:
 
 
 async def update_client(db: Database, client_id: int, **values: Any) -> None:
-    values["updated_at"] = _now()
+    values["updated_at"] = utcnow()
     await db.execute(oauth_clients.update().where(oauth_clients.c.id == client_id).values(**values))
 
 

@@ -18,11 +18,11 @@ import orjson
 from databases import Database
 
 from core.config import Settings
-from core.domain import statistics as stats_db
-from core.domain import user_statistics
+from core.db import utcnow
+from core.domain import statistics, user_statistics
 from core.domain import users as users_db
-from core.domain.statistics import RULESETS
-from core.http import time_offset as timestamp
+from core.domain.scoring import RULESETS
+from core.http import time_offset
 
 ONLINE_WINDOW = dt.timedelta(minutes=10)
 ACTIVE_WINDOW = dt.timedelta(days=30)
@@ -82,13 +82,9 @@ def country(code: str) -> dict[str, str]:
     return {"code": code, "name": countries().get(code, "Unknown")}
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def user_compact(row: Mapping[str, Any], conf: Mapping[str, Any]) -> dict[str, Any]:
     last_visit = row["last_visit"]
-    now = _now()
+    now = utcnow()
     visible = not row["hide_presence"]
     return {
         "avatar_url": row["avatar_url"] or conf["default_avatar_url"],
@@ -100,7 +96,7 @@ def user_compact(row: Mapping[str, Any], conf: Mapping[str, Any]) -> dict[str, A
         "is_deleted": bool(row["is_deleted"]),
         "is_online": visible and last_visit is not None and now - last_visit < ONLINE_WINDOW,
         "is_supporter": row["support_level"] > 0,
-        "last_visit": timestamp(last_visit) if visible else None,
+        "last_visit": time_offset(last_visit) if visible else None,
         "pm_friends_only": bool(row["pm_friends_only"]),
         "profile_colour": row["profile_colour"],
         "username": row["username"],
@@ -142,7 +138,7 @@ async def cards(
     if statistics_ruleset is not None and statistics_ruleset not in wanted:
         wanted.append(statistics_ruleset)
     for ruleset in wanted:
-        by_ruleset[ruleset] = await stats_db.statistics_for(db, ids, ruleset)
+        by_ruleset[ruleset] = await statistics.statistics_for(db, ids, ruleset)
     result = []
     for row in rows:
         user = user_compact(row, conf) | card_includes(row, conf)
@@ -153,7 +149,7 @@ async def cards(
         if statistics_rulesets:
             user["statistics_rulesets"] = {
                 r: (
-                    stats_db.with_rank_includes(by_ruleset[r][uid], r)
+                    statistics.with_rank_includes(by_ruleset[r][uid], r)
                     if variants and r == "mania"
                     else by_ruleset[r][uid]
                 )
@@ -182,7 +178,7 @@ async def profile(
     """UserExtended with the Get User include set; `own` adds the Get Own Data fields."""
     conf = accounts_settings(settings)
     uid = int(row["id"])
-    stats = (await stats_db.statistics_for(db, [uid], ruleset))[uid]
+    stats = (await statistics.statistics_for(db, [uid], ruleset))[uid]
     previous = await users_db.previous_usernames(db, uid)
     followers = await users_db.follower_count(db, uid)
     has_blocked = False
@@ -198,7 +194,7 @@ async def profile(
             "discord": row["discord"],
             "has_supported": bool(row["has_supported"]),
             "interests": row["interests"],
-            "join_date": timestamp(row["join_date"]),
+            "join_date": time_offset(row["join_date"]),
             "location": row["location"],
             "max_blocks": -(-max_friends // 5),
             "max_friends": max_friends,
@@ -227,8 +223,8 @@ async def profile(
                 "daily_streak_best": 0,
                 "daily_streak_current": 0,
                 # ossapi requires both timestamps; a user who never played gets the join date.
-                "last_update": timestamp(row["join_date"]),
-                "last_weekly_streak": timestamp(row["join_date"]),
+                "last_update": time_offset(row["join_date"]),
+                "last_weekly_streak": time_offset(row["join_date"]),
                 "playcount": 0,
                 "top_10p_placements": 0,
                 "top_50p_placements": 0,
@@ -257,7 +253,7 @@ async def profile(
             "scores_first_count": 0,
             "scores_pinned_count": 0,
             "scores_recent_count": 0,
-            "statistics": stats_db.with_rank_includes(stats, ruleset),
+            "statistics": statistics.with_rank_includes(stats, ruleset),
             "support_level": row["support_level"],
             "team": None,
             "user_achievements": [],
@@ -275,7 +271,7 @@ async def profile(
     if own:
         user["is_restricted"] = bool(row["restricted"])
         all_stats = {
-            r: (await stats_db.statistics_for(db, [uid], r))[uid] if r != ruleset else stats
+            r: (await statistics.statistics_for(db, [uid], r))[uid] if r != ruleset else stats
             for r in RULESETS
         }
         user.update(

@@ -12,8 +12,7 @@ from typing import Any
 from databases import Database
 
 from core.domain import user_statistics
-
-RULESETS = ("osu", "taiko", "fruits", "mania")
+from core.domain.scoring import RULESETS
 
 
 def ruleset_id(name: str) -> int | None:

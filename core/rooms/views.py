@@ -13,7 +13,7 @@ from core.domain import beatmaps as db_beatmaps
 from core.domain import profiles
 from core.domain import rooms as rooms_db
 from core.domain import users as users_db
-from core.scores.views import timestamp
+from core.http import time_z
 
 Row = Mapping[str, Any]
 
@@ -50,7 +50,7 @@ def playlist_item(item: Row, beatmaps: Mapping[int, dict[str, Any]]) -> dict[str
         "id": int(item["id"]),
         "room_id": int(item["room_id"]),
         "beatmap_id": int(item["beatmap_id"]),
-        "created_at": timestamp(item["created_at"]),
+        "created_at": time_z(item["created_at"]),
         "ruleset_id": int(item["ruleset_id"]),
         "allowed_mods": item["allowed_mods"],
         "required_mods": item["required_mods"],
@@ -58,7 +58,7 @@ def playlist_item(item: Row, beatmaps: Mapping[int, dict[str, Any]]) -> dict[str
         "expired": bool(item["expired"]),
         "owner_id": int(item["owner_id"]),
         "playlist_order": item["playlist_order"],
-        "played_at": timestamp(item["played_at"]),
+        "played_at": time_z(item["played_at"]),
     }
     beatmap = beatmaps.get(int(item["beatmap_id"]))
     if beatmap is not None:
@@ -75,8 +75,8 @@ def room_base(room: Row) -> dict[str, Any]:
         "status": room["status"],
         "type": room["type"],
         "user_id": int(room["user_id"]),
-        "starts_at": timestamp(room["starts_at"]),
-        "ends_at": timestamp(room["ends_at"]),
+        "starts_at": time_z(room["starts_at"]),
+        "ends_at": time_z(room["ends_at"]),
         "max_attempts": room["max_attempts"],
         "max_participants": room["max_participants"],
         "participant_count": int(room["participant_count"]),

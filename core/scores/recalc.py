@@ -11,7 +11,7 @@ from typing import Any
 
 from core.domain import beatmaps as db_beatmaps
 from core.domain import scores as scores_db
-from core.domain import user_statistics as stats_db
+from core.domain import user_statistics
 from core.scores import submit
 
 
@@ -43,7 +43,7 @@ async def recalc_user(app: Any, user_id: int, ruleset_ids: Sequence[int], pp: bo
                         beatmaps[beatmap_id] = await db_beatmaps.beatmap_by_id(db, beatmap_id)
                     if beatmaps[beatmap_id] is not None:
                         await recalc_score_pp(app, score, beatmaps[beatmap_id])
-            await stats_db.recompute(db, user_id, ruleset_id)
+            await user_statistics.recompute(db, user_id, ruleset_id)
 
 
 async def recalc(

@@ -23,11 +23,11 @@ from starlette.applications import Starlette
 
 from core.beatmaps import resolve
 from core.config import Settings
+from core.db import utcnow
 from core.domain import beatmaps as db_beatmaps
 from core.domain import mods as mods_domain
-from core.domain import profiles, scoring
+from core.domain import profiles, scoring, user_statistics
 from core.domain import scores as scores_db
-from core.domain import user_statistics as stats_db
 from core.hooks import Performance
 from core.http import ApiError, unprocessable
 from core.plugins import performance_calculator
@@ -271,7 +271,7 @@ async def submit(
         raise unprocessable("the score token is for another beatmap")
     if token["score_id"] is not None:
         return await _existing(db, token["score_id"])
-    now = scores_db.utcnow()
+    now = utcnow()
     if now - token["created_at"] > dt.timedelta(seconds=conf["token_lifetime"]):
         raise unprocessable("expired token")
     data = parse(body, token)
@@ -330,7 +330,7 @@ async def submit(
             )
         if eligible_for_pp(score, status):
             score["pp"] = float(attributes["pp"])
-    info = stats_db.beatmap_info(beatmap)
+    info = user_statistics.beatmap_info(beatmap)
     async with app.state.cache.lock(
         f"scores:user:{user['id']}", timeout=conf["lock_timeout"], wait=conf["lock_timeout"]
     ):
@@ -371,7 +371,7 @@ async def _existing(db: Any, score_id: int) -> tuple[dict[str, Any], int | None]
 
 
 async def _store(
-    db: Any, token_id: int, score: dict[str, Any], info: stats_db.BeatmapInfo
+    db: Any, token_id: int, score: dict[str, Any], info: user_statistics.BeatmapInfo
 ) -> dict[str, Any] | None:
     async with db.connection() as connection:
         if db.url.dialect == "mysql":
@@ -383,13 +383,13 @@ async def _store(
 
 
 async def _store_in_transaction(
-    db: Any, token_id: int, score: dict[str, Any], info: stats_db.BeatmapInfo
+    db: Any, token_id: int, score: dict[str, Any], info: user_statistics.BeatmapInfo
 ) -> dict[str, Any] | None:
     token = await scores_db.get_token(db, token_id, for_update=True)
     if token is None or token["score_id"] is not None:
         return None
     # The user's statistics row is locked first: it serialises this user's submissions.
-    await stats_db.lock_row(db, score["user_id"], score["ruleset_id"])
+    await user_statistics.lock_row(db, score["user_id"], score["ruleset_id"])
     score_id = await scores_db.insert_score(db, score)
     stored = {**score, "id": score_id, "is_new_best": False}
     if not await scores_db.attach_token(db, token_id, score_id):
@@ -402,8 +402,8 @@ async def _store_in_transaction(
             stored["is_new_best"] = True
             if held is not None:
                 previous = await scores_db.get_score(db, int(held["score_id"]))
-    await stats_db.apply_score(db, stored, info, previous)
-    if stats_db.valid_play(stored, info):
+    await user_statistics.apply_score(db, stored, info, previous)
+    if user_statistics.valid_play(stored, info):
         # Shared beatmap rows last: concurrent plays of one map queue here, never deadlock.
         await scores_db.count_play(db, score["user_id"], score["beatmap_id"], score["passed"])
     stored.pop("is_new_best")
@@ -414,10 +414,13 @@ async def _after(app: Starlette, score: Mapping[str, Any]) -> None:
     """Outside the transaction: rank_highest, cached profiles, the `score_processed` event."""
     db = app.state.db
     user_id, ruleset_id = int(score["user_id"]), int(score["ruleset_id"])
-    row = (await stats_db.rows_for(db, [user_id], ruleset_id)).get(user_id)
+    row = (await user_statistics.rows_for(db, [user_id], ruleset_id)).get(user_id)
     if row is not None:
-        await stats_db.note_rank(
-            db, user_id, ruleset_id, await stats_db.global_rank(db, ruleset_id, float(row["pp"]))
+        await user_statistics.note_rank(
+            db,
+            user_id,
+            ruleset_id,
+            await user_statistics.global_rank(db, ruleset_id, float(row["pp"])),
         )
     await profiles.invalidate(app.state, user_id)
     if score["passed"]:

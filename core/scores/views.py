@@ -17,7 +17,7 @@ from core.domain import profiles, scoring
 from core.domain import scores as scores_db
 from core.domain import users as users_db
 from core.http import time_v1 as v1_date
-from core.http import time_z as timestamp
+from core.http import time_z
 
 Row = Mapping[str, Any]
 NEW_FORMAT_VERSION = 20220705
@@ -51,7 +51,7 @@ def new_format(score: Row) -> dict[str, Any]:
             "user_id": int(score["user_id"]),
             "accuracy": float(score["accuracy"]),
             "build_id": score["build_id"],
-            "ended_at": timestamp(score["ended_at"]),
+            "ended_at": time_z(score["ended_at"]),
             "has_replay": bool(score["has_replay"]),
             "is_perfect_combo": bool(score["is_perfect_combo"]),
             "legacy_perfect": bool(score["legacy_perfect"]),
@@ -61,7 +61,7 @@ def new_format(score: Row) -> dict[str, Any]:
             "passed": bool(score["passed"]),
             "pp": score["pp"],
             "ruleset_id": int(score["ruleset_id"]),
-            "started_at": timestamp(score["started_at"]),
+            "started_at": time_z(score["started_at"]),
             "total_score": int(score["total_score"]),
             "replay": bool(score["has_replay"]),
         }
@@ -80,7 +80,7 @@ def legacy_format(score: Row) -> dict[str, Any]:
     return {
         "accuracy": scoring.stable_accuracy(counts, ruleset),
         "best_id": None,
-        "created_at": timestamp(score["ended_at"]),
+        "created_at": time_z(score["ended_at"]),
         "id": int(score["id"]),
         "max_combo": int(score["max_combo"]),
         "mode": ruleset,

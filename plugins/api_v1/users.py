@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.domain import statistics as stats_db
+from core.domain import statistics
 from core.domain import users as users_db
-from core.domain.statistics import RULESETS
+from core.domain.scoring import RULESETS
 from core.http import json, params
 from core.http import time_v1 as v1_date
 
@@ -37,12 +37,12 @@ async def get_user(request: Request) -> Response:
         return json([])
     ruleset = RULESETS[int(mode_raw)]
     uid = int(row["id"])
-    stats = (await stats_db.statistics_for(db, [uid], ruleset))[uid]
+    stats = (await statistics.statistics_for(db, [uid], ruleset))[uid]
     body = {
         "user_id": str(uid),
         "username": row["username"],
         "join_date": v1_date(row["join_date"]),
-        **stats_db.v1_fields(stats),
+        **statistics.v1_fields(stats),
         "country": row["country_code"],
         "events": [],
     }

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from core.auth import api_route
 from core.beatmaps import attributes as attributes_mod
 from core.beatmaps import difficulty, mods, resolve, responses
-from core.domain.beatmaps import RULESETS
+from core.domain.scoring import RULESETS
 from core.http import json, not_found, params, unprocessable
 
 from ._beatmap_common import viewer

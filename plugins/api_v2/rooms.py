@@ -20,10 +20,9 @@ from core.domain import profiles, scoring
 from core.domain import rooms as rooms_db
 from core.domain import scores as scores_db
 from core.domain import users as users_db
-from core.http import error, json, no_content, not_found, params, unprocessable
+from core.http import error, json, no_content, not_found, params, time_z, unprocessable
 from core.rooms import playlists, views
 from core.rooms import scores as room_scores
-from core.scores.views import timestamp
 from plugins.api_v2._score_common import path_id, viewer_id
 
 MODES = ("active", "all", "ended", "participated", "owned")
@@ -182,7 +181,7 @@ async def events(request: Request) -> Response:
                 {
                     "id": int(e["id"]),
                     "detail": {"type": e["event_type"]},
-                    "created_at": timestamp(e["created_at"]),
+                    "created_at": time_z(e["created_at"]),
                     "event_type": e["event_type"],
                     "playlist_item_id": e["playlist_item_id"],
                     "user_id": e["user_id"],

@@ -12,7 +12,7 @@ from core.auth import api_route, current_user, require_user
 from core.auth import cached as auth_cached
 from core.domain import profiles
 from core.domain import users as users_db
-from core.domain.statistics import RULESETS
+from core.domain.scoring import RULESETS
 from core.http import JSONResponse, json, no_content, not_found, params, unprocessable
 
 RELATIONS_VERSION = 20241022

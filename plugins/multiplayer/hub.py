@@ -16,6 +16,7 @@ import orjson
 from loguru import logger
 
 from core.clock import Clock, clock_of
+from core.db import utcnow
 from core.domain import beatmaps as db_beatmaps
 from core.domain import rooms as rooms_db
 from core.domain import users as users_db
@@ -354,7 +355,7 @@ class MultiplayerHub(Hub):
                 await rooms_db.update_room(
                     db,
                     int(db_room["id"]),
-                    ends_at=rooms_db.utcnow(),
+                    ends_at=utcnow(),
                     status="idle",
                     participant_count=0,
                 )

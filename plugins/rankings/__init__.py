@@ -17,8 +17,7 @@ from starlette.routing import BaseRoute
 from core.app import standalone
 from core.auth import api_route, current_user
 from core.config import Settings, load_settings
-from core.domain import profiles, scoring
-from core.domain import user_statistics as stats_db
+from core.domain import profiles, scoring, user_statistics
 from core.domain import users as users_db
 from core.hooks import hookimpl
 from core.http import error, json, not_found, params
@@ -51,7 +50,7 @@ def _page(p: Any) -> int:
         page = int(raw) if raw is not None else 1
     except (TypeError, ValueError):
         page = 1
-    return max(1, min(page, stats_db.RANKING_MAX_PAGES))
+    return max(1, min(page, user_statistics.RANKING_MAX_PAGES))
 
 
 async def rankings(request: Request) -> Response:
@@ -71,7 +70,7 @@ async def rankings(request: Request) -> Response:
     if kind == "team":
         return json({"ranking": [], "total": 0, "cursor": None, "cursor_string": None})
     if kind == "country":
-        rows, total = await stats_db.country_ranking(db, ruleset_id, page=page)
+        rows, total = await user_statistics.country_ranking(db, ruleset_id, page=page)
         for row in rows:
             row["country"] = profiles.country(row["code"])
         return _envelope(rows, total, page)
@@ -88,7 +87,7 @@ async def rankings(request: Request) -> Response:
         # Key-count variants are not tracked separately here: nobody is ranked in them.
         rows, total = [], 0
     else:
-        rows, total = await stats_db.ranking_page(
+        rows, total = await user_statistics.ranking_page(
             db, ruleset_id, kind, page=page, country=country, user_ids=user_ids
         )
     ranking = await _ranking_entries(request, rows, ruleset_id, kind, page, country, filter_)
@@ -110,17 +109,17 @@ async def _ranking_entries(
         c["id"]: c
         for c in await profiles.cards(db, list(user_rows.values()), request.app.state.settings)
     }
-    total_ranked = await stats_db.ranked_user_count(db, ruleset_id)
+    total_ranked = await user_statistics.ranked_user_count(db, ruleset_id)
     today = dt.datetime.now(dt.UTC).date()
-    month_ago = await stats_db.ranks_on(
+    month_ago = await user_statistics.ranks_on(
         db, [r["user_id"] for r in rows], ruleset_id, today - dt.timedelta(days=30)
     )
     entries = []
     for index, row in enumerate(rows):
-        rank = await stats_db.global_rank(db, ruleset_id, float(row["pp"]))
-        entry = stats_db.shape(row, global_rank=rank, ranked_users=total_ranked)
+        rank = await user_statistics.global_rank(db, ruleset_id, float(row["pp"]))
+        entry = user_statistics.shape(row, global_rank=rank, ranked_users=total_ranked)
         if country is not None:
-            entry["country_rank"] = (page - 1) * stats_db.RANKING_PAGE + index + 1
+            entry["country_rank"] = (page - 1) * user_statistics.RANKING_PAGE + index + 1
         if kind == "performance" and country is None and filter_ == "all":
             before = month_ago.get(int(row["user_id"]))
             entry["rank_change_since_30_days"] = (
@@ -134,8 +133,8 @@ async def _ranking_entries(
 
 
 def _envelope(ranking: list[dict[str, Any]], total: int, page: int) -> Response:
-    last = page * stats_db.RANKING_PAGE >= min(
-        total, stats_db.RANKING_PAGE * stats_db.RANKING_MAX_PAGES
+    last = page * user_statistics.RANKING_PAGE >= min(
+        total, user_statistics.RANKING_PAGE * user_statistics.RANKING_MAX_PAGES
     )
     cursor = None if last or not ranking else {"page": page + 1}
     return json(
@@ -163,7 +162,7 @@ async def snapshot_job(app: Any) -> None:
         f"rankings:history:{today.isoformat()}", b"1", ex=2 * 86400, nx=True
     ):
         return
-    await stats_db.snapshot_ranks(app.state.db, today)
+    await user_statistics.snapshot_ranks(app.state.db, today)
 
 
 @hookimpl

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
+from core.db import utcnow
 from core.domain import scores as scores_db
-from core.domain import scoring
-from core.domain import user_statistics as stats_db
+from core.domain import scoring, user_statistics
 from core.scores.recalc import recalc
 from tests.conftest import create_user, issue_token
 from tests.scores import support
@@ -29,7 +29,7 @@ async def stored(app: Starlette) -> tuple[int, int, int, int]:
     for table in (
         scores_db.scores,
         scores_db.score_bests,
-        stats_db.user_statistics,
+        user_statistics.user_statistics,
     ):
         totals.append(int(await db.fetch_val(sa.select(sa.func.count()).select_from(table))))
     used = await db.fetch_val(
@@ -170,7 +170,7 @@ async def test_token_problems_are_422_never_401_or_403(
     await app.state.db.execute(
         scores_db.score_tokens.update()
         .where(scores_db.score_tokens.c.id == expired)
-        .values(created_at=scores_db.utcnow() - dt.timedelta(days=2))
+        .values(created_at=utcnow() - dt.timedelta(days=2))
     )
     response = await client.put(
         f"/api/v2/beatmaps/{beatmap.id}/solo/scores/{expired}", json=payload, headers=auth(token)
@@ -226,7 +226,7 @@ async def test_ranked_after_the_token_was_made_is_refused(
     await app.state.db.execute(
         db_beatmaps.beatmapsets.update()
         .where(db_beatmaps.beatmapsets.c.id == row["beatmapset_id"])
-        .values(status=1, ranked_date=scores_db.utcnow() + dt.timedelta(seconds=5))
+        .values(status=1, ranked_date=utcnow() + dt.timedelta(seconds=5))
     )
     response = await client.put(
         f"/api/v2/beatmaps/{beatmap.id}/solo/scores/{token_id}",
@@ -252,15 +252,15 @@ async def test_unranked_maps_give_no_pp_and_failed_plays_count_plays(
     assert response.status_code == 200, response.text
     assert response.json()["pp"] is None
     assert response.json()["position"] is None
-    row = (await stats_db.rows_for(app.state.db, [user], 0))[user]
+    row = (await user_statistics.rows_for(app.state.db, [user], 0))[user]
     # The loved pass counts for ranked score; the failed play was too short to count.
     assert row["ranked_score"] == score["classic_total_score"]
     assert row["play_count"] == 1
 
 
 async def snapshot(app: Starlette, user_ids: list[int]) -> dict[int, dict[str, Any]]:
-    rows = await stats_db.rows_for(app.state.db, user_ids, 0)
-    return {uid: {k: rows[uid][k] for k in stats_db.DERIVED} for uid in user_ids}
+    rows = await user_statistics.rows_for(app.state.db, user_ids, 0)
+    return {uid: {k: rows[uid][k] for k in user_statistics.DERIVED} for uid in user_ids}
 
 
 async def test_concurrent_submissions_equal_a_recalc(app: Starlette, client: Any) -> None:
@@ -281,5 +281,5 @@ async def test_concurrent_submissions_equal_a_recalc(app: Starlette, client: Any
     await recalc(app, ruleset_id=0)
     recomputed = await snapshot(app, users)
     for uid in users:
-        for key in stats_db.DERIVED:
+        for key in user_statistics.DERIVED:
             assert incremental[uid][key] == pytest.approx(recomputed[uid][key], rel=1e-9), key

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from core.domain import scores as scores_db
-from core.domain import user_statistics as stats_db
+from core.domain import user_statistics
 from tests.conftest import create_user, issue_token
 from tests.scores import support
 
@@ -24,7 +24,9 @@ async def counts(app: Starlette) -> tuple[int, int, int]:
     db = app.state.db
     n_scores = await db.fetch_val(sa.select(sa.func.count()).select_from(scores_db.scores))
     n_bests = await db.fetch_val(sa.select(sa.func.count()).select_from(scores_db.score_bests))
-    n_stats = await db.fetch_val(sa.select(sa.func.count()).select_from(stats_db.user_statistics))
+    n_stats = await db.fetch_val(
+        sa.select(sa.func.count()).select_from(user_statistics.user_statistics)
+    )
     return int(n_scores), int(n_bests), int(n_stats)
 
 

@@ -10,6 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from core import chat
+from core.db import utcnow
 from core.domain import chat as chat_db
 from core.domain import notifications as notify_db
 from core.domain import users as users_db
@@ -522,7 +523,7 @@ async def test_public_history_reaches_back_one_day(
     await app.state.db.execute(
         chat_db.chat_messages.update()
         .where(chat_db.chat_messages.c.id == old["id"])
-        .values(created_at=users_db.utcnow() - dt.timedelta(hours=25))
+        .values(created_at=utcnow() - dt.timedelta(hours=25))
     )
     await client.post(f"{CHAT}/channels/{osu}/messages", headers=auth(ta), data={"message": "now"})
     history = (await client.get(f"{CHAT}/channels/{osu}/messages", headers=auth(ta))).json()

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from core.domain import user_statistics as stats_db
+from core.domain import user_statistics
 from plugins.rankings import decode_cursor, snapshot_job
 from tests.conftest import create_user, issue_token
 from tests.scores import support
@@ -61,10 +61,10 @@ async def test_cursor_pages(app: Starlette, client: Any, token: str) -> None:
     beatmap = await support.import_map(app, 0)
     for i in range(52):
         uid = await create_user(app, f"p{i}")
-        await stats_db.lock_row(app.state.db, uid, 0)
+        await user_statistics.lock_row(app.state.db, uid, 0)
         await app.state.db.execute(
-            stats_db.user_statistics.update()
-            .where(stats_db.user_statistics.c.user_id == uid)
+            user_statistics.user_statistics.update()
+            .where(user_statistics.user_statistics.c.user_id == uid)
             .values(pp=1000.0 - i, ranked_score=10_000 - i)
         )
     first = (await client.get("/api/v2/rankings/osu/performance", headers=auth(token))).json()
@@ -92,9 +92,9 @@ async def test_rank_history_job_and_profile_extras(app: Starlette, client: Any) 
     await snapshot_job(app)
     await snapshot_job(app)  # once a day only
     today = dt.datetime.now(dt.UTC).date()
-    ranks = await stats_db.ranks_on(app.state.db, ids, 0, today)
+    ranks = await user_statistics.ranks_on(app.state.db, ids, 0, today)
     assert ranks == {ids[0]: 1, ids[1]: 2, ids[2]: 3}
-    extras = await stats_db.profile_extras(app.state.db, ids[1], 0, 2)
+    extras = await user_statistics.profile_extras(app.state.db, ids[1], 0, 2)
     assert extras["rank_history"]["data"][-1] == 2
     assert len(extras["rank_history"]["data"]) == 90
     assert extras["rank_highest"]["rank"] == 2
