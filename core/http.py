@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import builtins
 import datetime as dt
 import re
@@ -91,6 +92,29 @@ def not_found(model: str | None = None) -> ApiError:
 
 def unprocessable(message: str) -> ApiError:
     return error(422, message)
+
+
+# --- cursors ----------------------------------------------------------------------------------
+# osu-web pages lists with `cursor_string`: the next page's sort keys as base64url JSON, which
+# clients hand back unchanged. One codec for every paged list (search, rankings, room scores).
+
+
+def encode_cursor(cursor: Mapping[str, Any] | None) -> str | None:
+    if cursor is None:
+        return None
+    return base64.urlsafe_b64encode(orjson.dumps(cursor)).rstrip(b"=").decode()
+
+
+def decode_cursor(text: str | None) -> dict[str, Any] | None:
+    """An undecodable cursor counts as no cursor (osu-web starts from the beginning)."""
+    if not text or len(text) > 1000:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        value = orjson.loads(raw)
+    except (ValueError, orjson.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 # --- exception handlers ------------------------------------------------------------------------

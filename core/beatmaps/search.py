@@ -7,14 +7,12 @@ the cursor holds the sort value and the id of the last row, as osu-web's does.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from core.domain.beatmaps import STATUS_IDS, beatmaps, beatmapset_favourites, beatmapsets
@@ -134,24 +132,6 @@ class SearchQuery:
     @property
     def sort(self) -> str:
         return f"{self.sort_field}_{'desc' if self.sort_desc else 'asc'}"
-
-
-def encode_cursor(cursor: Mapping[str, Any] | None) -> str | None:
-    if cursor is None:
-        return None
-    return base64.urlsafe_b64encode(orjson.dumps(cursor)).rstrip(b"=").decode()
-
-
-def decode_cursor(text: str | None) -> dict[str, Any] | None:
-    """An undecodable cursor counts as no cursor (osu-web starts from the beginning)."""
-    if not text or len(text) > 1000:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        value = orjson.loads(raw)
-    except (ValueError, orjson.JSONDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _number(text: str) -> float | None:

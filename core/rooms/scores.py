@@ -14,12 +14,11 @@ import orjson
 from loguru import logger
 from starlette.applications import Starlette
 
-from core.beatmaps.search import decode_cursor, encode_cursor
 from core.db import utcnow
 from core.domain import beatmaps as db_beatmaps
 from core.domain import rooms as rooms_db
 from core.domain import scores as scores_db
-from core.http import ApiError, not_found, time_z, unprocessable
+from core.http import ApiError, decode_cursor, encode_cursor, not_found, time_z, unprocessable
 from core.rooms.items import invalid_user_mods
 from core.scores import submit as submission
 from core.scores import views as score_views

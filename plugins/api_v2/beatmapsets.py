@@ -9,7 +9,16 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from core.auth import api_route, require_user
 from core.beatmaps import resolve, responses, search
 from core.domain import beatmaps as db_beatmaps
-from core.http import error, json, not_found, params, parse_bool, unprocessable
+from core.http import (
+    decode_cursor,
+    encode_cursor,
+    error,
+    json,
+    not_found,
+    params,
+    parse_bool,
+    unprocessable,
+)
 
 from ._beatmap_common import viewer
 
@@ -75,11 +84,11 @@ def _search_query(p: object, has_text: bool) -> search.SearchQuery:
         query.sort_field, query.sort_desc = "relevance", True
     elif query.category in ("pending", "wip", "graveyard", "mine"):
         query.sort_field, query.sort_desc = "updated", True
-    cursor = search.decode_cursor(p.str("cursor_string", max_length=1000))
+    cursor = decode_cursor(p.str("cursor_string", max_length=1000))
     raw_cursor = p.get("cursor")
     if cursor is None and isinstance(raw_cursor, str):
         # aiosu sends its cursor_string as `cursor=`; osu-web would ignore it (no second page).
-        cursor = search.decode_cursor(raw_cursor)
+        cursor = decode_cursor(raw_cursor)
     if cursor is None:
         raw = p.dict("cursor")
         cursor = {k: _cursor_scalar(v) for k, v in raw.items()} if raw else None
@@ -110,7 +119,7 @@ async def search_sets(request: Request) -> Response:
         "error": None,
         "total": total,
         "cursor": cursor,
-        "cursor_string": search.encode_cursor(cursor),
+        "cursor_string": encode_cursor(cursor),
     }
     return json(body)
 

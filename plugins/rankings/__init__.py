@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import datetime as dt
 import sys
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -20,27 +18,11 @@ from core.config import Settings, load_settings
 from core.domain import profiles, scoring, user_statistics
 from core.domain import users as users_db
 from core.hooks import hookimpl
-from core.http import error, json, not_found, params
+from core.http import decode_cursor, encode_cursor, error, json, not_found, params
 from core.jobs import Job
 
 TYPES = ("performance", "score", "country", "charts", "team")
 MAX_TOTAL = 10_000
-
-
-def encode_cursor(cursor: dict[str, Any] | None) -> str | None:
-    if cursor is None:
-        return None
-    return base64.urlsafe_b64encode(orjson.dumps(cursor)).rstrip(b"=").decode()
-
-
-def decode_cursor(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, orjson.JSONDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _page(p: Any) -> int:

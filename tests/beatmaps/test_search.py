@@ -1,4 +1,5 @@
-from core.beatmaps.search import SearchQuery, decode_cursor, encode_cursor, parse_text
+from core.beatmaps.search import SearchQuery, parse_text
+from core.http import decode_cursor, encode_cursor
 
 
 def test_cursor_string_is_unpadded_base64url_json() -> None:
