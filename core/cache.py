@@ -7,12 +7,13 @@ written against `Cache` runs on one process or many.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import fnmatch
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 import coredis
 import coredis.exceptions
@@ -60,7 +61,7 @@ class Cache(Protocol):
     async def hincrby(self, key: str, field: str, amount: int = 1) -> int: ...
     async def sadd(self, key: str, *members: Value) -> int: ...
     async def srem(self, key: str, *members: Value) -> int: ...
-    async def smembers(self, key: str) -> set[bytes]: ...
+    async def smembers(self, key: str) -> builtins.set[bytes]: ...
     async def zadd(self, key: str, mapping: Mapping[str, float]) -> int: ...
     async def zrem(self, key: str, *members: str) -> int: ...
     async def zscore(self, key: str, member: str) -> float | None: ...
@@ -73,6 +74,9 @@ class Cache(Protocol):
     def lock(self, name: str, timeout: float = 10.0, wait: float = 10.0) -> Any: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
+
+
+_V = TypeVar("_V")
 
 
 class MemoryCache:
@@ -101,7 +105,7 @@ class MemoryCache:
         self._data.pop(key, None)
         self._expiry.pop(key, None)
 
-    def _get(self, key: str, kind: type) -> Any:
+    def _get(self, key: str, kind: type[_V]) -> _V | None:
         if not self._alive(key):
             return None
         value = self._data[key]
@@ -109,7 +113,7 @@ class MemoryCache:
             raise TypeError(f"{key} holds a {type(value).__name__}, not a {kind.__name__}")
         return value
 
-    def _container(self, key: str, kind: type) -> Any:
+    def _container(self, key: str, kind: type[_V]) -> _V:
         value = self._get(key, kind)
         if value is None:
             value = self._data[key] = kind()
@@ -196,7 +200,7 @@ class MemoryCache:
             self._drop(key)
         return before - len(container)
 
-    async def smembers(self, key: str) -> set[bytes]:
+    async def smembers(self, key: str) -> builtins.set[bytes]:
         return set(self._get(key, set) or set())
 
     async def zadd(self, key: str, mapping: Mapping[str, float]) -> int:
@@ -368,13 +372,15 @@ class RedisCache:
     async def srem(self, key: str, *members: Value) -> int:
         return await self.client.srem(self._k(key), [_b(m) for m in members]) if members else 0
 
-    async def smembers(self, key: str) -> set[bytes]:
+    async def smembers(self, key: str) -> builtins.set[bytes]:
         return set(await self.client.smembers(self._k(key)))
 
     async def zadd(self, key: str, mapping: Mapping[str, float]) -> int:
         if not mapping:
             return 0
-        return await self.client.zadd(self._k(key), {_b(m): float(s) for m, s in mapping.items()})
+        # Typed int | float for ZADD INCR; without it Redis answers the number of members added.
+        added = await self.client.zadd(self._k(key), {_b(m): float(s) for m, s in mapping.items()})
+        return int(added)
 
     async def zrem(self, key: str, *members: str) -> int:
         return await self.client.zrem(self._k(key), [_b(m) for m in members]) if members else 0
@@ -389,7 +395,8 @@ class RedisCache:
         result = await self.client.zrange(
             self._k(key), start, stop, rev=True if desc else None, withscores=True
         )
-        return [(member, float(score)) for member, score in result]
+        # decode_responses=False: members arrive as bytes (ScoredMember types them str | bytes).
+        return [(cast(bytes, member), float(score)) for member, score in result]
 
     async def zcard(self, key: str) -> int:
         return await self.client.zcard(self._k(key))
@@ -410,7 +417,9 @@ class RedisCache:
             yield _RedisSubscription(pubsub, len(self.prefix))
         finally:
             try:
-                await pubsub.close()
+                # Synchronous in coredis 5 (commands/pubsub.py): it releases the connection, and
+                # the subscriptions with it, at once.
+                pubsub.close()
             except Exception:  # a dead connection has nothing left to unsubscribe
                 pass
 

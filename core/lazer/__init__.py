@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from . import types
 from .errors import CodecError
@@ -80,6 +80,21 @@ __all__ = [
 # leaves room without letting one connection buffer much.
 DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024
 
+
+class Codec(Protocol):
+    """What both backends (PyCodec, NativeCodec) offer; node ids come from the shared schema."""
+
+    generation: int
+
+    def refresh(self) -> None: ...
+    def encode(self, value: Any, node_id: int, /) -> bytes: ...
+    def decode(self, data: bytes, node_id: int, /) -> Any: ...
+    def encode_frame(self, message: Any, /) -> bytes: ...
+    def decode_frames(
+        self, data: bytes, max_message_size: int, result_nodes: Mapping[str, int] | None, /
+    ) -> tuple[list[Any], int]: ...
+
+
 _schema = Schema(METHODS)
 # The compiled schema both backends run (read-only outside this module; tests derive from it).
 SCHEMA = _schema
@@ -101,14 +116,14 @@ def _load_native() -> Any:
 _native_module = _load_native()
 NATIVE: bool = _native_module is not None
 
-_backends: dict[str, Any] = {"python": PyCodec(_schema)}
+_backends: dict[str, Codec] = {"python": PyCodec(_schema)}
 if _native_module is not None:
     _backends["native"] = NativeCodec(_schema, _native_module)
 _active = _backends["native" if NATIVE else "python"]
 _node_ids: dict[Any, int] = {}
 
 
-def _sync(codec: Any) -> Any:
+def _sync(codec: Codec) -> Codec:
     """Bring the schema and `codec` up to date with hub types or methods added since."""
     if _schema.registered != len(REGISTRY):
         _schema.sync(METHODS)
@@ -124,7 +139,7 @@ def _node(wire: Wire) -> int:
     return found
 
 
-def available_codecs() -> dict[str, Any]:
+def available_codecs() -> dict[str, Codec]:
     """Every backend that can run here ("python", and "native" when built), for tests and
     benchmarks. Each has encode(value, node), decode(data, node), encode_frame(message) and
     decode_frames(data, max_size, result_nodes); `node_id(wire)` gives the node."""

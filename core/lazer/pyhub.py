@@ -31,7 +31,7 @@ def write_varint(out: bytearray, n: int) -> None:
     out.append(n)
 
 
-def read_varint(d: bytes, p: int) -> tuple[int, int] | None:
+def read_varint(d: bytes | bytearray, p: int) -> tuple[int, int] | None:
     """(length, payload offset), or None while the prefix is still incomplete."""
     length = 0
     for i in range(5):

@@ -258,6 +258,10 @@ class MultiplayerCountdown:
     """Union base (§6.3); every countdown starts with `id` and `time_remaining`."""
 
     __slots__ = ()
+    # Declared for type checkers only (no value, so no slot or field here): each subclass is a
+    # @hub_object that defines both as its keys 0 and 1.
+    id: int
+    time_remaining: timedelta
 
 
 @hub_object

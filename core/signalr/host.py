@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from core.config import Settings
 from core.http import ApiError, json
 from core.lazer import (
     VOID,
@@ -45,7 +46,7 @@ NEGOTIATE_TTL = 300
 PING_FRAME = encode_frame(Ping())
 
 
-def signalr_settings(settings: Any) -> dict[str, Any]:
+def signalr_settings(settings: Settings) -> dict[str, Any]:
     return settings.section(
         "signalr",
         {
@@ -251,9 +252,12 @@ class HubHost:
             resolved = await resolve_token(self.app.state, _auth_header(websocket))
         except ApiError:
             return None
-        if resolved is None or resolved[1] is None:
+        if resolved is None:
             return None
-        return resolved
+        token, user = resolved
+        if user is None:
+            return None
+        return token, user
 
     async def websocket(self, websocket: WebSocket) -> None:
         if self.draining:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from starlette.requests import Request
@@ -55,6 +55,14 @@ def _ruleset(beatmap: Any, name: Any, message: str, status: int = 422) -> int:
     return found
 
 
+class BoardFilters(TypedDict, total=False):
+    """The keyword filters every leaderboard query of `core.domain.scores` takes (absent: None)."""
+
+    mods_key: str | None
+    country: str | None
+    user_ids: Sequence[int] | None
+
+
 async def _filters(request: Request, kind: str) -> tuple[str | None, Sequence[int] | None]:
     """(country, user ids) for a leaderboard type; supporter-only types need a supporter."""
     if kind == "global":
@@ -89,7 +97,7 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
     country, user_ids = await _filters(request, kind)
     mods_key = mods_domain.parse_filter(p.list("mods"), scoring.ruleset_name(ruleset))
     db = request.app.state.db
-    filters = {"mods_key": mods_key, "country": country, "user_ids": user_ids}
+    filters: BoardFilters = {"mods_key": mods_key, "country": country, "user_ids": user_ids}
     if p.bool("legacy_only", False):
         # Every score here was set on lazer: a stable-only board is empty.
         return json({"scores": [], "score_count": 0})
@@ -113,7 +121,7 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
 
 
 async def _own_entry(
-    request: Request, beatmap_id: int, ruleset: int, me: int, version: int, filters: dict
+    request: Request, beatmap_id: int, ruleset: int, me: int, version: int, filters: BoardFilters
 ) -> dict[str, Any] | None:
     db = request.app.state.db
     entry = await scores_db.user_board_entry(db, beatmap_id, ruleset, me, **filters)

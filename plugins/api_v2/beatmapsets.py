@@ -70,11 +70,11 @@ def _search_query(p: object, has_text: bool) -> search.SearchQuery:
     for name in ("g", "l"):
         value = p.get(name)
         try:
-            number = int(str(value)) if value is not None else None
+            parsed = int(str(value)) if value is not None else None
         except ValueError:
-            number = None
-        if number is not None and 0 < number < 100:
-            setattr(query, "genre" if name == "g" else "language", number)
+            parsed = None
+        if parsed is not None and 0 < parsed < 100:
+            setattr(query, "genre" if name == "g" else "language", parsed)
     query.nsfw = parse_bool(p.get("nsfw")) or False
     sort = p.str("sort", max_length=40)
     field, _, direction = (sort or "").rpartition("_")

@@ -219,12 +219,12 @@ async def feed(ws: WebSocket) -> None:
     except Exception:
         logger.exception("notification socket authentication failed")
         resolved = None
-    if resolved is None or resolved[1] is None:
+    token, user = resolved if resolved is not None else (None, None)
+    if token is None or user is None:
         with contextlib.suppress(Exception):
             await ws.send_text(AUTH_FAILED)
             await ws.close(code=1008)
         return
-    token, user = resolved
     conn = Connection(ws, int(user["id"]), token.id, token.can("chat.read"))
     hub.add(conn)
     writer = asyncio.create_task(conn.write_loop())

@@ -55,7 +55,7 @@ class Session:
     """What one metadata connection holds (`conn.items["metadata"]`)."""
 
     activity: UserActivity | None = None
-    status: int | None = None
+    status: UserStatus | None = None
     friends: set[int] = field(default_factory=set)
 
     @property
@@ -210,7 +210,7 @@ class MetadataHub(Hub):
         current = session(conn)
         if status == current.status:
             return
-        current.status = status
+        current.status = None if status is None else UserStatus(status)
         presence = await self._store(conn)
         # Always sent, so appearing offline looks exactly like being disconnected.
         await self._broadcast(conn, presence)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -343,7 +344,8 @@ class MultiplayerHub(Hub):
                 logger.info("multiplayer: releasing user {} of room {}", user_id, room_id)
                 with contextlib.suppress(HubError):
                     await self.change(
-                        room_id, lambda ctx, u=user_id, c=conn_id: self._leave(ctx, u, c)
+                        room_id,
+                        functools.partial(self._leave, user_id=user_id, connection_id=conn_id),
                     )
 
     async def _sweep_orphans(self) -> None:

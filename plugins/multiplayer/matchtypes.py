@@ -28,7 +28,7 @@ ROLL_DEFAULT = 100
 
 
 def initial_state(match_type: MatchType, max_participants: int | None) -> Any:
-    slots = [None] * max_participants if max_participants else None
+    slots: list[int | None] | None = [None] * max_participants if max_participants else None
     if match_type == MatchType.TEAM_VERSUS:
         return TeamVersusRoomState(locked=False, slots=slots)
     return StandardMatchRoomState(locked=False, slots=slots)
@@ -66,7 +66,7 @@ def _place_in_slot(ctx: Ctx, user: MultiplayerRoomUser) -> bool:
     free = [i for i, holder in enumerate(slots) if holder is None]
     # Team versus aligns teams with slot columns: even slots red, odd slots blue.
     aligned = [i for i in free if team is None or i % 2 == team]
-    choice = (aligned or free or [None])[0]
+    choice = aligned[0] if aligned else free[0] if free else None
     if choice is None:
         return False
     slots[choice] = user.user_id

@@ -107,7 +107,10 @@ class RoomState:
         for countdown in self.room.active_countdowns:
             deadline = self.deadlines.get(countdown.id)
             if deadline is not None:
-                countdown.time_remaining = timedelta(seconds=max(0.0, deadline.at - now))
+                # The base declares the field; its slot is each @hub_object subclass's own.
+                countdown.time_remaining = timedelta(  # type: ignore[misc]
+                    seconds=max(0.0, deadline.at - now)
+                )
         return self.room.active_countdowns
 
     def snapshot(self, now: float) -> MultiplayerRoom:

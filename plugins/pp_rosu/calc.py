@@ -31,10 +31,11 @@ def _beatmap(osu: bytes, checksum: str, ruleset_id: int, mods: list[dict[str, An
         beatmap = rosu.Beatmap(bytes=osu)
     except Exception as exc:
         raise PerformanceError(f"unreadable beatmap: {exc}") from None
-    if ruleset_id != int(beatmap.mode):
+    # rosu-pp-py's stub declares GameMode a plain Enum; the extension class converts with int().
+    if ruleset_id != int(beatmap.mode):  # type: ignore[call-overload]
         modes = (rosu.GameMode.Osu, rosu.GameMode.Taiko, rosu.GameMode.Catch, rosu.GameMode.Mania)
         try:
-            beatmap.convert(modes[ruleset_id], mods)
+            beatmap.convert(modes[ruleset_id], list(mods))
         except Exception:
             raise PerformanceError("beatmap can't be converted to this ruleset") from None
     _CACHE[key] = beatmap

@@ -162,7 +162,7 @@ class SpectatorHub(Hub):
             await self.buffers.end(token)
             self.spawn(self.finish_replay(token))
 
-    async def _end(self, conn: Connection, token: int | None, final: int) -> None:
+    async def _end(self, conn: Connection, token: int | None, final: SpectatedUserState) -> None:
         current = session(conn)
         if token is not None:
             if token not in current.tokens:
@@ -174,7 +174,7 @@ class SpectatorHub(Hub):
         if token is None or token == current.token:
             await self._finish_playing(conn, final)
 
-    async def _finish_playing(self, conn: Connection, final: int) -> None:
+    async def _finish_playing(self, conn: Connection, final: SpectatedUserState) -> None:
         current = session(conn)
         state = current.state
         current.state = None
@@ -204,7 +204,7 @@ class SpectatorHub(Hub):
     ) -> None:
         if final_state not in STATES:
             raise HubError("Invalid final state.", "InvalidStateException")
-        await self._end(conn, score_token, final_state)
+        await self._end(conn, score_token, SpectatedUserState(final_state))
 
     # V1 (clients before 2026.726.0-lazer): the token is remembered on the connection.
 
