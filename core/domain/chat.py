@@ -166,11 +166,6 @@ async def find_pm(db: Database, user_a: int, user_b: int) -> dict[str, Any] | No
     return await find_channel(db, pm_name(user_a, user_b), PM)
 
 
-async def channel_for_room(db: Database, room_id: int) -> dict[str, Any] | None:
-    query = chat_channels.select().where(chat_channels.c.room_id == room_id).limit(1)
-    return _channel(await db.fetch_one(query))
-
-
 async def public_channels(db: Database) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
         chat_channels.select().where(chat_channels.c.type == PUBLIC).order_by(chat_channels.c.id)
@@ -219,15 +214,6 @@ async def update_channel(db: Database, channel_id: int, **values: Any) -> None:
     await db.execute(
         chat_channels.update().where(chat_channels.c.id == channel_id).values(**values)
     )
-
-
-async def delete_channel(db: Database, channel_id: int) -> None:
-    async with db.transaction():
-        await db.execute(chat_messages.delete().where(chat_messages.c.channel_id == channel_id))
-        await db.execute(
-            chat_channel_users.delete().where(chat_channel_users.c.channel_id == channel_id)
-        )
-        await db.execute(chat_channels.delete().where(chat_channels.c.id == channel_id))
 
 
 # --- memberships -------------------------------------------------------------------------------

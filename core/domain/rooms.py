@@ -295,20 +295,6 @@ def _time(value: Any) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-async def active_realtime_room_of(db: Database, user_id: int) -> dict[str, Any] | None:
-    """A realtime room the user hosts that has not ended (osu-web allows one at a time)."""
-    query = (
-        rooms.select()
-        .where(
-            rooms.c.user_id == user_id,
-            rooms.c.type.in_(REALTIME_TYPES),
-            rooms.c.ends_at.is_(None),
-        )
-        .limit(1)
-    )
-    return _room(as_row(await db.fetch_one(query)))
-
-
 async def open_realtime_rooms(db: Database, min_age_seconds: float) -> list[dict[str, Any]]:
     """Realtime rooms not ended, created more than `min_age_seconds` ago."""
     before = utcnow() - dt.timedelta(seconds=min_age_seconds)

@@ -200,8 +200,17 @@ async def attach_token(db: Database, token_id: int, score_id: int) -> bool:
     return bool(result)
 
 
-async def delete_tokens_before(db: Database, before: dt.datetime) -> None:
-    await db.execute(score_tokens.delete().where(score_tokens.c.created_at < before))
+async def delete_unused_tokens_before(db: Database, before: dt.datetime) -> int:
+    """Tokens no score was submitted with, issued before `before`; returns how many went.
+
+    A used token stays: it ties its score to the play's spectator frames and replay."""
+    return int(
+        await db.execute(
+            score_tokens.delete().where(
+                score_tokens.c.created_at < before, score_tokens.c.score_id.is_(None)
+            )
+        )
+    )
 
 
 # --- scores ------------------------------------------------------------------------------------

@@ -22,33 +22,6 @@ def ruleset_id(name: str) -> int | None:
         return None
 
 
-def empty_statistics() -> dict[str, Any]:
-    """UserStatistics of a user who never played the ruleset."""
-    return {
-        "count_100": 0,
-        "count_300": 0,
-        "count_50": 0,
-        "count_miss": 0,
-        "level": {"current": 1, "progress": 0},
-        "global_rank": None,
-        "global_rank_percent": None,
-        "global_rank_exp": None,
-        "pp": 0,
-        "pp_exp": 0,
-        "ranked_score": 0,
-        "hit_accuracy": 0,
-        "accuracy": 0,
-        "play_count": 0,
-        "play_time": 0,
-        "total_score": 0,
-        "total_hits": 0,
-        "maximum_combo": 0,
-        "replays_watched_by_others": 0,
-        "is_ranked": False,
-        "grade_counts": {"ss": 0, "ssh": 0, "s": 0, "sh": 0, "a": 0},
-    }
-
-
 def with_rank_includes(stats: dict[str, Any], ruleset: str) -> dict[str, Any]:
     """The `country_rank`, `rank` and (mania) `variants` includes of Get User."""
     result = dict(stats)
@@ -70,11 +43,6 @@ async def statistics_for(
 ) -> dict[int, dict[str, Any]]:
     """UserStatistics by user id for one ruleset (stored by the Scores area; zeros if none)."""
     return await user_statistics.statistics_for(db, user_ids, RULESETS.index(ruleset))
-
-
-async def played_rulesets(db: Database, user_id: int) -> list[str]:
-    """Rulesets the user has a statistics row for (`statistics_rulesets` keys)."""
-    return [RULESETS[i] for i in await user_statistics.rulesets_of(db, user_id)]
 
 
 def v1_fields(stats: dict[str, Any]) -> dict[str, str]:

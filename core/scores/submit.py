@@ -57,6 +57,12 @@ def score_settings(settings: Settings) -> dict[str, Any]:
     )
 
 
+async def purge_tokens(app: Any) -> None:
+    """The hourly job: forget tokens that expired unused (a play quit, a client that crashed)."""
+    lifetime = dt.timedelta(seconds=score_settings(app.state.settings)["token_lifetime"])
+    await scores_db.delete_unused_tokens_before(app.state.db, utcnow() - lifetime)
+
+
 def invalid_token() -> ApiError:
     return unprocessable("invalid token")
 

@@ -11,6 +11,8 @@ import pkgutil
 from starlette.routing import BaseRoute
 
 from core.hooks import hookimpl
+from core.jobs import Job
+from core.scores.submit import purge_tokens
 
 
 @hookimpl
@@ -20,3 +22,9 @@ def routes() -> list[BaseRoute]:
         module = importlib.import_module(f"{__name__}.{info.name}")
         found.extend(getattr(module, "ROUTES", []))
     return found
+
+
+@hookimpl
+def jobs() -> list[Job]:
+    # Score tokens are created by this plugin's solo score routes; expired unused ones go hourly.
+    return [Job("score-token-purge", 3600.0, purge_tokens, once=True)]

@@ -283,3 +283,34 @@ async def test_concurrent_submissions_equal_a_recalc(app: Starlette, client: Any
     for uid in users:
         for key in user_statistics.DERIVED:
             assert incremental[uid][key] == pytest.approx(recomputed[uid][key], rel=1e-9), key
+
+
+async def test_the_purge_job_forgets_expired_unused_tokens_only(
+    app: Starlette, client: Any, token: str
+) -> None:
+    from core.scores.submit import purge_tokens
+
+    beatmap = await support.import_map(app, 0)
+    used = await new_token(client, token, beatmap)
+    put = await client.put(
+        f"/api/v2/beatmaps/{beatmap.id}/solo/scores/{used}",
+        json=support.body(beatmap),
+        headers=auth(token),
+    )
+    assert put.status_code == 200, put.text
+    abandoned = await new_token(client, token, beatmap)
+    fresh = await new_token(client, token, beatmap)
+    two_days_ago = utcnow() - dt.timedelta(days=2)
+    await app.state.db.execute(
+        scores_db.score_tokens.update()
+        .where(scores_db.score_tokens.c.id.in_([used, abandoned]))
+        .values(created_at=two_days_ago)
+    )
+    await purge_tokens(app)
+    assert await scores_db.get_token(app.state.db, abandoned) is None
+    assert await scores_db.get_token(app.state.db, used) is not None
+    assert await scores_db.get_token(app.state.db, fresh) is not None
+    # The score of the used token is still served with its token's data.
+    assert (
+        await client.get(f"/api/v2/scores/{put.json()['id']}", headers=auth(token))
+    ).status_code == 200
