@@ -17,11 +17,12 @@ import time
 from collections.abc import Awaitable, Callable
 from multiprocessing.connection import wait
 from multiprocessing.synchronize import Event as EventType
-from typing import Any
+from typing import Any, cast
 
 from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
+from hypercorn.typing import ASGIFramework
 from loguru import logger
 from starlette.applications import Starlette
 
@@ -100,7 +101,11 @@ async def _serve(
         await drain(app, min(DRAIN_TIMEOUT, graceful))
         config.graceful_timeout = max(0.0, graceful - (time.monotonic() - started))
 
-    await worker_serve(ASGIWrapper(app), config, sockets=sockets, shutdown_trigger=shutdown_trigger)
+    # The same ASGI callable: Starlette types scopes as plain mappings, hypercorn as TypedDicts.
+    asgi = cast(ASGIFramework, app)
+    await worker_serve(
+        ASGIWrapper(asgi), config, sockets=sockets, shutdown_trigger=shutdown_trigger
+    )
 
 
 def run_worker(
@@ -134,7 +139,7 @@ def _supervise(config: Config, sockets: Sockets, workers: int) -> int:
     """Start `workers` processes on the shared sockets; stop them all on a signal or a death."""
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
 
     def on_signal(signum: int, frame: object) -> None:
         stop.set()

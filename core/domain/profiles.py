@@ -75,7 +75,10 @@ async def invalidate(state: Any, user_id: int) -> None:
 
 @cache
 def countries() -> dict[str, str]:
-    return orjson.loads(resources.files(__package__).joinpath("countries.json").read_bytes())
+    names: dict[str, str] = orjson.loads(
+        resources.files(__package__).joinpath("countries.json").read_bytes()
+    )
+    return names
 
 
 def country(code: str) -> dict[str, str]:

@@ -90,7 +90,9 @@ def room_base(room: Row) -> dict[str, Any]:
     }
 
 
-def _difficulty_range(items: Sequence[Row], beatmaps: Mapping[int, dict[str, Any]]) -> dict:
+def _difficulty_range(
+    items: Sequence[Row], beatmaps: Mapping[int, dict[str, Any]]
+) -> dict[str, Any]:
     ratings = [
         beatmaps[int(i["beatmap_id"])]["difficulty_rating"]
         for i in items
@@ -182,7 +184,9 @@ async def leaderboard(
     mine = await rooms_db.participant(db, int(room["id"]), viewer_id) if viewer_id else None
     if mine is not None and not mine["completed"]:
         mine = None
-    users = await _users(app, {int(r["user_id"]) for r in rows} | ({viewer_id} if mine else set()))
+    # `mine` is only looked up for a viewer, so a viewer id is there whenever it is.
+    own = {viewer_id} if mine and viewer_id is not None else set()
+    users = await _users(app, {int(r["user_id"]) for r in rows} | own)
     board = []
     for row in rows:
         out = aggregate(row)

@@ -150,7 +150,9 @@ def v1_row(
 # --- includes ----------------------------------------------------------------------------------
 
 
-def beatmap_for_score(beatmap: Row, beatmapset: Row, ruleset_id: int, public_url: str) -> dict:
+def beatmap_for_score(
+    beatmap: Row, beatmapset: Row, ruleset_id: int, public_url: str
+) -> dict[str, Any]:
     """BeatmapExtended as a score embeds it: converts say so and carry the score's ruleset."""
     out = beatmap_views.beatmap_includes(
         beatmap_views.beatmap_extended(beatmap, public_url), beatmap, beatmapset
