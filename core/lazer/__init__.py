@@ -1,4 +1,5 @@
-"""lazer MessagePack codec facade (spec §4.4-4.5, §6).
+"""lazer MessagePack codec facade: SignalR framing and hub messages (ASP.NET Core SignalR
+HubProtocol.md) and MessagePack-CSharp values as the osu! hub clients write them.
 
     data = encode(state, SpectatorState)          # any wire type: a hub class, ListOf(APIMod), ...
     state = decode(data, SpectatorState)
@@ -202,7 +203,7 @@ def register_method(name: str, *arguments: Wire, returns: Wire | None = None) ->
 
 
 class FrameReader:
-    """Per-connection receive buffer: feed WebSocket payloads, get whole hub messages (§6.8).
+    """Per-connection receive buffer: feed WebSocket payloads, get whole hub messages.
 
     The length prefix is checked before the payload is buffered, so an oversized message is
     refused as soon as its prefix arrives.

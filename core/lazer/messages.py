@@ -1,4 +1,4 @@
-"""SignalR MessagePack hub protocol messages (spec §4.5) as plain dataclasses.
+"""SignalR MessagePack hub protocol messages (dotnet/aspnetcore HubProtocol.md) as dataclasses.
 
 Field order is part of the contract with the native codec, which builds these positionally.
 """

@@ -1,7 +1,9 @@
-"""Hub method and callback signatures (spec §4.8, §5): target name -> argument wire types.
+"""Hub method and callback signatures: target name -> argument wire types (ppy/osu
+osu.Game/Online/{Spectator,Multiplayer,Metadata}/I*Server.cs, I*Client.cs,
+IStatefulUserHubClient.cs).
 
 Arguments must be decoded by declared type, because an `APIMod` anywhere in them breaks a generic
-MessagePack reader (§6.4). Names are unique across the three hubs at the pinned client version,
+MessagePack reader. Names are unique across the three hubs at the pinned client version,
 so one table serves them all; `register_method` in the facade adds more: a plugin's hub declares
 its methods with `@hub_method(args=..., returns=...)` and its callbacks in `Hub.callbacks`, and
 `core.signalr.hub.declare_signatures` registers them when plugins load.

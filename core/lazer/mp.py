@@ -3,7 +3,8 @@
 Readers take `(data, pos)` and return `(value, new_pos)`; they index the input directly, so a
 truncated input surfaces as IndexError/struct.error, which the codec entry points turn into
 CodecError (`DECODE_ERRORS`). The `msgpack` package is not used for decoding: it cannot tell a
-`d2` int from a `cc` one (needed for mod settings, §6.4) and would choke on the APIMod layout.
+`d2` int from a `cc` one (needed for mod settings) and would choke on the APIMod layout (ppy/osu
+osu.Game/Online/API/ModSettingsDictionaryFormatter.cs).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ _INTS: dict[int, struct.Struct] = {
     0xD2: _i,
     0xD3: _q,
 }
-# mod setting code -> Python type that remembers it (§6.4); d2 (int) and cb (double) are plain
+# mod setting code -> Python type that remembers it (for relays); d2 (int) and cb (double) are plain
 _SETTING_TYPES: dict[int, type] = {
     0xCC: UInt8,
     0xCD: UInt16,
@@ -110,7 +111,7 @@ _SETTING_TYPES: dict[int, type] = {
 
 
 def write_int(out: bytearray, v: int) -> None:
-    """Smallest encoding, as MessagePack-CSharp and msgpack.packb write it (§6.1.3).
+    """Smallest encoding, as MessagePack-CSharp (MessagePackWriter.cs) and msgpack.packb write it.
 
     The caller has checked the range.
     """
@@ -204,7 +205,7 @@ def write_f64(out: bytearray, v: float) -> None:
 
 
 def write_timestamp(out: bytearray, seconds: int, nanoseconds: int) -> None:
-    """Timestamp extension -1 in its smallest form (§6.1.8), as msgpack.Timestamp writes it."""
+    """Timestamp extension -1 in its smallest form (msgpack spec), like msgpack.Timestamp."""
     if seconds >> 34 == 0:
         if nanoseconds == 0 and seconds >> 32 == 0:
             out += b"\xd6\xff"
@@ -230,7 +231,7 @@ def write_timespan(out: bytearray, value: object) -> None:
 
 
 def write_setting(out: bytearray, v: object) -> None:
-    """One APIMod setting value with PrimitiveObjectFormatter's fixed-width codes (§6.4)."""
+    """One APIMod setting value with PrimitiveObjectFormatter's fixed-width codes."""
     if v is None:
         out.append(0xC0)
         return
@@ -283,7 +284,7 @@ def read_int(d: bytes, p: int) -> tuple[int, int]:
 
 
 def read_float(d: bytes, p: int) -> tuple[float, int]:
-    """float readers also take the other width and integers (§6.2)."""
+    """float readers also take the other width and integers, like MessagePack-CSharp's."""
     b = d[p]
     if b == 0xCB:
         return _d.unpack_from(d, p + 1)[0], p + 9
@@ -413,7 +414,7 @@ def read_timespan(d: bytes, p: int) -> tuple[timedelta, int]:
 
 
 def read_setting(d: bytes, p: int) -> tuple[Any, int]:
-    """One APIMod setting value, remembering non-default integer/float codes (§6.4)."""
+    """One APIMod setting value, remembering non-default integer/float codes (for relays)."""
     b = d[p]
     if b < 0x80 or b >= 0xE0:
         return read_int(d, p)

@@ -234,7 +234,8 @@ def _settings() -> tuple[Encoder, Decoder]:
     def enc(v: Any, out: bytearray) -> None:
         if not isinstance(v, dict):
             raise _type_error("dict of mod settings", v)
-        # The quirk (§6.4): the header announces N, then N key/value pairs follow.
+        # The quirk (ModSettingsDictionaryFormatter.cs): the header announces N, then N key/value
+        # pairs follow.
         mp.write_array_header(out, len(v))
         for name, value in v.items():
             if not isinstance(name, str):
@@ -345,7 +346,7 @@ def _object(cls: type, fields: list[tuple[int, str, Encoder, Decoder]]) -> tuple
         for i in range(n):
             slot = slots[i] if i < length else None
             if slot is None:
-                # Gap or a member this build does not know (newer client): skip it (§6.2).
+                # Gap or a member this build does not know (newer client): skip it.
                 p = skip(d, p)
             else:
                 value, p = slot[2](d, p)
@@ -379,7 +380,7 @@ def _union(cases: list[tuple[int, type, Encoder, Decoder]]) -> tuple[Encoder, De
         key, p = mp.read_int(d, p)
         dec_c = by_key.get(key)
         if dec_c is None:
-            # Unknown member (newer client): null, payload skipped (§6.2).
+            # Unknown member (newer client): null, payload skipped (DynamicUnionResolver).
             return None, mp.skip(d, p)
         return dec_c(d, p)
 

@@ -1,4 +1,5 @@
-"""SignalR MessagePack hub protocol in pure Python: VarInt framing (§4.4) and messages (§4.5).
+"""SignalR MessagePack hub protocol in pure Python: VarInt framing and messages (dotnet/aspnetcore
+src/SignalR/docs/specs/HubProtocol.md).
 
 Arguments are encoded and decoded with the declared types of the target (`methods.py`); results
 and stream items are typed at run time. A payload is decoded from its own slice, so a bad
@@ -274,7 +275,7 @@ def decode_message(codec: PyCodec, d: bytes, result_nodes: Mapping[str, int] | N
         if not INT64_MIN <= seq <= INT64_MAX:
             raise CodecError("sequence id out of range")
         return (m.Ack if kind == m.ACK else m.Sequence)(seq)
-    # Unknown types are ignored for forward compatibility (§4.5).
+    # Unknown types are ignored for forward compatibility (MessagePackHubProtocolWorker.cs).
     return None
 
 

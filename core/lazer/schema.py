@@ -7,7 +7,7 @@ one pass. This table, not the descriptors, is what crosses into the native exten
     ANY       -                       runtime-typed value (results, stream items)
     INT       a=lo, b=hi              compact integer, range-checked
     ENUM      a=lo, b=hi, c=members   compact integer; decodes to the IntEnum member when known
-    F32/F64/BOOL/STR/TIMESPAN/DTO/SETTINGS   leaves (§6.1, §6.4)
+    F32/F64/BOOL/STR/TIMESPAN/DTO/SETTINGS   leaves (MessagePack-CSharp formats; APIMod settings)
     LIST      a=element               array
     MAP       a=key, b=value          map
     TUPLE     a=(element, ...)        fixed-length array -> tuple

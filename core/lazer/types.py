@@ -1,4 +1,4 @@
-"""The lazer hub types (spec §6.5, §6.6): Python dataclasses plus their MessagePack layouts.
+"""The lazer hub types (ppy/osu osu.Game/Online/**): dataclasses plus their MessagePack layouts.
 
 Each member is declared with `key(index, wire, default)`: the index is the C# `[Key(n)]`, the
 wire type says how the value travels, the default is what an older client's shorter array leaves
@@ -37,7 +37,7 @@ from .wire import (
     key,
 )
 
-# --- enums (§6.5) ---------------------------------------------------------------------------
+# --- enums (their C# integer values) ---------------------------------------------------------
 
 
 class HitResult(IntEnum):
@@ -255,7 +255,7 @@ class SpectatorUser:
 
 
 class MultiplayerCountdown:
-    """Union base (§6.3); every countdown starts with `id` and `time_remaining`."""
+    """Union base (`[Union]`); every countdown starts with `id` and `time_remaining`."""
 
     __slots__ = ()
     # Declared for type checkers only (no value, so no slot or field here): each subclass is a
@@ -328,7 +328,7 @@ class RankedPlayCardHandReplayFrame:
 
 
 class MatchServerEvent:
-    """Union base (§6.3)."""
+    """Union base (`[Union]`, ppy/osu osu.Game/Online/SignalRWorkaroundTypes.cs)."""
 
     __slots__ = ()
 
@@ -379,7 +379,7 @@ MATCH_SERVER_EVENT = Union(
 
 
 class MatchUserRequest:
-    """Union base (§6.3)."""
+    """Union base (`[Union]`, ppy/osu osu.Game/Online/SignalRWorkaroundTypes.cs)."""
 
     __slots__ = ()
 
@@ -447,7 +447,7 @@ MATCH_USER_REQUEST = Union(
 
 
 class MatchUserState:
-    """Union base (§6.3)."""
+    """Union base (`[Union]`, ppy/osu osu.Game/Online/SignalRWorkaroundTypes.cs)."""
 
     __slots__ = ()
 
@@ -525,7 +525,7 @@ class RankedPlayUserInfo:
 
 
 class MatchRoomState:
-    """Union base (§6.3)."""
+    """Union base (`[Union]`, ppy/osu osu.Game/Online/SignalRWorkaroundTypes.cs)."""
 
     __slots__ = ()
 
@@ -721,7 +721,7 @@ class MatchmakingAcceptDuelResponse:
 
 
 class MatchmakingQueueStatus:
-    """Union base (§6.3)."""
+    """Union base (`[Union]`, ppy/osu osu.Game/Online/SignalRWorkaroundTypes.cs)."""
 
     __slots__ = ()
 
@@ -755,7 +755,7 @@ MATCHMAKING_QUEUE_STATUS = Union(
 
 
 class UserActivity:
-    """Union base (§6.3)."""
+    """Union base (`[Union]`, ppy/osu osu.Game/Online/SignalRWorkaroundTypes.cs)."""
 
     __slots__ = ()
 

@@ -2,7 +2,8 @@
 
 The native codec calls the converters below for DateTimeOffset and TimeSpan, so both codecs agree
 on every edge case by construction. The marker types keep the exact MessagePack code of an APIMod
-setting value (spec §6.4): the client writes fixed-width codes and a relay must re-emit them.
+setting value (ppy/osu osu.Game/Online/API/ModSettingsDictionaryFormatter.cs): the client
+writes fixed-width codes and a relay must re-emit them.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ def _zone(minutes: int) -> timezone:
 
 
 def dto_to_wire(value: object) -> tuple[int, int, int]:
-    """datetime -> (seconds, nanoseconds, offset minutes): the local clock written as UTC (§6.1.9).
+    """datetime -> (seconds, nanoseconds, offset minutes): the local clock written as UTC
+    (MessagePack-CSharp StandardClassLibraryFormatter.cs, DateTimeOffsetFormatter).
 
     A naive datetime is taken as UTC: the server's convention is UTC everywhere.
     """

@@ -1,4 +1,5 @@
-"""Wire type descriptors: the vocabulary the hub type schema is written in (spec §6.6).
+"""Wire type descriptors: the vocabulary the hub type schema is written in (the `[Key(n)]`
+layouts of ppy/osu osu.Game/Online/**).
 
 A descriptor says how one value travels; `schema.py` compiles descriptors into the node table that
 both codecs (pure Python and native) execute, so a type is described exactly once.
@@ -98,7 +99,7 @@ STR = Prim("str")
 GUID = Prim("guid")
 TIMESPAN = Prim("timespan")
 DTO = Prim("dto")
-# APIMod.Settings: array header N, then 2N items (spec §6.4).
+# APIMod.Settings: array header N, then 2N items (ppy/osu ModSettingsDictionaryFormatter.cs).
 SETTINGS = Prim("settings")
 # Anything, typed at run time like SignalR does for results and unknown arguments.
 ANY = Prim("any")
@@ -107,7 +108,8 @@ ANY = Prim("any")
 def key(index: int, wire: Wire, default: Any = dataclasses.MISSING, *, factory: Any = None) -> Any:
     """Declare a hub object member: its MessagePack `[Key(index)]`, wire type and default.
 
-    Defaults matter: a shorter array from an older client leaves the tail at these values (§6.2).
+    Defaults matter: a shorter array from an older client leaves the tail at these values
+    (MessagePack-CSharp DynamicObjectResolver.cs).
     Pass `default=` by keyword: type checkers read `key` as a dataclass field specifier (PEP 681),
     which only sees a keyword default.
     """

@@ -1,4 +1,5 @@
-"""ASP.NET Core SignalR, server side, as the lazer client speaks it (spec lazer.md §4).
+"""ASP.NET Core SignalR, server side, as the lazer client speaks it (dotnet/aspnetcore
+src/SignalR/docs/specs/HubProtocol.md, TransportProtocols.md).
 
 A plugin returns Hub subclasses from the `hubs` hook; each is served at `/signalr/<name>` with
 `/negotiate` beside it. See `core.signalr.hub` for writing one.

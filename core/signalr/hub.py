@@ -89,7 +89,8 @@ def hub_method(
 
 
 class HubError(Exception):
-    """A refusal the client shows: `<type>: <message>` after ASP.NET Core's prefix (spec 4.6)."""
+    """A refusal the client shows: `<type>: <message>` after ASP.NET Core's prefix (ppy/osu
+    osu.Game/Online/Multiplayer/MultiplayerClientExtensions.cs, GetHubExceptionMessage)."""
 
     def __init__(self, message: str, type_name: str = "HubException") -> None:
         super().__init__(message)
