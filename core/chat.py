@@ -3,7 +3,7 @@
 The HTTP handlers (plugins/chat) parse and call these; multiplayer may call them too (create a
 room channel with `core.domain.chat.create_channel`, then `join`/`part`/`send`). Storage is
 `core.domain.chat`; events reach the websockets through `core.domain.notifications`.
-Error texts and statuses follow osu-web (spec api.md 3.3 Chat).
+Error texts and statuses follow osu-web (app/Http/Controllers/Chat/).
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ async def channel_json(
     membership: Mapping[str, Any] | None = None,
     pm_target: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """ChatChannel (spec api.md 4.12) as `user` sees it, with the named includes."""
+    """ChatChannel (osu-web Chat/ChannelTransformer.php) as `user` sees it, with named includes."""
     wanted = set(includes)
     user_id = int(user["id"])
     channel_type = channel["type"]
@@ -306,8 +306,8 @@ async def message_error(
 
 
 def forbidden(reason: str) -> ApiError:
-    # osu-web says 403 here, but lazer logs the user out on any 403: 422 keeps the session
-    # and still shows the reason (DESIGN.md, failure rules).
+    # osu-web says 403 here, but lazer logs the user out on any 403 (ppy/osu APIAccess.cs):
+    # 422 keeps the session and still shows the reason.
     return error(422, reason)
 
 

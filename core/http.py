@@ -33,7 +33,7 @@ UNAVAILABLE = (
 ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
-# --- timestamps (spec api.md 0.3 and 1.1); stored datetimes are naive UTC ----------------------
+# --- timestamps (osu-web app/helpers.php json_time, osu-api wiki); stored datetimes: naive UTC --
 
 
 def time_z(value: dt.datetime | None) -> str | None:

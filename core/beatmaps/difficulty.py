@@ -98,7 +98,10 @@ _ATTRIBUTE_NAMES = {
 
 
 def attributes(osu: bytes, ruleset: int, mods: list[str]) -> dict[str, Any]:
-    """DifficultyAttributes (api.md 4.6.1) for a `.osu` file, ruleset and mod acronyms."""
+    """DifficultyAttributes for a `.osu` file, ruleset and mod acronyms.
+
+    The shape is osu-web's (resources/views/docs/_structures/beatmap_difficulty_attributes.md).
+    """
     import rosu_pp_py as rosu
 
     try:

@@ -1,4 +1,4 @@
-"""Mod acronyms and the legacy bitmask (api.md 1.3.1), as the official site converts them."""
+"""Mod acronyms and the legacy bitmask, as osu-web converts them (app/Singletons/Mods.php)."""
 
 from __future__ import annotations
 

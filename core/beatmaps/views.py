@@ -1,4 +1,5 @@
-"""API v2 shapes of beatmaps and beatmapsets (api.md 4.6, 4.7), built from table rows."""
+"""API v2 shapes of beatmaps and beatmapsets, built from table rows (ppy/osu-web
+app/Transformers/: BeatmapCompact, Beatmap, BeatmapsetCompact and BeatmapsetTransformer.php)."""
 
 from __future__ import annotations
 
@@ -194,7 +195,7 @@ def ratings(row: Row) -> list[int]:
 
 
 def stub_user(user_id: int, username: str) -> dict[str, Any]:
-    """A User (api.md 4.2) for a mapper who has no account on this server."""
+    """A User (osu-web UserCompactTransformer.php) for a mapper with no account here."""
     return {
         "avatar_url": "https://osu.ppy.sh/images/layout/avatar-guest.png",
         "country_code": "XX",

@@ -1,7 +1,8 @@
 """Lazer mods: the catalogue (`mods.json`, package data), validation, pp rules, rate and bitmask.
 
 The catalogue is data derived from ppy/osu-web `database/mods.json` (acronyms, setting names and
-types, incompatibilities, user-playable) plus the pp-eligibility table of spec/api.md 7.5.
+types, incompatibilities, user-playable) plus which mods and settings are pp-eligible (the
+`Ranked` property of each mod in ppy/osu).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from core.domain.scoring import RULESETS
 CATALOGUE = resources.files(__package__).joinpath("mods.json")
 MAX_MODS = 32
 MAX_SETTINGS = 16
-# Mods that automate play: no max-combo statistic for them (spec api.md 7.7).
+# Mods that automate play: no max-combo statistic for them (osu-queue-score-statistics
+# Processors/MaxComboProcessor.cs).
 AUTOMATION = frozenset({"AT", "CN", "RX", "AP"})
 SPEED_MODS = {"DT": 1.5, "NC": 1.5, "HT": 0.75, "DC": 0.75}
-# Stable bitmask: implied mods set when converting to bits (api.md 1.3.1).
+# Stable bitmask: implied mods set when converting to bits (osu-web app/Singletons/Mods.php).
 
 
 class InvalidMods(ValueError):
@@ -125,7 +127,7 @@ def _at_defaults(mod: Mapping[str, Any], ignore: Sequence[str] = ()) -> bool:
 
 
 def pp_eligible(mods: Iterable[Mapping[str, Any]], ruleset: str) -> bool:
-    """Every mod is `Ranked` in lazer (spec api.md 7.5), with the settings it allows."""
+    """Every mod is `Ranked` in lazer (ppy/osu Mod.Ranked), with the settings it allows."""
     table = catalogue()["ranked"][ruleset]
     for mod in mods:
         acronym = mod["acronym"]

@@ -92,7 +92,7 @@ def category(name: str) -> str:
 
 
 def shape(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Notification (spec api.md 4.13) from a joined notification + user_notification row."""
+    """Notification (osu-web NotificationTransformer.php) from a notification + user row."""
     details = row["details"]
     return {
         "id": int(row["id"]),

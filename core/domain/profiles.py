@@ -1,4 +1,5 @@
-"""User JSON shapes of API v2 (spec api.md 4.2, 4.3) built from user rows.
+"""User JSON shapes of API v2 (osu-web app/Transformers/UserCompactTransformer.php,
+UserTransformer.php) built from user rows.
 
 `user_compact` is the always-present part; `card`/`list` add the named include sets; `profile`
 builds UserExtended with the include set of Get User / Get Own Data. Batched: one query per kind

@@ -20,7 +20,8 @@ from core.schema import TABLE_ARGS, metadata
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Row = Mapping[str, Any]
 
-# Beatmap statuses (spec api.md 7.8).
+# Beatmap statuses with a leaderboard, with pp, and counted for ranked score (osu-web,
+# osu-queue-score-statistics).
 LEADERBOARD_STATUSES = (1, 2, 3, 4)
 PP_STATUSES = (1, 2)
 RANKED_SCORE_STATUSES = (1, 2, 4)
@@ -499,7 +500,8 @@ async def rebuild_bests(db: Database, user_id: int, ruleset_id: int) -> None:
 
 
 async def pp_scores(db: Database, user_id: int, ruleset_id: int, limit: int = 1000) -> list[Row]:
-    """The rows the user pp total is built from (spec api.md 7.5 step 1), pp desc."""
+    """The rows the user pp total is built from, pp desc (osu-queue-score-statistics
+    Helpers/UserTotalPerformanceAggregateHelper.cs)."""
     query = (
         sa.select(scores.c.id, scores.c.beatmap_id, scores.c.pp, scores.c.accuracy)
         .where(

@@ -1,7 +1,8 @@
 """The scoring rules the server applies: accuracy, grades, classic score, level, pp aggregation.
 
-Pure functions, no I/O; the facts are `spec/api.md` §7 (ppy/osu scoring, osu-web Scoreable,
-osu-queue-score-statistics processors).
+Pure functions, no I/O; the facts come from ppy/osu (osu.Game/Rulesets/Scoring/,
+osu.Game/Scoring/Legacy/ScoreInfoExtensions.cs), osu-web (app/Models/Traits/Scoreable.php) and
+ppy/osu-queue-score-statistics (Processors/, Helpers/).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def ruleset_name(ruleset_id: int) -> str:
 
 
 def base_score(result: str, ruleset: str) -> int:
-    """Accuracy weight of one judgement (`spec/api.md` 4.1.1 with the ruleset overrides)."""
+    """Accuracy weight of one judgement (ppy/osu ScoreProcessor.GetBaseScoreForResult, with the
+    ruleset overrides)."""
     override = _RULESET_BASE.get(ruleset, {})
     if result in override:
         return override[result]
@@ -108,7 +110,7 @@ def lazer_accuracy(
 
 
 def legacy_counts(statistics: Mapping[str, int], ruleset: str) -> dict[str, int]:
-    """count300/100/50/geki/katu/miss from lazer statistics (`spec/api.md` 1.5 mapping)."""
+    """count300/100/50/geki/katu/miss from lazer statistics (osu-web Solo/Score.php mapping)."""
     s = statistics.get
     if ruleset == "fruits":
         return {
@@ -249,7 +251,7 @@ def round_half_even(value: float) -> int:
 
 
 def classic_score(total_score: int, maximum_statistics: Mapping[str, int], ruleset: str) -> int:
-    """The display conversion of standardised score (`spec/api.md` 7.4)."""
+    """The display conversion of standardised score (ppy/osu Legacy/ScoreInfoExtensions.cs)."""
     n = sum(maximum_statistics.get(r, 0) for r in BASIC_RESULTS)
     s = total_score
     if ruleset == "osu":

@@ -1,4 +1,4 @@
-"""User statistics per ruleset (UserStatistics, spec api.md 4.4).
+"""User statistics per ruleset (UserStatistics, osu-web UserStatisticsTransformer.php).
 
 Until scores are processed every user has the all-zero statistics; the Scores area fills
 `statistics_for` from its tables. Callers always get a complete object, never missing keys.

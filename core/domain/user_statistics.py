@@ -1,7 +1,8 @@
 """Stored user statistics per ruleset, daily rank history, ranks and rankings.
 
-Tables here, and the SQL that reads and writes them. The rules are spec api.md 7.5-7.7
-(`core.domain.scoring` holds the pure ones). A score is applied incrementally under a row lock
+Tables here, and the SQL that reads and writes them. The rules are those of
+ppy/osu-queue-score-statistics (`Processors/`, `Helpers/UserTotalPerformanceAggregateHelper.cs`;
+`core.domain.scoring` holds the pure ones). A score is applied incrementally under a row lock
 (`apply_score`); `recompute` rebuilds a user's statistics from their stored scores, and both give
 the same values for the same scores.
 """
@@ -123,7 +124,7 @@ def zero_row(user_id: int, ruleset_id: int) -> dict[str, Any]:
     return row
 
 
-# --- rules per score (spec api.md 7.7) ---------------------------------------------------------
+# --- rules per score (osu-queue-score-statistics Processors/) ---------------------------------
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,7 @@ def shape(
     global_rank: int | None,
     ranked_users: int = 0,
 ) -> dict[str, Any]:
-    """UserStatistics (spec api.md 4.4) from a stored row (None: never played)."""
+    """UserStatistics (osu-web UserStatisticsTransformer.php) from a row (None: never played)."""
     r = row or zero_row(0, 0)
     level = scoring.level_shape(int(r["total_score"]))
     accuracy = float(r["accuracy"])

@@ -1,6 +1,7 @@
 """Playlist item rules shared by the multiplayer hub and the playlists API: the beatmap must exist
 (with the checksum the client has), the ruleset must suit it, and mods must be valid for
-multiplayer (spec lazer.md §5.2.1 AddPlaylistItem, ChangeUserMods)."""
+multiplayer (ppy/osu-server-spectator Hubs/Multiplayer/MultiplayerQueue.cs and
+MultiplayerHub.cs: AddPlaylistItem, ChangeUserMods)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Room scores (spec lazer.md §3.2): tokens for a playlist item, submission through the solo
-flow, the link to the room, per-item listings with cursors, and the score-set event.
+"""Room scores (ppy/osu osu.Game/Screens/Play/RoomSubmittingPlayer.cs): tokens for a playlist
+item, submission through the solo flow, the link to the room, per-item listings with cursors,
+and the score-set event.
 
 A room score is a normal score (`core.scores.submit`), so it counts for the user's statistics
 like any other; `core.domain.rooms.link_score` then ties it to the room and item.

@@ -1,5 +1,6 @@
-"""JSON shapes of rooms (spec api.md §4.14, lazer.md §2.7): Room, PlaylistItem,
-UserScoreAggregate and multiplayer scores, each list built with batched queries."""
+"""JSON shapes of rooms (ppy/osu-web app/Transformers/Multiplayer/, read by ppy/osu
+osu.Game/Online/Rooms/Room.cs): Room, PlaylistItem, UserScoreAggregate and multiplayer scores,
+each list built with batched queries."""
 
 from __future__ import annotations
 

@@ -169,7 +169,8 @@ def _check_against_maximum(stats: Mapping[str, int], maximum: Mapping[str, int])
 
 
 def parse(body: Any, token: Row) -> Submission:
-    """The lazer `SoloScoreInfo` body (spec lazer.md 3.4) checked against itself and the token."""
+    """The lazer `SoloScoreInfo` body (ppy/osu Responses/SoloScoreInfo.cs), checked against
+    itself and the token."""
     if not isinstance(body, dict):
         raise unprocessable("score data must be a JSON object")
     ruleset_id = _int(body, "ruleset_id", len(scoring.RULESETS) - 1)

@@ -1,4 +1,5 @@
-"""JSON shapes of scores: the new format, the legacy format (spec api.md 4.8) and API v1 rows (1.5).
+"""JSON shapes of scores: the new format, the legacy format (ppy/osu-web
+app/Transformers/ScoreTransformer.php) and API v1 rows (Solo/Score.php makeLegacyEntry).
 
 `render` builds a list of scores with their includes in a few batched queries.
 """
@@ -113,7 +114,7 @@ def shape(score: Row, version: int) -> dict[str, Any]:
 def v1_row(
     score: Row, *, beatmap_id: bool, pp: bool, username: str | None = None
 ) -> dict[str, Any]:
-    """An API v1 score row: every value a string (spec api.md 1.2.3-1.2.5, 1.5)."""
+    """An API v1 score row: every value a string (ppy/osu-api wiki, get_scores and get_user_*)."""
     ruleset = scoring.ruleset_name(score["ruleset_id"])
     counts = legacy_counts(score)
     acronyms = mods_domain.acronyms(score["mods"])
@@ -121,7 +122,7 @@ def v1_row(
     if beatmap_id:
         out["beatmap_id"] = str(score["beatmap_id"])
     out["score_id"] = str(score["id"])
-    # Deviation recommended by the spec: v1 consumers expect a non-zero score.
+    # Deviation from osu-web (0 for lazer scores): v1 consumers expect a non-zero score.
     out["score"] = str(score["legacy_total_score"] or score["classic_total_score"])
     if username is not None:
         out["username"] = username
