@@ -1,4 +1,5 @@
-"""API v1 `get_scores`, `get_user_best`, `get_user_recent` from lazer-format scores (api.md 1.5)."""
+"""API v1 `get_scores`, `get_user_best`, `get_user_recent` (ppy/osu-api wiki) from lazer-format
+scores, converted like osu-web's `app/Models/Solo/Score.php` makeLegacyEntry."""
 
 from __future__ import annotations
 

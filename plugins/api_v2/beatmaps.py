@@ -1,4 +1,4 @@
-"""API v2 beatmaps: lookup, one, many, difficulty attributes (api.md 3.3 "Beatmaps")."""
+"""API v2 beatmaps: lookup, one, many, difficulty attributes (osu-web BeatmapsController.php)."""
 
 from __future__ import annotations
 

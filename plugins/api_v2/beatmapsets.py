@@ -1,4 +1,4 @@
-"""API v2 beatmapsets: one, lookup, search, download, favourites (api.md 3.3 "Beatmapsets")."""
+"""API v2 beatmapsets: one, lookup, search, download, favourites (osu-web BeatmapsetsController)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""API v2 rooms (spec lazer.md §2.5, api.md §3.3 Multiplayer): listing, show, playlists create,
-join, part and close, the room leaderboard and events, and room score tokens, submission and
-reads.
+"""API v2 rooms (osu-web app/Http/Controllers/Multiplayer/, as ppy/osu osu.Game/Online/Rooms/
+calls them): listing, show, playlists create, join, part and close, the room leaderboard and
+events, and room score tokens, submission and reads.
 
 These routes live with the rest of API v2 rather than in the multiplayer plugin: playlists need
 no hub, and realtime rooms are only read here (the hub keeps their rows current).

@@ -53,7 +53,7 @@ async def submit_score(request: Request) -> Response:
         raise submission.invalid_token()
     p = await params(request)
     score, position = await submission.submit(request.app, user, beatmap_id, token_id, p.data)
-    # Submission always answers in the new format (spec api.md 3.2).
+    # Submission answers in the new format whatever x-api-version says, as osu-web does.
     [body] = await views.render(
         request.app, [score], version=views.NEW_FORMAT_VERSION, user=True, viewer_id=int(user["id"])
     )

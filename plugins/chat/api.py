@@ -1,4 +1,4 @@
-"""API v2 chat routes (spec api.md 3.3 Chat): parse, call core.chat, serialize."""
+"""API v2 chat routes (osu-web app/Http/Controllers/Chat/): parse, call core.chat, serialize."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ async def create_channel(request: Request) -> Response:
 
 def _self_only(request: Request, user: Any) -> None:
     if int(request.path_params["user"]) != int(user["id"]):
-        # Not 403: lazer logs out on any 403 (DESIGN.md, failure rules).
+        # Not 403: lazer logs out on any 403 (ppy/osu osu.Game/Online/API/APIAccess.cs).
         raise error(422, "You can only join or leave channels for yourself.")
 
 
@@ -231,7 +231,7 @@ async def updates(request: Request) -> Response:
     if "silences" in wanted:
         body["silences"] = await chat.silences_for_ack(state, since, history_since)
     if "messages" in wanted:
-        # Messages arrive through the websocket; the field stays for old clients (spec 3.3).
+        # Messages arrive through the websocket; the field stays for old clients (as in osu-web).
         body["messages"] = []
     return json(body)
 

@@ -1,4 +1,5 @@
-"""The notification websocket (spec lazer.md 7, api.md 4.13) and this worker's share of it.
+"""The notification websocket (ppy/osu osu.Game/Online/Notifications/WebSocket/,
+ppy/osu-notification-server) and this worker's share of it.
 
 Every worker subscribes once to the cache bus (`core.domain.notifications.BUS`) and hands each
 frame to the sockets it holds: by user for notifications and membership events, by channel for

@@ -1,4 +1,4 @@
-"""API v2 notification routes (spec api.md 3.3 Notification, 4.13)."""
+"""API v2 notification routes (osu-web NotificationsController.php, NotificationTransformer.php)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Metadata hub: online presence (with friends' presence across workers), the beatmap change
-queue, and empty answers for the daily challenge and room statistics (spec lazer.md 5.3)."""
+queue, and empty answers for the daily challenge and room statistics (ppy/osu
+osu.Game/Online/Metadata/IMetadataServer.cs)."""
 
 from __future__ import annotations
 

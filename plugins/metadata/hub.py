@@ -1,4 +1,5 @@
-"""The metadata hub (spec lazer.md 5.3): presence, friend presence, beatmap change queue.
+"""The metadata hub (ppy/osu-server-spectator Hubs/Metadata/MetadataHub.cs): presence, friend
+presence, beatmap change queue.
 
 Presence lives in the cache (`presence.Presences`); updates go over the hub bus to the
 `presence` group (clients that watch everyone's presence) and to `friends:<user>`, which every

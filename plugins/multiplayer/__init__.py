@@ -1,4 +1,4 @@
-"""Realtime multiplayer: the `multiplayer` SignalR hub (spec lazer.md §5.2).
+"""Realtime multiplayer: the `multiplayer` SignalR hub (ppy/osu IMultiplayerServer.cs).
 
 Room state lives in the cache under a lock per room, so members connected to different workers
 play in the same room; rooms also exist as database rows for the HTTP API (plugins/api_v2/rooms).

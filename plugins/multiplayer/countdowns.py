@@ -1,4 +1,4 @@
-"""Countdowns (spec lazer.md §5.2.5): match start, forced gameplay start, server shutdown.
+"""Countdowns (ppy/osu MultiplayerCountdown.cs): match start, forced gameplay start, shutdown.
 
 A countdown is an entry of the room's ActiveCountdowns plus a wall-clock deadline in the room
 state. The worker that starts one arms a local timer; every worker also polls the `mp:deadlines`

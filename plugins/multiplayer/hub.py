@@ -1,4 +1,5 @@
-"""The multiplayer hub (spec lazer.md §5.2): lounge and room methods, matchmaking stubs.
+"""The multiplayer hub (ppy/osu IMultiplayerServer.cs): lounge and room methods, matchmaking
+stubs.
 
 Methods are thin: find the caller's room, run a change from `room`, `queue`, `matchtypes` or
 `countdowns` under the room lock (`RoomHub.change`), and let the outbox deliver the callbacks.

@@ -1,5 +1,6 @@
-"""Match types (spec lazer.md §5.2.5, §5.2.6): head-to-head and team versus room and user
-states, slots, and the match requests that are not about countdowns."""
+"""Match types (ppy/osu-server-spectator Hubs/Multiplayer/Standard/, ppy/osu
+MatchUserRequest.cs): head-to-head and team versus room and user states, slots, and the match
+requests that are not about countdowns."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The playlist queue (spec lazer.md §5.2.1 Add/Edit/RemovePlaylistItem, §5.2.3 item completion,
-§5.2.5 queue modes). Items are rows of `room_playlist_items` (for their ids and the HTTP API)
-and entries of the room state (for the hub)."""
+"""The playlist queue (ppy/osu-server-spectator Hubs/Multiplayer/MultiplayerQueue.cs:
+Add/Edit/RemovePlaylistItem, item completion, queue modes). Items are rows of
+`room_playlist_items` (for their ids and the HTTP API) and entries of the room state (for the
+hub)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The room and user state machines (spec lazer.md §5.2.3, §5.2.4) and membership changes.
+"""The room and user state machines (ppy/osu-server-spectator Hubs/Multiplayer/) and membership
+changes.
 
 Each function changes the room state in `ctx` and queues the callbacks the official server sends,
 in its order; the database rows the HTTP API reads are updated on the way.
@@ -37,7 +38,7 @@ async def set_room_state(ctx: Ctx, new: MultiplayerRoomState) -> None:
 
 
 async def change_state(ctx: Ctx, user: MultiplayerRoomUser, new: S) -> None:
-    """ChangeState: the user state machine of §5.2.4."""
+    """ChangeState: the user state machine (MultiplayerUserState) of the official server."""
     old = user.state
     if new == old:
         return

@@ -1,5 +1,6 @@
 """Spectator hub: play sessions, frames relayed to watchers on any worker, and the replays
-built from those frames once the score is submitted (spec lazer.md 3.9, 5.1)."""
+built from those frames once the score is submitted (ppy/osu-server-spectator
+Hubs/Spectator/SpectatorHub.cs, Hubs/ScoreUploader.cs)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Score buffers: the frames streamed under a score token, kept in the cache until the replay.
 
 Any worker can finish a buffer: the one that saw `EndPlaySessionV2` or the one that stored the
-score, whichever comes second (spec lazer.md 3.9). Keys, all expiring `buffer_ttl` seconds after
-the last write (so a play that never completes is discarded):
+score, whichever comes second (where ppy/osu-server-spectator's Hubs/ScoreUploader.cs waits for
+the score). Keys, all expiring `buffer_ttl` seconds after the last write (so a play that never
+completes is discarded):
 
     spectator:score:<token>   hash: user_id, beatmap_id, ruleset_id, pauses, ended, bytes
     spectator:frames:<token>  hash: running byte total (zero-padded, so it sorts) -> packed frames

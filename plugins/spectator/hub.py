@@ -1,4 +1,5 @@
-"""The spectator hub (spec lazer.md 5.1): play sessions, frame relay, watchers, replays.
+"""The spectator hub (ppy/osu ISpectatorServer.cs): play sessions, frame relay, watchers,
+replays.
 
 A player's connection lives on one worker, but watchers may be anywhere: the player's current
 state is kept in the cache (`spectator:state:<user>`), and callbacks go to the `watch:<user>`

@@ -1,4 +1,5 @@
-"""The legacy `.osr` replay as lazer writes it for its own scores (spec lazer.md 3.10).
+"""The legacy `.osr` replay as lazer writes it for its own scores (ppy/osu
+osu.Game/Scoring/Legacy/LegacyScoreEncoder.cs).
 
 Pure functions: buffered frames and a stored score in, the file's bytes out. Frames are kept in a
 compact binary form while buffered (`pack_frames`), so a worker that never saw the play can
@@ -140,7 +141,8 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 def counts(ruleset_id: int, statistics: Mapping[str, int]) -> list[int]:
-    """count300, count100, count50, countGeki, countKatu, countMiss of the ruleset (3.10)."""
+    """count300, count100, count50, countGeki, countKatu, countMiss of the ruleset
+    (ppy/osu osu.Game/Scoring/Legacy/ScoreInfoExtensions.cs)."""
     fields = _COUNTS.get(ruleset_id, _COUNTS[0])
     return [_clamp(sum(statistics.get(key, 0) for key in keys), 0, 0xFFFF) for keys in fields]
 
