@@ -48,7 +48,7 @@ fn obj(cfg: &Bound<'_, PyDict>, key: &str) -> PyResult<Py<PyAny>> {
     Ok(get(cfg, key)?.unbind())
 }
 
-/// Value range of a fixed-width integer code (§6.4).
+/// Value range of a fixed-width integer code (APIMod settings, ModSettingsDictionaryFormatter).
 pub fn code_range(code: u8) -> Option<(i128, i128)> {
     Some(match code {
         0xd0 => (i8::MIN as i128, i8::MAX as i128),

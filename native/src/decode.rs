@@ -127,7 +127,7 @@ impl<'a, 'py> Dec<'a, 'py> {
                 for i in 0..count {
                     match slots.get(i) {
                         Some(Some(slot)) => values.push(self.value(slot.node)?),
-                        // A gap, or a member this build does not know: skip it (§6.2).
+                        // A gap, or a member this build does not know: skip it.
                         _ => self.r.skip(0, self.t.cfg.max_depth)?,
                     }
                 }
@@ -142,7 +142,7 @@ impl<'a, 'py> Dec<'a, 'py> {
                 match cases.iter().find(|c| c.key == key) {
                     Some(case) => self.value(case.node)?,
                     None => {
-                        // Unknown member (newer client): null, payload skipped (§6.2).
+                        // Unknown member (newer client): null, payload skipped.
                         self.r.skip(0, self.t.cfg.max_depth)?;
                         self.none()
                     }
@@ -191,7 +191,7 @@ impl<'a, 'py> Dec<'a, 'py> {
             .call1((seconds, nanos, minutes as i64))?)
     }
 
-    /// APIMod settings (§6.4): array header N, then N name/value pairs.
+    /// APIMod settings (ModSettingsDictionaryFormatter): array header N, then N name/value pairs.
     fn settings(&mut self) -> Res<Bound<'py, PyAny>> {
         let count = self.r.array_header()?;
         if 2 * count > self.r.remaining() {

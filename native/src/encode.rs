@@ -228,7 +228,7 @@ impl<'a> Enc<'a> {
         Ok(())
     }
 
-    /// APIMod settings (§6.4): array header N, then N name/value pairs.
+    /// APIMod settings (ModSettingsDictionaryFormatter): array header N, then N name/value pairs.
     fn settings(&mut self, v: &Bound<'_, PyAny>) -> Res<()> {
         let Ok(d) = v.cast::<PyDict>() else {
             return type_error("dict of mod settings", v);

@@ -1,4 +1,4 @@
-//! SignalR MessagePack hub protocol (spec §4.4-4.5): VarInt framing and message envelopes.
+//! SignalR MessagePack hub protocol (aspnetcore HubProtocol.md): VarInt framing, message envelopes.
 //! Mirror of `core/lazer/pyhub.py`; argument types come from the method table.
 
 use pyo3::intern;
@@ -381,7 +381,7 @@ impl<'a, 'py> Dec<'a, 'py> {
                 let cls = if kind == ACK { &m.ack } else { &m.sequence };
                 cls.bind(py).call1((seq as i64,))?
             }
-            // Unknown types are ignored for forward compatibility (§4.5).
+            // Unknown types are ignored for forward compatibility, as ASP.NET Core does.
             _ => return Ok(None),
         };
         Ok(Some(msg))

@@ -1,4 +1,5 @@
-//! hitcircle_native: the lazer MessagePack codec (spec §4, §6) for hitcircle, in Rust.
+//! hitcircle_native: the lazer MessagePack codec (SignalR framing, MessagePack-CSharp values)
+//! for hitcircle, in Rust.
 //!
 //! The codec is schema-driven: `core/lazer` compiles its hub type declarations into a node
 //! table and passes it to `Codec(...)`, so this crate holds no osu! type and needs no change

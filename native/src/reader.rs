@@ -89,7 +89,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Floats of either width and integers (spec §6.2).
+    /// Floats of either width and integers (as MessagePack-CSharp's MessagePackReader reads them).
     pub fn float(&mut self) -> Res<f64> {
         match self.peek()? {
             0xcb => {

@@ -1,5 +1,5 @@
-//! MessagePack writers with MessagePack-CSharp's choices (spec §6.1): smallest integer and
-//! header forms, str8 allowed, timestamps in their smallest extension form.
+//! MessagePack writers with MessagePack-CSharp's choices (MessagePackWriter.cs): smallest
+//! integer and header forms, str8 allowed, timestamps in their smallest extension form.
 
 use crate::error::{fail, Res};
 
@@ -116,7 +116,7 @@ pub fn nil(out: &mut Vec<u8>) {
     out.push(0xc0);
 }
 
-/// Timestamp extension -1 (spec §6.1 rule 8): 32-bit, 64-bit or 96-bit form.
+/// Timestamp extension -1 (msgpack spec): 32-bit, 64-bit or 96-bit form.
 pub fn timestamp(out: &mut Vec<u8>, seconds: i64, nanos: u32) {
     if seconds >> 34 == 0 {
         if nanos == 0 && seconds >> 32 == 0 {
@@ -133,7 +133,7 @@ pub fn timestamp(out: &mut Vec<u8>, seconds: i64, nanos: u32) {
     }
 }
 
-/// SignalR length prefix (spec §4.4): 7-bit groups, least significant first.
+/// SignalR length prefix (aspnetcore BinaryMessageFormatter.cs): 7-bit groups, low first.
 pub fn varint(out: &mut Vec<u8>, mut n: usize) {
     while n > 0x7f {
         out.push((n as u8 & 0x7f) | 0x80);
