@@ -14,7 +14,7 @@ from core.domain import mods
         ),
         ([{"acronym": "NC"}], 576, ["NC"]),
         ([{"acronym": "PF"}], 16416, ["PF"]),
-        # Mods stable never had carry no bit (spec lazer.md 3.10), DC included.
+        # Mods stable never had carry no bit (ppy/osu LegacyMods.cs), DC included.
         ([{"acronym": "DC"}, {"acronym": "DA"}], 0, []),
         ([{"acronym": "7K"}, {"acronym": "MR"}], 262144 + 1073741824, ["7K", "MR"]),
     ],

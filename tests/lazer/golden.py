@@ -1,4 +1,4 @@
-"""The golden vectors of spec §6.7 with the structures they encode, as data for the tests."""
+"""Golden vectors: exact hub message bytes with the structures they encode, as test data."""
 
 from __future__ import annotations
 

@@ -80,7 +80,7 @@ def test_codecs_agree_on_hub_messages(message: Any) -> None:
     py, nat = codecs.both()
     frame = py.encode_frame(message)
     assert nat.encode_frame(message) == frame
-    # A hub object result must be read with its declared type (it may hold an APIMod, §6.4).
+    # A hub object result must be read with its declared type (it may hold an APIMod).
     result_nodes = None
     if isinstance(message, Completion) and type(message.result) in SCHEMA.runtime:
         result_nodes = {message.invocation_id: SCHEMA.runtime[type(message.result)]}

@@ -1,4 +1,4 @@
-"""SignalR framing and hub messages (spec §4.4, §4.5): round trips, streaming, limits."""
+"""SignalR framing and hub messages (aspnetcore HubProtocol.md): round trips, streaming, limits."""
 
 from __future__ import annotations
 

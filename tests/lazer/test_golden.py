@@ -1,4 +1,4 @@
-"""Spec §6.7: every golden vector decodes to its structure and re-encodes byte for byte."""
+"""Every golden vector decodes to its structure and re-encodes byte for byte."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_golden_bytes_decode_to_value(name: str, value: Value) -> None:
 
 
 def test_settings_keep_their_codes_when_relayed() -> None:
-    """§6.4: a relayed APIMod re-emits each setting with the code it arrived with."""
+    """A relayed APIMod re-emits each setting with the code it arrived with."""
     frame = FRAMES[2]  # GV2: DT speed_change as float64
     (message,), _ = decode_frames(frame.data)
     assert encode_frame(message) == frame.data

@@ -1,4 +1,4 @@
-"""Value encoding rules (spec §6.1-6.4) and reading tolerance (§6.2), in both codecs."""
+"""Value encoding rules and reading tolerance of MessagePack-CSharp, in both codecs."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def dec(name: str, data: bytes, wire: Any) -> Any:
 
 @pytest.mark.parametrize("name", codecs.NAMES)
 def test_integers_use_msgpack_compact_forms(name: str) -> None:
-    """§6.1.3: the same rule as msgpack.packb."""
+    """Integers: MessagePack-CSharp's smallest form, the same rule as msgpack.packb."""
     wire = lazer.wire.I64
     for v in [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, -1, -32, -33, -128]:
         assert enc(name, v, wire) == msgpack.packb(v)
@@ -84,14 +84,14 @@ def test_integers_use_msgpack_compact_forms(name: str) -> None:
 
 @pytest.mark.parametrize("name", codecs.NAMES)
 def test_float_widths_are_exact(name: str) -> None:
-    """§6.1.4: float is always ca, double always cb, even for integral values."""
+    """MessagePack-CSharp: float is always ca, double always cb, even for integral values."""
     assert enc(name, 5, F64) == bytes.fromhex("cb 4014000000000000")
     assert enc(name, 0.5, F32) == bytes.fromhex("ca3f000000")
     assert enc(name, 1e300, F64) == msgpack.packb(1e300)
     with pytest.raises(CodecError):
         enc(name, 1e300, F32)  # rounds to infinity
     assert enc(name, float("inf"), F32) == bytes.fromhex("ca7f800000")
-    # Readers take either width and integers (§6.2).
+    # Readers take either width and integers (MessagePack-CSharp MessagePackReader).
     assert dec(name, bytes.fromhex("cb3fe0000000000000"), F32) == 0.5
     assert dec(name, bytes.fromhex("ca3f000000"), F64) == 0.5
     assert dec(name, b"\x07", F64) == 7.0
@@ -99,7 +99,7 @@ def test_float_widths_are_exact(name: str) -> None:
 
 @pytest.mark.parametrize("name", codecs.NAMES)
 def test_timestamps_match_msgpack_timestamp(name: str) -> None:
-    """§6.1.8: identical to msgpack.Timestamp, all three forms, inside DateTimeOffset."""
+    """Timestamps: identical to msgpack.Timestamp, all three forms, inside DateTimeOffset."""
     for seconds, nanos in [
         (0, 0),
         (2**32 - 1, 0),
@@ -164,7 +164,7 @@ def test_timespans_are_ticks(name: str) -> None:
 
 @pytest.mark.parametrize("name", codecs.NAMES)
 def test_mod_setting_codes(name: str) -> None:
-    """§6.4: fixed-width codes on write; the code read is kept for relaying."""
+    """Mod settings: fixed-width codes on write; the code read is kept for relaying."""
     settings = {
         "a": 5,
         "b": 2**40,
@@ -253,7 +253,7 @@ def test_schema_violations_raise_codec_error(name: str) -> None:
 
 @pytest.mark.parametrize("name", codecs.NAMES)
 def test_shorter_and_longer_arrays_are_tolerated(name: str) -> None:
-    """§6.2: missing members keep their defaults, surplus members are skipped."""
+    """Objects: missing members keep their defaults, surplus members are skipped."""
     short = dec(name, bytes.fromhex("92 cd 04 d2 01"), MultiplayerRoomUser)
     assert short == MultiplayerRoomUser(1234, 1)
     settings = dec(name, bytes.fromhex("91 a4 52 6f 6f 6d"), MultiplayerRoomSettings)
@@ -269,7 +269,7 @@ def test_shorter_and_longer_arrays_are_tolerated(name: str) -> None:
 
 @pytest.mark.parametrize("name", codecs.NAMES)
 def test_unions(name: str) -> None:
-    """§6.3: [key, payload]; unknown keys decode as None; anything else is an error."""
+    """Unions: [key, payload]; unknown keys decode as None; anything else is an error."""
     standard = StandardMatchRoomState(True, [None, 5])
     data = enc(name, standard, MATCH_ROOM_STATE)
     assert data == bytes.fromhex("92 03 93 c0 c3 92 c0 05")

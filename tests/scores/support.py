@@ -75,7 +75,7 @@ def body(
     passed: bool = True,
     total_score: int | None = None,
 ) -> dict[str, Any]:
-    """A `SoloScoreInfo.ForSubmission` body (spec lazer.md 3.4), consistent with itself."""
+    """A `SoloScoreInfo.ForSubmission` body (ppy/osu SoloScoreInfo.cs), consistent with itself."""
     ruleset = scoring.ruleset_name(beatmap.ruleset_id)
     maximum = maximum_statistics(beatmap)
     top = "perfect" if beatmap.ruleset_id == 3 else "great"

@@ -39,7 +39,8 @@ def hub_plugin(name: str, hub: type[Hub]) -> ModuleType:
 
 class ModsHub(Hub):
     """A hub whose method takes and returns APIMods: a generic MessagePack reader cannot read
-    their settings, so only the declared signature gets them through (spec lazer.md §6.4)."""
+    their settings, so only the declared signature gets them through (ppy/osu
+    ModSettingsDictionaryFormatter.cs)."""
 
     name = "mods"
     callbacks: ClassVar[dict[str, tuple[Wire, ...]]] = {"ModsShouted": (I32, ListOf(APIMod))}

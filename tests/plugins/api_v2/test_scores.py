@@ -57,7 +57,7 @@ async def test_speed_change_setting_is_honoured(app: Starlette, client: Any, tok
     fast = support.body(beatmap, mods=[{"acronym": "DT", "settings": {"speed_change": 1.3}}])
     first = (await support.submit(client, token, beatmap, plain)).json()
     second = (await support.submit(client, token, beatmap, fast)).json()
-    # A non-default rate is not pp-eligible (spec 7.5), but the calculation honours it.
+    # A non-default rate is not pp-eligible (ppy/osu Mod.Ranked), but the calculation honours it.
     assert second["pp"] is None
     assert support.expected_pp(beatmap, fast) != support.expected_pp(beatmap, plain)
     default_dt = support.body(beatmap, mods=[{"acronym": "DT"}])

@@ -222,7 +222,7 @@ async def test_bad_input_gets_errors_and_the_connection_carries_on(
         refused = await peppy.invoke(target, *args, raw=True)
         assert "InvalidDataException" in (refused.error or ""), (target, args, refused)
 
-    # An activity the server does not know (a newer client's) reads as none (spec 6.2).
+    # An activity the server does not know (a newer client's) reads as none (unknown union key).
     ok(await peppy.invoke("UpdateStatus", UserStatus.ONLINE))
     # The first presence rrtyui hears of: none of the refused calls changed anything.
     first = (await rrtyui.callback("UserPresenceUpdated")).arguments

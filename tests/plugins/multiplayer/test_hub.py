@@ -1,5 +1,5 @@
-"""The multiplayer hub against a live server with two or three wire clients (spec lazer.md §5.2),
-and the same rooms read over HTTP."""
+"""The multiplayer hub (ppy/osu IMultiplayerServer.cs) against a live server with two or three
+wire clients, and the same rooms read over HTTP."""
 
 from __future__ import annotations
 
@@ -272,7 +272,7 @@ async def test_a_countdown_starts_the_match_by_itself(
     assert stopped == CountdownStoppedEvent(id=event.countdown.id)
     await guest.callback("LoadRequested")
     states = await states_of(guest, 3)  # its own Ready, then both to WaitingForLoad
-    # Idle players with the beatmap are taken along (spec §5.2.3).
+    # Idle players with the beatmap are taken along, as by the official server.
     assert states == {guest.user_id: S.WAITING_FOR_LOAD, host.user_id: S.WAITING_FOR_LOAD}
 
 

@@ -66,7 +66,7 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0)
 
 
 def read_score_info(data: bytes) -> dict[str, Any]:
-    """Field 20 of an .osr: walk the header (spec 3.10) and decompress the JSON."""
+    """Field 20 of an .osr: walk the header (ppy/osu LegacyScoreEncoder.cs), decompress the JSON."""
     stream = io.BytesIO(data)
 
     def string() -> str:

@@ -201,7 +201,7 @@ async def test_v1_methods_remember_the_token(
 
 # --- pysignalr, with its generic MessagePack protocol -------------------------------------------
 
-# The client's default DateTimeOffset (FrameHeader.ReceivedTime), spec 6.1 rule 9.
+# The client's default DateTimeOffset (FrameHeader.ReceivedTime), as MessagePack-CSharp writes it.
 DTO_DEFAULT = [msgpack.Timestamp(seconds=-62135596800), 0]
 
 

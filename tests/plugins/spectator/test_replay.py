@@ -1,4 +1,4 @@
-"""The `.osr` writer: the spec's examples, every header field, and osrparse reading it back."""
+"""The `.osr` writer: worked examples, every header field, and osrparse reading it back."""
 
 from __future__ import annotations
 
