@@ -12,11 +12,13 @@ import msgpack
 import pytest
 from starlette.applications import Starlette
 
+from core.clock import ManualClock
 from core.config import Settings
 from core.domain import users as users_db
 from core.lazer import VOID, Completion, Invocation, decode_frames
 from core.lazer.types import SpectatedUserState, SpectatorUser
 from core.signalr import Connection
+from plugins.spectator.hub import STATE_REFRESH, STATE_TTL, session, state_key
 from tests.conftest import LiveServer, create_user, issue_token
 from tests.scores import support as scores_support
 from tests.signalr.client import HubClient
@@ -464,6 +466,29 @@ async def test_no_replay_for_a_play_that_never_ends(
     await hub.EndPlaySessionV2(player, token, SpectatedUserState.PASSED)
     await asyncio.gather(*hub._tasks)
     assert (await client.get(download, headers=headers)).status_code == 200
+
+
+async def test_a_long_play_renews_its_stored_state(
+    app: Starlette, clock: ManualClock, people: dict[str, Any]
+) -> None:
+    # In-process, on the app's manual clock: the player's state in the cache (which watchers
+    # on other workers read) is written again once it is STATE_REFRESH old, so it never
+    # expires under a play that goes on.
+    hub = app.state.hubs[HUB].hub
+    player_id = people["peppy"][0]
+    user = await users_db.get_user(app.state.db, player_id)
+    assert user is not None
+    player = Connection(None, user, None, None)  # type: ignore[arg-type]
+    await hub.BeginPlaySessionV2(player, None, state())
+    assert session(player).state_refreshed == clock.monotonic() == 0
+    clock.advance(STATE_REFRESH)
+    await hub.SendFrameDataV2(player, None, bundle(0))
+    assert session(player).state_refreshed == 0  # not older than STATE_REFRESH yet
+    clock.advance(1)
+    await hub.SendFrameDataV2(player, None, bundle(100))
+    assert session(player).state_refreshed == STATE_REFRESH + 1
+    ttl = await app.state.cache.ttl(state_key(player_id))
+    assert ttl is not None and STATE_TTL - 5 < ttl <= STATE_TTL
 
 
 # --- two workers on one Redis -------------------------------------------------------------------
