@@ -44,9 +44,12 @@ def claim_key(job: Job, tick: int) -> str:
     return f"job:{job.name}:{tick}"
 
 
-async def _loop(job: Job, app: Any, clock: Clock) -> None:
+Nap = Callable[[float], Awaitable[None]]
+
+
+async def _loop(job: Job, app: Any, clock: Clock, nap: Nap) -> None:
     if not job.run_at_start:
-        await clock.sleep(job.interval)
+        await nap(job.interval)
     while True:
         try:
             await job.run(app)
@@ -55,16 +58,16 @@ async def _loop(job: Job, app: Any, clock: Clock) -> None:
         except Exception:
             # A failing job must never take the server down; it gets another go next interval.
             logger.exception("job {} failed; retrying in {}s", job.name, job.interval)
-        await clock.sleep(job.interval)
+        await nap(job.interval)
 
 
-async def _loop_once(job: Job, app: Any, clock: Clock, cache: Any) -> None:
+async def _loop_once(job: Job, app: Any, clock: Clock, nap: Nap, cache: Any) -> None:
     owner = f"{socket.gethostname()}:{os.getpid()}"
     tick = math.floor(clock.time() / job.interval) + (0 if job.run_at_start else 1)
     while True:
         wait = tick * job.interval - clock.time()
         if wait > 0:
-            await clock.sleep(wait)
+            await nap(wait)
         try:
             if await cache.set(claim_key(job, tick), owner, ex=job.interval + CLAIM_SLACK, nx=True):
                 await job.run(app)
@@ -78,9 +81,15 @@ async def _loop_once(job: Job, app: Any, clock: Clock, cache: Any) -> None:
 
 
 class JobRunner:
+    """The app's jobs, each in a task of its own; `start` makes it `app.state.jobs`."""
+
     def __init__(self, jobs: list[Job]) -> None:
         self.jobs = jobs
         self._tasks: list[asyncio.Task[None]] = []
+        self._clock: Clock | None = None
+        # Per job loop: the moment (monotonic, on the clock) it sleeps until; None while awake.
+        self._asleep_until: list[float | None] = []
+        self._changed = asyncio.Event()
 
     def start(self, app: Any, clock: Clock | None = None) -> None:
         """Run every job on `clock` (by default the app's, `app.state.clock`); `once` jobs claim
@@ -88,15 +97,40 @@ class JobRunner:
         state = getattr(app, "state", None)
         if clock is None:
             clock = clock_of(state)
+        self._clock = clock
         cache = getattr(state, "cache", None)
         for job in self.jobs:
+            nap = self._napper(len(self._asleep_until), clock)
+            self._asleep_until.append(None)
             if job.once:
                 if cache is None:
                     raise ValueError(f"job {job.name!r} runs once across workers: it needs a cache")
-                loop = _loop_once(job, app, clock, cache)
+                loop = _loop_once(job, app, clock, nap, cache)
             else:
-                loop = _loop(job, app, clock)
+                loop = _loop(job, app, clock, nap)
             self._tasks.append(asyncio.create_task(loop, name=f"job:{job.name}"))
+        if state is not None:
+            state.jobs = self
+
+    def _napper(self, slot: int, clock: Clock) -> Nap:
+        async def nap(seconds: float) -> None:
+            self._asleep_until[slot] = clock.monotonic() + seconds
+            self._changed.set()
+            self._changed = asyncio.Event()
+            try:
+                await clock.sleep(seconds)
+            finally:
+                self._asleep_until[slot] = None
+
+        return nap
+
+    async def settled(self) -> None:
+        """Return once every job is asleep until a moment still ahead on its clock: each has
+        started, and whatever came due (a test moved a manual clock past it) has run."""
+        while self._clock is not None and not all(
+            until is not None and until > self._clock.monotonic() for until in self._asleep_until
+        ):
+            await self._changed.wait()
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -22,7 +22,7 @@ import itertools
 import os
 import shutil
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
@@ -58,6 +58,7 @@ __all__ = [
     "prepare_database",
     "running",
     "serve_app",
+    "settle",
 ]
 
 # Under pytest-xdist each worker gets its own database and Redis key prefix.
@@ -206,9 +207,12 @@ async def flush_redis() -> None:
     import coredis
 
     client: coredis.Redis[bytes] = coredis.Redis.from_url(REDIS_URL)
-    keys: list[str | bytes] = [k async for k in client.scan_iter(match=f"{REDIS_PREFIX}*")]
-    if keys:
-        await client.delete(keys)
+    try:
+        keys: list[str | bytes] = [k async for k in client.scan_iter(match=f"{REDIS_PREFIX}*")]
+        if keys:
+            await client.delete(keys)
+    finally:
+        client.connection_pool.disconnect()
 
 
 def _split_plugins(settings: Settings, plugins: Sequence[object]) -> tuple[list[str], list[object]]:
@@ -288,18 +292,38 @@ async def serve_app(app: Starlette) -> AsyncIterator[str]:
         await asyncio.wait_for(server, 15)
 
 
-async def advance(clock: ManualClock, seconds: float, timeout: float = 10.0) -> None:
-    """Move the app's `clock` by `seconds`, then wait until every loop it woke has gone back to
-    sleep: the jobs that came due have run (for loops that sleep again, as jobs do)."""
-    asleep = len(clock.sleepers)
+async def settle(apps: Starlette | Iterable[Starlette], timeout: float = 10.0) -> None:
+    """Wait until every job of `apps` is asleep until a moment still ahead on its clock: each
+    has started, and whatever came due has run."""
+    for app in [apps] if not isinstance(apps, Iterable) else apps:
+        runner = getattr(app.state, "jobs", None)
+        if runner is None:
+            continue
+        try:
+            await asyncio.wait_for(runner.settled(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"the jobs did not settle within {timeout}s") from None
+
+
+async def advance(
+    apps: Starlette | Iterable[Starlette], seconds: float, timeout: float = 10.0
+) -> None:
+    """Move the manual clock of `apps` (one app, or several sharing a clock) by `seconds`, and
+    return once their jobs that came due have run.
+
+    The jobs are first let start and go to sleep, so a job started just before is not left
+    behind. Only jobs are waited for; a hub's own timers run when they are due, as usual.
+    """
+    from core.clock import ManualClock
+
+    started = [apps] if not isinstance(apps, Iterable) else list(apps)
+    clocks = {id(app.state.clock): app.state.clock for app in started}
+    (clock,) = clocks.values()
+    if not isinstance(clock, ManualClock):
+        raise TypeError("advance() moves a core.clock.ManualClock (the `clock` fixture)")
+    await settle(started, timeout)
     clock.advance(seconds)
-    try:
-        await asyncio.wait_for(clock.wait_for_sleepers(asleep), timeout)
-    except TimeoutError:
-        raise AssertionError(
-            f"after advancing {seconds}s, {asleep - len(clock.sleepers)} woken task(s) did not "
-            "go back to sleep (still running, or one-shot timers that never sleep again)"
-        ) from None
+    await settle(started, timeout)
 
 
 async def create_user(
@@ -542,8 +566,8 @@ async def settings(
 @pytest.fixture
 def clock() -> ManualClock:
     """The clock of the in-process `app`: time passes there only when a test advances it
-    (`clock.advance(seconds)`, or `await core.testing.advance(clock, seconds)` to also wait
-    for the jobs that came due)."""
+    (`clock.advance(seconds)`, or `await core.testing.advance(app, seconds)` to also wait for
+    the jobs that came due)."""
     from core.clock import ManualClock
 
     return ManualClock()

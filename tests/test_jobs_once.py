@@ -6,6 +6,7 @@ process), on mysql_redis each has its own Redis client, as two processes or host
 
 from __future__ import annotations
 
+import asyncio
 import os
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -166,6 +167,30 @@ async def test_two_apps_on_redis_run_a_plugin_job_once(settings: Settings, backe
     apps = [create_app(settings, extra_plugins=[purger], clock=clock) for _ in range(2)]
     async with running(apps[0]), running(apps[1]):
         for tick in range(1, 4):
-            await advance(clock, INTERVAL)
+            await advance(apps, INTERVAL)
             assert len(runs) == tick
     assert set(map(id, runs)) <= {id(app) for app in apps}
+
+
+async def test_settled_waits_for_the_jobs_that_came_due() -> None:
+    clock = ManualClock(start=START)
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(app: Any) -> None:
+        started.set()
+        await release.wait()
+
+    runner = JobRunner([Job("slow", INTERVAL, slow)])
+    app = SimpleNamespace(state=SimpleNamespace(clock=clock))
+    runner.start(app)
+    assert app.state.jobs is runner
+    await runner.settled()  # started, and asleep until its first interval is over
+    assert clock.sleepers == [INTERVAL] and not started.is_set()
+    clock.advance(INTERVAL)
+    settled = asyncio.create_task(runner.settled())
+    await started.wait()
+    assert not settled.done()  # the job that came due is still running
+    release.set()
+    await settled
+    assert clock.sleepers == [2 * INTERVAL]
+    await runner.stop()
