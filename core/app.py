@@ -124,6 +124,7 @@ def create_app(
             # it at interpreter exit instead of stopping.
             difficulty.shutdown()
             await app.state.cache.close()
+            await limits.close()
             await app.state.db.disconnect()
 
     app = Starlette(

@@ -7,6 +7,7 @@ import math
 import time
 from typing import Any
 
+import coredis
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from loguru import logger
@@ -29,18 +30,29 @@ class RateLimits:
             key=lambda item: len(item[0]),
             reverse=True,
         )
-        self.storage: Storage = (
-            RedisStorage(
-                "async+" + settings.redis.url,
-                # Under the installation's prefix, beside its other keys.
-                key_prefix=settings.redis.prefix + "ratelimit",
+        # The Redis connections are ours (limits takes a pool), so the app can close them.
+        self._pool: coredis.ConnectionPool | None = None
+        self.storage: Storage
+        if settings.redis.url:
+            self._pool = coredis.ConnectionPool.from_url(
+                settings.redis.url,
                 connect_timeout=settings.redis.timeout,
                 stream_timeout=settings.redis.timeout,
             )
-            if settings.redis.url
-            else MemoryStorage()
-        )
+            self.storage = RedisStorage(
+                "async+" + settings.redis.url,
+                # Under the installation's prefix, beside its other keys.
+                key_prefix=settings.redis.prefix + "ratelimit",
+                connection_pool=self._pool,
+            )
+        else:
+            self.storage = MemoryStorage()
         self._warned_at = 0.0
+
+    async def close(self) -> None:
+        """Close the counter store's connections (when the app stops)."""
+        if self._pool is not None:
+            self._pool.disconnect()
 
     def limit_for(self, path: str) -> tuple[str, RateLimitItem | None]:
         for prefix, item in self.groups:
