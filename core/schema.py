@@ -1,6 +1,6 @@
 """SQLAlchemy Core tables of the shared osu! domain.
 
-Core tables live on the module-level `metadata`, defined by the `core.domain` modules. A plugin
+Core tables live on the module-level `metadata`, defined by the modules of TABLE_MODULES. A plugin
 defines its own tables at module level on a MetaData of its own (`plugin_metadata()`) and returns
 them from the `tables` hook; `full_metadata()` gathers both, so Alembic and the tests see the same
 schema as the app.
@@ -9,7 +9,6 @@ schema as the app.
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from typing import TypedDict
 
 import sqlalchemy as sa
@@ -45,12 +44,24 @@ def plugin_metadata() -> sa.MetaData:
 metadata = plugin_metadata()
 
 
-def load_domain_tables() -> None:
-    """Import every `core.domain` module: each defines its area's tables on `metadata`."""
-    import core.domain
+# The modules that define core's tables on `metadata`: one `store` per concept (and the
+# statistics and notifications tables beside theirs).
+TABLE_MODULES = (
+    "core.users.store",
+    "core.users.user_statistics",
+    "core.auth.store",
+    "core.beatmaps.store",
+    "core.scores.store",
+    "core.rooms.store",
+    "core.chat.store",
+    "core.chat.notifications",
+)
 
-    for info in pkgutil.iter_modules(core.domain.__path__):
-        importlib.import_module(f"core.domain.{info.name}")
+
+def load_domain_tables() -> None:
+    """Import every module of TABLE_MODULES, so each concept's tables are on `metadata`."""
+    for name in TABLE_MODULES:
+        importlib.import_module(name)
 
 
 def full_metadata(pm: PluginManager | None = None) -> sa.MetaData:

@@ -335,7 +335,7 @@ async def create_user(
 ) -> int:
     """A user straight in the database (cheap bcrypt cost); returns the id."""
     from core.auth import hash_password
-    from core.domain import users as users_db
+    from core.users import store as users_db
 
     user_id: int = await users_db.insert_user(
         app.state.db,
@@ -350,7 +350,7 @@ async def create_user(
 async def issue_token(app: Starlette, user_id: int | None, scopes: Sequence[str] = ("*",)) -> str:
     """A signed access token for `user_id` (None: a client-credentials token) with `scopes`."""
     from core.auth import issue_access_token
-    from core.domain import oauth as oauth_db
+    from core.auth import store as oauth_db
 
     await oauth_db.ensure_builtin_client(app.state.db, TEST_CLIENT_ID, "osu!lazer")
     token: str

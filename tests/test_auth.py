@@ -208,7 +208,7 @@ async def test_revocation_tells_the_notification_sockets_at_once(app: Starlette)
     import orjson
 
     from core.auth import authenticator, revoke_access_tokens
-    from core.domain import notifications
+    from core.chat import notifications
 
     user_id = await create_user(app, "leaving")
     token = await issue_token(app, user_id)

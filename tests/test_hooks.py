@@ -29,10 +29,10 @@ from starlette.routing import BaseRoute, Route
 
 from core import hooks, migrate
 from core.app import create_app
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import BeatmapSource, Download, FetchedSet
 from core.config import Settings
 from core.db import utcnow
-from core.domain import beatmaps as db_beatmaps
 from core.hooks import Performance, hookimpl
 from core.http import json
 from core.jobs import Job
@@ -468,7 +468,7 @@ async def test_hook_beatmap_sources(settings: Settings) -> None:
         download = await client.get(
             "/api/v2/beatmapsets/9000/download?noVideo=1", headers=bearer(token)
         )
-        stored = await db_beatmaps.beatmapset_by_id(app.state.db, 9000)
+        stored = await beatmaps_db.beatmapset_by_id(app.state.db, 9000)
     assert shown.status_code == 200, shown.text
     assert shown.json()["beatmapset"]["title"] == "Mirrored Song"
     assert stored is not None and stored["origin"] == "mirror"

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from loguru import logger
 from starlette.applications import Starlette
 
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views
 from core.beatmaps.sources import BeatmapSource, Download, FetchedSet, ordered_sources
 from core.db import utcnow
-from core.domain import beatmaps as db_beatmaps
 
 Row = Mapping[str, Any]
 
@@ -46,7 +46,7 @@ async def invalidate(
     app: Starlette, set_id: int, beatmap_ids: Sequence[int] = (), checksums: Sequence[str] = ()
 ) -> None:
     """Drop every cached encoding of a set and its difficulties (current and previous ones)."""
-    rows = await db_beatmaps.beatmaps_of_sets(app.state.db, [set_id])
+    rows = await beatmaps_db.beatmaps_of_sets(app.state.db, [set_id])
     ids = {*beatmap_ids, *(r["id"] for r in rows[set_id])}
     sums = {*checksums, *(r["checksum"] for r in rows[set_id] if r["checksum"])}
     keys = [_set_key(set_id), *map(_view_key, ids), *map(_view_checksum_key, sums)]
@@ -71,7 +71,7 @@ async def cached_lookup(
 
 async def lookup_view(app: Starlette, beatmap: Row) -> bytes | None:
     """The encoded BeatmapExtended (+ beatmapset) of a beatmap row, cached."""
-    beatmapset = await db_beatmaps.beatmapset_by_id(app.state.db, beatmap["beatmapset_id"])
+    beatmapset = await beatmaps_db.beatmapset_by_id(app.state.db, beatmap["beatmapset_id"])
     if beatmapset is None:
         return None
     encoded = views.lookup_bytes(beatmap, beatmapset, app.state.settings.public_url)
@@ -103,14 +103,14 @@ async def find_beatmap(
     db = app.state.db
     row: Row | None = None
     if checksum:
-        row = await db_beatmaps.beatmap_by_checksum(db, checksum)
+        row = await beatmaps_db.beatmap_by_checksum(db, checksum)
     if row is None and filename:
-        row = await db_beatmaps.beatmap_by_filename(db, filename)
+        row = await beatmaps_db.beatmap_by_filename(db, filename)
     if row is None and beatmap_id:
-        row = await db_beatmaps.beatmap_by_id(db, beatmap_id)
+        row = await beatmaps_db.beatmap_by_id(db, beatmap_id)
     if row is not None:
         if await _refresh_if_stale(app, row["beatmapset_id"]):
-            row = await db_beatmaps.beatmap_by_id(db, row["id"])
+            row = await beatmaps_db.beatmap_by_id(db, row["id"])
         return row
     for source in ordered_sources(app):
         fetched = await _ask(
@@ -120,9 +120,9 @@ async def find_beatmap(
         if fetched is not None:
             await store(app, fetched)
             for key, finder in (
-                (checksum, db_beatmaps.beatmap_by_checksum),
-                (filename, db_beatmaps.beatmap_by_filename),
-                (beatmap_id, db_beatmaps.beatmap_by_id),
+                (checksum, beatmaps_db.beatmap_by_checksum),
+                (filename, beatmaps_db.beatmap_by_filename),
+                (beatmap_id, beatmaps_db.beatmap_by_id),
             ):
                 if key:
                     row = await finder(db, key)  # type: ignore[arg-type]
@@ -133,16 +133,16 @@ async def find_beatmap(
 
 async def find_set(app: Starlette, set_id: int) -> Row | None:
     db = app.state.db
-    row = await db_beatmaps.beatmapset_by_id(db, set_id)
+    row = await beatmaps_db.beatmapset_by_id(db, set_id)
     if row is not None:
         if await _refresh_if_stale(app, set_id):
-            row = await db_beatmaps.beatmapset_by_id(db, set_id)
+            row = await beatmaps_db.beatmapset_by_id(db, set_id)
         return row
     for source in ordered_sources(app):
         fetched = await _ask(source.beatmapset(app, set_id), source)
         if fetched is not None and fetched.beatmapset.get("id") == set_id:
             await store(app, fetched)
-            return await db_beatmaps.beatmapset_by_id(db, set_id)
+            return await beatmaps_db.beatmapset_by_id(db, set_id)
     return None
 
 
@@ -159,7 +159,7 @@ async def _ask(call: Awaitable[_T | None], source: BeatmapSource) -> _T | None:
 
 
 async def _refresh_if_stale(app: Starlette, set_id: int) -> bool:
-    row = await db_beatmaps.beatmapset_by_id(app.state.db, set_id)
+    row = await beatmaps_db.beatmapset_by_id(app.state.db, set_id)
     if row is None or views.settled(row):
         return False
     for source in ordered_sources(app):
@@ -180,7 +180,7 @@ async def _refresh_if_stale(app: Starlette, set_id: int) -> bool:
 
 async def store(app: Starlette, fetched: FetchedSet) -> None:
     set_id = fetched.beatmapset["id"]
-    old_ids, old_sums = await db_beatmaps.store_set(
+    old_ids, old_sums = await beatmaps_db.store_set(
         app.state.db, fetched.beatmapset, fetched.beatmaps
     )
     await invalidate(app, set_id, old_ids, old_sums)
@@ -212,7 +212,7 @@ async def osu_file(app: Starlette, beatmap: Row) -> bytes | None:
             continue
         key = osu_key(checksum)
         await storage.put(key, data)
-        await db_beatmaps.set_osu_key(app.state.db, beatmap["id"], key)
+        await beatmaps_db.set_osu_key(app.state.db, beatmap["id"], key)
         return data
     return None
 
@@ -230,12 +230,12 @@ async def download(app: Starlette, beatmapset: Row, no_video: bool) -> Download 
 
 async def record_play(app: Starlette, user_id: int, beatmap_id: int, passed: bool) -> None:
     """Count a play (user, beatmap and set counters) and drop what caches them."""
-    await db_beatmaps.add_playcount(app.state.db, user_id, beatmap_id, passed)
+    await beatmaps_db.add_playcount(app.state.db, user_id, beatmap_id, passed)
     await app.state.cache.delete(f"bm:pc:{user_id}:{beatmap_id}")
 
 
 async def set_favourite(app: Starlette, user_id: int, set_id: int, favourite: bool) -> bool:
-    changed = await db_beatmaps.set_favourite(app.state.db, user_id, set_id, favourite)
+    changed = await beatmaps_db.set_favourite(app.state.db, user_id, set_id, favourite)
     if changed:
         await app.state.cache.delete(f"bm:fav:{user_id}:{set_id}")
         await invalidate(app, set_id)  # favourite_count is part of the set's cached views

@@ -14,8 +14,8 @@ import orjson
 from starlette.applications import Starlette
 
 from core.beatmaps import resolve, views
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import beatmap_settings
-from core.domain import beatmaps as db_beatmaps
 
 Row = Mapping[str, Any]
 
@@ -50,7 +50,7 @@ async def _personal(
     keys = [playcount_key(viewer.user_id, beatmap_id), favourite_key(viewer.user_id, set_id)]
     cached_count, cached_fav = await cache.mget(keys)
     if cached_count is None or (viewer.favourites_visible and cached_fav is None):
-        playcount, favourited = await db_beatmaps.viewer_state(
+        playcount, favourited = await beatmaps_db.viewer_state(
             app.state.db, viewer.user_id, beatmap_id, set_id, viewer.favourites_visible
         )
         ttl = beatmap_settings(app.state.settings)["cache_ttl"]
@@ -87,7 +87,7 @@ async def beatmap(app: Starlette, viewer: Viewer, row: Row) -> bytes | None:
 
 async def beatmaps(app: Starlette, viewer: Viewer, ids: Sequence[int]) -> bytes:
     """`{"beatmaps": [...]}` ordered by id; unknown ids are left out."""
-    rows = await db_beatmaps.beatmaps_by_ids(app.state.db, ids)
+    rows = await beatmaps_db.beatmaps_by_ids(app.state.db, ids)
     parts: list[bytes] = []
     for row in rows:
         if row["deleted_at"] is not None:
@@ -135,9 +135,10 @@ def _set_full(
 async def _owner(app: Starlette, beatmapset: Row) -> dict[str, Any]:
     """The mapper as a User: a local account for imported sets, else built from the set."""
     if beatmapset["origin"] == "local" and beatmapset["user_id"] > 0:
-        from core.domain import profiles, users
+        from core.users import profiles
+        from core.users import store as users_db
 
-        row = await users.get_user(app.state.db, int(beatmapset["user_id"]))
+        row = await users_db.get_user(app.state.db, int(beatmapset["user_id"]))
         if row is not None and not row["restricted"]:
             return profiles.user_compact(row, profiles.accounts_settings(app.state.settings))
     return views.stub_user(beatmapset["user_id"], beatmapset["creator"])
@@ -149,7 +150,7 @@ async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
     key = resolve.set_view_key(beatmapset["id"])
     encoded: bytes | None = await cache.get(key)
     if encoded is None:
-        rows = (await db_beatmaps.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
+        rows = (await beatmaps_db.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
             beatmapset["id"]
         ]
         owner = await _owner(app, beatmapset)
@@ -160,11 +161,11 @@ async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
         return encoded
     data = orjson.loads(encoded)
     ids = [b["id"] for b in data["beatmaps"]]
-    counts = await db_beatmaps.user_playcounts(app.state.db, viewer.user_id, ids)
+    counts = await beatmaps_db.user_playcounts(app.state.db, viewer.user_id, ids)
     for item in data["beatmaps"]:
         item["current_user_playcount"] = counts.get(item["id"], 0)
     if viewer.favourites_visible:
-        data["has_favourited"] = await db_beatmaps.has_favourited(
+        data["has_favourited"] = await beatmaps_db.has_favourited(
             app.state.db, viewer.user_id, beatmapset["id"]
         )
     return orjson.dumps(data)
@@ -174,10 +175,10 @@ async def search_sets(app: Starlette, viewer: Viewer, rows: Sequence[Row]) -> li
     """BeatmapsetExtended + `beatmaps` (with `max_combo`) + `pack_tags` for search results."""
     db = app.state.db
     ids = [r["id"] for r in rows]
-    maps = await db_beatmaps.beatmaps_of_sets(db, ids)
+    maps = await beatmaps_db.beatmaps_of_sets(db, ids)
     favourites: set[int] = set()
     if viewer.favourites_visible and ids:
-        favourites = set(await db_beatmaps.favourite_set_ids(db, viewer.user_id or 0)) & set(ids)
+        favourites = set(await beatmaps_db.favourite_set_ids(db, viewer.user_id or 0)) & set(ids)
     public_url = app.state.settings.public_url
     out = []
     for row in rows:

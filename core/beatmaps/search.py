@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.domain.beatmaps import STATUS_IDS, beatmaps, beatmapset_favourites, beatmapsets
+from core.beatmaps.store import STATUS_IDS, beatmaps, beatmapset_favourites, beatmapsets
 
 PAGE_SIZE = 50
 MAX_QUERY = 500

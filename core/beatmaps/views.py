@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 
-from core.domain.beatmaps import SETTLED_STATUSES, STATUS_NAMES
-from core.domain.scoring import RULESETS
+from core.beatmaps.store import SETTLED_STATUSES, STATUS_NAMES
 from core.http import time_z
+from core.scores.scoring import RULESETS
 
 Row = Mapping[str, Any]
 

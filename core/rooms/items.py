@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from core import mods as mods_domain
 from core.beatmaps import resolve
-from core.domain import mods as mods_domain
-from core.domain import scoring
+from core.scores import scoring
 
 Row = Mapping[str, Any]
 MAX_RULESET = 3

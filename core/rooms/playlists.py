@@ -9,12 +9,12 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from core import chat
+from core.chat import service as chat
+from core.chat import store as chat_db
 from core.config import Settings
 from core.db import utcnow
-from core.domain import chat as chat_db
-from core.domain import rooms as rooms_db
 from core.http import unprocessable
+from core.rooms import store as rooms_db
 from core.rooms.items import InvalidItem, check_item, star_rating
 
 Row = Mapping[str, Any]

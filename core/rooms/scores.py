@@ -3,7 +3,7 @@ item, submission through the solo flow, the link to the room, per-item listings 
 and the score-set event.
 
 A room score is a normal score (`core.scores.submit`), so it counts for the user's statistics
-like any other; `core.domain.rooms.link_score` then ties it to the room and item.
+like any other; `core.rooms.store.link_score` then ties it to the room and item.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import orjson
 from loguru import logger
 from starlette.applications import Starlette
 
+from core.beatmaps import store as beatmaps_db
 from core.db import utcnow
-from core.domain import beatmaps as db_beatmaps
-from core.domain import rooms as rooms_db
-from core.domain import scores as scores_db
 from core.http import ApiError, decode_cursor, encode_cursor, not_found, time_z, unprocessable
+from core.rooms import store as rooms_db
 from core.rooms.items import invalid_user_mods
+from core.scores import store as scores_db
 from core.scores import submit as submission
 from core.scores import views as score_views
 
@@ -93,8 +93,8 @@ async def create_token(
 
 async def _same_set(app: Starlette, beatmap_id: int, other_id: int) -> bool:
     db = app.state.db
-    a = await db_beatmaps.beatmap_by_id(db, beatmap_id)
-    b = await db_beatmaps.beatmap_by_id(db, other_id)
+    a = await beatmaps_db.beatmap_by_id(db, beatmap_id)
+    b = await beatmaps_db.beatmap_by_id(db, other_id)
     return a is not None and b is not None and a["beatmapset_id"] == b["beatmapset_id"]
 
 

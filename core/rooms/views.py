@@ -9,12 +9,12 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
-from core.domain import beatmaps as db_beatmaps
-from core.domain import profiles
-from core.domain import rooms as rooms_db
-from core.domain import users as users_db
 from core.http import time_z
+from core.rooms import store as rooms_db
+from core.users import profiles
+from core.users import store as users_db
 
 Row = Mapping[str, Any]
 
@@ -32,8 +32,8 @@ async def _beatmaps(app: Starlette, ids: set[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
     db = app.state.db
-    rows = await db_beatmaps.beatmaps_by_ids(db, ids)
-    sets = await db_beatmaps.beatmapsets_by_ids(db, {int(r["beatmapset_id"]) for r in rows})
+    rows = await beatmaps_db.beatmaps_by_ids(db, ids)
+    sets = await beatmaps_db.beatmapsets_by_ids(db, {int(r["beatmapset_id"]) for r in rows})
     result = {}
     for row in rows:
         out = beatmap_views.beatmap_compact(row)

@@ -1,1 +1,1 @@
-"""Scores: submission, pp, views (tables and SQL are in core.domain.scores)."""
+"""Scores: submission, pp, views (tables and SQL are in core.scores.store)."""

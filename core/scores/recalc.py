@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.domain import beatmaps as db_beatmaps
-from core.domain import scores as scores_db
-from core.domain import user_statistics
+from core.beatmaps import store as beatmaps_db
+from core.scores import store as scores_db
 from core.scores import submit
+from core.users import user_statistics
 
 
 async def recalc_score_pp(app: Any, score: dict[str, Any], beatmap: Any) -> bool:
@@ -40,7 +40,7 @@ async def recalc_user(app: Any, user_id: int, ruleset_ids: Sequence[int], pp: bo
                 for score in await scores_db.user_scores(db, user_id, ruleset_id):
                     beatmap_id = int(score["beatmap_id"])
                     if beatmap_id not in beatmaps:
-                        beatmaps[beatmap_id] = await db_beatmaps.beatmap_by_id(db, beatmap_id)
+                        beatmaps[beatmap_id] = await beatmaps_db.beatmap_by_id(db, beatmap_id)
                     if beatmaps[beatmap_id] is not None:
                         await recalc_score_pp(app, score, beatmaps[beatmap_id])
             await user_statistics.recompute(db, user_id, ruleset_id)

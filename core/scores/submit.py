@@ -21,18 +21,18 @@ import pymysql
 from loguru import logger
 from starlette.applications import Starlette
 
+from core import mods as mods_domain
 from core.beatmaps import resolve
+from core.beatmaps import store as beatmaps_db
 from core.config import Settings
 from core.db import utcnow
-from core.domain import beatmaps as db_beatmaps
-from core.domain import mods as mods_domain
-from core.domain import profiles, scoring, user_statistics
-from core.domain import scores as scores_db
 from core.hooks import Performance
 from core.http import ApiError, unprocessable
 from core.plugins import performance_calculator
 from core.plugins import resolve as resolve_hook
-from core.scores import leaderboard
+from core.scores import leaderboard, scoring
+from core.scores import store as scores_db
+from core.users import profiles, user_statistics
 
 Row = Mapping[str, Any]
 MAX_TOTAL_SCORE = 2**31 - 1
@@ -81,7 +81,7 @@ async def create_token(
     beatmap = await resolve.find_beatmap(app, beatmap_id=beatmap_id)
     if beatmap is None or beatmap["deleted_at"] is not None:
         raise ApiError(404, {"error": "Specified beatmap difficulty couldn't be found."})
-    beatmapset = await db_beatmaps.beatmapset_by_id(app.state.db, beatmap["beatmapset_id"])
+    beatmapset = await beatmaps_db.beatmapset_by_id(app.state.db, beatmap["beatmapset_id"])
     if beatmapset is None or beatmapset["deleted_at"] is not None:
         raise ApiError(404, {"error": "Specified beatmap difficulty couldn't be found."})
     if ruleset_id is None or not 0 <= ruleset_id < len(scoring.RULESETS):
@@ -282,10 +282,10 @@ async def submit(
     if now - token["created_at"] > dt.timedelta(seconds=conf["token_lifetime"]):
         raise unprocessable("expired token")
     data = parse(body, token)
-    beatmap = await db_beatmaps.beatmap_by_id(db, beatmap_id)
+    beatmap = await beatmaps_db.beatmap_by_id(db, beatmap_id)
     if beatmap is None or beatmap["deleted_at"] is not None:
         raise unprocessable("the beatmap of this score token no longer exists")
-    beatmapset = await db_beatmaps.beatmapset_by_id(db, beatmap["beatmapset_id"])
+    beatmapset = await beatmaps_db.beatmapset_by_id(db, beatmap["beatmapset_id"])
     if beatmapset is None:
         raise unprocessable("the beatmap of this score token no longer exists")
     ranked_date = beatmapset["ranked_date"]

@@ -11,14 +11,15 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from core import mods as mods_domain
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
-from core.domain import beatmaps as db_beatmaps
-from core.domain import mods as mods_domain
-from core.domain import profiles, scoring
-from core.domain import scores as scores_db
-from core.domain import users as users_db
 from core.http import time_v1 as v1_date
 from core.http import time_z
+from core.scores import scoring
+from core.scores import store as scores_db
+from core.users import profiles
+from core.users import store as users_db
 
 Row = Mapping[str, Any]
 NEW_FORMAT_VERSION = 20220705
@@ -182,9 +183,9 @@ async def render(
     maps: dict[int, Row] = {}
     sets: dict[int, Row] = {}
     if beatmap or beatmapset:
-        rows = await db_beatmaps.beatmaps_by_ids(db, {int(s["beatmap_id"]) for s in score_list})
+        rows = await beatmaps_db.beatmaps_by_ids(db, {int(s["beatmap_id"]) for s in score_list})
         maps = {int(r["id"]): r for r in rows}
-        sets = await db_beatmaps.beatmapsets_by_ids(db, {int(r["beatmapset_id"]) for r in rows})
+        sets = await beatmaps_db.beatmapsets_by_ids(db, {int(r["beatmapset_id"]) for r in rows})
     users: dict[int, dict[str, Any]] = {}
     if user:
         rows_ = await users_db.get_users(db, [int(s["user_id"]) for s in score_list])

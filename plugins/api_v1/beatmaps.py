@@ -11,11 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.beatmaps import attributes, difficulty, mods, resolve
-from core.domain import beatmaps as db_beatmaps
-from core.domain import users as users_db
+from core import mods
+from core.beatmaps import attributes, difficulty, resolve
+from core.beatmaps import store as beatmaps_db
 from core.http import json, params
 from core.http import time_v1 as _date
+from core.users import store as users_db
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
 MAX_LIMIT = 500
@@ -45,7 +46,7 @@ def _mods(value: Any) -> list[str] | None:
     if value is None or value == "":
         return []
     try:
-        return mods.parse(value, 0)
+        return mods.parse_acronyms(value, 0)
     except mods.InvalidMods:
         return None
 
@@ -109,7 +110,7 @@ async def get_beatmaps(request: Request) -> Response:
     if acronyms is None:
         return json([])
     wanted = [m for m in acronyms if m in DIFFICULTY_MODS]
-    rows = await db_beatmaps.legacy_listing(db, **filters)
+    rows = await beatmaps_db.legacy_listing(db, **filters)
     out = []
     for beatmap, beatmapset in rows:
         mode = ruleset if converts and beatmap["mode"] == 0 and ruleset else beatmap["mode"]

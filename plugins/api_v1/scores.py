@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.beatmaps import store as beatmaps_db
 from core.db import utcnow
-from core.domain import beatmaps as db_beatmaps
-from core.domain import scores as scores_db
-from core.domain import users as users_db
 from core.http import Params, json, params
+from core.scores import store as scores_db
 from core.scores import views
+from core.users import store as users_db
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
 
@@ -91,7 +91,7 @@ async def get_scores(request: Request) -> Response:
     if ruleset is None or not raw_b.isdigit() or len(raw_b) > 18:
         return json([])
     db = request.app.state.db
-    beatmap = await db_beatmaps.beatmap_by_id(db, int(raw_b))
+    beatmap = await beatmaps_db.beatmap_by_id(db, int(raw_b))
     if beatmap is None or int(beatmap["status"]) not in scores_db.LEADERBOARD_STATUSES:
         return json([])
     limit = _limit(p, 50, 100)

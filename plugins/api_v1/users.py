@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.domain import statistics
-from core.domain import users as users_db
-from core.domain.scoring import RULESETS
 from core.http import json, params
 from core.http import time_v1 as v1_date
+from core.scores.scoring import RULESETS
+from core.users import statistics
+from core.users import store as users_db
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
 

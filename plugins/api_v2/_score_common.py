@@ -7,8 +7,8 @@ from typing import Any
 from starlette.requests import Request
 
 from core.auth import current_user
-from core.domain import scoring
-from core.domain import users as users_db
+from core.scores import scoring
+from core.users import store as users_db
 
 MAX_ID = 2**63 - 1
 

@@ -9,15 +9,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from core import mods as mods_domain
 from core.auth import api_route, current_user
 from core.beatmaps import resolve
-from core.domain import mods as mods_domain
-from core.domain import scores as scores_db
-from core.domain import scoring
-from core.domain import users as users_db
 from core.http import ORJSON_OPTIONS, error, json, not_found, params, unprocessable
 from core.scores import leaderboard as board_cache
-from core.scores import views
+from core.scores import scoring, views
+from core.scores import store as scores_db
+from core.users import store as users_db
 from plugins.api_v2._score_common import api_version, find_user, path_id, ruleset_id, viewer_id
 
 SUPPORTER_ONLY = "You must be an osu!supporter to use this feature."
@@ -56,7 +55,7 @@ def _ruleset(beatmap: Any, name: Any, message: str, status: int = 422) -> int:
 
 
 class BoardFilters(TypedDict, total=False):
-    """The keyword filters every leaderboard query of `core.domain.scores` takes (absent: None)."""
+    """The keyword filters every leaderboard query of `core.scores.store` takes (absent: None)."""
 
     mods_key: str | None
     country: str | None

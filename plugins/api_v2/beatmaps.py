@@ -7,11 +7,12 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
+from core import mods
 from core.auth import api_route
 from core.beatmaps import attributes as attributes_mod
-from core.beatmaps import difficulty, mods, resolve, responses
-from core.domain.scoring import RULESETS
+from core.beatmaps import difficulty, resolve, responses
 from core.http import json, not_found, params, unprocessable
+from core.scores.scoring import RULESETS
 
 from ._beatmap_common import viewer
 
@@ -120,7 +121,7 @@ async def attributes(request: Request) -> Response:
     if raw_mods is None:
         raw_mods = p.get("mods[]")
     try:
-        acronyms = mods.parse(raw_mods, ruleset)
+        acronyms = mods.parse_acronyms(raw_mods, ruleset)
     except mods.InvalidMods as exc:
         raise unprocessable(str(exc)) from None
     try:

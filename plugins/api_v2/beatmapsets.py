@@ -8,7 +8,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from core.auth import api_route, require_user
 from core.beatmaps import resolve, responses, search
-from core.domain import beatmaps as db_beatmaps
+from core.beatmaps import store as beatmaps_db
 from core.http import (
     decode_cursor,
     encode_cursor,
@@ -38,7 +38,7 @@ async def lookup(request: Request) -> Response:
     beatmap = await resolve.find_beatmap(request.app, beatmap_id=beatmap_id)
     if beatmap is None:
         raise not_found()
-    row = await db_beatmaps.beatmapset_by_id(request.app.state.db, beatmap["beatmapset_id"])
+    row = await beatmaps_db.beatmapset_by_id(request.app.state.db, beatmap["beatmapset_id"])
     if row is None or row["deleted_at"] is not None:
         raise not_found("beatmap")
     return json(await responses.beatmapset(request.app, viewer(request), row))
@@ -151,15 +151,15 @@ async def favourite(request: Request) -> Response:
         raise unprocessable("invalid action specified")
     set_id: int = request.path_params["beatmapset"]
     app = request.app
-    row = await db_beatmaps.beatmapset_by_id(app.state.db, set_id)
+    row = await beatmaps_db.beatmapset_by_id(app.state.db, set_id)
     if row is None or row["deleted_at"] is not None:
         raise not_found("beatmap")
     if action == "favourite":
-        count = len(await db_beatmaps.favourite_set_ids(app.state.db, int(user["id"])))
+        count = len(await beatmaps_db.favourite_set_ids(app.state.db, int(user["id"])))
         if count >= FAVOURITE_LIMIT:
             raise error(422, "You have reached the favourite limit.")
     await resolve.set_favourite(app, int(user["id"]), set_id, action == "favourite")
-    fresh = await db_beatmaps.beatmapset_by_id(app.state.db, set_id)
+    fresh = await beatmaps_db.beatmapset_by_id(app.state.db, set_id)
     return json(orjson.dumps({"favourite_count": fresh["favourite_count"] if fresh else 0}))
 
 

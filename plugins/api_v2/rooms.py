@@ -14,15 +14,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.auth import api_route, current_user, require_user
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
-from core.domain import beatmaps as db_beatmaps
-from core.domain import profiles, scoring
-from core.domain import rooms as rooms_db
-from core.domain import scores as scores_db
-from core.domain import users as users_db
 from core.http import error, json, no_content, not_found, params, time_z, unprocessable
 from core.rooms import playlists, views
 from core.rooms import scores as room_scores
+from core.rooms import store as rooms_db
+from core.scores import scoring
+from core.scores import store as scores_db
+from core.users import profiles
+from core.users import store as users_db
 from plugins.api_v2._score_common import path_id, viewer_id
 
 MODES = ("active", "all", "ended", "participated", "owned")
@@ -154,8 +155,8 @@ async def events(request: Request) -> Response:
     user_ids = {int(e["user_id"]) for e in rows if e["user_id"]}
     user_ids |= {int(s["user_id"]) for s in score_rows.values()}
     beatmap_ids = {int(i["beatmap_id"]) for i in unique_items}
-    beatmap_rows = await db_beatmaps.beatmaps_by_ids(db, beatmap_ids)
-    set_rows = await db_beatmaps.beatmapsets_by_ids(
+    beatmap_rows = await beatmaps_db.beatmaps_by_ids(db, beatmap_ids)
+    set_rows = await beatmaps_db.beatmapsets_by_ids(
         db, {int(b["beatmapset_id"]) for b in beatmap_rows}
     )
     user_rows = await users_db.get_users(db, sorted(user_ids))

@@ -6,12 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.auth import api_route, require_user
-from core.domain import scores as scores_db
-from core.domain import scoring
 from core.http import error, json, no_content, not_found, params, time_z, unprocessable
 from core.ratelimit import throttle
+from core.scores import scoring, views
+from core.scores import store as scores_db
 from core.scores import submit as submission
-from core.scores import views
 from plugins.api_v2._score_common import api_version, path_id, viewer_id
 
 SCORE_MODEL = "Solo\\Score"

@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from core.auth import api_route
 from core.db import utcnow
-from core.domain import scores as scores_db
 from core.http import json, not_found, params
+from core.scores import store as scores_db
 from core.scores import views
 from plugins.api_v2._score_common import api_version, find_user, ruleset_id, viewer_id
 

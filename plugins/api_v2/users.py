@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from core.auth import api_route, current_user, require_user
 from core.auth import cached as auth_cached
-from core.domain import profiles
-from core.domain import users as users_db
-from core.domain.scoring import RULESETS
 from core.http import JSONResponse, json, no_content, not_found, params, unprocessable
+from core.scores.scoring import RULESETS
+from core.users import profiles
+from core.users import store as users_db
 
 RELATIONS_VERSION = 20241022
 PROFILE_CACHE_SECONDS = 60

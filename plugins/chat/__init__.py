@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute, WebSocketRoute
 
-from core.chat import ensure_default_channels
+from core.chat.service import ensure_default_channels
 from core.hooks import hookimpl
 from plugins.chat import api, notifications
 from plugins.chat.feed import Hub, feed

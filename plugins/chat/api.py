@@ -7,12 +7,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core import chat
 from core.auth import api_route, require_user
-from core.domain import chat as chat_db
-from core.domain import profiles
-from core.domain.chat import ANNOUNCE, PM
+from core.chat import service as chat
+from core.chat import store as chat_db
+from core.chat.store import ANNOUNCE, PM
 from core.http import Params, error, json, no_content, params, unprocessable
+from core.users import profiles
 from plugins.chat.utf8 import ensure_utf8
 
 V2 = "/api/v2/chat"

@@ -1,7 +1,7 @@
 """The notification websocket (ppy/osu osu.Game/Online/Notifications/WebSocket/,
 ppy/osu-notification-server) and this worker's share of it.
 
-Every worker subscribes once to the cache bus (`core.domain.notifications.BUS`) and hands each
+Every worker subscribes once to the cache bus (`core.chat.notifications.BUS`) and hands each
 frame to the sockets it holds: by user for notifications and membership events, by channel for
 chat messages (only sockets that sent `chat.start`). Each socket has its own send queue and
 writer task, so one slow client never holds up the others; one that falls too far behind is
@@ -19,9 +19,9 @@ from loguru import logger
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from core.auth import resolve_token
-from core.chat import chat_settings
-from core.domain import chat as chat_db
-from core.domain import notifications as notify_db
+from core.chat import notifications as notify_db
+from core.chat import store as chat_db
+from core.chat.service import chat_settings
 from core.http import ApiError
 
 AUTH_FAILED = '{"error":"authentication failed"}'

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.auth import api_route, require_user
-from core.chat import chat_settings
-from core.domain import notifications as notify_db
+from core.chat import notifications as notify_db
+from core.chat.service import chat_settings
 from core.http import json, no_content, params, time_offset, unprocessable
 
 FEED_PATH = "/notifications/feed"

@@ -17,9 +17,9 @@ from starlette.applications import Starlette
 
 from core.app import standalone
 from core.beatmaps import archive
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import Download, FetchedSet
 from core.config import ConfigError, Settings, load_settings
-from core.domain import beatmaps as db_beatmaps
 from core.hooks import hookimpl
 
 DEFAULTS: dict[str, Any] = {
@@ -75,7 +75,7 @@ class LocalSource:
         if beatmapset["origin"] != "local":
             return None
         # Imported as loose .osu files: an archive of the difficulties stored for the set.
-        rows = (await db_beatmaps.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
+        rows = (await beatmaps_db.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
             beatmapset["id"]
         ]
         files: list[tuple[str, bytes]] = []

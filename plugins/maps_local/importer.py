@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from core.beatmaps import archive, difficulty
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps.osu_file import OsuFile, OsuFileError, parse
 from core.beatmaps.resolve import invalidate, osu_key
+from core.beatmaps.store import STATUS_IDS
 from core.db import utcnow
-from core.domain import beatmaps as db_beatmaps
-from core.domain import users as users_db
-from core.domain.beatmaps import STATUS_IDS
+from core.users import store as users_db
 
 MAX_OSU_FILE = archive.MAX_OSU_BYTES
 
@@ -155,15 +155,15 @@ class Importer:
         replace_missing: bool,
     ) -> None:
         db = self.app.state.db
-        known = await db_beatmaps.known_checksums(db, [p.info.checksum for p in parsed])
+        known = await beatmaps_db.known_checksums(db, [p.info.checksum for p in parsed])
         fresh = [p for p in parsed if p.info.checksum not in known]
         self.summary.unchanged += len(parsed) - len(fresh)
         if not fresh:
             return
         set_id = await self._set_id(parsed)
         claimed = [p.info.beatmap_id for p in fresh if p.info.beatmap_id]
-        existing = {row["id"]: row for row in await db_beatmaps.beatmaps_by_ids(db, claimed)}
-        _, next_map = await db_beatmaps.max_ids(db)
+        existing = {row["id"]: row for row in await beatmaps_db.beatmaps_by_ids(db, claimed)}
+        _, next_map = await beatmaps_db.max_ids(db)
         next_map = max(next_map, self.first_local_id - 1)
         now = utcnow()
         rows: list[dict[str, Any]] = []
@@ -181,7 +181,7 @@ class Importer:
             # The archive is the whole set: keep difficulties it still has under their ids.
             for p in parsed:
                 if p.info.checksum in known:
-                    row = await db_beatmaps.beatmap_by_checksum(db, p.info.checksum)
+                    row = await beatmaps_db.beatmap_by_checksum(db, p.info.checksum)
                     if row is not None and row["beatmapset_id"] == set_id:
                         rows.append(dict(row))
         storage = self.app.state.storage
@@ -189,7 +189,7 @@ class Importer:
             await storage.put(osu_key(p.info.checksum), p.data)
         if archive_data is not None and archive_key is not None:
             await storage.put(archive_key, archive_data)
-        existing_set = await db_beatmaps.beatmapset_by_id(db, set_id)
+        existing_set = await beatmaps_db.beatmapset_by_id(db, set_id)
         set_row = self._set_row(set_id, fresh, rows, archive_key, now, existing_set)
         # A mapper with an account here owns the set (and its difficulties).
         mapper = await users_db.find_by_username(db, set_row["creator"], previous=False)
@@ -198,7 +198,7 @@ class Importer:
             for row in rows:
                 if not row.get("user_id"):
                     row["user_id"] = int(mapper["id"])
-        old_ids, old_sums = await db_beatmaps.store_set(
+        old_ids, old_sums = await beatmaps_db.store_set(
             db, set_row, rows, replace_missing=replace_missing
         )
         await invalidate(self.app, set_id, old_ids, old_sums)
@@ -213,10 +213,10 @@ class Importer:
         # No id in the files: a difficulty we already know tells the set, else a new local id.
         db = self.app.state.db
         for p in parsed:
-            row = await db_beatmaps.beatmap_by_checksum(db, p.info.checksum)
+            row = await beatmaps_db.beatmap_by_checksum(db, p.info.checksum)
             if row is not None:
                 return row["beatmapset_id"]
-        max_set, _ = await db_beatmaps.max_ids(db)
+        max_set, _ = await beatmaps_db.max_ids(db)
         return max(max_set, self.first_local_id - 1) + 1
 
     def _beatmap_row(self, p: Parsed, beatmap_id: int, now: Any) -> dict[str, Any]:

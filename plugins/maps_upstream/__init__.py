@@ -17,10 +17,10 @@ import orjson
 from starlette.applications import Starlette
 
 from core.beatmaps.sources import Download, FetchedSet
+from core.beatmaps.store import STATUS_IDS
 from core.clock import clock_of
 from core.config import ConfigError, Settings
 from core.db import utcnow
-from core.domain.beatmaps import STATUS_IDS
 from core.hooks import hookimpl
 
 from .client import UpstreamClient, UpstreamError

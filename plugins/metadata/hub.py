@@ -14,10 +14,10 @@ from typing import Any
 
 from loguru import logger
 
-from core.domain import beatmaps as beatmaps_db
-from core.domain import users as users_db
+from core.beatmaps import store as beatmaps_db
 from core.lazer.types import BeatmapUpdates, UserActivity, UserPresence, UserStatus
 from core.signalr import Connection, Hub, HubError, hub_method
+from core.users import store as users_db
 from plugins.metadata import rooms
 from plugins.metadata.presence import TTL, VISIBLE, Presences
 

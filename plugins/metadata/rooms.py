@@ -1,5 +1,5 @@
 """Room score statistics for BeginWatchingMultiplayerRoom, and the live MultiplayerRoomScoreSet
-relay: room score submissions publish on `core.domain.rooms.ROOM_SCORE_CHANNEL` (every worker
+relay: room score submissions publish on `core.rooms.store.ROOM_SCORE_CHANNEL` (every worker
 hears it), and each worker hands the event to its own watchers of that room."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 from loguru import logger
 
-from core.domain import rooms as rooms_db
 from core.lazer import Invocation, encode_frame
 from core.lazer.types import MultiplayerPlaylistItemStats, MultiplayerRoomScoreSetEvent
+from core.rooms import store as rooms_db
 
 
 async def item_stats(app: Any, room_id: int) -> list[MultiplayerPlaylistItemStats]:

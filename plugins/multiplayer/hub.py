@@ -17,11 +17,9 @@ from typing import Any, TypeVar
 import orjson
 from loguru import logger
 
+from core.beatmaps import store as beatmaps_db
 from core.clock import Clock, clock_of
 from core.db import utcnow
-from core.domain import beatmaps as db_beatmaps
-from core.domain import rooms as rooms_db
-from core.domain import users as users_db
 from core.lazer.types import (
     BeatmapAvailability,
     DownloadState,
@@ -43,8 +41,10 @@ from core.lazer.types import (
     StopCountdownRequest,
 )
 from core.rooms import playlists
+from core.rooms import store as rooms_db
 from core.rooms.items import InvalidItem, check_item, check_ruleset, invalid_user_mods, star_rating
 from core.signalr import Connection, Hub, HubError, hub_method
+from core.users import store as users_db
 from plugins.multiplayer import countdowns, matchtypes, queue, room
 from plugins.multiplayer.context import Ctx, invalid, not_host, not_joined
 from plugins.multiplayer.state import (
@@ -682,10 +682,10 @@ class MultiplayerHub(Hub):
             item = ctx.state.current_item
             if item is None or not item.freestyle:
                 raise invalid("Current item does not allow free user styles.")
-            base = await db_beatmaps.beatmap_by_id(ctx.db, item.beatmap_id)
+            base = await beatmaps_db.beatmap_by_id(ctx.db, item.beatmap_id)
             chosen = base
             if beatmap_id is not None:
-                chosen = await db_beatmaps.beatmap_by_id(ctx.db, beatmap_id)
+                chosen = await beatmaps_db.beatmap_by_id(ctx.db, beatmap_id)
                 if (
                     chosen is None
                     or base is None

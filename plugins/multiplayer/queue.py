@@ -10,7 +10,6 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from core.domain import rooms as rooms_db
 from core.lazer.types import (
     BeatmapAvailability,
     DownloadState,
@@ -19,6 +18,7 @@ from core.lazer.types import (
     MultiplayerUserState,
     QueueMode,
 )
+from core.rooms import store as rooms_db
 from core.rooms.items import invalid_user_mods, mod_dicts
 from plugins.multiplayer import countdowns
 from plugins.multiplayer.context import Ctx, invalid, not_host

@@ -8,7 +8,6 @@ in its order; the database rows the HTTP API reads are updated on the way.
 from __future__ import annotations
 
 from core.db import utcnow
-from core.domain import rooms as rooms_db
 from core.lazer.types import (
     DownloadState,
     GameplayAbortReason,
@@ -17,6 +16,7 @@ from core.lazer.types import (
     MultiplayerRoomUserRole,
     MultiplayerUserState,
 )
+from core.rooms import store as rooms_db
 from plugins.multiplayer import countdowns, matchtypes, queue
 from plugins.multiplayer.context import GAMEPLAY_STATES, Ctx, bad_change, invalid
 

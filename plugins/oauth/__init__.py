@@ -7,7 +7,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 from core.auth import api_route
-from core.domain import oauth as oauth_db
+from core.auth import store as oauth_db
 from core.hooks import hookimpl
 from plugins.oauth import views
 from plugins.oauth.grants import oauth_settings, touch_authenticator

@@ -10,9 +10,9 @@ import orjson
 
 from core.app import standalone
 from core.auth import new_secret, sha256_hex
+from core.auth import store as oauth_db
 from core.config import load_settings
-from core.domain import oauth as oauth_db
-from core.domain import users as users_db
+from core.users import store as users_db
 
 
 def add_commands(cli: Any) -> None:

@@ -21,11 +21,11 @@ from core.auth import (
     sha256_hex,
     verify_password,
 )
+from core.auth import store as oauth_db
 from core.config import Settings
 from core.db import utcnow
-from core.domain import oauth as oauth_db
-from core.domain import users as users_db
 from core.http import Params
+from core.users import store as users_db
 from plugins.oauth import errors
 
 CLIENT_ONLY = frozenset({"delegate", "forum.write_manage", "group_permissions"})

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core.auth import current_token, revoke_access_tokens
-from core.domain import oauth as oauth_db
+from core.auth import store as oauth_db
 from core.http import ApiError, Params, json, no_content, params
 from plugins.oauth import errors
 from plugins.oauth.grants import (

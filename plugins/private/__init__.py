@@ -23,11 +23,11 @@ from core.auth import (
     sha256_hex,
     verify_password,
 )
-from core.domain import oauth as oauth_db
-from core.domain import profiles
-from core.domain import users as users_db
+from core.auth import store as oauth_db
 from core.hooks import hookimpl
 from core.http import ApiError, json, no_content, not_found, params, time_offset, unprocessable
+from core.users import profiles
+from core.users import store as users_db
 
 PREFIX = "/api/private"
 MAX_CLIENTS = 10

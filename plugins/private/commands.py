@@ -7,12 +7,11 @@ import asyncio
 import sys
 from typing import Any
 
-from core import accounts
 from core.app import standalone
 from core.auth import auth_settings, hash_password, revoke_user_tokens
 from core.config import load_settings
-from core.domain import profiles
-from core.domain import users as users_db
+from core.users import accounts, profiles
+from core.users import store as users_db
 
 
 def add_commands(cli: Any) -> None:

@@ -15,11 +15,12 @@ from starlette.routing import BaseRoute
 from core.app import standalone
 from core.auth import api_route, current_user
 from core.config import Settings, load_settings
-from core.domain import profiles, scoring, user_statistics
-from core.domain import users as users_db
 from core.hooks import hookimpl
 from core.http import decode_cursor, encode_cursor, error, json, not_found, params
 from core.jobs import Job
+from core.scores import scoring
+from core.users import profiles, user_statistics
+from core.users import store as users_db
 
 TYPES = ("performance", "score", "country", "charts", "team")
 MAX_TOTAL = 10_000

@@ -6,10 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from core import accounts
-from core.domain import profiles
 from core.hooks import hookimpl
 from core.http import json, params
+from core.users import accounts, profiles
 
 
 async def register(request: Request) -> Response:

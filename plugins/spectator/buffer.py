@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 from loguru import logger
 
-from core.domain import beatmaps as beatmaps_db
-from core.domain import scores as scores_db
-from core.domain import users as users_db
+from core.beatmaps import store as beatmaps_db
+from core.scores import store as scores_db
+from core.users import store as users_db
 from plugins.spectator import replay
 
 

@@ -16,7 +16,6 @@ from typing import Any
 from loguru import logger
 
 from core.clock import clock_of
-from core.domain import scores as scores_db
 from core.lazer import Invocation, decode, encode, encode_frame
 from core.lazer.types import (
     FrameDataBundle,
@@ -24,6 +23,7 @@ from core.lazer.types import (
     SpectatorState,
     SpectatorUser,
 )
+from core.scores import store as scores_db
 from core.signalr import Connection, Hub, HubError, hub_method
 from plugins.spectator import replay
 from plugins.spectator.buffer import ScoreBuffers, spectator_settings

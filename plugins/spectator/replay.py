@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from core.domain import scoring
+from core.scores import scoring
 
 # LegacyScoreEncoder.LATEST_VERSION at the pinned client; >= 30000001 announces the score info.
 VERSION = 30000019

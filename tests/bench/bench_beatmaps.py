@@ -87,7 +87,8 @@ async def prepare(data_dir: str, redis: str) -> dict[str, str]:
 
 
 def pool_calls_per_second(osu: bytes, calls: int, workers: int) -> float:
-    from core.beatmaps import difficulty, mods
+    from core import mods
+    from core.beatmaps import difficulty
 
     difficulty.configure(workers)
     combos = [[], *([m] for m in ("HD", "HR", "DT", "EZ", "FL", "HT"))]

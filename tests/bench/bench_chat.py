@@ -154,7 +154,7 @@ async def run_round(
 async def prepare(settings: Any, sockets: int) -> tuple[list[str], str, int]:
     from core import migrate
     from core.app import create_app
-    from core.domain import chat as chat_db
+    from core.chat import store as chat_db
     from tests.conftest import create_user, issue_token, running
 
     migrate.upgrade(settings)

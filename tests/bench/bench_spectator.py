@@ -169,7 +169,7 @@ async def run_round(
 async def prepare(settings: Any, watchers: int) -> tuple[list[str], tuple[int, str, int, int]]:
     from core import migrate
     from core.app import create_app
-    from core.domain import scores as scores_db
+    from core.scores import store as scores_db
     from tests.conftest import create_user, issue_token, running
     from tests.scores.support import import_map
 

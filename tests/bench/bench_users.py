@@ -50,9 +50,9 @@ async def _prepare(env: dict[str, str]) -> tuple[int, str]:
     """A user and a `*` token in a fresh database; returns (user id, token)."""
     from core.app import standalone
     from core.auth import hash_password, issue_access_token
+    from core.auth import store as oauth_db
     from core.config import load_settings
-    from core.domain import oauth as oauth_db
-    from core.domain import users as users_db
+    from core.users import store as users_db
 
     settings = load_settings(env=env)
     async with standalone(settings) as app:

@@ -9,7 +9,7 @@ import httpx
 import rosu_pp_py as rosu
 from starlette.applications import Starlette
 
-from core.domain import scoring
+from core.scores import scoring
 from tests.beatmaps.support import import_osz, make_osu, md5
 
 SET_IDS = {0: 7000, 1: 7100, 2: 7200, 3: 7300}

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from core.db import utcnow
-from core.domain import scores as scores_db
-from core.domain import scoring, user_statistics
+from core.scores import scoring
+from core.scores import store as scores_db
 from core.scores.recalc import recalc
+from core.users import user_statistics
 from tests.conftest import create_user, issue_token
 from tests.scores import support
 
@@ -218,14 +219,14 @@ async def test_token_request_checks(app: Starlette, client: Any, token: str) -> 
 async def test_ranked_after_the_token_was_made_is_refused(
     app: Starlette, client: Any, token: str
 ) -> None:
-    from core.domain import beatmaps as db_beatmaps
+    from core.beatmaps import store as beatmaps_db
 
     beatmap = await support.import_map(app, 0, status="pending")
     token_id = await new_token(client, token, beatmap)
-    row = await db_beatmaps.beatmap_by_id(app.state.db, beatmap.id)
+    row = await beatmaps_db.beatmap_by_id(app.state.db, beatmap.id)
     await app.state.db.execute(
-        db_beatmaps.beatmapsets.update()
-        .where(db_beatmaps.beatmapsets.c.id == row["beatmapset_id"])
+        beatmaps_db.beatmapsets.update()
+        .where(beatmaps_db.beatmapsets.c.id == row["beatmapset_id"])
         .values(status=1, ranked_date=utcnow() + dt.timedelta(seconds=5))
     )
     response = await client.put(

@@ -5,7 +5,7 @@ import pytest
 import rosu_pp_py as rosu
 from starlette.applications import Starlette
 
-from core.domain import users as users_db
+from core.users import store as users_db
 from tests.beatmaps.support import import_osz, make_osu, md5, ranked_set
 
 

@@ -6,7 +6,7 @@ import pytest
 from starlette.applications import Starlette
 
 from core.config import Settings
-from core.domain import users as users_db
+from core.users import store as users_db
 from tests.beatmaps.support import import_osz, make_osu, md5
 from tests.conftest import LiveServer, create_user
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from core.domain import users as users_db
+from core.users import store as users_db
 from tests.scores import support
 
 

@@ -1,7 +1,7 @@
 import httpx
 from starlette.applications import Starlette
 
-from core.domain import users as users_db
+from core.users import store as users_db
 from tests.conftest import create_user
 
 FIELDS = [

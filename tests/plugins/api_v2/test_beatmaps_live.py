@@ -9,8 +9,8 @@ import rosu_pp_py as rosu
 from starlette.applications import Starlette
 
 from core.auth import sha256_hex
+from core.auth import store as oauth_db
 from core.config import Settings
-from core.domain import oauth as oauth_db
 from tests.beatmaps.support import import_osz, make_osu, md5
 from tests.conftest import LiveServer, create_user, issue_token
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
-from core.domain import rooms as rooms_db
+from core.rooms import store as rooms_db
 from tests.conftest import create_user, issue_token
 from tests.scores import support
 

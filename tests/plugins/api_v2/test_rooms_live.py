@@ -11,8 +11,8 @@ import pytest
 from starlette.applications import Starlette
 
 from core.auth import sha256_hex
+from core.auth import store as oauth_db
 from core.config import Settings
-from core.domain import oauth as oauth_db
 from tests.conftest import LiveServer, create_user, issue_token
 from tests.scores import support
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
-from core.domain import scores as scores_db
-from core.domain import user_statistics
+from core.scores import store as scores_db
+from core.users import user_statistics
 from tests.conftest import create_user, issue_token
 from tests.scores import support
 

@@ -2,7 +2,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from core.domain import users as users_db
+from core.users import store as users_db
 from tests.conftest import create_user, issue_token
 
 COMPACT = {
@@ -202,7 +202,7 @@ async def test_restricted_users_are_hidden_from_others(
     other = await create_user(app, "Cheater")
     r = await client.get(f"/api/v2/users/{other}", headers=bearer(token))
     assert r.status_code == 200  # also warms the cache
-    from core.domain import profiles
+    from core.users import profiles
 
     await users_db.update_user(app.state.db, other, restricted=True)
     await profiles.invalidate(app.state, other)

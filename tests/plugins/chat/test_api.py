@@ -9,11 +9,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from core import chat
+from core.chat import notifications as notify_db
+from core.chat import service as chat
+from core.chat import store as chat_db
 from core.db import utcnow
-from core.domain import chat as chat_db
-from core.domain import notifications as notify_db
-from core.domain import users as users_db
+from core.users import store as users_db
 from tests.conftest import create_user, issue_token
 
 CHAT = "/api/v2/chat"

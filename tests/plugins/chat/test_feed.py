@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.domain import notifications as notify_db
+from core.chat import notifications as notify_db
 from plugins.chat.feed import CLOSE, Connection, Hub
 
 

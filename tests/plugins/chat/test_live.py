@@ -15,8 +15,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from core.auth import revoke_access_tokens
+from core.chat import store as chat_db
 from core.config import Settings
-from core.domain import chat as chat_db
 from tests.conftest import LiveServer, create_user, issue_token
 
 CHAT = "/api/v2/chat"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from core.domain import notifications as notify_db
+from core.chat import notifications as notify_db
 from tests.conftest import create_user, issue_token
 
 URL = "/api/v2/notifications"

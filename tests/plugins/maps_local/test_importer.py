@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
-from core.domain.beatmaps import beatmaps, beatmapsets
+from core.beatmaps.store import beatmaps, beatmapsets
 from plugins.maps_local.importer import Importer
 from tests.beatmaps.support import make_osu, make_osz, md5
 

@@ -127,7 +127,7 @@ async def test_unsettled_sets_are_refreshed(
     import sqlalchemy as sa
 
     from core.beatmaps import resolve
-    from core.domain.beatmaps import beatmapsets
+    from core.beatmaps.store import beatmapsets
 
     fake.add(400, {401: make_osu(beatmap_id=401, set_id=400)}, status="pending")
     assert (await client.get("/api/v2/beatmapsets/400", headers=auth(token))).json()[

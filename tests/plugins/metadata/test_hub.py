@@ -12,9 +12,9 @@ import pytest
 from starlette.applications import Starlette
 
 from core.config import Settings
-from core.domain import users as users_db
 from core.lazer import VOID, Completion
 from core.lazer.types import ChoosingBeatmap, InSoloGame, UserPresence, UserStatus
+from core.users import store as users_db
 from tests.conftest import LiveServer, create_user, issue_token
 from tests.signalr.client import HubClient
 

@@ -17,7 +17,7 @@ from core.lazer.types import (
     MultiplayerRoomSettings,
 )
 from core.lazer.wire import Wire
-from tests.scores import support as score_support
+from tests.scores import support as scores_support
 from tests.signalr.client import HubClient
 
 RESULT_TYPES: dict[str, Wire] = {
@@ -113,7 +113,7 @@ async def connect(url: str, token: str, user_id: int) -> MpClient:
 
 
 def new_room(
-    beatmap: score_support.Map, name: str = "test room", password: str = "", **settings: Any
+    beatmap: scores_support.Map, name: str = "test room", password: str = "", **settings: Any
 ) -> MultiplayerRoom:
     return MultiplayerRoom(
         settings=MultiplayerRoomSettings(name=name, password=password, **settings),
@@ -121,7 +121,7 @@ def new_room(
     )
 
 
-def item(beatmap: score_support.Map, **values: Any) -> MultiplayerPlaylistItem:
+def item(beatmap: scores_support.Map, **values: Any) -> MultiplayerPlaylistItem:
     return MultiplayerPlaylistItem(
         beatmap_id=beatmap.id,
         beatmap_checksum=beatmap.checksum,
@@ -138,7 +138,7 @@ async def play_score(
     token: str,
     room_id: int,
     item_id: int,
-    beatmap: score_support.Map,
+    beatmap: scores_support.Map,
     **body: Any,
 ) -> dict[str, Any]:
     """The lazer room flow over HTTP: a token for the item, then the JSON PUT."""
@@ -155,7 +155,7 @@ async def play_score(
     )
     assert created.status_code == 200, created.text
     token_id = created.json()["id"]
-    payload = score_support.body(beatmap, **body)
+    payload = scores_support.body(beatmap, **body)
     submitted = await http.put(
         f"/api/v2/rooms/{room_id}/playlist/{item_id}/scores/{token_id}", json=payload, headers=auth
     )

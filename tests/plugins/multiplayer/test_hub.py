@@ -25,7 +25,7 @@ from core.lazer.types import (
     TeamVersusUserState,
 )
 from tests.conftest import LiveServer, create_user, issue_token
-from tests.scores import support as score_support
+from tests.scores import support as scores_support
 
 from .support import AVAILABLE, MpClient, connect, item, new_room, play_score
 
@@ -41,8 +41,8 @@ def server(settings: Settings) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-async def beatmap(app: Starlette) -> score_support.Map:
-    return await score_support.import_map(app, 0)
+async def beatmap(app: Starlette) -> scores_support.Map:
+    return await scores_support.import_map(app, 0)
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ async def states_of(client: MpClient, count: int) -> dict[int, MultiplayerUserSt
 async def test_a_match_from_creation_to_results_and_the_same_room_over_http(
     clients: list[MpClient],
     players: list[tuple[int, str]],
-    beatmap: score_support.Map,
+    beatmap: scores_support.Map,
     http: httpx.AsyncClient,
 ) -> None:
     host, guest, _ = clients
@@ -190,7 +190,7 @@ async def test_a_match_from_creation_to_results_and_the_same_room_over_http(
 
 
 async def test_host_passes_on_when_the_host_leaves_and_host_operations_are_guarded(
-    clients: list[MpClient], beatmap: score_support.Map
+    clients: list[MpClient], beatmap: scores_support.Map
 ) -> None:
     host, guest, third = clients
     room: MultiplayerRoom = await host.ok("CreateRoom", new_room(beatmap))
@@ -224,7 +224,7 @@ async def test_host_passes_on_when_the_host_leaves_and_host_operations_are_guard
 
 
 async def test_team_versus_assigns_teams_and_players_change_them(
-    clients: list[MpClient], beatmap: score_support.Map
+    clients: list[MpClient], beatmap: scores_support.Map
 ) -> None:
     host, guest, third = clients
     room: MultiplayerRoom = await host.ok(
@@ -256,7 +256,7 @@ async def test_team_versus_assigns_teams_and_players_change_them(
 
 
 async def test_a_countdown_starts_the_match_by_itself(
-    clients: list[MpClient], beatmap: score_support.Map
+    clients: list[MpClient], beatmap: scores_support.Map
 ) -> None:
     host, guest, _ = clients
     room: MultiplayerRoom = await host.ok("CreateRoom", new_room(beatmap))
@@ -277,7 +277,7 @@ async def test_a_countdown_starts_the_match_by_itself(
 
 
 async def test_auto_start_counts_down_when_someone_is_ready(
-    clients: list[MpClient], beatmap: score_support.Map
+    clients: list[MpClient], beatmap: scores_support.Map
 ) -> None:
     host, guest, _ = clients
     room: MultiplayerRoom = await host.ok(
@@ -295,10 +295,10 @@ async def test_auto_start_counts_down_when_someone_is_ready(
 
 
 async def test_queue_modes_and_playlist_rules(
-    clients: list[MpClient], beatmap: score_support.Map, app: Starlette
+    clients: list[MpClient], beatmap: scores_support.Map, app: Starlette
 ) -> None:
     host, guest, _ = clients
-    other = await score_support.import_map(app, 1)
+    other = await scores_support.import_map(app, 1)
     room: MultiplayerRoom = await host.ok("CreateRoom", new_room(beatmap))
     await guest.ok("JoinRoom", room.room_id)
     assert (await guest.error("AddPlaylistItem", item(other))).startswith("NotHostException")
@@ -329,7 +329,7 @@ async def test_queue_modes_and_playlist_rules(
 
 
 async def test_refusals_leave_the_room_consistent(
-    clients: list[MpClient], beatmap: score_support.Map, server: LiveServer
+    clients: list[MpClient], beatmap: scores_support.Map, server: LiveServer
 ) -> None:
     host, guest, third = clients
     room: MultiplayerRoom = await host.ok("CreateRoom", new_room(beatmap, max_participants=2))
@@ -436,9 +436,9 @@ def _card() -> Any:
 
 
 async def test_invitations_respect_blocks_and_friends_only(
-    clients: list[MpClient], beatmap: score_support.Map, app: Starlette
+    clients: list[MpClient], beatmap: scores_support.Map, app: Starlette
 ) -> None:
-    from core.domain import users as users_db
+    from core.users import store as users_db
 
     host, guest, third = clients
     room: MultiplayerRoom = await host.ok("CreateRoom", new_room(beatmap, password="pw"))
@@ -462,7 +462,7 @@ async def test_invitations_respect_blocks_and_friends_only(
 
 
 async def test_skip_intro_vote_passes_with_a_majority(
-    clients: list[MpClient], beatmap: score_support.Map
+    clients: list[MpClient], beatmap: scores_support.Map
 ) -> None:
     host, guest, _ = clients
     room: MultiplayerRoom = await host.ok("CreateRoom", new_room(beatmap))
@@ -485,7 +485,7 @@ async def test_skip_intro_vote_passes_with_a_majority(
     assert aborted.arguments == [1]  # HostAbortedTheMatch
 
 
-async def test_slots_lock_and_rolls(clients: list[MpClient], beatmap: score_support.Map) -> None:
+async def test_slots_lock_and_rolls(clients: list[MpClient], beatmap: scores_support.Map) -> None:
     from core.lazer.types import ChangeSlotRequest, RollEvent, RollRequest, SetLockStateRequest
 
     host, guest, _ = clients

@@ -9,7 +9,6 @@ from typing import Any
 from starlette.applications import Starlette
 
 from core.clock import ManualClock
-from core.domain import rooms as rooms_db
 from core.lazer import Float32, Invocation, decode_frames
 from core.lazer.types import (
     APIMod,
@@ -27,6 +26,7 @@ from core.lazer.types import (
     QueueMode,
     StandardMatchRoomState,
 )
+from core.rooms import store as rooms_db
 from plugins.multiplayer import countdowns, queue, room
 from plugins.multiplayer.context import Ctx
 from plugins.multiplayer.hub import SWEEP_INTERVAL, TAKEOVER_GRACE, MultiplayerHub

@@ -19,7 +19,7 @@ from core.lazer.types import (
     StartMatchCountdownRequest,
 )
 from tests.conftest import LiveServer, create_user, issue_token
-from tests.scores import support as score_support
+from tests.scores import support as scores_support
 
 from .support import AVAILABLE, connect, new_room, play_score
 
@@ -58,8 +58,8 @@ async def accounts(app: Starlette) -> list[tuple[int, str]]:
 
 
 @pytest.fixture
-async def beatmap(app: Starlette) -> score_support.Map:
-    return await score_support.import_map(app, 0)
+async def beatmap(app: Starlette) -> scores_support.Map:
+    return await scores_support.import_map(app, 0)
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ async def http(servers: list[LiveServer]) -> AsyncIterator[httpx.AsyncClient]:
 async def test_players_on_two_processes_complete_a_match(
     servers: list[LiveServer],
     accounts: list[tuple[int, str]],
-    beatmap: score_support.Map,
+    beatmap: scores_support.Map,
     http: httpx.AsyncClient,
 ) -> None:
     host = await connect(servers[0].url, accounts[0][1], accounts[0][0])
@@ -127,7 +127,7 @@ async def test_players_on_two_processes_complete_a_match(
 
 
 async def test_a_countdown_fires_after_the_process_that_started_it_died(
-    servers: list[LiveServer], accounts: list[tuple[int, str]], beatmap: score_support.Map
+    servers: list[LiveServer], accounts: list[tuple[int, str]], beatmap: scores_support.Map
 ) -> None:
     host = await connect(servers[0].url, accounts[0][1], accounts[0][0])
     guest = await connect(servers[1].url, accounts[1][1], accounts[1][0])

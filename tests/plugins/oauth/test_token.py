@@ -5,8 +5,8 @@ import pytest
 from starlette.applications import Starlette
 
 from core.auth import authenticator, hash_password, sha256_hex
-from core.domain import oauth as oauth_db
-from core.domain import users as users_db
+from core.auth import store as oauth_db
+from core.users import store as users_db
 from plugins.oauth.grants import LAZER_SECRETS
 from tests.conftest import create_user
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from core.domain import user_statistics
 from core.http import decode_cursor
+from core.users import user_statistics
 from plugins.rankings import snapshot_job
 from tests.conftest import create_user, issue_token
 from tests.scores import support

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from core.cache import MemoryCache
 from core.clock import ManualClock
-from core.domain import scores as scores_db
+from core.scores import store as scores_db
 from plugins.spectator import replay
 from plugins.spectator.buffer import ScoreBuffers
 from tests.conftest import create_user

@@ -14,10 +14,10 @@ from starlette.applications import Starlette
 
 from core.clock import ManualClock
 from core.config import Settings
-from core.domain import users as users_db
 from core.lazer import VOID, Completion, Invocation, decode_frames
 from core.lazer.types import SpectatedUserState, SpectatorUser
 from core.signalr import Connection
+from core.users import store as users_db
 from plugins.spectator.hub import STATE_REFRESH, STATE_TTL, session, state_key
 from tests.conftest import LiveServer, create_user, issue_token
 from tests.scores import support as scores_support

@@ -1,8 +1,8 @@
 """Chat rules and operations: who may send what, limits, the JSON shapes and the push events.
 
 The HTTP handlers (plugins/chat) parse and call these; multiplayer may call them too (create a
-room channel with `core.domain.chat.create_channel`, then `join`/`part`/`send`). Storage is
-`core.domain.chat`; events reach the websockets through `core.domain.notifications`.
+room channel with `core.chat.store.create_channel`, then `join`/`part`/`send`). Storage is
+`core.chat.store`; events reach the websockets through `core.chat.notifications`.
 Error texts and statuses follow osu-web (app/Http/Controllers/Chat/).
 """
 
@@ -19,14 +19,14 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from loguru import logger
 
 from core.auth import forget_user, load_user
+from core.chat import notifications as notify_db
+from core.chat import store as chat_db
+from core.chat.store import ANNOUNCE, HIDEABLE, MULTIPLAYER, PM, PUBLIC
 from core.config import Settings
 from core.db import utcnow
-from core.domain import chat as chat_db
-from core.domain import notifications as notify_db
-from core.domain import profiles
-from core.domain import users as users_db
-from core.domain.chat import ANNOUNCE, HIDEABLE, MULTIPLAYER, PM, PUBLIC
 from core.http import ApiError, error, not_found, time_z, unprocessable
+from core.users import profiles
+from core.users import store as users_db
 
 EMPTY = "Cannot send blank message."
 TOO_LONG = "The message you are trying to send is too long."

@@ -13,9 +13,9 @@ from typing import Any, Protocol
 from databases import Database
 
 from core.auth import auth_settings, hash_password
-from core.domain import profiles
-from core.domain import users as users_db
 from core.plugins import resolve
+from core.users import profiles
+from core.users import store as users_db
 
 # The registration form's field names (ppy/osu osu.Game/Online/API/RegistrationRequest.cs), which
 # the client shows each list of problems under; `country` is the CLI's own.

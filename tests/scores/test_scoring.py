@@ -1,6 +1,6 @@
 import pytest
 
-from core.domain import scoring
+from core.scores import scoring
 
 SPEC_EXAMPLE = {
     "statistics": {

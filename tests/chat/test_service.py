@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core import chat
+from core.chat import service as chat
+from core.chat.store import ANNOUNCE, PM, PUBLIC, pm_name, pm_user_ids
 from core.config import settings_from
-from core.domain.chat import ANNOUNCE, PM, PUBLIC, pm_name, pm_user_ids
 from core.http import ApiError
 
 

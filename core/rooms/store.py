@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from databases import Database
 
 from core.db import as_row, as_rows, utcnow
-from core.domain.scores import score_tokens
 from core.schema import TABLE_ARGS, metadata
+from core.scores.store import score_tokens
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Row = Mapping[str, Any]

@@ -2,7 +2,7 @@
 
 Tables here, and the SQL that reads and writes them. The rules are those of
 ppy/osu-queue-score-statistics (`Processors/`, `Helpers/UserTotalPerformanceAggregateHelper.cs`;
-`core.domain.scoring` holds the pure ones). A score is applied incrementally under a row lock
+`core.scores.scoring` holds the pure ones). A score is applied incrementally under a row lock
 (`apply_score`); `recompute` rebuilds a user's statistics from their stored scores, and both give
 the same values for the same scores.
 """
@@ -17,14 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
+from core import mods as mods_domain
+from core.beatmaps.store import beatmaps
 from core.db import as_row, as_rows, utcnow
-from core.domain import mods as mods_domain
-from core.domain import scores as scores_db
-from core.domain import scoring
-from core.domain.beatmaps import beatmaps
-from core.domain.users import users
 from core.http import time_z
 from core.schema import TABLE_ARGS, metadata
+from core.scores import scoring
+from core.scores import store as scores_db
+from core.users.store import users
 
 Row = Mapping[str, Any]
 RANK_HISTORY_DAYS = 90

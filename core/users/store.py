@@ -1,7 +1,7 @@
 """Accounts: users, their previous usernames, friend/block relations and API v1 keys.
 
 Tables here, and the SQL that reads and writes them. Handlers call these functions; the API shapes
-are built in `core.domain.user_shapes`.
+are built in `core.users.profiles`.
 """
 
 from __future__ import annotations

@@ -30,11 +30,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.auth import store as oauth_db
+from core.chat import notifications
 from core.config import Settings
-from core.domain import notifications
-from core.domain import oauth as oauth_db
-from core.domain import users as users_db
 from core.http import ApiError
+from core.users import store as users_db
 
 # --- scopes ------------------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from databases import Database
 
-from core.domain import user_statistics
-from core.domain.scoring import RULESETS
+from core.scores.scoring import RULESETS
+from core.users import user_statistics
 
 
 def ruleset_id(name: str) -> int | None:

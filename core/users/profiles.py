@@ -20,10 +20,10 @@ from databases import Database
 
 from core.config import Settings
 from core.db import utcnow
-from core.domain import statistics, user_statistics
-from core.domain import users as users_db
-from core.domain.scoring import RULESETS
 from core.http import time_offset
+from core.scores.scoring import RULESETS
+from core.users import statistics, user_statistics
+from core.users import store as users_db
 
 ONLINE_WINDOW = dt.timedelta(minutes=10)
 ACTIVE_WINDOW = dt.timedelta(days=30)

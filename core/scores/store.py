@@ -241,7 +241,7 @@ async def count_play(db: Database, user_id: int, beatmap_id: int, passed: bool) 
     The same as `beatmaps.add_playcount` without a transaction of its own (it runs inside the
     submission's), and touching the shared beatmap rows last so concurrent plays never deadlock.
     """
-    from core.domain.beatmaps import beatmap_playcounts, beatmaps, beatmapsets
+    from core.beatmaps.store import beatmap_playcounts, beatmaps, beatmapsets
 
     updated = await db.execute(
         beatmap_playcounts.update()
@@ -284,7 +284,7 @@ async def set_pp(db: Database, score_id: int, pp: float | None) -> None:
 def _board_filters(
     query: Any, *, country: str | None, user_ids: Sequence[int] | None, board: Any
 ) -> Any:
-    from core.domain.users import users
+    from core.users.store import users
 
     if country is not None:
         query = query.where(
@@ -560,7 +560,7 @@ async def first_place_ids(
     db: Database, user_id: int, ruleset_id: int, statuses: Sequence[int], limit: int, offset: int
 ) -> list[int]:
     """Scores that lead their beatmap's leaderboard, newest first."""
-    from core.domain.beatmaps import beatmaps
+    from core.beatmaps.store import beatmaps
 
     other = score_bests.alias("other")
     better = (

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from databases import Database
 
 from core.db import utcnow
-from core.domain.users import record
 from core.schema import TABLE_ARGS, metadata
+from core.users.store import record
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -1,4 +1,4 @@
-"""core.accounts: one way to create an account, which every path (HTTP, CLI) goes through."""
+"""core.users.accounts: one way to create an account, which every path (HTTP, CLI) goes through."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from core import accounts
 from core.cli import main
-from core.domain import users as users_db
 from core.hooks import hookimpl
+from core.users import accounts
+from core.users import store as users_db
 
 HEARD: list[str] = []
 

@@ -1,0 +1,2 @@
+"""Chat and notifications: channels and messages (`store`), the rules and JSON shapes
+(`service`), and notifications with their websocket bus (`notifications`)."""
