@@ -43,7 +43,9 @@ class RateLimits:
                 "async+" + settings.redis.url,
                 # Under the installation's prefix, beside its other keys.
                 key_prefix=settings.redis.prefix + "ratelimit",
-                connection_pool=self._pool,
+                # limits types **options as scalars, but passes them to coredis and documents
+                # `connection_pool` among them (limits/aio/storage/redis/__init__.py).
+                connection_pool=self._pool,  # type: ignore[arg-type]
             )
         else:
             self.storage = MemoryStorage()
