@@ -98,7 +98,7 @@ def wait_up(url: str, process: subprocess.Popen[bytes]) -> dict[str, Any]:
                 return dict(response.json())
         except httpx.HTTPError:
             pass
-        time.sleep(0.2)
+        time.sleep(0.05)
     sys.exit("fresh-install: serve did not answer /health within 60 s")
 
 
