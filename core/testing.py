@@ -154,6 +154,12 @@ def prepare_database(
     empty_mysql()
 
 
+def schema_changed() -> None:
+    """Say that a test migrated the database itself (beyond its plugins' own migrations): the
+    next test on MySQL gets a freshly built schema. SQLite tests copy a template anyway."""
+    _mysql_schema.clear()
+
+
 def _mysql_engine(url: str | None = None) -> Any:
     import sqlalchemy as sa
 

@@ -41,6 +41,7 @@ from core.lazer.wire import STR
 from core.schema import plugin_metadata
 from core.signalr import Connection, Hub, hub_method
 from core.storage import Storage, check_key
+from core.testing import schema_changed
 from tests.beatmaps.support import make_osu, md5
 from tests.conftest import ROOT, create_user, free_port, issue_token, running
 from tests.scores import support
@@ -303,12 +304,15 @@ async def test_hook_migration_dirs(settings: Settings, tmp_path: Path) -> None:
 
     greeting = plugin("greeting", tables, migration_dirs)
     app = create_app(settings, extra_plugins=[greeting])
-    migrate.upgrade(settings, app.state.plugins)
-    assert migrate.differences(settings, app.state.plugins) == []
-    async with running(app):
-        await app.state.db.execute(greetings.insert().values(text="hello"))
-        rows = await app.state.db.fetch_all(sa.select(greetings.c.text))
-    assert [row[0] for row in rows] == ["hello"]
+    try:
+        migrate.upgrade(settings, app.state.plugins)
+        assert migrate.differences(settings, app.state.plugins) == []
+        async with running(app):
+            await app.state.db.execute(greetings.insert().values(text="hello"))
+            rows = await app.state.db.fetch_all(sa.select(greetings.c.text))
+        assert [row[0] for row in rows] == ["hello"]
+    finally:
+        schema_changed()  # the shared MySQL database now has the plugin's table
 
 
 # --- scores and beatmaps -----------------------------------------------------------------------

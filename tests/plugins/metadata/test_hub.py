@@ -195,7 +195,11 @@ async def test_changed_sets_are_announced_and_listed(
     # The client walks the queue until it comes back empty.
     assert (await peppy.invoke("GetChangesSince", last)).result == [[], last]
     await ranked_set(app, set_id=100, count=3)  # a new difficulty changes the set
+    # A late repeat of a position already announced may still be on its way (the client only
+    # refetches the sets it names); the change made now is the first one past `last`.
     again = (await peppy.callback("BeatmapSetsUpdated", timeout=5)).arguments[0]
+    while again.last_processed_queue_id <= last:
+        again = (await peppy.callback("BeatmapSetsUpdated", timeout=5)).arguments[0]
     assert again.beatmap_set_ids == [100] and again.last_processed_queue_id > last
 
 
