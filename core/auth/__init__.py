@@ -34,6 +34,7 @@ from core.auth import store as oauth_db
 from core.chat import notifications
 from core.config import Settings
 from core.http import ApiError
+from core.services import Services, services
 from core.users import store as users_db
 
 # --- scopes ------------------------------------------------------------------------------------
@@ -250,13 +251,11 @@ class Authenticator:
         return claims
 
 
-def authenticator(state: Any) -> Authenticator:
-    """The app's Authenticator (`state` is `app.state`), made on first use."""
-    auth = getattr(state, "authenticator", None)
-    if auth is None:
-        auth = Authenticator(state.settings)
-        state.authenticator = auth
-    return auth
+def authenticator(state: Services) -> Authenticator:
+    """The app's Authenticator (`state` is `services(app)`), made on first use."""
+    return state.extra_or_make(
+        "authenticator", Authenticator, lambda: Authenticator(state.settings)
+    )
 
 
 def token_key(jti: str) -> str:
@@ -268,7 +267,7 @@ def user_key(user_id: int) -> str:
 
 
 async def issue_access_token(
-    state: Any,
+    state: Services,
     *,
     user_id: int | None,
     client_id: int,
@@ -305,7 +304,7 @@ async def issue_access_token(
     return auth.signer.encode(claims), jti
 
 
-async def revoke_access_tokens(state: Any, jtis: Sequence[str]) -> None:
+async def revoke_access_tokens(state: Services, jtis: Sequence[str]) -> None:
     """Revoke access tokens (and their refresh tokens) and drop them from the shared cache."""
     if not jtis:
         return
@@ -316,21 +315,21 @@ async def revoke_access_tokens(state: Any, jtis: Sequence[str]) -> None:
         await notifications.publish_logout(state.cache, user_id, owned)
 
 
-async def revoke_user_tokens(state: Any, user_id: int) -> None:
+async def revoke_user_tokens(state: Services, user_id: int) -> None:
     await revoke_access_tokens(state, await oauth_db.active_token_ids(state.db, user_id=user_id))
 
 
-async def revoke_client_tokens(state: Any, client_id: int) -> None:
+async def revoke_client_tokens(state: Services, client_id: int) -> None:
     ids = await oauth_db.active_token_ids(state.db, client_id=client_id)
     await revoke_access_tokens(state, ids)
 
 
-async def forget_user(state: Any, user_id: int) -> None:
+async def forget_user(state: Services, user_id: int) -> None:
     """Drop the cached user row after a change (rename, restriction, profile edit)."""
     await state.cache.delete(user_key(user_id))
 
 
-async def _token_row(state: Any, jti: str, cached: bytes | None) -> dict[str, Any] | None:
+async def _token_row(state: Services, jti: str, cached: bytes | None) -> dict[str, Any] | None:
     if cached is not None:
         row = orjson.loads(cached)
         return row or None
@@ -341,7 +340,9 @@ async def _token_row(state: Any, jti: str, cached: bytes | None) -> dict[str, An
     return row
 
 
-async def load_user(state: Any, user_id: int, cached: bytes | None = None) -> dict[str, Any] | None:
+async def load_user(
+    state: Services, user_id: int, cached: bytes | None = None
+) -> dict[str, Any] | None:
     """The user row (no password hash) through the shared cache."""
     if cached is None:
         cached = await state.cache.get(user_key(user_id))
@@ -356,7 +357,7 @@ async def load_user(state: Any, user_id: int, cached: bytes | None = None) -> di
 
 
 async def resolve_token(
-    state: Any, header: str | None, prefetch: dict[str, bytes | None] | None = None
+    state: Services, header: str | None, prefetch: dict[str, bytes | None] | None = None
 ) -> tuple[Token, dict[str, Any] | None] | None:
     """(token, user row) for an `Authorization` header; raises 401 when a token is bad.
 
@@ -415,7 +416,7 @@ async def cached(request: Request, key: str) -> bytes | None:
     if prefetched is not None and key in prefetched:
         value: bytes | None = prefetched[key]
         return value
-    found: bytes | None = await request.app.state.cache.get(key)
+    found: bytes | None = await services(request).cache.get(key)
     return found
 
 
@@ -438,7 +439,7 @@ def require_user(request: Request) -> Mapping[str, Any]:
 async def authenticate(request: Request, scope: str | None, prefetch: Sequence[str] = ()) -> None:
     """Validate the bearer token for `scope` and leave it on the request (see module doc)."""
     fetched: dict[str, bytes | None] | None = dict.fromkeys(prefetch) if prefetch else None
-    resolved = await resolve_token(request.app.state, request.headers.get("authorization"), fetched)
+    resolved = await resolve_token(services(request), request.headers.get("authorization"), fetched)
     if fetched is not None and resolved is not None:
         _state(request)["prefetched"] = fetched
     if resolved is None:

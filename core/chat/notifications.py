@@ -18,6 +18,7 @@ from databases import Database
 from core.db import utcnow
 from core.http import time_offset
 from core.schema import TABLE_ARGS, metadata
+from core.services import Services
 from core.users.store import record
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -323,7 +324,7 @@ async def publish_logout(cache: Any, user_id: int, token_ids: Sequence[str] = ()
 
 
 async def notify(
-    state: Any,
+    state: Services,
     user_ids: Iterable[int],
     *,
     name: str,

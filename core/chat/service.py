@@ -25,6 +25,7 @@ from core.chat.store import ANNOUNCE, HIDEABLE, MULTIPLAYER, PM, PUBLIC
 from core.config import Settings
 from core.db import utcnow
 from core.http import ApiError, error, not_found, time_z, unprocessable
+from core.services import Services
 from core.users import profiles
 from core.users import store as users_db
 
@@ -85,8 +86,8 @@ class Conf:
     announcers: frozenset[int]
 
 
-def conf(state: Any) -> Conf:
-    cached = getattr(state, "chat_conf", None)
+def conf(state: Services) -> Conf:
+    cached = state.extra("chat_conf", Conf)
     if cached is None:
         raw = chat_settings(state.settings)
         cached = Conf(
@@ -100,7 +101,7 @@ def conf(state: Any) -> Conf:
             backlog=dt.timedelta(hours=raw["public_backlog_hours"]),
             announcers=frozenset(int(i) for i in raw["announcer_ids"] if str(i).isdigit()),
         )
-        state.chat_conf = cached
+        state.extras["chat_conf"] = cached
     return cached
 
 
@@ -114,7 +115,7 @@ def default_channels(settings: Settings) -> list[tuple[str, str]]:
     return result
 
 
-async def ensure_default_channels(state: Any) -> None:
+async def ensure_default_channels(state: Services) -> None:
     """Create the configured public channels that do not exist yet (once across workers)."""
     wanted = default_channels(state.settings)
     if not wanted:
@@ -149,17 +150,17 @@ def message_json(
     return out
 
 
-def user_json(state: Any, row: Mapping[str, Any]) -> dict[str, Any]:
+def user_json(state: Services, row: Mapping[str, Any]) -> dict[str, Any]:
     return profiles.user_compact(row, profiles.accounts_settings(state.settings))
 
 
-async def users_by_id(state: Any, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+async def users_by_id(state: Services, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     rows = await users_db.get_users(state.db, list({int(i) for i in ids}))
     return {int(r["id"]): r for r in rows}
 
 
 async def messages_with_senders(
-    state: Any, messages: Sequence[Mapping[str, Any]], channel_type: str
+    state: Services, messages: Sequence[Mapping[str, Any]], channel_type: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(ChatMessage[] each with `sender`, the senders as User[] once each)."""
     senders = await users_by_id(state, (m["user_id"] for m in messages))
@@ -174,7 +175,7 @@ async def messages_with_senders(
     return out, list(users.values())
 
 
-def can_announce(state: Any, user: Mapping[str, Any]) -> bool:
+def can_announce(state: Services, user: Mapping[str, Any]) -> bool:
     return bool(user.get("is_bot")) or int(user["id"]) in conf(state).announcers
 
 
@@ -186,7 +187,7 @@ def other_member(channel: Mapping[str, Any], user_id: int) -> int | None:
 
 
 async def channel_json(
-    state: Any,
+    state: Services,
     channel: Mapping[str, Any],
     user: Mapping[str, Any],
     includes: Iterable[str] = (),
@@ -265,7 +266,9 @@ def record_error(user: Mapping[str, Any]) -> str | None:
     return None
 
 
-async def start_error(state: Any, user: Mapping[str, Any], target: Mapping[str, Any]) -> str | None:
+async def start_error(
+    state: Services, user: Mapping[str, Any], target: Mapping[str, Any]
+) -> str | None:
     """osu-web `ChatStart`: may `user` open or continue a PM with `target`?"""
     reason = record_error(user)
     if reason is not None:
@@ -281,7 +284,7 @@ async def start_error(state: Any, user: Mapping[str, Any], target: Mapping[str, 
 
 
 async def message_error(
-    state: Any,
+    state: Services,
     user: Mapping[str, Any],
     channel: Mapping[str, Any],
     is_member: bool,
@@ -337,12 +340,14 @@ def clean_content(raw: Any, channel_type: str, limit: int) -> str:
     return content
 
 
-async def check_rate(state: Any, user_id: int, private: bool) -> None:
+async def check_rate(state: Services, user_id: int, private: bool) -> None:
     """osu-web's per-user rolling window, PMs and public messages counted apart."""
     item = conf(state).private if private else conf(state).public
-    limiter = getattr(state, "chat_limiter", None)
-    if limiter is None:
-        limiter = state.chat_limiter = MovingWindowRateLimiter(state.ratelimits.storage)
+    limiter = state.extra_or_make(
+        "chat_limiter",
+        MovingWindowRateLimiter,
+        lambda: MovingWindowRateLimiter(state.ratelimits.storage),
+    )
     try:
         allowed = await limiter.hit(item, "chat", str(user_id), "PM" if private else "PUBLIC")
     except Exception as exc:
@@ -356,7 +361,7 @@ async def check_rate(state: Any, user_id: int, private: bool) -> None:
 # --- reads -------------------------------------------------------------------------------------
 
 
-async def get_channel(state: Any, channel_id: int) -> dict[str, Any]:
+async def get_channel(state: Services, channel_id: int) -> dict[str, Any]:
     channel = await chat_db.get_channel(state.db, channel_id)
     if channel is None:
         raise not_found(CHANNEL_MODEL)
@@ -364,7 +369,7 @@ async def get_channel(state: Any, channel_id: int) -> dict[str, Any]:
 
 
 async def readable_channel(
-    state: Any, channel_id: int, user: Mapping[str, Any]
+    state: Services, channel_id: int, user: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(channel, membership) for a member (hidden memberships count); 404 otherwise."""
     channel = await get_channel(state, channel_id)
@@ -375,7 +380,7 @@ async def readable_channel(
 
 
 async def history(
-    state: Any,
+    state: Services,
     channel: Mapping[str, Any],
     *,
     limit: int = 50,
@@ -390,7 +395,7 @@ async def history(
     )
 
 
-async def presence(state: Any, user: Mapping[str, Any]) -> list[dict[str, Any]]:
+async def presence(state: Services, user: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The user's joined channels with the listing includes; PMs with blocked users left out."""
     user_id = int(user["id"])
     channels = await chat_db.user_channels(state.db, user_id)
@@ -418,7 +423,7 @@ async def presence(state: Any, user: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 async def _push_membership(
-    state: Any, channel: Mapping[str, Any], user: Mapping[str, Any], event: str
+    state: Services, channel: Mapping[str, Any], user: Mapping[str, Any], event: str
 ) -> None:
     data = await channel_json(
         state, channel, user, ("current_user_attributes", "last_message_id", "users")
@@ -436,7 +441,7 @@ async def _push_membership(
         )
 
 
-async def join(state: Any, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
+async def join(state: Services, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
     """Add the user (or unhide their membership) and tell their sockets; False if already in."""
     joined = await chat_db.add_member(state.db, int(channel["id"]), int(user["id"]))
     if joined:
@@ -444,7 +449,7 @@ async def join(state: Any, channel: Mapping[str, Any], user: Mapping[str, Any]) 
     return joined
 
 
-async def part(state: Any, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
+async def part(state: Services, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
     left = await chat_db.remove_member(
         state.db, int(channel["id"]), int(user["id"]), hide=channel["type"] in HIDEABLE
     )
@@ -471,7 +476,7 @@ def part_error(channel: Mapping[str, Any]) -> str | None:
 # --- sending -----------------------------------------------------------------------------------
 
 
-async def pm_target(state: Any, target_id: int | None) -> dict[str, Any] | None:
+async def pm_target(state: Services, target_id: int | None) -> dict[str, Any] | None:
     """The user a PM goes to; restricted and deleted users are treated as absent (osu-web)."""
     if target_id is None:
         return None
@@ -482,7 +487,7 @@ async def pm_target(state: Any, target_id: int | None) -> dict[str, Any] | None:
 
 
 async def send(
-    state: Any,
+    state: Services,
     sender: Mapping[str, Any],
     channel: Mapping[str, Any],
     raw_content: Any,
@@ -511,7 +516,7 @@ async def send(
 
 
 async def deliver(
-    state: Any,
+    state: Services,
     sender: Mapping[str, Any],
     channel: Mapping[str, Any],
     content: str,
@@ -537,7 +542,7 @@ async def deliver(
 
 
 async def _notify_message(
-    state: Any,
+    state: Services,
     sender: Mapping[str, Any],
     channel: Mapping[str, Any],
     message: Mapping[str, Any],
@@ -573,7 +578,7 @@ async def _notify_message(
 
 
 async def open_pm(
-    state: Any, sender: Mapping[str, Any], target: Mapping[str, Any]
+    state: Services, sender: Mapping[str, Any], target: Mapping[str, Any]
 ) -> tuple[dict[str, Any], bool]:
     """Find or create the PM channel of two users; (channel, created). Both get `join` events."""
     sender_id, target_id = int(sender["id"]), int(target["id"])
@@ -597,7 +602,7 @@ async def open_pm(
 
 
 async def send_pm(
-    state: Any,
+    state: Services,
     sender: Mapping[str, Any],
     target_id: int,
     raw_content: Any,
@@ -625,7 +630,7 @@ async def send_pm(
 
 
 async def announce(
-    state: Any,
+    state: Services,
     sender: Mapping[str, Any],
     *,
     name: str,
@@ -670,7 +675,7 @@ async def announce(
 
 
 async def silence(
-    state: Any,
+    state: Services,
     user_id: int,
     seconds: int,
     reason: str | None = None,
@@ -686,7 +691,7 @@ async def silence(
 
 
 async def silences_for_ack(
-    state: Any, since: int | None, history_since: int | None
+    state: Services, since: int | None, history_since: int | None
 ) -> list[dict[str, Any]]:
     """osu-web `/chat/ack` and `/chat/updates`: by silence id, else newer than message `since`."""
     if history_since is not None:

@@ -8,12 +8,14 @@ app/Libraries/UserRegistration.php), hashes the password, stores the user and fi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from databases import Database
+from starlette.applications import Starlette
 
 from core.auth import auth_settings, hash_password
 from core.plugins import resolve
+from core.services import HasServices, services
 from core.users import profiles
 from core.users import store as users_db
 
@@ -22,12 +24,6 @@ from core.users import store as users_db
 FIELDS = ("username", "user_email", "password")
 USERNAME_TAKEN = "Username is already in use!"
 EMAIL_TAKEN = "Email address already used."
-
-
-class HasState(Protocol):
-    """The app, or the CLI's stand-in for it (`core.app.standalone`)."""
-
-    state: Any
 
 
 class AccountRefused(Exception):
@@ -57,7 +53,7 @@ async def problems(
 
 
 async def create_account(
-    app: HasState,
+    app: Starlette | HasServices,
     *,
     username: str,
     password: str,
@@ -65,7 +61,7 @@ async def create_account(
     country: str | None = None,
 ) -> dict[str, Any]:
     """Store a new user and tell the plugins; returns the user row or raises AccountRefused."""
-    state = app.state
+    state = services(app)
     conf = profiles.accounts_settings(state.settings)
     found = await problems(state.db, username, email, password)
     country_code = (country or conf["default_country"]).upper()

@@ -12,6 +12,7 @@ from core.chat import service as chat
 from core.chat import store as chat_db
 from core.chat.store import ANNOUNCE, PM
 from core.http import Params, error, json, no_content, params, unprocessable
+from core.services import services
 from core.users import profiles
 from plugins.chat.utf8 import ensure_utf8
 
@@ -46,14 +47,14 @@ async def _message_params(request: Request) -> tuple[Params, Any, bool, str | No
 
 async def list_channels(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     channels = await chat_db.public_channels(state.db)
     return json([await chat.channel_json(state, c, user) for c in channels])
 
 
 async def show_channel(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     channel, membership = await chat.readable_channel(state, request.path_params["channel"], user)
     data = await chat.channel_json(state, channel, user, chat.LISTING, membership=membership)
     user_ids: list[int] = []
@@ -68,7 +69,7 @@ async def show_channel(request: Request) -> Response:
 
 async def create_channel(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     await ensure_utf8(request)
     p = await params(request)
     kind = (p.str("type") or "").upper()
@@ -117,7 +118,7 @@ def _self_only(request: Request, user: Any) -> None:
 
 async def join_channel(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     _self_only(request, user)
     channel = await chat.get_channel(state, request.path_params["channel"])
     membership = await chat_db.membership(state.db, int(channel["id"]), int(user["id"]))
@@ -131,7 +132,7 @@ async def join_channel(request: Request) -> Response:
 
 async def leave_channel(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     _self_only(request, user)
     channel = await chat.get_channel(state, request.path_params["channel"])
     reason = chat.part_error(channel)
@@ -143,7 +144,7 @@ async def leave_channel(request: Request) -> Response:
 
 async def mark_as_read(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     channel, _ = await chat.readable_channel(state, request.path_params["channel"], user)
     await chat_db.mark_read(
         state.db, int(channel["id"]), int(user["id"]), request.path_params["message"]
@@ -156,7 +157,7 @@ async def mark_as_read(request: Request) -> Response:
 
 async def list_messages(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     p = await params(request)
     channel, _ = await chat.readable_channel(state, request.path_params["channel"], user)
     # osu-web clamps the limit instead of refusing it.
@@ -173,7 +174,7 @@ async def list_messages(request: Request) -> Response:
 
 async def post_message(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     _, content, is_action, uuid = await _message_params(request)
     channel = await chat.get_channel(state, request.path_params["channel"])
     message = await chat.send(state, user, channel, content, is_action=is_action, uuid=uuid)
@@ -182,7 +183,7 @@ async def post_message(request: Request) -> Response:
 
 async def new_conversation(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     p, content, is_action, uuid = await _message_params(request)
     target_id = p.int("target_id")
     if target_id is None:
@@ -207,7 +208,7 @@ async def ack(request: Request) -> Response:
     require_user(request)
     p = await params(request)
     silences = await chat.silences_for_ack(
-        request.app.state, p.int("since"), p.int("history_since")
+        services(request), p.int("since"), p.int("history_since")
     )
     return json({"silences": silences})
 
@@ -217,7 +218,7 @@ INCLUDES = ("messages", "presence", "silences")
 
 async def updates(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     p = await params(request)
     since = p.int("since")
     history_since = p.int("history_since")
@@ -238,7 +239,7 @@ async def updates(request: Request) -> Response:
 
 async def presence(request: Request) -> Response:
     user = require_user(request)
-    return json(await chat.presence(request.app.state, user))
+    return json(await chat.presence(services(request), user))
 
 
 CHANNEL = V2 + "/channels/{channel:int}"

@@ -13,6 +13,7 @@ from core.auth import api_route, require_user
 from core.chat import notifications as notify_db
 from core.chat.service import chat_settings
 from core.http import json, no_content, params, time_offset, unprocessable
+from core.services import services
 
 FEED_PATH = "/notifications/feed"
 PAGE = 50
@@ -57,7 +58,7 @@ def _stacks(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dic
 
 async def list_notifications(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     p = await params(request)
     max_id = p.int("max_id", minimum=0)
     unread = bool(p.bool("unread", False))
@@ -106,7 +107,7 @@ def _identity(value: Any) -> tuple[str | None, str | None, int | None]:
 
 async def mark_read(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    state = services(request)
     p = await params(request)
     user_id = int(user["id"])
     ids: list[int] = []

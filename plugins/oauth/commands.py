@@ -12,6 +12,7 @@ from core.app import standalone
 from core.auth import new_secret, sha256_hex
 from core.auth import store as oauth_db
 from core.config import load_settings
+from core.services import services
 from core.users import store as users_db
 
 
@@ -31,7 +32,7 @@ def _create_client(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         async with standalone(settings) as app:
-            state = app.state
+            state = services(app)
             owner = None
             if args.owner:
                 row = await users_db.find_by_username(state.db, args.owner, previous=False)

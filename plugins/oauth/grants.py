@@ -25,6 +25,7 @@ from core.auth import store as oauth_db
 from core.config import Settings
 from core.db import utcnow
 from core.http import Params
+from core.services import Services, services
 from core.users import store as users_db
 from plugins.oauth import errors
 
@@ -94,11 +95,11 @@ async def authenticate_client(request: Request, p: Params, grant: str) -> dict[s
     text = str(raw_id).strip()
     if not text.isdigit() or len(text) > 18:
         raise errors.invalid_client(sent_auth)
-    client = await oauth_db.get_client(request.app.state.db, int(text))
+    client = await oauth_db.get_client(services(request).db, int(text))
     if client is None or client["revoked"] or not isinstance(secret, str):
         raise errors.invalid_client(sent_auth)
     if client["secret_hash"] is None:
-        allowed = oauth_settings(request.app.state.settings)["lazer_client_secrets"]
+        allowed = oauth_settings(services(request).settings)["lazer_client_secrets"]
         ok = not allowed or any(hmac.compare_digest(secret, s) for s in allowed)
     else:
         ok = secret_matches(secret, client["secret_hash"])
@@ -130,7 +131,7 @@ def parse_scopes(raw: Any) -> list[str]:
 
 
 async def check_scope_policy(
-    state: Any, scopes: Sequence[str], client: dict[str, Any], user_id: int | None, grant: str
+    state: Services, scopes: Sequence[str], client: dict[str, Any], user_id: int | None, grant: str
 ) -> None:
     """osu-web's Token::validate rules, with its messages (400 `{"error": ...}`)."""
     chosen = set(scopes)
@@ -188,7 +189,7 @@ async def check_login(request: Request, username: str, password: str) -> dict[st
     Failures count per client address and per username; past the limit every attempt (even a
     correct one) is refused until the window ends, so guessing gains nothing.
     """
-    state = request.app.state
+    state = services(request)
     conf = oauth_settings(state.settings)
     limit, window = conf["failed_login_limit"], conf["failed_login_window"]
     keys = [
@@ -214,7 +215,7 @@ async def check_login(request: Request, username: str, password: str) -> dict[st
 
 
 async def token_response(
-    state: Any,
+    state: Services,
     *,
     user_id: int | None,
     client_id: int,
@@ -247,10 +248,10 @@ async def password_grant(request: Request, p: Params, client: dict[str, Any]) ->
         raise errors.missing("password")
     scopes = parse_scopes(p.get("scope"))
     user = await check_login(request, username, password)
-    await check_scope_policy(request.app.state, scopes, client, user["id"], "password")
-    await users_db.touch_last_visit(request.app.state.db, user["id"])
+    await check_scope_policy(services(request), scopes, client, user["id"], "password")
+    await users_db.touch_last_visit(services(request).db, user["id"])
     return await token_response(
-        request.app.state, user_id=user["id"], client_id=client["id"], scopes=scopes, refresh=True
+        services(request), user_id=user["id"], client_id=client["id"], scopes=scopes, refresh=True
     )
 
 
@@ -258,10 +259,10 @@ async def client_credentials_grant(
     request: Request, p: Params, client: dict[str, Any]
 ) -> dict[str, Any]:
     scopes = parse_scopes(p.get("scope"))
-    await check_scope_policy(request.app.state, scopes, client, None, "client_credentials")
+    await check_scope_policy(services(request), scopes, client, None, "client_credentials")
     owner = client["user_id"] if "delegate" in scopes else None
     return await token_response(
-        request.app.state,
+        services(request),
         user_id=None,
         client_id=client["id"],
         scopes=scopes,
@@ -276,7 +277,7 @@ async def authorization_code_grant(
     code = p.get("code")
     if not isinstance(code, str):
         raise errors.missing("code")
-    db = request.app.state.db
+    db = services(request).db
     row = await oauth_db.auth_code_row(db, sha256_hex(code))
     if row is None:
         raise errors.invalid_request("Cannot decrypt the authorization code")
@@ -295,7 +296,7 @@ async def authorization_code_grant(
     if not await oauth_db.use_auth_code(db, row["id"]):
         raise errors.invalid_request("Authorization code has been revoked")
     return await token_response(
-        request.app.state,
+        services(request),
         user_id=int(row["user_id"]),
         client_id=client["id"],
         scopes=row["scopes"].split(),
@@ -309,7 +310,7 @@ async def refresh_token_grant(
     presented = p.get("refresh_token")
     if not isinstance(presented, str):
         raise errors.missing("refresh_token")
-    state = request.app.state
+    state = services(request)
     row = await oauth_db.refresh_token_row(state.db, sha256_hex(presented))
     if row is None:
         raise errors.invalid_refresh("Cannot decrypt the refresh token")
@@ -351,7 +352,7 @@ GRANTS = {
 
 
 async def issue_auth_code(
-    state: Any,
+    state: Services,
     *,
     user_id: int,
     client_id: int,
@@ -371,6 +372,6 @@ async def issue_auth_code(
     return code
 
 
-def touch_authenticator(state: Any) -> None:
+def touch_authenticator(state: Services) -> None:
     """Load (or create) the signing key at start-up rather than on the first request."""
     authenticator(state)

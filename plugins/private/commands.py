@@ -10,6 +10,7 @@ from typing import Any
 from core.app import standalone
 from core.auth import auth_settings, hash_password, revoke_user_tokens
 from core.config import load_settings
+from core.services import Services, services
 from core.users import accounts, profiles
 from core.users import store as users_db
 
@@ -63,7 +64,7 @@ async def _create(app: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _find(state: Any, username: str) -> dict[str, Any] | None:
+async def _find(state: Services, username: str) -> dict[str, Any] | None:
     if username.isdigit():
         row = await users_db.get_user(state.db, int(username))
         if row is not None:
@@ -72,7 +73,7 @@ async def _find(state: Any, username: str) -> dict[str, Any] | None:
 
 
 async def _set_password(app: Any, args: argparse.Namespace) -> int:
-    state = app.state
+    state = services(app)
     row = await _find(state, args.username)
     if row is None:
         return _fail(f"no user {args.username!r}")
@@ -89,7 +90,7 @@ async def _set_password(app: Any, args: argparse.Namespace) -> int:
 
 
 async def _restrict(app: Any, args: argparse.Namespace) -> int:
-    state = app.state
+    state = services(app)
     row = await _find(state, args.username)
     if row is None:
         return _fail(f"no user {args.username!r}")

@@ -8,11 +8,12 @@ from starlette.routing import BaseRoute, Route
 
 from core.hooks import hookimpl
 from core.http import json, params
+from core.services import services
 from core.users import accounts, profiles
 
 
 async def register(request: Request) -> Response:
-    state = request.app.state
+    state = services(request)
     form = (await params(request)).dict("user")
     fields = {k: form.get(k) for k in accounts.FIELDS}
     problems: dict[str, list[str]] = {k: [] for k in accounts.FIELDS}
