@@ -52,9 +52,9 @@ class SystemClock:
 SYSTEM_CLOCK = SystemClock()
 
 
-def clock_of(state: Services | None) -> Clock:
+def clock_of(svc: Services | None) -> Clock:
     """The clock of an app's services (`services(app).clock`); the real one without services."""
-    found: Clock | None = getattr(state, "clock", None)
+    found: Clock | None = getattr(svc, "clock", None)
     return found if found is not None else SYSTEM_CLOCK
 
 

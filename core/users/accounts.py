@@ -61,18 +61,18 @@ async def create_account(
     country: str | None = None,
 ) -> dict[str, Any]:
     """Store a new user and tell the plugins; returns the user row or raises AccountRefused."""
-    state = services(app)
-    conf = profiles.accounts_settings(state.settings)
-    found = await problems(state.db, username, email, password)
+    svc = services(app)
+    conf = profiles.accounts_settings(svc.settings)
+    found = await problems(svc.db, username, email, password)
     country_code = (country or conf["default_country"]).upper()
     if len(country_code) != 2 or not country_code.isalpha():
         found["country"] = [f"country must be two letters, got {country_code!r}"]
     if any(found.values()):
         raise AccountRefused(found)
-    rounds = auth_settings(state.settings)["bcrypt_rounds"]
+    rounds = auth_settings(svc.settings)["bcrypt_rounds"]
     try:
         user_id = await users_db.insert_user(
-            state.db,
+            svc.db,
             username=username,
             password_hash=await hash_password(password, rounds),
             email=email,
@@ -80,11 +80,11 @@ async def create_account(
         )
     except Exception:
         # Lost a race for the same name: the unique index decided.
-        if await users_db.username_taken(state.db, username):
+        if await users_db.username_taken(svc.db, username):
             raise AccountRefused({"username": [USERNAME_TAKEN]}) from None
         raise
-    row = await users_db.get_user(state.db, user_id)
+    row = await users_db.get_user(svc.db, user_id)
     assert row is not None
-    for result in state.plugins.hook.user_registered(app=app, user=row):
+    for result in svc.plugins.hook.user_registered(app=app, user=row):
         await resolve(result)
     return row

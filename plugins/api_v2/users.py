@@ -48,7 +48,7 @@ def _with_viewer(body: bytes, attributes: dict[str, Any] | None) -> bytes:
 
 
 async def show(request: Request) -> Response:
-    state = services(request)
+    svc = services(request)
     viewer = current_user(request)
     viewer_id = None if viewer is None else int(viewer["id"])
     key = request.path_params["user"]
@@ -68,13 +68,13 @@ async def show(request: Request) -> Response:
     assert row is not None
     ruleset = mode or RULESETS[row["playmode"]]
     user = await profiles.profile(
-        state.db, row, ruleset, state.settings, own=False, viewer_id=viewer_id
+        svc.db, row, ruleset, svc.settings, own=False, viewer_id=viewer_id
     )
     attributes = user.pop("current_user_attributes")
     body = orjson.dumps(user)
     # Restricted profiles are only ever shown to their owner: never cache those.
     if not row["restricted"]:
-        await state.cache.set(
+        await svc.cache.set(
             profiles.profile_key(int(row["id"]), mode), body, ex=PROFILE_CACHE_SECONDS
         )
     return JSONResponse(_with_viewer(body, attributes))
@@ -90,14 +90,14 @@ async def _attributes(request: Request, target: int, viewer_id: int | None) -> A
 
 
 async def me(request: Request) -> Response:
-    state = services(request)
+    svc = services(request)
     user = require_user(request)
-    row = await users_db.get_user(state.db, int(user["id"]))
+    row = await users_db.get_user(svc.db, int(user["id"]))
     if row is None:
         raise not_found()
     ruleset = request.path_params.get("mode") or RULESETS[row["playmode"]]
     body = await profiles.profile(
-        state.db, row, ruleset, state.settings, own=True, viewer_id=int(row["id"])
+        svc.db, row, ruleset, svc.settings, own=True, viewer_id=int(row["id"])
     )
     body["current_user_attributes"] = {"has_blocked": False}
     return json(body)

@@ -200,12 +200,12 @@ def hub_of(app: Any) -> Hub:
     return hub
 
 
-async def _watch_token(conn: Connection, state: Services, header: str, interval: float) -> None:
+async def _watch_token(conn: Connection, svc: Services, header: str, interval: float) -> None:
     """Re-check the token now and then: revoked or expired ends the socket with `logout`."""
     while not conn.closing:
         await asyncio.sleep(interval)
         try:
-            resolved = await resolve_token(state, header)
+            resolved = await resolve_token(svc, header)
         except ApiError:
             resolved = None
         except Exception:
@@ -217,12 +217,12 @@ async def _watch_token(conn: Connection, state: Services, header: str, interval:
 
 
 async def feed(ws: WebSocket) -> None:
-    state = services(ws)
+    svc = services(ws)
     hub = hub_of(ws.app)
     await ws.accept()
     header = ws.headers.get("authorization", "")
     try:
-        resolved = await resolve_token(state, header)
+        resolved = await resolve_token(svc, header)
     except ApiError:
         resolved = None
     except Exception:
@@ -237,8 +237,8 @@ async def feed(ws: WebSocket) -> None:
     conn = Connection(ws, int(user["id"]), token.id, token.can("chat.read"))
     hub.add(conn)
     writer = asyncio.create_task(conn.write_loop())
-    interval = float(chat_settings(state.settings)["token_check_seconds"])
-    watcher = asyncio.create_task(_watch_token(conn, state, header, max(0.1, interval)))
+    interval = float(chat_settings(svc.settings)["token_check_seconds"])
+    watcher = asyncio.create_task(_watch_token(conn, svc, header, max(0.1, interval)))
     conn.push(READY)
     try:
         while not conn.closing:

@@ -48,14 +48,14 @@ async def rename(request: Request) -> Response:
     problems = users_db.username_errors(username)
     if problems:
         raise _form_error("username", problems)
-    state = services(request)
-    if await users_db.username_taken(state.db, username, except_user=int(user["id"])):
+    svc = services(request)
+    if await users_db.username_taken(svc.db, username, except_user=int(user["id"])):
         raise _form_error("username", ["Username is already in use!"])
     if username == user["username"]:
         return json({"username": username, "previous_usernames": []})
-    await users_db.rename(state.db, int(user["id"]), user["username"], username)
-    await profiles.invalidate(state, int(user["id"]))
-    previous = await users_db.previous_usernames(state.db, int(user["id"]))
+    await users_db.rename(svc.db, int(user["id"]), user["username"], username)
+    await profiles.invalidate(svc, int(user["id"]))
+    previous = await users_db.previous_usernames(svc.db, int(user["id"]))
     return json({"username": username, "previous_usernames": previous})
 
 
@@ -66,19 +66,19 @@ async def change_password(request: Request) -> Response:
     new = p.str("password", max_length=4096)
     if current is None or new is None:
         raise unprocessable("current_password and password are required")
-    state = services(request)
-    stored = await users_db.password_hash(state.db, int(user["id"]))
+    svc = services(request)
+    stored = await users_db.password_hash(svc.db, int(user["id"]))
     if not await verify_password(current, stored):
         raise _form_error("current_password", ["Current password is incorrect."])
     problems = users_db.password_errors(new, user["username"])
     if problems:
         raise _form_error("password", problems)
-    rounds = auth_settings(state.settings)["bcrypt_rounds"]
+    rounds = auth_settings(svc.settings)["bcrypt_rounds"]
     await users_db.update_user(
-        state.db, int(user["id"]), password_hash=await hash_password(new, rounds)
+        svc.db, int(user["id"]), password_hash=await hash_password(new, rounds)
     )
     # Every session of the account ends, this one included.
-    await revoke_user_tokens(state, int(user["id"]))
+    await revoke_user_tokens(svc, int(user["id"]))
     return no_content()
 
 
@@ -165,19 +165,19 @@ async def update_client(request: Request) -> Response:
 
 async def delete_client(request: Request) -> Response:
     row = await _own_client(request)
-    state = services(request)
-    await oauth_db.update_client(state.db, int(row["id"]), revoked=True)
-    await revoke_client_tokens(state, int(row["id"]))
+    svc = services(request)
+    await oauth_db.update_client(svc.db, int(row["id"]), revoked=True)
+    await revoke_client_tokens(svc, int(row["id"]))
     return no_content()
 
 
 async def reset_secret(request: Request) -> Response:
     row = await _own_client(request)
-    state = services(request)
+    svc = services(request)
     secret = new_secret(30)
-    await oauth_db.update_client(state.db, int(row["id"]), secret_hash=sha256_hex(secret))
-    await revoke_client_tokens(state, int(row["id"]))
-    updated = await oauth_db.get_client(state.db, int(row["id"]))
+    await oauth_db.update_client(svc.db, int(row["id"]), secret_hash=sha256_hex(secret))
+    await revoke_client_tokens(svc, int(row["id"]))
+    updated = await oauth_db.get_client(svc.db, int(row["id"]))
     assert updated is not None
     return json(_client_json(updated, secret))
 
