@@ -1,7 +1,8 @@
 """create_app(settings) -> Starlette: the host every plugin plugs into.
 
 Plugins are loaded when the app is built (their routes are needed then); the database, the cache,
-storage and jobs are opened in the lifespan and reached by handlers through `request.app.state`.
+storage and jobs are opened in the lifespan and reached by handlers through
+`core.services.services(request)`, the app's typed `Services`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
 from typing import Any
 
 from loguru import logger
@@ -32,6 +32,7 @@ from core.jobs import JobRunner
 from core.plugins import collect, load, resolve
 from core.ratelimit import RateLimitMiddleware, RateLimits
 from core.schema import full_metadata
+from core.services import App, Host, Services, services
 from core.signalr import HubHost
 
 HEALTH_TIMEOUT = 1.0
@@ -57,8 +58,9 @@ def make_storage(settings: Settings, pm: PluginManager) -> Any:
 
 
 @asynccontextmanager
-async def standalone(settings: Settings) -> AsyncIterator[SimpleNamespace]:
-    """The app's services for a CLI command, without serving: `app.state` as handlers see it.
+async def standalone(settings: Settings) -> AsyncIterator[Host]:
+    """The app's services for a CLI command, without serving: `services(host)` as handlers see
+    `services(request)`.
 
     Every command that touches the database goes through here, so each one works on a new data
     directory before the first `serve`: the schema is brought up exactly as `serve` does it.
@@ -73,21 +75,30 @@ async def standalone(settings: Settings) -> AsyncIterator[SimpleNamespace]:
     migrate.ensure_schema(settings, pm)
     database = await dbmod.connect(settings)
     cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)
-    state = SimpleNamespace(
-        db=database, cache=cache, storage=storage, settings=settings, plugins=pm, hubs={}
+    limits = RateLimits(settings)
+    svc = Services(
+        settings=settings,
+        plugins=pm,
+        metadata=full_metadata(pm),
+        storage=storage,
+        ratelimits=limits,
+        clock=SystemClock(),
     )
+    svc.db = database
+    svc.cache = cache
     try:
-        yield SimpleNamespace(state=state)
+        yield Host(svc)
     finally:
         difficulty.shutdown()
         await cache.close()
+        await limits.close()
         await database.disconnect()
 
 
 def create_app(
     settings: Settings, extra_plugins: Iterable[object] = (), clock: Clock | None = None
-) -> Starlette:
-    """The app; `clock` (`app.state.clock`) is what its jobs, memory cache and hubs wait on and
+) -> App:
+    """The app; `clock` (`services(app).clock`) is what its jobs, memory cache and hubs wait on and
     expire by: the real one unless a test brings a `core.clock.ManualClock`."""
     pm = load(settings, extra_plugins)
     storage = make_storage(settings, pm)
@@ -97,16 +108,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.db = await dbmod.connect(settings)
-        app.state.cache = make_cache(
-            settings.redis.url, settings.redis.prefix, settings.redis.timeout, app.state.clock
+        svc = services(app)
+        svc.db = await dbmod.connect(settings)
+        svc.cache = make_cache(
+            settings.redis.url, settings.redis.prefix, settings.redis.timeout, svc.clock
         )
         runner = JobRunner(collect(pm.hook.jobs()))
         started: list[HubHost] = []
         try:
             for result in pm.hook.startup(app=app):
                 await resolve(result)
-            for host in app.state.hubs.values():
+            for host in svc.hubs.values():
                 await host.start()
                 started.append(host)
             runner.start(app)
@@ -123,28 +135,29 @@ def create_app(
             # The pp/difficulty pool outlives nothing: a worker whose pool is still up waits on
             # it at interpreter exit instead of stopping.
             difficulty.shutdown()
-            await app.state.cache.close()
+            await svc.cache.close()
             await limits.close()
-            await app.state.db.disconnect()
+            await svc.db.disconnect()
 
-    app = Starlette(
+    app = App(
         routes=routes,
         middleware=[Middleware(HostMiddleware), Middleware(RateLimitMiddleware, limits=limits)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.clock = clock or SystemClock()
-    app.state.plugins = pm
-    app.state.metadata = full_metadata(pm)
-    app.state.storage = storage
-    app.state.ratelimits = limits
-    app.state.hubs = {}
+    app.services = hub_services = Services(
+        settings=settings,
+        plugins=pm,
+        metadata=full_metadata(pm),
+        storage=storage,
+        ratelimits=limits,
+        clock=clock or SystemClock(),
+    )
     for hub_class in collect(pm.hook.hubs()):
         host = HubHost(app, hub_class)
-        if host.name in app.state.hubs:
+        if host.name in hub_services.hubs:
             raise ConfigError("plugins", f"two plugins serve the hub {host.name!r}")
-        app.state.hubs[host.name] = host
+        hub_services.hubs[host.name] = host
         app.router.routes.extend(host.routes())
     return app
 
@@ -158,8 +171,8 @@ async def _check(probe: Any) -> str:
 
 
 async def health(request: Request) -> Response:
-    state = request.app.state
-    database, cache = await asyncio.gather(_check(dbmod.ping(state.db)), _check(state.cache.ping()))
+    svc = services(request)
+    database, cache = await asyncio.gather(_check(dbmod.ping(svc.db)), _check(svc.cache.ping()))
     body = {"status": "ok", "database": database, "cache": cache}
     if "unavailable" in (database, cache):
         body["status"] = "unavailable"

@@ -1,7 +1,7 @@
 """The app's clock: wall time, monotonic time and sleeping, in one object that can be swapped.
 
 Components that wait or expire things (the job runner, the memory cache, the spectator hub, the
-multiplayer countdowns) read `app.state.clock` instead of `time` and `asyncio.sleep`. The server
+multiplayer countdowns) read `services(app).clock` instead of `time` and `asyncio.sleep`. The server
 runs on `SystemClock`; tests give `create_app(settings, clock=ManualClock())` and move time with
 `advance`, so nothing in them waits on the real clock.
 """
@@ -14,7 +14,10 @@ import heapq
 import itertools
 import time
 from collections.abc import Awaitable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from core.services import Services
 
 T = TypeVar("T")
 
@@ -49,10 +52,9 @@ class SystemClock:
 SYSTEM_CLOCK = SystemClock()
 
 
-def clock_of(state: Any) -> Clock:
-    """The clock of an app's `state` (a state built without one, e.g. by a CLI command, runs on
-    the real clock)."""
-    found: Clock | None = getattr(state, "clock", None)
+def clock_of(svc: Services | None) -> Clock:
+    """The clock of an app's services (`services(app).clock`); the real one without services."""
+    found: Clock | None = getattr(svc, "clock", None)
     return found if found is not None else SYSTEM_CLOCK
 
 

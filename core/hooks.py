@@ -109,7 +109,7 @@ def jobs() -> list[Job] | None:
     `run_at_start` is set) until shutdown; a job that raises is logged and tried again next
     interval. A job with `once=True` runs once per interval across every worker and host sharing
     the cache: its ticks are whole multiples of `interval` on the wall clock, and the worker that
-    claims a tick in `app.state.cache` (SET NX) runs it while the others skip it.
+    claims a tick in `services(app).cache` (SET NX) runs it while the others skip it.
     """
 
 
@@ -119,7 +119,7 @@ def startup(app: Starlette) -> MaybeAwaitable[None]:
 
     Kind: event. May return an awaitable (or be an `async def`); the host awaits it.
 
-    `app` is the Starlette app; `app.state` holds `settings`, `db`, `cache`, `storage`,
+    `app` is the Starlette app; `services(app)` holds `settings`, `db`, `cache`, `storage`,
     `plugins` and `hubs`. Called once per worker when the app starts, after the database and the
     cache are open and the jobs are listed, before the hubs start and before the first request.
     Implementations are awaited one after the other in call order; one that raises stops
@@ -144,7 +144,7 @@ def shutdown(app: Starlette) -> MaybeAwaitable[None]:
 
 @hookspec
 def tables(metadata: sa.MetaData) -> list[sa.Table] | None:
-    """The plugin's own tables, so migrations and `app.state.metadata` know them.
+    """The plugin's own tables, so migrations and `services(app).metadata` know them.
 
     Kind: collect. Sync.
 

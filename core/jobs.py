@@ -15,11 +15,15 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
 from core.clock import Clock, clock_of
+
+if TYPE_CHECKING:
+    from core.cache import Cache
+    from core.services import Services
 
 # A claimed tick's key outlives its interval by this much: a host whose clock is up to this far
 # behind still finds the tick taken instead of running it a second time.
@@ -34,7 +38,7 @@ class Job:
     # Run once right at start-up instead of waiting one interval first (a `once` job: claim the
     # tick under way, unless a worker already ran it).
     run_at_start: bool = False
-    # Run each tick on one worker only, across all workers and hosts sharing `app.state.cache`.
+    # Run each tick on one worker only, across all workers and hosts sharing `services(app).cache`.
     # A run longer than `interval` may overlap the next tick's run on another worker.
     once: bool = False
 
@@ -81,7 +85,7 @@ async def _loop_once(job: Job, app: Any, clock: Clock, nap: Nap, cache: Any) -> 
 
 
 class JobRunner:
-    """The app's jobs, each in a task of its own; `start` makes it `app.state.jobs`."""
+    """The app's jobs, each in a task of its own; `start` makes it `services(app).jobs`."""
 
     def __init__(self, jobs: list[Job]) -> None:
         self.jobs = jobs
@@ -92,13 +96,15 @@ class JobRunner:
         self._changed = asyncio.Event()
 
     def start(self, app: Any, clock: Clock | None = None) -> None:
-        """Run every job on `clock` (by default the app's, `app.state.clock`); `once` jobs claim
-        their ticks in `app.state.cache`."""
-        state = getattr(app, "state", None)
+        """Run every job on `clock` (by default the app's, `services(app).clock`); `once` jobs claim
+        their ticks in `services(app).cache`."""
+        # The app's `Services` (or a test's stand-in with `clock` and `cache`); None runs
+        # the jobs without one.
+        svc: Services | None = getattr(app, "services", None)
         if clock is None:
-            clock = clock_of(state)
+            clock = clock_of(svc)
         self._clock = clock
-        cache = getattr(state, "cache", None)
+        cache: Cache | None = getattr(svc, "cache", None)
         for job in self.jobs:
             nap = self._napper(len(self._asleep_until), clock)
             self._asleep_until.append(None)
@@ -109,8 +115,8 @@ class JobRunner:
             else:
                 loop = _loop(job, app, clock, nap)
             self._tasks.append(asyncio.create_task(loop, name=f"job:{job.name}"))
-        if state is not None:
-            state.jobs = self
+        if svc is not None:
+            svc.jobs = self
 
     def _napper(self, slot: int, clock: Clock) -> Nap:
         async def nap(seconds: float) -> None:

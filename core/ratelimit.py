@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.config import Settings
 from core.http import ApiError, json
+from core.services import services
 
 
 class RateLimits:
@@ -88,7 +89,7 @@ async def throttle(request: Any, name: str, limit: str) -> None:
 
     Counted per token like the route groups, under its own `name`.
     """
-    limits: RateLimits = request.app.state.ratelimits
+    limits: RateLimits = services(request).ratelimits
     item = _parse(limit)
     if not limits.enabled or item is None:
         return

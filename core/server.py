@@ -27,6 +27,7 @@ from loguru import logger
 from starlette.applications import Starlette
 
 from core.config import Settings, load_settings
+from core.services import services
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # The most of the graceful timeout the hubs may spend telling their clients (a client that does
@@ -58,7 +59,7 @@ def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] 
 
 async def drain(app: Starlette, timeout: float) -> None:
     """Tell every hub client that the server is going away and close its connection."""
-    hosts = list(getattr(app.state, "hubs", {}).values())
+    hosts = list(services(app).hubs.values())
     if not hosts:
         return
     try:

@@ -32,6 +32,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from core.services import services
+
 if TYPE_CHECKING:
     from starlette.applications import Starlette
     from websockets.asyncio.client import ClientConnection
@@ -302,7 +304,7 @@ async def settle(apps: Starlette | Iterable[Starlette], timeout: float = 10.0) -
     """Wait until every job of `apps` is asleep until a moment still ahead on its clock: each
     has started, and whatever came due has run."""
     for app in [apps] if not isinstance(apps, Iterable) else apps:
-        runner = getattr(app.state, "jobs", None)
+        runner = services(app).jobs
         if runner is None:
             continue
         try:
@@ -323,7 +325,7 @@ async def advance(
     from core.clock import ManualClock
 
     started = [apps] if not isinstance(apps, Iterable) else list(apps)
-    clocks = {id(app.state.clock): app.state.clock for app in started}
+    clocks = {id(services(app).clock): services(app).clock for app in started}
     (clock,) = clocks.values()
     if not isinstance(clock, ManualClock):
         raise TypeError("advance() moves a core.clock.ManualClock (the `clock` fixture)")
@@ -344,7 +346,7 @@ async def create_user(
     from core.users import store as users_db
 
     user_id: int = await users_db.insert_user(
-        app.state.db,
+        services(app).db,
         username=username,
         password_hash=await hash_password(password, rounds=4),
         email=email if email is not None else f"{users_db.clean_username(username)}@example.com",
@@ -358,10 +360,10 @@ async def issue_token(app: Starlette, user_id: int | None, scopes: Sequence[str]
     from core.auth import issue_access_token
     from core.auth import store as oauth_db
 
-    await oauth_db.ensure_builtin_client(app.state.db, TEST_CLIENT_ID, "osu!lazer")
+    await oauth_db.ensure_builtin_client(services(app).db, TEST_CLIENT_ID, "osu!lazer")
     token: str
     token, _ = await issue_access_token(
-        app.state, user_id=user_id, client_id=TEST_CLIENT_ID, scopes=list(scopes)
+        services(app), user_id=user_id, client_id=TEST_CLIENT_ID, scopes=list(scopes)
     )
     return token
 

@@ -13,6 +13,7 @@ from core.clock import ManualClock, SystemClock
 from core.config import ConfigError, Settings
 from core.hooks import hookimpl
 from core.jobs import Job
+from core.services import services
 
 from .conftest import free_port, make_settings, running
 
@@ -50,7 +51,7 @@ async def test_startup_shutdown_and_jobs_are_awaited(settings: Settings) -> None
             return [Job("tick", 0.01, tick, run_at_start=True)]
 
     app = create_app(settings, [Plugin()], clock=clock)
-    assert app.state.clock is clock
+    assert services(app).clock is clock
     async with running(app):
         assert events[0] == "startup"
         await ticked.wait()  # at start
@@ -81,7 +82,7 @@ async def test_plugin_routes_are_served_and_disabled_ones_are_not(
 
 
 def test_the_app_runs_on_the_real_clock_unless_given_one(settings: Settings) -> None:
-    assert isinstance(create_app(settings).state.clock, SystemClock)
+    assert isinstance(services(create_app(settings)).clock, SystemClock)
 
 
 def test_missing_storage_backend_is_a_config_error(settings: Settings) -> None:

@@ -23,6 +23,7 @@ from core.auth import (
 from core.config import Settings
 from core.hooks import hookimpl
 from core.http import json
+from core.services import services
 from tests.conftest import create_user, issue_token, running
 
 
@@ -108,7 +109,7 @@ async def test_jwt_claims_as_clients_decode_them(app: Starlette) -> None:
     assert len(claims["jti"]) == 80
     assert claims["exp"] - claims["iat"] == 86400
     guest = await issue_token(app, None, ["public"])
-    guest_claims = authenticator(app.state).signer.decode(guest)
+    guest_claims = authenticator(services(app)).signer.decode(guest)
     assert guest_claims is not None and guest_claims["sub"] == ""
 
 
@@ -170,28 +171,28 @@ async def test_wrong_signature_expired_and_revoked(
 
     user_id = await create_user(app)
     token = await issue_token(app, user_id)
-    claims = authenticator(app.state).signer.decode(token)
+    claims = authenticator(services(app)).signer.decode(token)
     assert claims is not None
     # Same claims, signed by another key.
     forged = Signer(rsa.generate_private_key(public_exponent=65537, key_size=2048)).encode(claims)
     r = await client.get("/t/public", headers=bearer(forged))
     assert r.status_code == 401
     # Same key, expiry in the past (the row exists and is not revoked).
-    expired = authenticator(app.state).signer.encode(claims | {"exp": int(time.time()) - 1})
+    expired = authenticator(services(app)).signer.encode(claims | {"exp": int(time.time()) - 1})
     r = await client.get("/t/public", headers=bearer(expired))
     assert r.status_code == 401
     # Tampered payload with the original signature.
     head, _, sig = token.split(".")
-    other = authenticator(app.state).signer.encode(claims | {"sub": "999"}).split(".")[1]
+    other = authenticator(services(app)).signer.encode(claims | {"sub": "999"}).split(".")[1]
     r = await client.get("/t/public", headers=bearer(f"{head}.{other}.{sig}"))
     assert r.status_code == 401
     # A valid signature over a jti that was never issued.
-    unknown = authenticator(app.state).signer.encode(claims | {"jti": "0" * 80})
+    unknown = authenticator(services(app)).signer.encode(claims | {"jti": "0" * 80})
     r = await client.get("/t/public", headers=bearer(unknown))
     assert r.status_code == 401
 
     assert (await client.get("/t/public", headers=bearer(token))).status_code == 200
-    await revoke_user_tokens(app.state, user_id)
+    await revoke_user_tokens(services(app), user_id)
     r = await client.get("/t/public", headers=bearer(token))
     assert (r.status_code, r.json()) == (401, {"authentication": "basic"})
 
@@ -213,10 +214,10 @@ async def test_revocation_tells_the_notification_sockets_at_once(app: Starlette)
     user_id = await create_user(app, "leaving")
     token = await issue_token(app, user_id)
     client_token = await issue_token(app, None, ("public",))
-    jti = authenticator(app.state).claims(token)["jti"]
-    client_jti = authenticator(app.state).claims(client_token)["jti"]
-    async with app.state.cache.subscribe(notifications.BUS) as bus:
-        await revoke_access_tokens(app.state, [jti, client_jti])
+    jti = authenticator(services(app)).claims(token)["jti"]
+    client_jti = authenticator(services(app)).claims(client_token)["jti"]
+    async with services(app).cache.subscribe(notifications.BUS) as bus:
+        await revoke_access_tokens(services(app), [jti, client_jti])
         message = await bus.get(timeout=2)
         assert message is not None
         header, _, text = message[1].partition(b"\n")
@@ -224,7 +225,7 @@ async def test_revocation_tells_the_notification_sockets_at_once(app: Starlette)
         assert orjson.loads(text) == {"event": "logout"}
         # A client-credentials token has no user and no socket: nothing more is sent. (The
         # barrier: a message published after the revocation is the next one on the bus.)
-        await notifications.publish_to_users(app.state.cache, [user_id], b'{"event":"after"}')
+        await notifications.publish_to_users(services(app).cache, [user_id], b'{"event":"after"}')
         message = await bus.get(timeout=2)
         assert message is not None and message[1].endswith(b'{"event":"after"}')
 
@@ -233,15 +234,15 @@ async def test_prefetched_keys_come_with_the_token_lookup(
     app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = await issue_token(app, await create_user(app, "fetcher"), ("public",))
-    await app.state.cache.set("thing:1", b"one")
+    await services(app).cache.set("thing:1", b"one")
     gets: list[str] = []
-    original_get = app.state.cache.get
+    original_get = services(app).cache.get
 
     async def counting_get(key: str) -> bytes | None:
         gets.append(key)
         return await original_get(key)
 
-    monkeypatch.setattr(app.state.cache, "get", counting_get)
+    monkeypatch.setattr(services(app).cache, "get", counting_get)
     assert (await client.get("/t/cached/1", headers=bearer(token))).json() == {"value": "one"}
     assert (await client.get("/t/cached/2", headers=bearer(token))).json() == {"value": None}
     assert "thing:1" not in gets and "thing:2" not in gets  # no second round trip

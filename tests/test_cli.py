@@ -170,9 +170,11 @@ def test_the_package_passes_its_own_tests(plugin_site: Path, tmp_path: Path) -> 
     shutil.copytree(ROOT / "tests" / "plugin_dist", source)
     # The embedded backend only: a MariaDB pass would drop this run's tables to migrate its own.
     env = {k: v for k, v in os.environ.items() if not k.startswith("HITCIRCLE_") and k != "CI"}
+    # hitcircle from this checkout (ROOT), as the other subprocesses get it by running in ROOT:
+    # an installed copy of another checkout would test the plugin against other code.
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        env=env | {"PYTHONPATH": str(plugin_site)},
+        env=env | {"PYTHONPATH": os.pathsep.join([str(plugin_site), str(ROOT)])},
         cwd=source,
         capture_output=True,
         text=True,

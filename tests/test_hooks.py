@@ -39,6 +39,7 @@ from core.jobs import Job
 from core.lazer import register_method
 from core.lazer.wire import STR
 from core.schema import plugin_metadata
+from core.services import services
 from core.signalr import Connection, Hub, hub_method
 from core.storage import Storage, check_key
 from core.testing import schema_changed
@@ -115,7 +116,7 @@ class GreeterHub(Hub):
     started: list[str] = []
 
     async def on_startup(self) -> None:
-        GreeterHub.started.append(self.app.state.greeting)
+        GreeterHub.started.append(str(services(self.app).extras["greeting"]))
 
     @hub_method
     async def Greet(self, conn: Connection, name: str) -> str:
@@ -156,11 +157,11 @@ async def test_hook_hubs(settings: Settings) -> None:
 
     @hookimpl
     def startup(app: Starlette) -> None:
-        app.state.greeting = "set by startup"
+        services(app).extras["greeting"] = "set by startup"
 
     GreeterHub.started.clear()
     app = create_app(settings, extra_plugins=[plugin("greeter", hubs, startup)])
-    assert isinstance(app.state.hubs["greeter"].hub, GreeterHub)
+    assert isinstance(services(app).hubs["greeter"].hub, GreeterHub)
     async with listening(app) as url:
         # The hub starts after every `startup` hook.
         assert GreeterHub.started == ["set by startup"]
@@ -197,8 +198,8 @@ async def test_hook_startup(settings: Settings) -> None:
     @hookimpl
     async def startup(app: Starlette) -> None:
         # The database and the cache are open by now.
-        assert await app.state.db.fetch_val(sa.text("SELECT 1")) == 1
-        await app.state.cache.set("greeting", "hello")
+        assert await services(app).db.fetch_val(sa.text("SELECT 1")) == 1
+        await services(app).cache.set("greeting", "hello")
         seen.append("async")
 
     # A sync implementation in a second plugin, under a name of its own (pluggy's `specname`).
@@ -207,7 +208,7 @@ async def test_hook_startup(settings: Settings) -> None:
         seen.append("sync")
 
     async def greeting(request: Request) -> Response:
-        value = await request.app.state.cache.get("greeting")
+        value = await services(request).cache.get("greeting")
         return json({"greeting": value.decode()})
 
     @hookimpl
@@ -227,7 +228,7 @@ async def test_hook_shutdown(settings: Settings) -> None:
     @hookimpl
     async def shutdown(app: Starlette) -> None:
         # Still open: the database closes after the plugins' shutdown.
-        closed.append(await app.state.db.fetch_val(sa.text("SELECT 1")))
+        closed.append(await services(app).db.fetch_val(sa.text("SELECT 1")))
 
     @hookimpl
     def startup(app: Starlette) -> None:
@@ -281,10 +282,10 @@ async def test_hook_tables(settings: Settings) -> None:
         return [greetings]
 
     app = create_app(settings, extra_plugins=[plugin("greeting", tables)])
-    assert "hook_greetings" in app.state.metadata.tables
-    assert "users" in app.state.metadata.tables
+    assert "hook_greetings" in services(app).metadata.tables
+    assert "users" in services(app).metadata.tables
     # The migrations see the table: without a migration creating it, autogenerate wants it.
-    diffs: list[Any] = migrate.differences(settings, app.state.plugins)
+    diffs: list[Any] = migrate.differences(settings, services(app).plugins)
     assert [d[1].name for d in diffs if d[0] == "add_table"] == ["hook_greetings"]
 
 
@@ -305,11 +306,11 @@ async def test_hook_migration_dirs(settings: Settings, tmp_path: Path) -> None:
     greeting = plugin("greeting", tables, migration_dirs)
     app = create_app(settings, extra_plugins=[greeting])
     try:
-        migrate.upgrade(settings, app.state.plugins)
-        assert migrate.differences(settings, app.state.plugins) == []
+        migrate.upgrade(settings, services(app).plugins)
+        assert migrate.differences(settings, services(app).plugins) == []
         async with running(app):
-            await app.state.db.execute(greetings.insert().values(text="hello"))
-            rows = await app.state.db.fetch_all(sa.select(greetings.c.text))
+            await services(app).db.execute(greetings.insert().values(text="hello"))
+            rows = await services(app).db.fetch_all(sa.select(greetings.c.text))
         assert [row[0] for row in rows] == ["hello"]
     finally:
         schema_changed()  # the shared MySQL database now has the plugin's table
@@ -472,7 +473,7 @@ async def test_hook_beatmap_sources(settings: Settings) -> None:
         download = await client.get(
             "/api/v2/beatmapsets/9000/download?noVideo=1", headers=bearer(token)
         )
-        stored = await beatmaps_db.beatmapset_by_id(app.state.db, 9000)
+        stored = await beatmaps_db.beatmapset_by_id(services(app).db, 9000)
     assert shown.status_code == 200, shown.text
     assert shown.json()["beatmapset"]["title"] == "Mirrored Song"
     assert stored is not None and stored["origin"] == "mirror"
@@ -521,7 +522,7 @@ async def test_hook_storage_backends(settings: Settings) -> None:
 
     configured = settings.replace(storage={"backend": "memory"})
     async with serve(configured, plugin("memory_storage", storage_backends)) as (app, client):
-        storage = app.state.storage
+        storage = services(app).storage
         assert isinstance(storage, MemoryStorage)
         assert storage.settings is configured
         beatmap = await support.import_map(app, 0)

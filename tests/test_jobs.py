@@ -53,7 +53,7 @@ async def test_jobs_wait_one_interval_by_default() -> None:
 async def test_jobs_take_the_clock_of_the_app() -> None:
     clock = ManualClock()
     seen: list[object] = []
-    app = SimpleNamespace(state=SimpleNamespace(clock=clock))
+    app = SimpleNamespace(services=SimpleNamespace(clock=clock))
 
     async def job(given: object) -> None:
         seen.append(given)

@@ -49,7 +49,7 @@ def workers(
 
 
 def start(runner: JobRunner, cache: Any, clock: ManualClock) -> None:
-    runner.start(SimpleNamespace(state=SimpleNamespace(cache=cache, clock=clock)))
+    runner.start(SimpleNamespace(services=SimpleNamespace(cache=cache, clock=clock)))
 
 
 async def stop(runners: list[JobRunner], caches: list[Any]) -> None:
@@ -146,7 +146,7 @@ async def test_a_once_job_needs_a_cache() -> None:
 
     runner = JobRunner([Job("lonely", INTERVAL, job, once=True)])
     with pytest.raises(ValueError, match="'lonely' runs once across workers: it needs a cache"):
-        runner.start(SimpleNamespace(state=SimpleNamespace()), ManualClock())
+        runner.start(SimpleNamespace(services=SimpleNamespace()), ManualClock())
 
 
 async def test_two_apps_on_redis_run_a_plugin_job_once(settings: Settings, backend: str) -> None:
@@ -181,9 +181,9 @@ async def test_settled_waits_for_the_jobs_that_came_due() -> None:
         await release.wait()
 
     runner = JobRunner([Job("slow", INTERVAL, slow)])
-    app = SimpleNamespace(state=SimpleNamespace(clock=clock))
+    app = SimpleNamespace(services=SimpleNamespace(clock=clock))
     runner.start(app)
-    assert app.state.jobs is runner
+    assert app.services.jobs is runner
     await runner.settled()  # started, and asleep until its first interval is over
     assert clock.sleepers == [INTERVAL] and not started.is_set()
     clock.advance(INTERVAL)

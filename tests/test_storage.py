@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from core.services import services
 from core.storage import InvalidKey, LocalStorage, check_key
 
 
@@ -35,6 +36,6 @@ def test_hostile_keys_are_refused(key: str) -> None:
 
 
 async def test_the_builtin_plugin_stores_under_the_data_dir(app) -> None:
-    await app.state.storage.put("avatars/2", b"png")
-    settings = app.state.settings
+    await services(app).storage.put("avatars/2", b"png")
+    settings = services(app).settings
     assert (Path(settings.data.dir) / "files" / "avatars" / "2").read_bytes() == b"png"

@@ -34,6 +34,7 @@ from core.auth import store as oauth_db
 from core.chat import notifications
 from core.config import Settings
 from core.http import ApiError
+from core.services import Services, services
 from core.users import store as users_db
 
 # --- scopes ------------------------------------------------------------------------------------
@@ -250,13 +251,9 @@ class Authenticator:
         return claims
 
 
-def authenticator(state: Any) -> Authenticator:
-    """The app's Authenticator (`state` is `app.state`), made on first use."""
-    auth = getattr(state, "authenticator", None)
-    if auth is None:
-        auth = Authenticator(state.settings)
-        state.authenticator = auth
-    return auth
+def authenticator(svc: Services) -> Authenticator:
+    """The app's Authenticator (`svc` is `services(app)`), made on first use."""
+    return svc.extra_or_make("authenticator", Authenticator, lambda: Authenticator(svc.settings))
 
 
 def token_key(jti: str) -> str:
@@ -268,7 +265,7 @@ def user_key(user_id: int) -> str:
 
 
 async def issue_access_token(
-    state: Any,
+    svc: Services,
     *,
     user_id: int | None,
     client_id: int,
@@ -280,12 +277,12 @@ async def issue_access_token(
     `owner_id` is the resource owner of a client-credentials `delegate` token (the client's owner);
     the JWT `sub` stays "" for those, as on osu-web.
     """
-    auth = authenticator(state)
+    auth = authenticator(svc)
     now = time.time()
     jti = secrets.token_hex(40)
     scope_list = sorted(set(scopes))
     await oauth_db.insert_access_token(
-        state.db,
+        svc.db,
         jti=jti,
         user_id=user_id if user_id is not None else owner_id,
         client_id=client_id,
@@ -305,58 +302,60 @@ async def issue_access_token(
     return auth.signer.encode(claims), jti
 
 
-async def revoke_access_tokens(state: Any, jtis: Sequence[str]) -> None:
+async def revoke_access_tokens(svc: Services, jtis: Sequence[str]) -> None:
     """Revoke access tokens (and their refresh tokens) and drop them from the shared cache."""
     if not jtis:
         return
-    await oauth_db.revoke_access_tokens(state.db, jtis)
-    await state.cache.delete(*(token_key(j) for j in jtis))
+    await oauth_db.revoke_access_tokens(svc.db, jtis)
+    await svc.cache.delete(*(token_key(j) for j in jtis))
     # Notification sockets of these tokens hear `logout` now rather than at their next check.
-    for user_id, owned in (await oauth_db.token_owners(state.db, jtis)).items():
-        await notifications.publish_logout(state.cache, user_id, owned)
+    for user_id, owned in (await oauth_db.token_owners(svc.db, jtis)).items():
+        await notifications.publish_logout(svc.cache, user_id, owned)
 
 
-async def revoke_user_tokens(state: Any, user_id: int) -> None:
-    await revoke_access_tokens(state, await oauth_db.active_token_ids(state.db, user_id=user_id))
+async def revoke_user_tokens(svc: Services, user_id: int) -> None:
+    await revoke_access_tokens(svc, await oauth_db.active_token_ids(svc.db, user_id=user_id))
 
 
-async def revoke_client_tokens(state: Any, client_id: int) -> None:
-    ids = await oauth_db.active_token_ids(state.db, client_id=client_id)
-    await revoke_access_tokens(state, ids)
+async def revoke_client_tokens(svc: Services, client_id: int) -> None:
+    ids = await oauth_db.active_token_ids(svc.db, client_id=client_id)
+    await revoke_access_tokens(svc, ids)
 
 
-async def forget_user(state: Any, user_id: int) -> None:
+async def forget_user(svc: Services, user_id: int) -> None:
     """Drop the cached user row after a change (rename, restriction, profile edit)."""
-    await state.cache.delete(user_key(user_id))
+    await svc.cache.delete(user_key(user_id))
 
 
-async def _token_row(state: Any, jti: str, cached: bytes | None) -> dict[str, Any] | None:
+async def _token_row(svc: Services, jti: str, cached: bytes | None) -> dict[str, Any] | None:
     if cached is not None:
         row = orjson.loads(cached)
         return row or None
-    row = await oauth_db.access_token_row(state.db, jti)
-    ttl = authenticator(state).cache_seconds
+    row = await oauth_db.access_token_row(svc.db, jti)
+    ttl = authenticator(svc).cache_seconds
     # A missing row is cached too (as {}), so a flood of unknown-jti tokens cannot reach the DB.
-    await state.cache.set(token_key(jti), orjson.dumps(row or {}), ex=ttl)
+    await svc.cache.set(token_key(jti), orjson.dumps(row or {}), ex=ttl)
     return row
 
 
-async def load_user(state: Any, user_id: int, cached: bytes | None = None) -> dict[str, Any] | None:
+async def load_user(
+    svc: Services, user_id: int, cached: bytes | None = None
+) -> dict[str, Any] | None:
     """The user row (no password hash) through the shared cache."""
     if cached is None:
-        cached = await state.cache.get(user_key(user_id))
+        cached = await svc.cache.get(user_key(user_id))
     if cached is not None:
         return users_db.decode_cached(cached)
-    row = await users_db.get_user(state.db, user_id)
+    row = await users_db.get_user(svc.db, user_id)
     if row is not None:
-        await state.cache.set(
-            user_key(user_id), users_db.encode_cached(row), ex=authenticator(state).cache_seconds
+        await svc.cache.set(
+            user_key(user_id), users_db.encode_cached(row), ex=authenticator(svc).cache_seconds
         )
     return row
 
 
 async def resolve_token(
-    state: Any, header: str | None, prefetch: dict[str, bytes | None] | None = None
+    svc: Services, header: str | None, prefetch: dict[str, bytes | None] | None = None
 ) -> tuple[Token, dict[str, Any] | None] | None:
     """(token, user row) for an `Authorization` header; raises 401 when a token is bad.
 
@@ -369,7 +368,7 @@ async def resolve_token(
     value = value.strip()
     if scheme.lower() != "bearer" or not value:
         raise unauthenticated()
-    claims = authenticator(state).claims(value)
+    claims = authenticator(svc).claims(value)
     if claims is None or claims["exp"] <= time.time():
         raise unauthenticated()
     jti = claims["jti"]
@@ -377,11 +376,11 @@ async def resolve_token(
     sub_id = int(sub) if isinstance(sub, str) and sub.isdigit() else None
     keys = [token_key(jti)] + ([user_key(sub_id)] if sub_id is not None else [])
     extra = list(prefetch or ())
-    found = await state.cache.mget(keys + extra)
+    found = await svc.cache.mget(keys + extra)
     if prefetch is not None:
         prefetch.update(zip(extra, found[len(keys) :], strict=True))
         found = found[: len(keys)]
-    row = await _token_row(state, jti, found[0])
+    row = await _token_row(svc, jti, found[0])
     if row is None or row["revoked"]:
         raise unauthenticated()
     token = Token(
@@ -394,7 +393,7 @@ async def resolve_token(
     user = None
     if token.user_id is not None:
         user = await load_user(
-            state, token.user_id, found[1] if sub_id == token.user_id and len(found) > 1 else None
+            svc, token.user_id, found[1] if sub_id == token.user_id and len(found) > 1 else None
         )
         if user is None or user.get("is_deleted"):
             raise unauthenticated()
@@ -405,8 +404,8 @@ async def resolve_token(
 
 
 def _state(request: Request) -> dict[str, Any]:
-    state: dict[str, Any] = request.scope.setdefault("state", {})
-    return state
+    svc: dict[str, Any] = request.scope.setdefault("state", {})
+    return svc
 
 
 async def cached(request: Request, key: str) -> bytes | None:
@@ -415,7 +414,7 @@ async def cached(request: Request, key: str) -> bytes | None:
     if prefetched is not None and key in prefetched:
         value: bytes | None = prefetched[key]
         return value
-    found: bytes | None = await request.app.state.cache.get(key)
+    found: bytes | None = await services(request).cache.get(key)
     return found
 
 
@@ -438,7 +437,7 @@ def require_user(request: Request) -> Mapping[str, Any]:
 async def authenticate(request: Request, scope: str | None, prefetch: Sequence[str] = ()) -> None:
     """Validate the bearer token for `scope` and leave it on the request (see module doc)."""
     fetched: dict[str, bytes | None] | None = dict.fromkeys(prefetch) if prefetch else None
-    resolved = await resolve_token(request.app.state, request.headers.get("authorization"), fetched)
+    resolved = await resolve_token(services(request), request.headers.get("authorization"), fetched)
     if fetched is not None and resolved is not None:
         _state(request)["prefetched"] = fetched
     if resolved is None:
@@ -446,9 +445,9 @@ async def authenticate(request: Request, scope: str | None, prefetch: Sequence[s
             return
         raise unauthenticated()
     token, user = resolved
-    state = _state(request)
-    state["auth_token"] = token
-    state["auth_user"] = user
+    svc = _state(request)
+    svc["auth_token"] = token
+    svc["auth_user"] = user
     if scope is None or scope == ANY_SCOPE:
         return
     if scope == "*":

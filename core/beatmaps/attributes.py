@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 
 from core.beatmaps import difficulty, resolve
 from core.beatmaps.sources import beatmap_settings
+from core.services import services
 
 # Keyed by the file's checksum: a changed file is a different key, nothing to invalidate.
 TTL = 7 * 86400
@@ -28,19 +29,19 @@ async def encoded(
 ) -> bytes:
     """`{"attributes": {...}}` as bytes; DifficultyError or NoFile when it cannot be computed."""
     key = cache_key(beatmap, ruleset, mods)
-    cached: bytes | None = await app.state.cache.get(key)
+    cached: bytes | None = await services(app).cache.get(key)
     if cached is not None:
         return cached
     data = await resolve.osu_file(app, beatmap)
     if data is None:
         raise NoFile(beatmap["id"])
-    config = beatmap_settings(app.state.settings)
+    config = beatmap_settings(services(app).settings)
     difficulty.configure(config["difficulty_workers"])
     result = await difficulty.run(
         difficulty.attributes, data, ruleset, mods, timeout=config["difficulty_timeout"]
     )
     body = orjson.dumps({"attributes": result})
-    await app.state.cache.set(key, body, ex=TTL)
+    await services(app).cache.set(key, body, ex=TTL)
     return body
 
 

@@ -19,6 +19,7 @@ from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views
 from core.beatmaps.sources import BeatmapSource, Download, FetchedSet, ordered_sources
 from core.db import utcnow
+from core.services import services
 
 Row = Mapping[str, Any]
 
@@ -46,11 +47,11 @@ async def invalidate(
     app: Starlette, set_id: int, beatmap_ids: Sequence[int] = (), checksums: Sequence[str] = ()
 ) -> None:
     """Drop every cached encoding of a set and its difficulties (current and previous ones)."""
-    rows = await beatmaps_db.beatmaps_of_sets(app.state.db, [set_id])
+    rows = await beatmaps_db.beatmaps_of_sets(services(app).db, [set_id])
     ids = {*beatmap_ids, *(r["id"] for r in rows[set_id])}
     sums = {*checksums, *(r["checksum"] for r in rows[set_id] if r["checksum"])}
     keys = [_set_key(set_id), *map(_view_key, ids), *map(_view_checksum_key, sums)]
-    await app.state.cache.delete(*keys)
+    await services(app).cache.delete(*keys)
 
 
 async def cached_lookup(
@@ -61,7 +62,7 @@ async def cached_lookup(
 ) -> tuple[int, int, bytes] | None:
     """(beatmap id, set id, encoded view) from the cache; the ids ride in a short prefix."""
     key = _view_checksum_key(checksum) if checksum else _view_key(beatmap_id or 0)
-    value = await app.state.cache.get(key)
+    value = await services(app).cache.get(key)
     if value is None:
         return None
     head, _, encoded = value.partition(b"|")
@@ -71,22 +72,22 @@ async def cached_lookup(
 
 async def lookup_view(app: Starlette, beatmap: Row) -> bytes | None:
     """The encoded BeatmapExtended (+ beatmapset) of a beatmap row, cached."""
-    beatmapset = await beatmaps_db.beatmapset_by_id(app.state.db, beatmap["beatmapset_id"])
+    beatmapset = await beatmaps_db.beatmapset_by_id(services(app).db, beatmap["beatmapset_id"])
     if beatmapset is None:
         return None
-    encoded = views.lookup_bytes(beatmap, beatmapset, app.state.settings.public_url)
+    encoded = views.lookup_bytes(beatmap, beatmapset, services(app).settings.public_url)
     value = f"{beatmap['id']},{beatmap['beatmapset_id']}|".encode() + encoded
     ttl = _ttl(app)
-    await app.state.cache.set(_view_key(beatmap["id"]), value, ex=ttl)
+    await services(app).cache.set(_view_key(beatmap["id"]), value, ex=ttl)
     if beatmap["checksum"]:
-        await app.state.cache.set(_view_checksum_key(beatmap["checksum"]), value, ex=ttl)
+        await services(app).cache.set(_view_checksum_key(beatmap["checksum"]), value, ex=ttl)
     return encoded
 
 
 def _ttl(app: Starlette) -> float:
     from core.beatmaps.sources import beatmap_settings
 
-    return float(beatmap_settings(app.state.settings)["cache_ttl"])
+    return float(beatmap_settings(services(app).settings)["cache_ttl"])
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ async def find_beatmap(
     filename: str | None = None,
 ) -> Row | None:
     """Checksum, then filename, then id (first hit wins), asking the sources on a miss."""
-    db = app.state.db
+    db = services(app).db
     row: Row | None = None
     if checksum:
         row = await beatmaps_db.beatmap_by_checksum(db, checksum)
@@ -132,7 +133,7 @@ async def find_beatmap(
 
 
 async def find_set(app: Starlette, set_id: int) -> Row | None:
-    db = app.state.db
+    db = services(app).db
     row = await beatmaps_db.beatmapset_by_id(db, set_id)
     if row is not None:
         if await _refresh_if_stale(app, set_id):
@@ -159,7 +160,7 @@ async def _ask(call: Awaitable[_T | None], source: BeatmapSource) -> _T | None:
 
 
 async def _refresh_if_stale(app: Starlette, set_id: int) -> bool:
-    row = await beatmaps_db.beatmapset_by_id(app.state.db, set_id)
+    row = await beatmaps_db.beatmapset_by_id(services(app).db, set_id)
     if row is None or views.settled(row):
         return False
     for source in ordered_sources(app):
@@ -181,7 +182,7 @@ async def _refresh_if_stale(app: Starlette, set_id: int) -> bool:
 async def store(app: Starlette, fetched: FetchedSet) -> None:
     set_id = fetched.beatmapset["id"]
     old_ids, old_sums = await beatmaps_db.store_set(
-        app.state.db, fetched.beatmapset, fetched.beatmaps
+        services(app).db, fetched.beatmapset, fetched.beatmaps
     )
     await invalidate(app, set_id, old_ids, old_sums)
 
@@ -195,7 +196,7 @@ def osu_key(checksum: str) -> str:
 
 async def osu_file(app: Starlette, beatmap: Row) -> bytes | None:
     """The `.osu` text of a beatmap: from storage, else from the sources (checked and kept)."""
-    storage = app.state.storage
+    storage = services(app).storage
     if beatmap["osu_key"]:
         stored: bytes | None = await storage.get(beatmap["osu_key"])
         if stored is not None:
@@ -212,7 +213,7 @@ async def osu_file(app: Starlette, beatmap: Row) -> bytes | None:
             continue
         key = osu_key(checksum)
         await storage.put(key, data)
-        await beatmaps_db.set_osu_key(app.state.db, beatmap["id"], key)
+        await beatmaps_db.set_osu_key(services(app).db, beatmap["id"], key)
         return data
     return None
 
@@ -230,13 +231,13 @@ async def download(app: Starlette, beatmapset: Row, no_video: bool) -> Download 
 
 async def record_play(app: Starlette, user_id: int, beatmap_id: int, passed: bool) -> None:
     """Count a play (user, beatmap and set counters) and drop what caches them."""
-    await beatmaps_db.add_playcount(app.state.db, user_id, beatmap_id, passed)
-    await app.state.cache.delete(f"bm:pc:{user_id}:{beatmap_id}")
+    await beatmaps_db.add_playcount(services(app).db, user_id, beatmap_id, passed)
+    await services(app).cache.delete(f"bm:pc:{user_id}:{beatmap_id}")
 
 
 async def set_favourite(app: Starlette, user_id: int, set_id: int, favourite: bool) -> bool:
-    changed = await beatmaps_db.set_favourite(app.state.db, user_id, set_id, favourite)
+    changed = await beatmaps_db.set_favourite(services(app).db, user_id, set_id, favourite)
     if changed:
-        await app.state.cache.delete(f"bm:fav:{user_id}:{set_id}")
+        await services(app).cache.delete(f"bm:fav:{user_id}:{set_id}")
         await invalidate(app, set_id)  # favourite_count is part of the set's cached views
     return changed

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from core.beatmaps import resolve, views
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import beatmap_settings
+from core.services import services
 
 Row = Mapping[str, Any]
 
@@ -46,14 +47,14 @@ async def _personal(
     """The cached view plus the viewer's fields, themselves cached (dropped when they change)."""
     if viewer.user_id is None:
         return views.with_user(encoded, 0, None)
-    cache = app.state.cache
+    cache = services(app).cache
     keys = [playcount_key(viewer.user_id, beatmap_id), favourite_key(viewer.user_id, set_id)]
     cached_count, cached_fav = await cache.mget(keys)
     if cached_count is None or (viewer.favourites_visible and cached_fav is None):
         playcount, favourited = await beatmaps_db.viewer_state(
-            app.state.db, viewer.user_id, beatmap_id, set_id, viewer.favourites_visible
+            services(app).db, viewer.user_id, beatmap_id, set_id, viewer.favourites_visible
         )
-        ttl = beatmap_settings(app.state.settings)["cache_ttl"]
+        ttl = beatmap_settings(services(app).settings)["cache_ttl"]
         await cache.set(keys[0], str(playcount), ex=ttl)
         if viewer.favourites_visible:
             await cache.set(keys[1], b"1" if favourited else b"0", ex=ttl)
@@ -87,7 +88,7 @@ async def beatmap(app: Starlette, viewer: Viewer, row: Row) -> bytes | None:
 
 async def beatmaps(app: Starlette, viewer: Viewer, ids: Sequence[int]) -> bytes:
     """`{"beatmaps": [...]}` ordered by id; unknown ids are left out."""
-    rows = await beatmaps_db.beatmaps_by_ids(app.state.db, ids)
+    rows = await beatmaps_db.beatmaps_by_ids(services(app).db, ids)
     parts: list[bytes] = []
     for row in rows:
         if row["deleted_at"] is not None:
@@ -101,7 +102,7 @@ async def beatmaps(app: Starlette, viewer: Viewer, ids: Sequence[int]) -> bytes:
 def _set_full(
     app: Starlette, beatmapset: Row, rows: Sequence[Row], owner_user: Mapping[str, Any]
 ) -> dict[str, Any]:
-    public_url = app.state.settings.public_url
+    public_url = services(app).settings.public_url
     out = views.beatmapset_extended(beatmapset, [r["mode"] for r in rows])
     maps = []
     for row in rows:
@@ -138,48 +139,48 @@ async def _owner(app: Starlette, beatmapset: Row) -> dict[str, Any]:
         from core.users import profiles
         from core.users import store as users_db
 
-        row = await users_db.get_user(app.state.db, int(beatmapset["user_id"]))
+        row = await users_db.get_user(services(app).db, int(beatmapset["user_id"]))
         if row is not None and not row["restricted"]:
-            return profiles.user_compact(row, profiles.accounts_settings(app.state.settings))
+            return profiles.user_compact(row, profiles.accounts_settings(services(app).settings))
     return views.stub_user(beatmapset["user_id"], beatmapset["creator"])
 
 
 async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
     """BeatmapsetExtended with the includes of `GET /beatmapsets/{id}`."""
-    cache = app.state.cache
+    cache = services(app).cache
     key = resolve.set_view_key(beatmapset["id"])
     encoded: bytes | None = await cache.get(key)
     if encoded is None:
-        rows = (await beatmaps_db.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
+        rows = (await beatmaps_db.beatmaps_of_sets(services(app).db, [beatmapset["id"]]))[
             beatmapset["id"]
         ]
         owner = await _owner(app, beatmapset)
         encoded = orjson.dumps(_set_full(app, beatmapset, rows, owner))
-        ttl = beatmap_settings(app.state.settings)["cache_ttl"]
+        ttl = beatmap_settings(services(app).settings)["cache_ttl"]
         await cache.set(key, encoded, ex=ttl)
     if viewer.user_id is None:
         return encoded
     data = orjson.loads(encoded)
     ids = [b["id"] for b in data["beatmaps"]]
-    counts = await beatmaps_db.user_playcounts(app.state.db, viewer.user_id, ids)
+    counts = await beatmaps_db.user_playcounts(services(app).db, viewer.user_id, ids)
     for item in data["beatmaps"]:
         item["current_user_playcount"] = counts.get(item["id"], 0)
     if viewer.favourites_visible:
         data["has_favourited"] = await beatmaps_db.has_favourited(
-            app.state.db, viewer.user_id, beatmapset["id"]
+            services(app).db, viewer.user_id, beatmapset["id"]
         )
     return orjson.dumps(data)
 
 
 async def search_sets(app: Starlette, viewer: Viewer, rows: Sequence[Row]) -> list[dict[str, Any]]:
     """BeatmapsetExtended + `beatmaps` (with `max_combo`) + `pack_tags` for search results."""
-    db = app.state.db
+    db = services(app).db
     ids = [r["id"] for r in rows]
     maps = await beatmaps_db.beatmaps_of_sets(db, ids)
     favourites: set[int] = set()
     if viewer.favourites_visible and ids:
         favourites = set(await beatmaps_db.favourite_set_ids(db, viewer.user_id or 0)) & set(ids)
-    public_url = app.state.settings.public_url
+    public_url = services(app).settings.public_url
     out = []
     for row in rows:
         item = views.beatmapset_extended(row, [m["mode"] for m in maps[row["id"]]])

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from starlette.applications import Starlette
 
 from core.config import ConfigError, Settings
+from core.services import services
 
 DEFAULTS: dict[str, Any] = {
     # Tried in this order; names of sources that no enabled plugin provides are skipped.
@@ -95,8 +96,8 @@ class BeatmapSource(Protocol):
 
 def ordered_sources(app: Starlette) -> list[BeatmapSource]:
     by_name: dict[str, BeatmapSource] = {}
-    for result in app.state.plugins.hook.beatmap_sources():
+    for result in services(app).plugins.hook.beatmap_sources():
         for source in result or []:
             by_name.setdefault(source.name, source)
-    order = beatmap_settings(app.state.settings)["sources"]
+    order = beatmap_settings(services(app).settings)["sources"]
     return [by_name[name] for name in order if name in by_name]

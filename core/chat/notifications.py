@@ -18,6 +18,7 @@ from databases import Database
 from core.db import utcnow
 from core.http import time_offset
 from core.schema import TABLE_ARGS, metadata
+from core.services import Services
 from core.users.store import record
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -323,7 +324,7 @@ async def publish_logout(cache: Any, user_id: int, token_ids: Sequence[str] = ()
 
 
 async def notify(
-    state: Any,
+    svc: Services,
     user_ids: Iterable[int],
     *,
     name: str,
@@ -337,7 +338,7 @@ async def notify(
     if not receivers:
         return 0
     row = await insert(
-        state.db,
+        svc.db,
         receivers,
         name=name,
         object_type=object_type,
@@ -345,5 +346,5 @@ async def notify(
         source_user_id=source_user_id,
         details=details or {},
     )
-    await publish_to_users(state.cache, receivers, frame("new", shape(row)))
+    await publish_to_users(svc.cache, receivers, frame("new", shape(row)))
     return int(row["id"])

@@ -25,6 +25,7 @@ from core.chat.store import ANNOUNCE, HIDEABLE, MULTIPLAYER, PM, PUBLIC
 from core.config import Settings
 from core.db import utcnow
 from core.http import ApiError, error, not_found, time_z, unprocessable
+from core.services import Services
 from core.users import profiles
 from core.users import store as users_db
 
@@ -85,10 +86,10 @@ class Conf:
     announcers: frozenset[int]
 
 
-def conf(state: Any) -> Conf:
-    cached = getattr(state, "chat_conf", None)
+def conf(svc: Services) -> Conf:
+    cached = svc.extra("chat_conf", Conf)
     if cached is None:
-        raw = chat_settings(state.settings)
+        raw = chat_settings(svc.settings)
         cached = Conf(
             length_limit=max(1, min(int(raw["message_length_limit"]), chat_db.MAX_CONTENT)),
             public=RateLimitItemPerSecond(
@@ -100,7 +101,7 @@ def conf(state: Any) -> Conf:
             backlog=dt.timedelta(hours=raw["public_backlog_hours"]),
             announcers=frozenset(int(i) for i in raw["announcer_ids"] if str(i).isdigit()),
         )
-        state.chat_conf = cached
+        svc.extras["chat_conf"] = cached
     return cached
 
 
@@ -114,16 +115,16 @@ def default_channels(settings: Settings) -> list[tuple[str, str]]:
     return result
 
 
-async def ensure_default_channels(state: Any) -> None:
+async def ensure_default_channels(svc: Services) -> None:
     """Create the configured public channels that do not exist yet (once across workers)."""
-    wanted = default_channels(state.settings)
+    wanted = default_channels(svc.settings)
     if not wanted:
         return
-    async with state.cache.lock("chat:default-channels", timeout=30, wait=30):
+    async with svc.cache.lock("chat:default-channels", timeout=30, wait=30):
         for name, description in wanted:
-            if await chat_db.find_channel(state.db, name, PUBLIC) is None:
+            if await chat_db.find_channel(svc.db, name, PUBLIC) is None:
                 await chat_db.create_channel(
-                    state.db, name=name, type_=PUBLIC, description=description
+                    svc.db, name=name, type_=PUBLIC, description=description
                 )
 
 
@@ -149,21 +150,21 @@ def message_json(
     return out
 
 
-def user_json(state: Any, row: Mapping[str, Any]) -> dict[str, Any]:
-    return profiles.user_compact(row, profiles.accounts_settings(state.settings))
+def user_json(svc: Services, row: Mapping[str, Any]) -> dict[str, Any]:
+    return profiles.user_compact(row, profiles.accounts_settings(svc.settings))
 
 
-async def users_by_id(state: Any, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    rows = await users_db.get_users(state.db, list({int(i) for i in ids}))
+async def users_by_id(svc: Services, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    rows = await users_db.get_users(svc.db, list({int(i) for i in ids}))
     return {int(r["id"]): r for r in rows}
 
 
 async def messages_with_senders(
-    state: Any, messages: Sequence[Mapping[str, Any]], channel_type: str
+    svc: Services, messages: Sequence[Mapping[str, Any]], channel_type: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(ChatMessage[] each with `sender`, the senders as User[] once each)."""
-    senders = await users_by_id(state, (m["user_id"] for m in messages))
-    users = {uid: user_json(state, row) for uid, row in senders.items()}
+    senders = await users_by_id(svc, (m["user_id"] for m in messages))
+    users = {uid: user_json(svc, row) for uid, row in senders.items()}
     out = []
     for m in messages:
         item = message_json(m, channel_type)
@@ -174,8 +175,8 @@ async def messages_with_senders(
     return out, list(users.values())
 
 
-def can_announce(state: Any, user: Mapping[str, Any]) -> bool:
-    return bool(user.get("is_bot")) or int(user["id"]) in conf(state).announcers
+def can_announce(svc: Services, user: Mapping[str, Any]) -> bool:
+    return bool(user.get("is_bot")) or int(user["id"]) in conf(svc).announcers
 
 
 def other_member(channel: Mapping[str, Any], user_id: int) -> int | None:
@@ -186,7 +187,7 @@ def other_member(channel: Mapping[str, Any], user_id: int) -> int | None:
 
 
 async def channel_json(
-    state: Any,
+    svc: Services,
     channel: Mapping[str, Any],
     user: Mapping[str, Any],
     includes: Iterable[str] = (),
@@ -203,17 +204,17 @@ async def channel_json(
     if channel_type == PM:
         if pm_target is None:
             target_id = other_member(channel, user_id)
-            pm_target = None if target_id is None else await load_user(state, target_id)
+            pm_target = None if target_id is None else await load_user(svc, target_id)
         if pm_target is not None:
             name = pm_target["username"]
-            icon = user_json(state, pm_target)["avatar_url"]
+            icon = user_json(svc, pm_target)["avatar_url"]
     out: dict[str, Any] = {
         "channel_id": int(channel["id"]),
         "description": channel["description"],
         "icon": icon,
         "message_length_limit": chat_db.MAX_CONTENT
         if channel_type == ANNOUNCE
-        else conf(state).length_limit,
+        else conf(svc).length_limit,
         "moderated": bool(channel["moderated"]),
         "name": name,
         "type": channel_type,
@@ -223,12 +224,12 @@ async def channel_json(
         if membership is None and "last_read_id" in channel:
             membership = {"last_read_id": channel["last_read_id"]}
         if membership is None:
-            membership = await chat_db.membership(state.db, int(channel["id"]), user_id)
+            membership = await chat_db.membership(svc.db, int(channel["id"]), user_id)
         last_read = None if membership is None else membership.get("last_read_id")
         if "current_user_attributes" in wanted:
-            reason = await message_error(state, user, channel, membership is not None, pm_target)
+            reason = await message_error(svc, user, channel, membership is not None, pm_target)
             out["current_user_attributes"] = {
-                "can_list_users": channel_type == ANNOUNCE and can_announce(state, user),
+                "can_list_users": channel_type == ANNOUNCE and can_announce(svc, user),
                 "can_message": reason is None,
                 "can_message_error": reason,
                 "last_read_id": last_read,
@@ -240,13 +241,13 @@ async def channel_json(
     if "users" in wanted:
         if channel_type == PM:
             out["users"] = chat_db.pm_user_ids(channel["name"])
-        elif channel_type == ANNOUNCE and can_announce(state, user):
-            out["users"] = await chat_db.member_ids(state.db, int(channel["id"]))
+        elif channel_type == ANNOUNCE and can_announce(svc, user):
+            out["users"] = await chat_db.member_ids(svc.db, int(channel["id"]))
         else:
             out["users"] = []
     if "recent_messages" in wanted:
-        recent = await history(state, channel, limit=50)
-        out["recent_messages"], _ = await messages_with_senders(state, recent, channel_type)
+        recent = await history(svc, channel, limit=50)
+        out["recent_messages"], _ = await messages_with_senders(svc, recent, channel_type)
     return out
 
 
@@ -265,14 +266,16 @@ def record_error(user: Mapping[str, Any]) -> str | None:
     return None
 
 
-async def start_error(state: Any, user: Mapping[str, Any], target: Mapping[str, Any]) -> str | None:
+async def start_error(
+    svc: Services, user: Mapping[str, Any], target: Mapping[str, Any]
+) -> str | None:
     """osu-web `ChatStart`: may `user` open or continue a PM with `target`?"""
     reason = record_error(user)
     if reason is not None:
         return reason
     user_id, target_id = int(user["id"]), int(target["id"])
-    theirs = await users_db.relation(state.db, target_id, user_id)
-    mine = await users_db.relation(state.db, user_id, target_id)
+    theirs = await users_db.relation(svc.db, target_id, user_id)
+    mine = await users_db.relation(svc.db, user_id, target_id)
     if users_db.RELATION_BLOCK in (theirs, mine):
         return BLOCKED
     if target.get("pm_friends_only") and theirs != users_db.RELATION_FRIEND:
@@ -281,7 +284,7 @@ async def start_error(state: Any, user: Mapping[str, Any], target: Mapping[str, 
 
 
 async def message_error(
-    state: Any,
+    svc: Services,
     user: Mapping[str, Any],
     channel: Mapping[str, Any],
     is_member: bool,
@@ -298,10 +301,10 @@ async def message_error(
     if channel["type"] == PM:
         if pm_target is None:
             target_id = other_member(channel, int(user["id"]))
-            pm_target = None if target_id is None else await load_user(state, target_id)
+            pm_target = None if target_id is None else await load_user(svc, target_id)
         if pm_target is None:
             return NO_ACCESS
-        return await start_error(state, user, pm_target)
+        return await start_error(svc, user, pm_target)
     return None
 
 
@@ -337,12 +340,14 @@ def clean_content(raw: Any, channel_type: str, limit: int) -> str:
     return content
 
 
-async def check_rate(state: Any, user_id: int, private: bool) -> None:
+async def check_rate(svc: Services, user_id: int, private: bool) -> None:
     """osu-web's per-user rolling window, PMs and public messages counted apart."""
-    item = conf(state).private if private else conf(state).public
-    limiter = getattr(state, "chat_limiter", None)
-    if limiter is None:
-        limiter = state.chat_limiter = MovingWindowRateLimiter(state.ratelimits.storage)
+    item = conf(svc).private if private else conf(svc).public
+    limiter = svc.extra_or_make(
+        "chat_limiter",
+        MovingWindowRateLimiter,
+        lambda: MovingWindowRateLimiter(svc.ratelimits.storage),
+    )
     try:
         allowed = await limiter.hit(item, "chat", str(user_id), "PM" if private else "PUBLIC")
     except Exception as exc:
@@ -356,26 +361,26 @@ async def check_rate(state: Any, user_id: int, private: bool) -> None:
 # --- reads -------------------------------------------------------------------------------------
 
 
-async def get_channel(state: Any, channel_id: int) -> dict[str, Any]:
-    channel = await chat_db.get_channel(state.db, channel_id)
+async def get_channel(svc: Services, channel_id: int) -> dict[str, Any]:
+    channel = await chat_db.get_channel(svc.db, channel_id)
     if channel is None:
         raise not_found(CHANNEL_MODEL)
     return channel
 
 
 async def readable_channel(
-    state: Any, channel_id: int, user: Mapping[str, Any]
+    svc: Services, channel_id: int, user: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(channel, membership) for a member (hidden memberships count); 404 otherwise."""
-    channel = await get_channel(state, channel_id)
-    membership = await chat_db.membership(state.db, channel_id, int(user["id"]))
+    channel = await get_channel(svc, channel_id)
+    membership = await chat_db.membership(svc.db, channel_id, int(user["id"]))
     if membership is None:
         raise not_found(CHANNEL_MODEL)
     return channel, membership
 
 
 async def history(
-    state: Any,
+    svc: Services,
     channel: Mapping[str, Any],
     *,
     limit: int = 50,
@@ -384,18 +389,18 @@ async def history(
 ) -> list[dict[str, Any]]:
     not_before = None
     if channel["type"] == PUBLIC:
-        not_before = utcnow() - conf(state).backlog
+        not_before = utcnow() - conf(svc).backlog
     return await chat_db.messages(
-        state.db, int(channel["id"]), limit=limit, since=since, until=until, not_before=not_before
+        svc.db, int(channel["id"]), limit=limit, since=since, until=until, not_before=not_before
     )
 
 
-async def presence(state: Any, user: Mapping[str, Any]) -> list[dict[str, Any]]:
+async def presence(svc: Services, user: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The user's joined channels with the listing includes; PMs with blocked users left out."""
     user_id = int(user["id"])
-    channels = await chat_db.user_channels(state.db, user_id)
+    channels = await chat_db.user_channels(svc.db, user_id)
     targets = await users_by_id(
-        state,
+        svc,
         (t for c in channels if c["type"] == PM for t in [other_member(c, user_id)] if t),
     )
     out = []
@@ -408,9 +413,9 @@ async def presence(state: Any, user: Mapping[str, Any]) -> list[dict[str, Any]]:
                 continue
             if target.get("restricted") or target.get("is_deleted"):
                 continue
-            if await users_db.relation(state.db, user_id, target_id) == users_db.RELATION_BLOCK:
+            if await users_db.relation(svc.db, user_id, target_id) == users_db.RELATION_BLOCK:
                 continue
-        out.append(await channel_json(state, channel, user, LISTING, pm_target=target))
+        out.append(await channel_json(svc, channel, user, LISTING, pm_target=target))
     return out
 
 
@@ -418,38 +423,38 @@ async def presence(state: Any, user: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 async def _push_membership(
-    state: Any, channel: Mapping[str, Any], user: Mapping[str, Any], event: str
+    svc: Services, channel: Mapping[str, Any], user: Mapping[str, Any], event: str
 ) -> None:
     data = await channel_json(
-        state, channel, user, ("current_user_attributes", "last_message_id", "users")
+        svc, channel, user, ("current_user_attributes", "last_message_id", "users")
     )
     channel_id = int(channel["id"])
     text = notify_db.frame(event, data)
     if event == "chat.channel.join":
         await notify_db.publish_to_users(
-            state.cache, [int(user["id"])], text, chat=True, join=channel_id
+            svc.cache, [int(user["id"])], text, chat=True, join=channel_id
         )
     else:
         keep = channel["type"] in HIDEABLE
         await notify_db.publish_to_users(
-            state.cache, [int(user["id"])], text, chat=True, part=channel_id, keep=keep
+            svc.cache, [int(user["id"])], text, chat=True, part=channel_id, keep=keep
         )
 
 
-async def join(state: Any, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
+async def join(svc: Services, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
     """Add the user (or unhide their membership) and tell their sockets; False if already in."""
-    joined = await chat_db.add_member(state.db, int(channel["id"]), int(user["id"]))
+    joined = await chat_db.add_member(svc.db, int(channel["id"]), int(user["id"]))
     if joined:
-        await _push_membership(state, channel, user, "chat.channel.join")
+        await _push_membership(svc, channel, user, "chat.channel.join")
     return joined
 
 
-async def part(state: Any, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
+async def part(svc: Services, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
     left = await chat_db.remove_member(
-        state.db, int(channel["id"]), int(user["id"]), hide=channel["type"] in HIDEABLE
+        svc.db, int(channel["id"]), int(user["id"]), hide=channel["type"] in HIDEABLE
     )
     if left:
-        await _push_membership(state, channel, user, "chat.channel.part")
+        await _push_membership(svc, channel, user, "chat.channel.part")
     return left
 
 
@@ -471,18 +476,18 @@ def part_error(channel: Mapping[str, Any]) -> str | None:
 # --- sending -----------------------------------------------------------------------------------
 
 
-async def pm_target(state: Any, target_id: int | None) -> dict[str, Any] | None:
+async def pm_target(svc: Services, target_id: int | None) -> dict[str, Any] | None:
     """The user a PM goes to; restricted and deleted users are treated as absent (osu-web)."""
     if target_id is None:
         return None
-    target = await load_user(state, int(target_id))
+    target = await load_user(svc, int(target_id))
     if target is None or target.get("restricted") or target.get("is_deleted"):
         return None
     return target
 
 
 async def send(
-    state: Any,
+    svc: Services,
     sender: Mapping[str, Any],
     channel: Mapping[str, Any],
     raw_content: Any,
@@ -498,20 +503,20 @@ async def send(
         raise unprocessable(EMPTY)
     target = None
     if channel_type == PM:
-        target = await pm_target(state, other_member(channel, sender_id))
+        target = await pm_target(svc, other_member(channel, sender_id))
         if target is None:
             raise error(404, TARGET_NOT_FOUND)
-    membership = await chat_db.membership(state.db, channel_id, sender_id)
-    reason = await message_error(state, sender, channel, membership is not None, target)
+    membership = await chat_db.membership(svc.db, channel_id, sender_id)
+    reason = await message_error(svc, sender, channel, membership is not None, target)
     if reason is not None:
         raise forbidden(reason)
-    content = clean_content(raw_content, channel_type, conf(state).length_limit)
-    await check_rate(state, sender_id, private=channel_type == PM)
-    return await deliver(state, sender, channel, content, is_action=is_action, uuid=uuid)
+    content = clean_content(raw_content, channel_type, conf(svc).length_limit)
+    await check_rate(svc, sender_id, private=channel_type == PM)
+    return await deliver(svc, sender, channel, content, is_action=is_action, uuid=uuid)
 
 
 async def deliver(
-    state: Any,
+    svc: Services,
     sender: Mapping[str, Any],
     channel: Mapping[str, Any],
     content: str,
@@ -523,21 +528,21 @@ async def deliver(
     sender_id = int(sender["id"])
     channel_id = int(channel["id"])
     channel_type = channel["type"]
-    message = await chat_db.insert_message(state.db, channel_id, sender_id, content, is_action)
+    message = await chat_db.insert_message(svc.db, channel_id, sender_id, content, is_action)
     if channel_type in HIDEABLE:
         # Whoever had closed the conversation sees it again; their sockets still receive it.
-        await chat_db.unhide_members(state.db, channel_id)
-    sender_json = user_json(state, sender)
+        await chat_db.unhide_members(svc.db, channel_id)
+    sender_json = user_json(svc, sender)
     item = message_json(message, channel_type, uuid)
     text = notify_db.frame("chat.message.new", {"messages": [item], "users": [sender_json]})
-    await notify_db.publish_to_channel(state.cache, channel_id, text)
+    await notify_db.publish_to_channel(svc.cache, channel_id, text)
     if channel_type in (PM, ANNOUNCE):
-        await _notify_message(state, sender, channel, message, sender_json)
+        await _notify_message(svc, sender, channel, message, sender_json)
     return item | {"sender": sender_json}
 
 
 async def _notify_message(
-    state: Any,
+    svc: Services,
     sender: Mapping[str, Any],
     channel: Mapping[str, Any],
     message: Mapping[str, Any],
@@ -545,7 +550,7 @@ async def _notify_message(
 ) -> None:
     channel_type = channel["type"]
     receivers = [
-        u for u in await chat_db.member_ids(state.db, int(channel["id"])) if u != int(sender["id"])
+        u for u in await chat_db.member_ids(svc.db, int(channel["id"])) if u != int(sender["id"])
     ]
     content = message["content"]
     title = (
@@ -562,7 +567,7 @@ async def _notify_message(
     if channel_type == ANNOUNCE:
         details["name"] = channel["name"]
     await notify_db.notify(
-        state,
+        svc,
         receivers,
         name="channel_announcement" if channel_type == ANNOUNCE else "channel_message",
         object_type="channel",
@@ -573,31 +578,31 @@ async def _notify_message(
 
 
 async def open_pm(
-    state: Any, sender: Mapping[str, Any], target: Mapping[str, Any]
+    svc: Services, sender: Mapping[str, Any], target: Mapping[str, Any]
 ) -> tuple[dict[str, Any], bool]:
     """Find or create the PM channel of two users; (channel, created). Both get `join` events."""
     sender_id, target_id = int(sender["id"]), int(target["id"])
     low, high = sorted((sender_id, target_id))
-    async with state.cache.lock(f"chat:pm:{low}-{high}", timeout=10, wait=10):
-        channel = await chat_db.find_pm(state.db, sender_id, target_id)
+    async with svc.cache.lock(f"chat:pm:{low}-{high}", timeout=10, wait=10):
+        channel = await chat_db.find_pm(svc.db, sender_id, target_id)
         if channel is None:
             channel_id = await chat_db.create_channel(
-                state.db,
+                svc.db,
                 name=chat_db.pm_name(sender_id, target_id),
                 type_=PM,
                 description="",
                 members=[target_id, sender_id],
             )
-            channel = await get_channel(state, channel_id)
+            channel = await get_channel(svc, channel_id)
             for member in (target, sender):
-                await _push_membership(state, channel, member, "chat.channel.join")
+                await _push_membership(svc, channel, member, "chat.channel.join")
             return channel, True
-    await join(state, channel, sender)
+    await join(svc, channel, sender)
     return channel, False
 
 
 async def send_pm(
-    state: Any,
+    svc: Services,
     sender: Mapping[str, Any],
     target_id: int,
     raw_content: Any,
@@ -606,26 +611,26 @@ async def send_pm(
     uuid: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """`POST /chat/new`: every check first, so a refused message leaves no channel behind."""
-    target = await pm_target(state, target_id)
+    target = await pm_target(svc, target_id)
     if target is None:
         raise unprocessable(TARGET_NOT_FOUND)
     if int(target["id"]) == int(sender["id"]):
         raise unprocessable("can't send message to same user")
     if not isinstance(raw_content, str) or not raw_content.strip():
         raise unprocessable(EMPTY)
-    reason = await start_error(state, sender, target)
+    reason = await start_error(svc, sender, target)
     if reason is not None:
         raise forbidden(reason)
-    content = clean_content(raw_content, PM, conf(state).length_limit)
-    await check_rate(state, int(sender["id"]), private=True)
-    channel, _ = await open_pm(state, sender, target)
-    message = await deliver(state, sender, channel, content, is_action=is_action, uuid=uuid)
-    channel = await get_channel(state, int(channel["id"]))
+    content = clean_content(raw_content, PM, conf(svc).length_limit)
+    await check_rate(svc, int(sender["id"]), private=True)
+    channel, _ = await open_pm(svc, sender, target)
+    message = await deliver(svc, sender, channel, content, is_action=is_action, uuid=uuid)
+    channel = await get_channel(svc, int(channel["id"]))
     return channel, message
 
 
 async def announce(
-    state: Any,
+    svc: Services,
     sender: Mapping[str, Any],
     *,
     name: str,
@@ -635,7 +640,7 @@ async def announce(
     uuid: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """An ANNOUNCE channel with the sender and the targets, and its first message."""
-    if not can_announce(state, sender):
+    if not can_announce(svc, sender):
         raise forbidden(NO_ACCESS)
     reason = record_error(sender)
     if reason is not None:
@@ -645,32 +650,32 @@ async def announce(
         raise unprocessable("channel name is required")
     if len(name) > 50:
         raise unprocessable("channel name is too long")
-    users = await users_by_id(state, target_ids)
+    users = await users_by_id(svc, target_ids)
     members = [u for u, row in users.items() if not row.get("restricted")]
     if not members:
         raise unprocessable("missing target_ids parameter")
     content = clean_content(raw_content, ANNOUNCE, chat_db.MAX_CONTENT)
-    await check_rate(state, int(sender["id"]), private=False)
+    await check_rate(svc, int(sender["id"]), private=False)
     channel_id = await chat_db.create_channel(
-        state.db,
+        svc.db,
         name=name,
         type_=ANNOUNCE,
         description=(description or "").strip()[:255],
         moderated=True,
         members=[int(sender["id"]), *members],
     )
-    channel = await get_channel(state, channel_id)
+    channel = await get_channel(svc, channel_id)
     for member in [sender, *(users[u] for u in members)]:
-        await _push_membership(state, channel, member, "chat.channel.join")
-    message = await deliver(state, sender, channel, content, uuid=uuid)
-    return await get_channel(state, channel_id), message
+        await _push_membership(svc, channel, member, "chat.channel.join")
+    message = await deliver(svc, sender, channel, content, uuid=uuid)
+    return await get_channel(svc, channel_id), message
 
 
 # --- silences ----------------------------------------------------------------------------------
 
 
 async def silence(
-    state: Any,
+    svc: Services,
     user_id: int,
     seconds: int,
     reason: str | None = None,
@@ -678,22 +683,22 @@ async def silence(
 ) -> int:
     """Silence a user: a history entry for `/chat/ack`, and no sending until it ends."""
     ends_at = utcnow() + dt.timedelta(seconds=seconds)
-    silence_id = await chat_db.insert_silence(state.db, user_id, ends_at, reason, actor_id)
-    await users_db.update_user(state.db, user_id, silenced_until=ends_at)
+    silence_id = await chat_db.insert_silence(svc.db, user_id, ends_at, reason, actor_id)
+    await users_db.update_user(svc.db, user_id, silenced_until=ends_at)
     # The user row is cached by core.auth; drop it so the silence applies at once.
-    await forget_user(state, user_id)
+    await forget_user(svc, user_id)
     return silence_id
 
 
 async def silences_for_ack(
-    state: Any, since: int | None, history_since: int | None
+    svc: Services, since: int | None, history_since: int | None
 ) -> list[dict[str, Any]]:
     """osu-web `/chat/ack` and `/chat/updates`: by silence id, else newer than message `since`."""
     if history_since is not None:
-        return await chat_db.silences(state.db, after_id=history_since)
+        return await chat_db.silences(svc.db, after_id=history_since)
     if since is None:
         return []
-    when = await chat_db.time_of_last_message_upto(state.db, since)
+    when = await chat_db.time_of_last_message_upto(svc.db, since)
     if when is None:
         return []
-    return await chat_db.silences(state.db, after_time=when)
+    return await chat_db.silences(svc.db, after_time=when)

@@ -16,6 +16,7 @@ from core.db import utcnow
 from core.http import unprocessable
 from core.rooms import store as rooms_db
 from core.rooms.items import InvalidItem, check_item, star_rating
+from core.services import services
 
 Row = Mapping[str, Any]
 MAX_NAME = 100
@@ -41,27 +42,27 @@ def rooms_settings(settings: Settings) -> dict[str, Any]:
 async def create_channel(app: Starlette, room_id: int, name: str, host: Row) -> int:
     """The room's MULTIPLAYER chat channel, with the host in it."""
     channel_id = await chat_db.create_channel(
-        app.state.db,
+        services(app).db,
         name=f"#lazermp_{room_id}",
         type_=chat_db.MULTIPLAYER,
         description=name[:255],
         room_id=room_id,
     )
-    await rooms_db.update_room(app.state.db, room_id, channel_id=channel_id)
+    await rooms_db.update_room(services(app).db, room_id, channel_id=channel_id)
     await join_channel(app, channel_id, host)
     return channel_id
 
 
 async def join_channel(app: Starlette, channel_id: int | None, user: Row) -> None:
-    channel = await chat_db.get_channel(app.state.db, channel_id) if channel_id else None
+    channel = await chat_db.get_channel(services(app).db, channel_id) if channel_id else None
     if channel is not None:
-        await chat.join(app.state, channel, user)
+        await chat.join(services(app), channel, user)
 
 
 async def part_channel(app: Starlette, channel_id: int | None, user: Row) -> None:
-    channel = await chat_db.get_channel(app.state.db, channel_id) if channel_id else None
+    channel = await chat_db.get_channel(services(app).db, channel_id) if channel_id else None
     if channel is not None:
-        await chat.part(app.state, channel, user)
+        await chat.part(services(app), channel, user)
 
 
 def _int(value: Any, name: str) -> int | None:
@@ -132,8 +133,8 @@ async def _items(app: Starlette, host_id: int, raw: Any) -> list[dict[str, Any]]
 
 async def create(app: Starlette, host: Row, body: Mapping[str, Any]) -> dict[str, Any]:
     """A playlists room from a lazer `Room` JSON body; returns the stored row."""
-    db = app.state.db
-    conf = rooms_settings(app.state.settings)
+    db = services(app).db
+    conf = rooms_settings(services(app).settings)
     type_ = body.get("type")
     if body.get("category") == "realtime" or type_ in rooms_db.REALTIME_TYPES:
         raise unprocessable("realtime rooms are created through the multiplayer server")
@@ -189,13 +190,15 @@ async def join(app: Starlette, user: Row, room: Row, password: str | None) -> No
     if room["password"] and password != room["password"]:
         raise unprocessable("Invalid password")
     await join_channel(app, room["channel_id"], user)
-    await rooms_db.set_in_room(app.state.db, room, int(user["id"]), True, count_realtime=False)
+    await rooms_db.set_in_room(services(app).db, room, int(user["id"]), True, count_realtime=False)
 
 
 async def part(app: Starlette, user: Row, room: Row) -> None:
     await part_channel(app, room["channel_id"], user)
-    if await rooms_db.participant(app.state.db, int(room["id"]), int(user["id"])) is not None:
-        await rooms_db.set_in_room(app.state.db, room, int(user["id"]), False, count_realtime=False)
+    if await rooms_db.participant(services(app).db, int(room["id"]), int(user["id"])) is not None:
+        await rooms_db.set_in_room(
+            services(app).db, room, int(user["id"]), False, count_realtime=False
+        )
 
 
 async def close(app: Starlette, user: Row, room: Row) -> None:
@@ -209,4 +212,4 @@ async def close(app: Starlette, user: Row, room: Row) -> None:
         raise unprocessable("This room has already ended.")
     if now - room["starts_at"] > CLOSE_WINDOW:
         raise unprocessable("Playlists can only be closed within 5 minutes of opening them.")
-    await rooms_db.update_room(app.state.db, int(room["id"]), ends_at=now)
+    await rooms_db.update_room(services(app).db, int(room["id"]), ends_at=now)

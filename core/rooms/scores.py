@@ -23,6 +23,7 @@ from core.rooms.items import invalid_user_mods
 from core.scores import store as scores_db
 from core.scores import submit as submission
 from core.scores import views as score_views
+from core.services import services
 
 Row = Mapping[str, Any]
 ROOM_MODEL = "Multiplayer\\Room"
@@ -37,7 +38,7 @@ AROUND_LIMIT = 10
 async def room_and_item(
     app: Starlette, room_id: int | None, item_id: int | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    db = app.state.db
+    db = services(app).db
     room = await rooms_db.get_room(db, room_id) if room_id is not None else None
     if room is None:
         raise not_found(ROOM_MODEL)
@@ -59,7 +60,7 @@ async def create_token(
     version_hash: str | None,
 ) -> dict[str, Any]:
     """osu-web `Room::startPlay`: checks, one more attempt, then a token for the item."""
-    db = app.state.db
+    db = services(app).db
     if rooms_db.has_ended(room):
         raise unprocessable("Room has already ended.")
     if room["max_attempts"] is not None:
@@ -92,7 +93,7 @@ async def create_token(
 
 
 async def _same_set(app: Starlette, beatmap_id: int, other_id: int) -> bool:
-    db = app.state.db
+    db = services(app).db
     a = await beatmaps_db.beatmap_by_id(db, beatmap_id)
     b = await beatmaps_db.beatmap_by_id(db, other_id)
     return a is not None and b is not None and a["beatmapset_id"] == b["beatmapset_id"]
@@ -124,7 +125,7 @@ async def submit(
     app: Starlette, user: Row, room: Row, item: Row, token_id: int | None, body: Any
 ) -> dict[str, Any]:
     """Store the play of a room token and link it; a repeated PUT answers with the same score."""
-    db = app.state.db
+    db = services(app).db
     token = await scores_db.get_token(db, token_id) if token_id is not None else None
     if token is None or token["user_id"] != user["id"] or token["playlist_item_id"] != item["id"]:
         raise not_found(TOKEN_MODEL)
@@ -145,7 +146,7 @@ async def submit(
 async def publish_score_set(
     app: Starlette, room: Row, item: Row, score: Row, improved: bool
 ) -> None:
-    db = app.state.db
+    db = services(app).db
     new_rank = None
     if improved:
         mine = await rooms_db.participant(db, int(room["id"]), int(score["user_id"]))
@@ -153,7 +154,7 @@ async def publish_score_set(
             new_rank = await rooms_db.leaderboard_position(db, mine)
     event = rooms_db.score_set_event(int(room["id"]), int(item["id"]), score, new_rank)
     try:
-        await app.state.cache.publish(rooms_db.ROOM_SCORE_CHANNEL, orjson.dumps(event))
+        await services(app).cache.publish(rooms_db.ROOM_SCORE_CHANNEL, orjson.dumps(event))
     except Exception:
         # The score is stored; watchers of the room miss one live update at worst.
         logger.exception("room score event for room {} not published", room["id"])
@@ -197,7 +198,7 @@ async def listing(
     viewer_id: int | None,
 ) -> dict[str, Any]:
     """MultiplayerScores: users' best scores on the item with a (total_score, score_id) cursor."""
-    db = app.state.db
+    db = services(app).db
     rows = await rooms_db.item_bests(db, int(item["id"]), desc=desc, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -233,7 +234,7 @@ async def detailed(
     app: Starlette, room: Row, item: Row, score: Row, viewer_id: int | None
 ) -> dict[str, Any]:
     """One MultiplayerScore with `position` and `scores_around` (higher and lower)."""
-    db = app.state.db
+    db = services(app).db
     [out] = await render(app, room, item, [score], viewer_id)
     best = await rooms_db.user_best(db, int(item["id"]), int(score["user_id"]))
     anchor = (int(score["total_score"]), int(score["id"]))
@@ -255,7 +256,7 @@ async def detailed(
 
 
 async def linked_score(app: Starlette, item: Row, score_id: int | None) -> dict[str, Any]:
-    db = app.state.db
+    db = services(app).db
     link = await rooms_db.score_link(db, int(item["id"]), score_id) if score_id else None
     score = await scores_db.get_score(db, int(score_id)) if link is not None and score_id else None
     if score is None:
@@ -264,7 +265,7 @@ async def linked_score(app: Starlette, item: Row, score_id: int | None) -> dict[
 
 
 async def user_high_score(app: Starlette, item: Row, user_id: int | None) -> dict[str, Any]:
-    db = app.state.db
+    db = services(app).db
     best = await rooms_db.user_best(db, int(item["id"]), user_id) if user_id else None
     score = await scores_db.get_score(db, int(best["score_id"])) if best is not None else None
     if score is None:

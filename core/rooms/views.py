@@ -13,6 +13,7 @@ from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
 from core.http import time_z
 from core.rooms import store as rooms_db
+from core.services import services
 from core.users import profiles
 from core.users import store as users_db
 
@@ -22,8 +23,8 @@ Row = Mapping[str, Any]
 async def _users(app: Starlette, ids: set[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
-    rows = await users_db.get_users(app.state.db, sorted(ids))
-    cards = await profiles.cards(app.state.db, rows, app.state.settings)
+    rows = await users_db.get_users(services(app).db, sorted(ids))
+    cards = await profiles.cards(services(app).db, rows, services(app).settings)
     return {int(c["id"]): c for c in cards}
 
 
@@ -31,7 +32,7 @@ async def _beatmaps(app: Starlette, ids: set[int]) -> dict[int, dict[str, Any]]:
     """Beatmap (compact + checksum, max_combo, beatmapset) by id, as lazer requires."""
     if not ids:
         return {}
-    db = app.state.db
+    db = services(app).db
     rows = await beatmaps_db.beatmaps_by_ids(db, ids)
     sets = await beatmaps_db.beatmapsets_by_ids(db, {int(r["beatmapset_id"]) for r in rows})
     result = {}
@@ -121,7 +122,7 @@ async def rooms(
 ) -> list[dict[str, Any]]:
     """Rooms as the listing shows them; `full` adds what `GET rooms/{id}` adds (the playlist,
     the viewer's score)."""
-    db = app.state.db
+    db = services(app).db
     items_by_room = await rooms_db.items_of(db, [int(r["id"]) for r in room_rows])
     participants = await rooms_db.recent_participants(db, room_rows)
     beatmap_ids = {int(i["beatmap_id"]) for items in items_by_room.values() for i in items}
@@ -168,7 +169,7 @@ def aggregate(row: Row) -> dict[str, Any]:
 
 async def user_score(app: Starlette, room: Row, user_id: int) -> dict[str, Any] | None:
     """current_user_score: the viewer's aggregate with playlist_item_attempts."""
-    db = app.state.db
+    db = services(app).db
     row = await rooms_db.participant(db, int(room["id"]), user_id)
     if row is None:
         return None
@@ -180,7 +181,7 @@ async def user_score(app: Starlette, room: Row, user_id: int) -> dict[str, Any] 
 async def leaderboard(
     app: Starlette, room: Row, limit: int, viewer_id: int | None
 ) -> dict[str, Any]:
-    db = app.state.db
+    db = services(app).db
     rows = await rooms_db.leaderboard(db, int(room["id"]), limit)
     mine = await rooms_db.participant(db, int(room["id"]), viewer_id) if viewer_id else None
     if mine is not None and not mine["completed"]:

@@ -12,6 +12,7 @@ from typing import Any
 from core.beatmaps import store as beatmaps_db
 from core.scores import store as scores_db
 from core.scores import submit
+from core.services import services
 from core.users import user_statistics
 
 
@@ -22,17 +23,17 @@ async def recalc_score_pp(app: Any, score: dict[str, Any], beatmap: Any) -> bool
         attributes = await submit.performance(app, beatmap, score)
         pp = None if attributes is None else float(attributes["pp"])
     if pp != score["pp"]:
-        await scores_db.set_pp(app.state.db, int(score["id"]), pp)
+        await scores_db.set_pp(services(app).db, int(score["id"]), pp)
         score["pp"] = pp
         return True
     return False
 
 
 async def recalc_user(app: Any, user_id: int, ruleset_ids: Sequence[int], pp: bool = True) -> None:
-    db = app.state.db
-    conf = submit.score_settings(app.state.settings)
+    db = services(app).db
+    conf = submit.score_settings(services(app).settings)
     beatmaps: dict[int, Any] = {}
-    async with app.state.cache.lock(
+    async with services(app).cache.lock(
         f"scores:user:{user_id}", timeout=max(conf["lock_timeout"], 300), wait=conf["lock_timeout"]
     ):
         for ruleset_id in ruleset_ids:
@@ -55,7 +56,7 @@ async def recalc(
     progress: Callable[[int, int, int], None] | None = None,
 ) -> int:
     """Recompute the given users (default: everyone with scores); returns how many."""
-    db = app.state.db
+    db = services(app).db
     targets = (
         list(user_ids) if user_ids is not None else await scores_db.scored_users(db, ruleset_id)
     )

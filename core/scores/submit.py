@@ -32,6 +32,7 @@ from core.plugins import performance_calculator
 from core.plugins import resolve as resolve_hook
 from core.scores import leaderboard, scoring
 from core.scores import store as scores_db
+from core.services import services
 from core.users import profiles, user_statistics
 
 Row = Mapping[str, Any]
@@ -59,8 +60,8 @@ def score_settings(settings: Settings) -> dict[str, Any]:
 
 async def purge_tokens(app: Any) -> None:
     """The hourly job: forget tokens that expired unused (a play quit, a client that crashed)."""
-    lifetime = dt.timedelta(seconds=score_settings(app.state.settings)["token_lifetime"])
-    await scores_db.delete_unused_tokens_before(app.state.db, utcnow() - lifetime)
+    lifetime = dt.timedelta(seconds=score_settings(services(app).settings)["token_lifetime"])
+    await scores_db.delete_unused_tokens_before(services(app).db, utcnow() - lifetime)
 
 
 def invalid_token() -> ApiError:
@@ -81,7 +82,7 @@ async def create_token(
     beatmap = await resolve.find_beatmap(app, beatmap_id=beatmap_id)
     if beatmap is None or beatmap["deleted_at"] is not None:
         raise ApiError(404, {"error": "Specified beatmap difficulty couldn't be found."})
-    beatmapset = await beatmaps_db.beatmapset_by_id(app.state.db, beatmap["beatmapset_id"])
+    beatmapset = await beatmaps_db.beatmapset_by_id(services(app).db, beatmap["beatmapset_id"])
     if beatmapset is None or beatmapset["deleted_at"] is not None:
         raise ApiError(404, {"error": "Specified beatmap difficulty couldn't be found."})
     if ruleset_id is None or not 0 <= ruleset_id < len(scoring.RULESETS):
@@ -91,7 +92,7 @@ async def create_token(
     if beatmap_hash is not None and beatmap["checksum"] and beatmap_hash != beatmap["checksum"]:
         raise unprocessable("invalid or missing beatmap_hash")
     return await scores_db.create_token(
-        app.state.db,
+        services(app).db,
         user_id=user_id,
         beatmap_id=beatmap_id,
         ruleset_id=ruleset_id,
@@ -232,7 +233,7 @@ def parse(body: Any, token: Row) -> Submission:
 
 async def performance(app: Starlette, beatmap: Row, score: Mapping[str, Any]) -> Performance | None:
     """The `pp.calculator` plugin's answer for a score, or None (no calculator, no file)."""
-    calculate = performance_calculator(app.state.plugins, app.state.settings)
+    calculate = performance_calculator(services(app).plugins, services(app).settings)
     if calculate is None:
         return None
     osu = await resolve.osu_file(app, beatmap)
@@ -269,8 +270,8 @@ async def submit(
     app: Starlette, user: Row, beatmap_id: int, token_id: int, body: Any
 ) -> tuple[dict[str, Any], int | None]:
     """Store the score of a token; returns (score row, leaderboard position)."""
-    db = app.state.db
-    conf = score_settings(app.state.settings)
+    db = services(app).db
+    conf = score_settings(services(app).settings)
     token = await scores_db.get_token(db, token_id)
     if token is None or token["user_id"] != user["id"]:
         raise invalid_token()
@@ -338,7 +339,7 @@ async def submit(
         if eligible_for_pp(score, status):
             score["pp"] = float(attributes["pp"])
     info = user_statistics.beatmap_info(beatmap)
-    async with app.state.cache.lock(
+    async with services(app).cache.lock(
         f"scores:user:{user['id']}", timeout=conf["lock_timeout"], wait=conf["lock_timeout"]
     ):
         for attempt in range(RETRIES):
@@ -362,12 +363,9 @@ async def submit(
 
 def _writer(app: Starlette) -> AbstractAsyncContextManager[Any]:
     """SQLite has one writer: its submissions queue here instead of failing with "locked"."""
-    if app.state.db.url.dialect != "sqlite":
+    if services(app).db.url.dialect != "sqlite":
         return nullcontext()
-    lock = getattr(app.state, "scores_sqlite_lock", None)
-    if lock is None:
-        lock = app.state.scores_sqlite_lock = asyncio.Lock()
-    return lock
+    return services(app).extra_or_make("scores_sqlite_lock", asyncio.Lock, asyncio.Lock)
 
 
 async def _existing(db: Any, score_id: int) -> tuple[dict[str, Any], int | None]:
@@ -419,7 +417,7 @@ async def _store_in_transaction(
 
 async def _after(app: Starlette, score: Mapping[str, Any]) -> None:
     """Outside the transaction: rank_highest, cached profiles, the `score_processed` event."""
-    db = app.state.db
+    db = services(app).db
     user_id, ruleset_id = int(score["user_id"]), int(score["ruleset_id"])
     row = (await user_statistics.rows_for(db, [user_id], ruleset_id)).get(user_id)
     if row is not None:
@@ -429,10 +427,10 @@ async def _after(app: Starlette, score: Mapping[str, Any]) -> None:
             ruleset_id,
             await user_statistics.global_rank(db, ruleset_id, float(row["pp"])),
         )
-    await profiles.invalidate(app.state, user_id)
+    await profiles.invalidate(services(app), user_id)
     if score["passed"]:
-        await leaderboard.changed(app.state.cache, int(score["beatmap_id"]), ruleset_id)
-    for result in app.state.plugins.hook.score_processed(app=app, score=dict(score)):
+        await leaderboard.changed(services(app).cache, int(score["beatmap_id"]), ruleset_id)
+    for result in services(app).plugins.hook.score_processed(app=app, score=dict(score)):
         try:
             await resolve_hook(result)
         except Exception:

@@ -18,6 +18,7 @@ from core.http import time_v1 as v1_date
 from core.http import time_z
 from core.scores import scoring
 from core.scores import store as scores_db
+from core.services import services
 from core.users import profiles
 from core.users import store as users_db
 
@@ -178,8 +179,8 @@ async def render(
     weight_offset: int | None = None,
 ) -> list[dict[str, Any]]:
     """Scores in the format `version` asks for, with the includes requested, in order."""
-    db = app.state.db
-    settings = app.state.settings
+    db = services(app).db
+    settings = services(app).settings
     maps: dict[int, Row] = {}
     sets: dict[int, Row] = {}
     if beatmap or beatmapset:

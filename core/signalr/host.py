@@ -33,6 +33,7 @@ from core.lazer import (
     Ping,
     encode_frame,
 )
+from core.services import services
 from core.signalr.connection import Connection
 from core.signalr.hub import Hub, HubError, declare_signatures
 
@@ -76,7 +77,7 @@ class HubHost:
         self.connections: dict[str, Connection] = {}
         self.by_user: dict[int, set[str]] = defaultdict(set)
         self.groups: dict[str, set[str]] = defaultdict(set)
-        self.config = signalr_settings(app.state.settings)
+        self.config = signalr_settings(services(app).settings)
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
@@ -94,14 +95,14 @@ class HubHost:
     async def negotiate(self, request: Request) -> Response:
         from core.auth import resolve_token, unauthenticated
 
-        resolved = await resolve_token(request.app.state, request.headers.get("authorization"))
+        resolved = await resolve_token(services(request), request.headers.get("authorization"))
         if resolved is None or resolved[1] is None:
             raise unauthenticated()
         # negotiateVersion 1 clients (lazer) connect with the token, version 0 ones with the id.
         version = 1 if request.query_params.get("negotiateVersion", "0") not in ("", "0") else 0
         connection_id = secrets.token_urlsafe(16)
         connection_token = secrets.token_urlsafe(24)
-        await self.app.state.cache.set(
+        await services(self.app).cache.set(
             self._negotiate_key(connection_token if version else connection_id),
             str(resolved[1]["id"]),
             ex=NEGOTIATE_TTL,
@@ -151,7 +152,7 @@ class HubHost:
         return f"signalr:{self.name}:{kind}:{key}"
 
     async def _listen(self) -> None:
-        cache = self.app.state.cache
+        cache = services(self.app).cache
         prefix = f"signalr:{self.name}:"
         while True:
             try:
@@ -200,7 +201,7 @@ class HubHost:
     async def _publish(
         self, kind: str, key: object, frame: bytes, exclude: str | None = None
     ) -> None:
-        await self.app.state.cache.publish(
+        await services(self.app).cache.publish(
             self._channel(kind, key), (exclude or "").encode() + b"\x00" + frame
         )
 
@@ -249,7 +250,7 @@ class HubHost:
         from core.auth import resolve_token
 
         try:
-            resolved = await resolve_token(self.app.state, _auth_header(websocket))
+            resolved = await resolve_token(services(self.app), _auth_header(websocket))
         except ApiError:
             return None
         if resolved is None:
@@ -271,7 +272,7 @@ class HubHost:
         token, user = resolved
         connection_token = websocket.query_params.get("id")
         if connection_token is not None:
-            owner = await self.app.state.cache.get(self._negotiate_key(connection_token))
+            owner = await services(self.app).cache.get(self._negotiate_key(connection_token))
             if owner is None or int(owner) != int(user["id"]):
                 await websocket.close(code=1008, reason="Unknown connection id")
                 return
@@ -450,7 +451,7 @@ class HubHost:
                 if now >= next_check:
                     next_check = now + check_every
                     try:
-                        valid = await resolve_token(self.app.state, header) is not None
+                        valid = await resolve_token(services(self.app), header) is not None
                     except ApiError:
                         valid = False
                     except Exception:  # a cache or database outage is not a revocation

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
 
 from core.plugins import PluginError
+from core.services import Services, services
 
 if TYPE_CHECKING:
     import pluggy
@@ -117,8 +118,9 @@ class Hub:
         self.host = host
 
     @property
-    def state(self) -> Any:
-        return self.app.state
+    def services(self) -> Services:
+        """The app's services (`core.services.Services`)."""
+        return services(self.app)
 
     @classmethod
     def methods(cls) -> dict[str, str]:

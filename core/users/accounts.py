@@ -8,12 +8,14 @@ app/Libraries/UserRegistration.php), hashes the password, stores the user and fi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from databases import Database
+from starlette.applications import Starlette
 
 from core.auth import auth_settings, hash_password
 from core.plugins import resolve
+from core.services import HasServices, services
 from core.users import profiles
 from core.users import store as users_db
 
@@ -22,12 +24,6 @@ from core.users import store as users_db
 FIELDS = ("username", "user_email", "password")
 USERNAME_TAKEN = "Username is already in use!"
 EMAIL_TAKEN = "Email address already used."
-
-
-class HasState(Protocol):
-    """The app, or the CLI's stand-in for it (`core.app.standalone`)."""
-
-    state: Any
 
 
 class AccountRefused(Exception):
@@ -57,7 +53,7 @@ async def problems(
 
 
 async def create_account(
-    app: HasState,
+    app: Starlette | HasServices,
     *,
     username: str,
     password: str,
@@ -65,18 +61,18 @@ async def create_account(
     country: str | None = None,
 ) -> dict[str, Any]:
     """Store a new user and tell the plugins; returns the user row or raises AccountRefused."""
-    state = app.state
-    conf = profiles.accounts_settings(state.settings)
-    found = await problems(state.db, username, email, password)
+    svc = services(app)
+    conf = profiles.accounts_settings(svc.settings)
+    found = await problems(svc.db, username, email, password)
     country_code = (country or conf["default_country"]).upper()
     if len(country_code) != 2 or not country_code.isalpha():
         found["country"] = [f"country must be two letters, got {country_code!r}"]
     if any(found.values()):
         raise AccountRefused(found)
-    rounds = auth_settings(state.settings)["bcrypt_rounds"]
+    rounds = auth_settings(svc.settings)["bcrypt_rounds"]
     try:
         user_id = await users_db.insert_user(
-            state.db,
+            svc.db,
             username=username,
             password_hash=await hash_password(password, rounds),
             email=email,
@@ -84,11 +80,11 @@ async def create_account(
         )
     except Exception:
         # Lost a race for the same name: the unique index decided.
-        if await users_db.username_taken(state.db, username):
+        if await users_db.username_taken(svc.db, username):
             raise AccountRefused({"username": [USERNAME_TAKEN]}) from None
         raise
-    row = await users_db.get_user(state.db, user_id)
+    row = await users_db.get_user(svc.db, user_id)
     assert row is not None
-    for result in state.plugins.hook.user_registered(app=app, user=row):
+    for result in svc.plugins.hook.user_registered(app=app, user=row):
         await resolve(result)
     return row

@@ -22,6 +22,7 @@ from core.config import Settings
 from core.db import utcnow
 from core.http import time_offset
 from core.scores.scoring import RULESETS
+from core.services import Services
 from core.users import statistics, user_statistics
 from core.users import store as users_db
 
@@ -66,12 +67,12 @@ def profile_key(user_id: int, mode: str | None) -> str:
     return f"profile:{user_id}:{mode or 'default'}"
 
 
-async def invalidate(state: Any, user_id: int) -> None:
+async def invalidate(svc: Services, user_id: int) -> None:
     """Forget every cached form of a user after a change (profile bodies and the auth row)."""
     from core.auth import user_key
 
     keys = [profile_key(user_id, m) for m in (*RULESETS, None)]
-    await state.cache.delete(*keys, user_key(user_id))
+    await svc.cache.delete(*keys, user_key(user_id))
 
 
 @cache

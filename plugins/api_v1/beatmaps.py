@@ -16,6 +16,7 @@ from core.beatmaps import attributes, difficulty, resolve
 from core.beatmaps import store as beatmaps_db
 from core.http import json, params
 from core.http import time_v1 as _date
+from core.services import services
 from core.users import store as users_db
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
@@ -52,7 +53,7 @@ def _mods(value: Any) -> list[str] | None:
 
 
 async def get_beatmaps(request: Request) -> Response:
-    db = request.app.state.db
+    db = services(request).db
     p = await params(request)
     key = p.get("k")
     if not isinstance(key, str) or await users_db.api_key_owner(db, key) is None:

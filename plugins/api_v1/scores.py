@@ -15,6 +15,7 @@ from core.db import utcnow
 from core.http import Params, json, params
 from core.scores import store as scores_db
 from core.scores import views
+from core.services import services
 from core.users import store as users_db
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
@@ -23,7 +24,7 @@ INVALID_KEY = {"error": "Please provide a valid API key."}
 async def _authorised(request: Request) -> Params | None:
     p = await params(request)
     key = p.get("k")
-    if not isinstance(key, str) or await users_db.api_key_owner(request.app.state.db, key) is None:
+    if not isinstance(key, str) or await users_db.api_key_owner(services(request).db, key) is None:
         return None
     return p
 
@@ -47,7 +48,7 @@ async def _user(request: Request, p: Params) -> dict[str, Any] | None:
     u = p.get("u")
     if not isinstance(u, str) or not u or len(u) > 32:
         return None
-    db = request.app.state.db
+    db = services(request).db
     kind = p.get("type")
     row = None
     if kind == "id" or (kind != "string" and u.isdigit()):
@@ -62,7 +63,7 @@ async def _user(request: Request, p: Params) -> dict[str, Any] | None:
 async def _rows(
     request: Request, ids: list[int], *, beatmap_id: bool, pp: bool, usernames: bool = False
 ) -> list[dict[str, Any]]:
-    db = request.app.state.db
+    db = services(request).db
     found = await scores_db.get_scores(db, ids)
     ordered = [found[i] for i in ids if i in found]
     names: dict[int, str] = {}
@@ -90,7 +91,7 @@ async def get_scores(request: Request) -> Response:
     raw_b = str(p.get("b", "")).strip()
     if ruleset is None or not raw_b.isdigit() or len(raw_b) > 18:
         return json([])
-    db = request.app.state.db
+    db = services(request).db
     beatmap = await beatmaps_db.beatmap_by_id(db, int(raw_b))
     if beatmap is None or int(beatmap["status"]) not in scores_db.LEADERBOARD_STATUSES:
         return json([])
@@ -118,7 +119,7 @@ async def get_user_best(request: Request) -> Response:
     if ruleset is None or user is None:
         return json([])
     ids = await scores_db.best_ids(
-        request.app.state.db, int(user["id"]), ruleset, _limit(p, 10, 100)
+        services(request).db, int(user["id"]), ruleset, _limit(p, 10, 100)
     )
     return json(await _rows(request, ids, beatmap_id=True, pp=True))
 
@@ -133,7 +134,7 @@ async def get_user_recent(request: Request) -> Response:
         return json([])
     since = utcnow() - dt.timedelta(hours=24)
     ids = await scores_db.recent_ids(
-        request.app.state.db,
+        services(request).db,
         int(user["id"]),
         ruleset,
         since=since,

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from core.http import json, params
 from core.http import time_v1 as v1_date
 from core.scores.scoring import RULESETS
+from core.services import services
 from core.users import statistics
 from core.users import store as users_db
 
@@ -16,7 +17,7 @@ INVALID_KEY = {"error": "Please provide a valid API key."}
 
 
 async def get_user(request: Request) -> Response:
-    db = request.app.state.db
+    db = services(request).db
     p = await params(request)
     key = p.get("k")
     if not isinstance(key, str) or await users_db.api_key_owner(db, key) is None:

@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from core.auth import current_user
 from core.scores import scoring
+from core.services import services
 from core.users import store as users_db
 
 MAX_ID = 2**63 - 1
@@ -39,7 +40,7 @@ def ruleset_id(name: Any) -> int | None:
 
 async def find_user(request: Request, key: str) -> dict[str, Any] | None:
     """A visible user by id, `@name` or name; restricted users only to themselves."""
-    db = request.app.state.db
+    db = services(request).db
     row = None
     number = path_id(key)
     if number is not None:

@@ -16,6 +16,7 @@ from core.http import ORJSON_OPTIONS, error, json, not_found, params, unprocessa
 from core.scores import leaderboard as board_cache
 from core.scores import scoring, views
 from core.scores import store as scores_db
+from core.services import services
 from core.users import store as users_db
 from plugins.api_v2._score_common import api_version, find_user, path_id, ruleset_id, viewer_id
 
@@ -36,12 +37,12 @@ async def _board_beatmap(request: Request) -> Any:
     """id, mode and status of the beatmap, through a short-lived cache entry (hot boards)."""
     beatmap_id = path_id(request.path_params["beatmap"])
     if beatmap_id is not None:
-        cached = await board_cache.beatmap_meta(request.app.state.cache, beatmap_id)
+        cached = await board_cache.beatmap_meta(services(request).cache, beatmap_id)
         if cached is not None:
             return cached
     beatmap = await _beatmap(request)
     meta = {"id": beatmap["id"], "mode": beatmap["mode"], "status": beatmap["status"]}
-    await board_cache.store_beatmap_meta(request.app.state.cache, meta)
+    await board_cache.store_beatmap_meta(services(request).cache, meta)
     return meta
 
 
@@ -74,14 +75,14 @@ async def _filters(request: Request, kind: str) -> tuple[str | None, Sequence[in
     if kind == "country":
         return str(user["country_code"]), None
     if kind == "friend":
-        friends = await users_db.relations(request.app.state.db, int(user["id"]), "friend")
+        friends = await users_db.relations(services(request).db, int(user["id"]), "friend")
         return None, [int(user["id"]), *(f["target_id"] for f in friends)]
     # Teams do not exist on this server: a team board holds only the caller.
     return None, [int(user["id"])]
 
 
 async def _scores_by_ids(request: Request, ids: Sequence[int]) -> list[dict[str, Any]]:
-    found = await scores_db.get_scores(request.app.state.db, ids)
+    found = await scores_db.get_scores(services(request).db, ids)
     return [found[i] for i in ids if i in found]
 
 
@@ -95,7 +96,7 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
     kind = p.str("type", "global") or "global"
     country, user_ids = await _filters(request, kind)
     mods_key = mods_domain.parse_filter(p.list("mods"), scoring.ruleset_name(ruleset))
-    db = request.app.state.db
+    db = services(request).db
     filters: BoardFilters = {"mods_key": mods_key, "country": country, "user_ids": user_ids}
     if p.bool("legacy_only", False):
         # Every score here was set on lazer: a stable-only board is empty.
@@ -122,7 +123,7 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
 async def _own_entry(
     request: Request, beatmap_id: int, ruleset: int, me: int, version: int, filters: BoardFilters
 ) -> dict[str, Any] | None:
-    db = request.app.state.db
+    db = services(request).db
     entry = await scores_db.user_board_entry(db, beatmap_id, ruleset, me, **filters)
     score = await scores_db.get_score(db, entry[0]) if entry is not None else None
     if entry is None or score is None:
@@ -135,11 +136,11 @@ async def _cached_board(
     request: Request, beatmap_id: int, ruleset: int, version: int, limit: int, me: int | None
 ) -> Response:
     """The unfiltered board from the encoded cache; only the viewer's own entry is per request."""
-    cache = request.app.state.cache
+    cache = services(request).cache
     fmt = 1 if version >= views.NEW_FORMAT_VERSION else 0
     key, board = await board_cache.load(cache, beatmap_id, ruleset, fmt, limit)
     if board is None:
-        db = request.app.state.db
+        db = services(request).db
         ids = await scores_db.leaderboard(db, beatmap_id, ruleset, limit=limit)
         found = await _scores_by_ids(request, ids)
         rendered = await views.render(request.app, found, version=version, user=True)
@@ -155,7 +156,7 @@ async def _cached_board(
     if me is not None and me in board.user_ids:
         index = board.user_ids.index(me)
         score_id = board.score_ids[index]
-        pinned = bool(await scores_db.pinned_among(request.app.state.db, me, [score_id]))
+        pinned = bool(await scores_db.pinned_among(services(request).db, me, [score_id]))
         parts[index] = board_cache.with_pin(parts[index], score_id, pinned)
         user_score = b'{"position":' + str(index + 1).encode() + b',"score":' + parts[index] + b"}"
     elif me is not None:
@@ -178,7 +179,7 @@ async def user_score(request: Request) -> Response:
     p = await params(request)
     ruleset = _ruleset(beatmap, p.str("mode"), "invalid mode specified")
     mods_key = mods_domain.parse_filter(p.list("mods"), scoring.ruleset_name(ruleset))
-    db = request.app.state.db
+    db = services(request).db
     entry = await scores_db.user_board_entry(
         db, beatmap["id"], ruleset, int(user["id"]), mods_key=mods_key
     )
@@ -207,7 +208,7 @@ async def user_scores(request: Request) -> Response:
     name = p.str("ruleset") or p.str("mode")
     ruleset = _ruleset(beatmap, name, "unknown ruleset name", status=404)
     ids = await scores_db.user_beatmap_ids(
-        request.app.state.db, int(user["id"]), beatmap["id"], ruleset
+        services(request).db, int(user["id"]), beatmap["id"], ruleset
     )
     rendered = await views.render(
         request.app,

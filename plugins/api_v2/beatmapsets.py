@@ -19,6 +19,7 @@ from core.http import (
     parse_bool,
     unprocessable,
 )
+from core.services import services
 
 from ._beatmap_common import viewer
 
@@ -38,7 +39,7 @@ async def lookup(request: Request) -> Response:
     beatmap = await resolve.find_beatmap(request.app, beatmap_id=beatmap_id)
     if beatmap is None:
         raise not_found()
-    row = await beatmaps_db.beatmapset_by_id(request.app.state.db, beatmap["beatmapset_id"])
+    row = await beatmaps_db.beatmapset_by_id(services(request).db, beatmap["beatmapset_id"])
     if row is None or row["deleted_at"] is not None:
         raise not_found("beatmap")
     return json(await responses.beatmapset(request.app, viewer(request), row))
@@ -111,7 +112,7 @@ async def search_sets(request: Request) -> Response:
     has_text = bool(p.get("q") or p.get("query"))
     query = _search_query(p, has_text)
     who = viewer(request)
-    rows, total, cursor = await search.run(request.app.state.db, query, who.user_id)
+    rows, total, cursor = await search.run(services(request).db, query, who.user_id)
     body = {
         "beatmapsets": await responses.search_sets(request.app, who, rows),
         "search": {"sort": query.sort},
@@ -151,15 +152,15 @@ async def favourite(request: Request) -> Response:
         raise unprocessable("invalid action specified")
     set_id: int = request.path_params["beatmapset"]
     app = request.app
-    row = await beatmaps_db.beatmapset_by_id(app.state.db, set_id)
+    row = await beatmaps_db.beatmapset_by_id(services(app).db, set_id)
     if row is None or row["deleted_at"] is not None:
         raise not_found("beatmap")
     if action == "favourite":
-        count = len(await beatmaps_db.favourite_set_ids(app.state.db, int(user["id"])))
+        count = len(await beatmaps_db.favourite_set_ids(services(app).db, int(user["id"])))
         if count >= FAVOURITE_LIMIT:
             raise error(422, "You have reached the favourite limit.")
     await resolve.set_favourite(app, int(user["id"]), set_id, action == "favourite")
-    fresh = await beatmaps_db.beatmapset_by_id(app.state.db, set_id)
+    fresh = await beatmaps_db.beatmapset_by_id(services(app).db, set_id)
     return json(orjson.dumps({"favourite_count": fresh["favourite_count"] if fresh else 0}))
 
 

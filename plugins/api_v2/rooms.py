@@ -22,6 +22,7 @@ from core.rooms import scores as room_scores
 from core.rooms import store as rooms_db
 from core.scores import scoring
 from core.scores import store as scores_db
+from core.services import services
 from core.users import profiles
 from core.users import store as users_db
 from plugins.api_v2._score_common import path_id, viewer_id
@@ -31,7 +32,7 @@ MODES = ("active", "all", "ended", "participated", "owned")
 
 async def _room(request: Request) -> dict[str, Any]:
     room_id = path_id(request.path_params["room"])
-    room = await rooms_db.get_room(request.app.state.db, room_id) if room_id else None
+    room = await rooms_db.get_room(services(request).db, room_id) if room_id else None
     if room is None:
         raise not_found(room_scores.ROOM_MODEL)
     return room
@@ -55,7 +56,7 @@ async def index(request: Request) -> Response:
     sort = p.str("sort", max_length=16) or ("ended" if mode == "ended" else "created")
     limit = max(1, min(250, p.int("limit", 250) or 250))
     rows = await rooms_db.search_rooms(
-        request.app.state.db,
+        services(request).db,
         types=types,
         mode=mode,
         user_id=None if user is None else int(user["id"]),
@@ -71,7 +72,7 @@ async def index(request: Request) -> Response:
 async def show(request: Request) -> Response:
     if request.path_params["room"] == "latest":
         rows = await rooms_db.search_rooms(
-            request.app.state.db,
+            services(request).db,
             types=rooms_db.TYPE_GROUPS["playlists"],
             mode="all",
             user_id=None,
@@ -118,7 +119,7 @@ async def join(request: Request) -> Response:
     room = await _room(request)
     p = await params(request)
     await playlists.join(request.app, user, room, p.str("password", max_length=255))
-    fresh = await rooms_db.get_room(request.app.state.db, int(room["id"]))
+    fresh = await rooms_db.get_room(services(request).db, int(room["id"]))
     [body] = await views.rooms(request.app, [fresh or room], full=True, viewer_id=int(user["id"]))
     return json(body)
 
@@ -143,7 +144,7 @@ async def events(request: Request) -> Response:
         raise unprocessable("retrieving events is only supported for realtime rooms")
     p = await params(request)
     limit = max(1, min(101, p.int("limit", 100) or 100))
-    db = request.app.state.db
+    db = services(request).db
     rows = await rooms_db.events(
         db, int(room["id"]), after=p.int("after"), before=p.int("before"), limit=limit
     )
@@ -161,7 +162,7 @@ async def events(request: Request) -> Response:
     )
     user_rows = await users_db.get_users(db, sorted(user_ids))
     cards = {
-        int(c["id"]): c for c in await profiles.cards(db, user_rows, request.app.state.settings)
+        int(c["id"]): c for c in await profiles.cards(db, user_rows, services(request).settings)
     }
     playlist_items = []
     for item in unique_items:

@@ -11,6 +11,7 @@ from core.ratelimit import throttle
 from core.scores import scoring, views
 from core.scores import store as scores_db
 from core.scores import submit as submission
+from core.services import services
 from plugins.api_v2._score_common import api_version, path_id, viewer_id
 
 SCORE_MODEL = "Solo\\Score"
@@ -64,7 +65,7 @@ async def _score(request: Request) -> dict:
     score_id = path_id(request.path_params["score"])
     if score_id is None:
         raise error(404, "Invalid score id.")
-    score = await scores_db.get_score(request.app.state.db, score_id)
+    score = await scores_db.get_score(services(request).db, score_id)
     if score is None:
         raise not_found(SCORE_MODEL)
     return score
@@ -81,17 +82,17 @@ async def show(request: Request) -> Response:
         user=True,
         viewer_id=viewer_id(request),
     )
-    position = await scores_db.position(request.app.state.db, score) if score["passed"] else None
+    position = await scores_db.position(services(request).db, score) if score["passed"] else None
     body["rank_global"] = position
     body["replay_views"] = int(score["replay_views"])
     return json(body)
 
 
 async def download(request: Request) -> Response:
-    limit = submission.score_settings(request.app.state.settings)["download_limit"]
+    limit = submission.score_settings(services(request).settings)["download_limit"]
     await throttle(request, "scores-download", limit)
     score = await _score(request)
-    data = await request.app.state.storage.get(scores_db.replay_key(int(score["id"])))
+    data = await services(request).storage.get(scores_db.replay_key(int(score["id"])))
     if data is None:
         raise not_found()
     ruleset = scoring.ruleset_name(score["ruleset_id"])
@@ -116,13 +117,13 @@ async def pin(request: Request) -> Response:
     user_id, score = await _own_score(request)
     if not score["passed"] or not score["preserve"]:
         raise unprocessable("only passed scores can be pinned")
-    await scores_db.pin(request.app.state.db, user_id, score)
+    await scores_db.pin(services(request).db, user_id, score)
     return no_content()
 
 
 async def unpin(request: Request) -> Response:
     user_id, score = await _own_score(request)
-    await scores_db.unpin(request.app.state.db, user_id, int(score["id"]))
+    await scores_db.unpin(services(request).db, user_id, int(score["id"]))
     return no_content()
 
 
@@ -134,7 +135,7 @@ async def reorder(request: Request) -> Response:
     if (after is None) == (before is None):
         raise unprocessable("give one of after_score_id or before_score_id")
     moved = await scores_db.reorder_pin(
-        request.app.state.db, user_id, int(score["id"]), after=after, before=before
+        services(request).db, user_id, int(score["id"]), after=after, before=before
     )
     if not moved:
         raise unprocessable("both scores must be pinned, in the same ruleset")

@@ -12,6 +12,7 @@ from core.db import utcnow
 from core.http import json, not_found, params
 from core.scores import store as scores_db
 from core.scores import views
+from core.services import services
 from plugins.api_v2._score_common import api_version, find_user, ruleset_id, viewer_id
 
 TYPES = ("best", "firsts", "recent", "pinned")
@@ -33,7 +34,7 @@ async def user_scores(request: Request) -> Response:
         raise not_found()
     limit = max(1, min(p.int("limit", 5) or 5, 100))
     offset = max(0, p.int("offset", 0) or 0)
-    db = request.app.state.db
+    db = services(request).db
     uid = int(user["id"])
     weight_offset = None
     if kind == "best":

@@ -12,6 +12,7 @@ from core.auth import api_route, current_user, require_user
 from core.auth import cached as auth_cached
 from core.http import JSONResponse, json, no_content, not_found, params, unprocessable
 from core.scores.scoring import RULESETS
+from core.services import services
 from core.users import profiles
 from core.users import store as users_db
 
@@ -31,7 +32,7 @@ def _visible(row: dict[str, Any] | None, viewer_id: int | None) -> bool:
 
 
 async def _find(request: Request, key: str, lookup: str | None) -> dict[str, Any] | None:
-    db = request.app.state.db
+    db = services(request).db
     if lookup == "id" or (lookup != "username" and key.isdigit()):
         if not key.isdigit() or len(key) > 18:
             return None
@@ -47,7 +48,7 @@ def _with_viewer(body: bytes, attributes: dict[str, Any] | None) -> bytes:
 
 
 async def show(request: Request) -> Response:
-    state = request.app.state
+    svc = services(request)
     viewer = current_user(request)
     viewer_id = None if viewer is None else int(viewer["id"])
     key = request.path_params["user"]
@@ -67,13 +68,13 @@ async def show(request: Request) -> Response:
     assert row is not None
     ruleset = mode or RULESETS[row["playmode"]]
     user = await profiles.profile(
-        state.db, row, ruleset, state.settings, own=False, viewer_id=viewer_id
+        svc.db, row, ruleset, svc.settings, own=False, viewer_id=viewer_id
     )
     attributes = user.pop("current_user_attributes")
     body = orjson.dumps(user)
     # Restricted profiles are only ever shown to their owner: never cache those.
     if not row["restricted"]:
-        await state.cache.set(
+        await svc.cache.set(
             profiles.profile_key(int(row["id"]), mode), body, ex=PROFILE_CACHE_SECONDS
         )
     return JSONResponse(_with_viewer(body, attributes))
@@ -84,19 +85,19 @@ async def _attributes(request: Request, target: int, viewer_id: int | None) -> A
         return None
     if viewer_id == target:
         return {"has_blocked": False}
-    relation = await users_db.relation(request.app.state.db, target, viewer_id)
+    relation = await users_db.relation(services(request).db, target, viewer_id)
     return {"has_blocked": relation == users_db.RELATION_BLOCK}
 
 
 async def me(request: Request) -> Response:
-    state = request.app.state
+    svc = services(request)
     user = require_user(request)
-    row = await users_db.get_user(state.db, int(user["id"]))
+    row = await users_db.get_user(svc.db, int(user["id"]))
     if row is None:
         raise not_found()
     ruleset = request.path_params.get("mode") or RULESETS[row["playmode"]]
     body = await profiles.profile(
-        state.db, row, ruleset, state.settings, own=True, viewer_id=int(row["id"])
+        svc.db, row, ruleset, svc.settings, own=True, viewer_id=int(row["id"])
     )
     body["current_user_attributes"] = {"has_blocked": False}
     return json(body)
@@ -107,14 +108,14 @@ async def index(request: Request) -> Response:
     keys = [str(k) for k in p.list("ids")][:50]
     ids = [int(k) for k in keys if k.isdigit() and len(k) <= 18]
     variants = bool(p.bool("include_variant_statistics", False))
-    db = request.app.state.db
+    db = services(request).db
     viewer = current_user(request)
     viewer_id = None if viewer is None else int(viewer["id"])
     rows = [r for r in await users_db.get_users(db, ids) if _visible(r, viewer_id)]
     order = {uid: i for i, uid in enumerate(ids)}
     rows.sort(key=lambda r: order.get(int(r["id"]), 0))
     users = await profiles.cards(
-        db, rows, request.app.state.settings, statistics_rulesets=True, variants=variants
+        db, rows, services(request).settings, statistics_rulesets=True, variants=variants
     )
     return json({"users": users})
 
@@ -127,7 +128,7 @@ async def lookup(request: Request) -> Response:
     ruleset_number = None
     if ruleset is not None:
         ruleset_number = p.int("ruleset_id", minimum=0, maximum=3)
-    db = request.app.state.db
+    db = services(request).db
     viewer = current_user(request)
     viewer_id = None if viewer is None else int(viewer["id"])
     rows = [
@@ -135,7 +136,7 @@ async def lookup(request: Request) -> Response:
         for r in await users_db.find_many(db, [k for k in keys if len(k) <= 32])
         if _visible(r, viewer_id) and not (exclude_bots and r["is_bot"])
     ]
-    users = await profiles.cards(db, rows, request.app.state.settings)
+    users = await profiles.cards(db, rows, services(request).settings)
     if ruleset_number is not None:
         for user in users:
             user["global_rank"] = {"rank": None, "ruleset_id": ruleset_number}
@@ -149,14 +150,14 @@ async def _relation_objects(
     request: Request, user_id: int, relation: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(relations with `target`, targets) sorted by the target's username."""
-    db = request.app.state.db
+    db = services(request).db
     items = await users_db.relations(db, user_id, relation)
     me_row = current_user(request)
     ruleset = RULESETS[me_row["playmode"]] if me_row else "osu"
     rows = await users_db.get_users(db, [i["target_id"] for i in items])
     rows = [r for r in rows if not r["is_deleted"]]
     rows.sort(key=lambda r: r["username"].lower())
-    targets = await profiles.cards(db, rows, request.app.state.settings, statistics_ruleset=ruleset)
+    targets = await profiles.cards(db, rows, services(request).settings, statistics_ruleset=ruleset)
     by_id = {i["target_id"]: i for i in items}
     result = [
         {
@@ -189,7 +190,7 @@ async def _target(request: Request, user_id: int) -> dict[str, Any]:
         raise unprocessable("target is required")
     if target_id == user_id:
         raise unprocessable("You can't add yourself.")
-    row = await users_db.get_user(request.app.state.db, target_id)
+    row = await users_db.get_user(services(request).db, target_id)
     if row is None or row["is_deleted"] or row["restricted"]:
         raise not_found("User")
     return row
@@ -198,14 +199,14 @@ async def _target(request: Request, user_id: int) -> dict[str, Any]:
 async def _relation_response(
     request: Request, user_id: int, target: dict[str, Any], relation: str
 ) -> Response:
-    db = request.app.state.db
+    db = services(request).db
     mutual = False
     if relation == users_db.RELATION_FRIEND:
         mutual = await users_db.relation(db, int(target["id"]), user_id) == relation
     me_row = current_user(request)
     ruleset = RULESETS[me_row["playmode"]] if me_row else "osu"
     card = (
-        await profiles.cards(db, [target], request.app.state.settings, statistics_ruleset=ruleset)
+        await profiles.cards(db, [target], services(request).settings, statistics_ruleset=ruleset)
     )[0]
     return json(
         {
@@ -222,7 +223,7 @@ async def _relation_response(
 async def add_friend(request: Request) -> Response:
     user = require_user(request)
     uid = int(user["id"])
-    db = request.app.state.db
+    db = services(request).db
     target = await _target(request, uid)
     tid = int(target["id"])
     if await users_db.relation(db, tid, uid) == users_db.RELATION_BLOCK:
@@ -232,14 +233,14 @@ async def add_friend(request: Request) -> Response:
         if await users_db.count_relations(db, uid, users_db.RELATION_FRIEND) >= limit:
             raise unprocessable("You have reached the friend limit.")
         await users_db.set_relation(db, uid, tid, users_db.RELATION_FRIEND)
-        await profiles.invalidate(request.app.state, tid)
+        await profiles.invalidate(services(request), tid)
     return await _relation_response(request, uid, target, users_db.RELATION_FRIEND)
 
 
 async def add_block(request: Request) -> Response:
     user = require_user(request)
     uid = int(user["id"])
-    db = request.app.state.db
+    db = services(request).db
     target = await _target(request, uid)
     tid = int(target["id"])
     if await users_db.relation(db, uid, tid) != users_db.RELATION_BLOCK:
@@ -247,7 +248,7 @@ async def add_block(request: Request) -> Response:
         if await users_db.count_relations(db, uid, users_db.RELATION_BLOCK) >= limit:
             raise unprocessable("You have reached the block limit.")
         await users_db.set_relation(db, uid, tid, users_db.RELATION_BLOCK)
-        await profiles.invalidate(request.app.state, tid)
+        await profiles.invalidate(services(request), tid)
     return await _relation_response(request, uid, target, users_db.RELATION_BLOCK)
 
 
@@ -257,11 +258,11 @@ async def _remove(request: Request, param: str, relation: str) -> Response:
     if not raw.isdigit() or len(raw) > 18:
         raise not_found("User")
     removed = await users_db.delete_relation(
-        request.app.state.db, int(user["id"]), int(raw), relation
+        services(request).db, int(user["id"]), int(raw), relation
     )
     if not removed:
         raise not_found("User")
-    await profiles.invalidate(request.app.state, int(raw))
+    await profiles.invalidate(services(request), int(raw))
     return no_content()
 
 

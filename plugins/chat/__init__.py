@@ -12,8 +12,9 @@ from starlette.routing import BaseRoute, WebSocketRoute
 
 from core.chat.service import ensure_default_channels
 from core.hooks import hookimpl
+from core.services import services
 from plugins.chat import api, notifications
-from plugins.chat.feed import Hub, feed
+from plugins.chat.feed import HUB_KEY, Hub, feed
 
 
 @hookimpl
@@ -27,13 +28,13 @@ def routes() -> list[BaseRoute]:
 
 @hookimpl
 async def startup(app: Any) -> None:
-    await ensure_default_channels(app.state)
-    app.state.notification_hub = Hub(app)
-    await app.state.notification_hub.start()
+    await ensure_default_channels(services(app))
+    hub = services(app).extras[HUB_KEY] = Hub(app)
+    await hub.start()
 
 
 @hookimpl
 async def shutdown(app: Any) -> None:
-    hub = getattr(app.state, "notification_hub", None)
+    hub = services(app).extra(HUB_KEY, Hub)
     if hub is not None:
         await hub.stop()

@@ -12,6 +12,7 @@ from core.chat import service as chat
 from core.chat import store as chat_db
 from core.chat.store import ANNOUNCE, PM
 from core.http import Params, error, json, no_content, params, unprocessable
+from core.services import services
 from core.users import profiles
 from plugins.chat.utf8 import ensure_utf8
 
@@ -46,29 +47,29 @@ async def _message_params(request: Request) -> tuple[Params, Any, bool, str | No
 
 async def list_channels(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
-    channels = await chat_db.public_channels(state.db)
-    return json([await chat.channel_json(state, c, user) for c in channels])
+    svc = services(request)
+    channels = await chat_db.public_channels(svc.db)
+    return json([await chat.channel_json(svc, c, user) for c in channels])
 
 
 async def show_channel(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
-    channel, membership = await chat.readable_channel(state, request.path_params["channel"], user)
-    data = await chat.channel_json(state, channel, user, chat.LISTING, membership=membership)
+    svc = services(request)
+    channel, membership = await chat.readable_channel(svc, request.path_params["channel"], user)
+    data = await chat.channel_json(svc, channel, user, chat.LISTING, membership=membership)
     user_ids: list[int] = []
     if channel["type"] == PM:
         user_ids = chat_db.pm_user_ids(channel["name"])
-    elif channel["type"] == ANNOUNCE and chat.can_announce(state, user):
-        user_ids = await chat_db.member_ids(state.db, int(channel["id"]))
-    rows = list((await chat.users_by_id(state, user_ids)).values())
-    users = await profiles.cards(state.db, rows, state.settings) if rows else []
+    elif channel["type"] == ANNOUNCE and chat.can_announce(svc, user):
+        user_ids = await chat_db.member_ids(svc.db, int(channel["id"]))
+    rows = list((await chat.users_by_id(svc, user_ids)).values())
+    users = await profiles.cards(svc.db, rows, svc.settings) if rows else []
     return json({"channel": data, "users": users})
 
 
 async def create_channel(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    svc = services(request)
     await ensure_utf8(request)
     p = await params(request)
     kind = (p.str("type") or "").upper()
@@ -76,17 +77,17 @@ async def create_channel(request: Request) -> Response:
         target_id = p.int("target_id")
         if target_id is None:
             raise unprocessable("missing target_id parameter")
-        target = await chat.pm_target(state, target_id)
+        target = await chat.pm_target(svc, target_id)
         if target is None:
             raise unprocessable(chat.TARGET_NOT_FOUND)
         if int(target["id"]) == int(user["id"]):
             raise unprocessable("can't send message to same user")
-        reason = await chat.start_error(state, user, target)
+        reason = await chat.start_error(svc, user, target)
         if reason is not None:
             raise chat.forbidden(reason)
-        channel, _ = await chat.open_pm(state, user, target)
+        channel, _ = await chat.open_pm(svc, user, target)
         includes = {*chat.LISTING, "recent_messages"}
-        return json(await chat.channel_json(state, channel, user, includes, pm_target=target))
+        return json(await chat.channel_json(svc, channel, user, includes, pm_target=target))
     if kind == ANNOUNCE:
         spec = p.dict("channel")
         name = spec.get("name")
@@ -96,7 +97,7 @@ async def create_channel(request: Request) -> Response:
         ):
             raise unprocessable("channel[name] and channel[description] must be text")
         channel, _ = await chat.announce(
-            state,
+            svc,
             user,
             name=name,
             description=description,
@@ -105,7 +106,7 @@ async def create_channel(request: Request) -> Response:
             uuid=p.str("uuid", max_length=255),
         )
         includes = {*chat.LISTING, "recent_messages"}
-        return json(await chat.channel_json(state, channel, user, includes))
+        return json(await chat.channel_json(svc, channel, user, includes))
     raise unprocessable("unknown or missing type parameter")
 
 
@@ -117,36 +118,36 @@ def _self_only(request: Request, user: Any) -> None:
 
 async def join_channel(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    svc = services(request)
     _self_only(request, user)
-    channel = await chat.get_channel(state, request.path_params["channel"])
-    membership = await chat_db.membership(state.db, int(channel["id"]), int(user["id"]))
+    channel = await chat.get_channel(svc, request.path_params["channel"])
+    membership = await chat_db.membership(svc.db, int(channel["id"]), int(user["id"]))
     reason = chat.join_error(channel, membership)
     if reason is not None:
         raise chat.forbidden(reason)
-    await chat.join(state, channel, user)
-    channel = await chat.get_channel(state, int(channel["id"]))
-    return json(await chat.channel_json(state, channel, user, chat.LISTING))
+    await chat.join(svc, channel, user)
+    channel = await chat.get_channel(svc, int(channel["id"]))
+    return json(await chat.channel_json(svc, channel, user, chat.LISTING))
 
 
 async def leave_channel(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    svc = services(request)
     _self_only(request, user)
-    channel = await chat.get_channel(state, request.path_params["channel"])
+    channel = await chat.get_channel(svc, request.path_params["channel"])
     reason = chat.part_error(channel)
     if reason is not None:
         raise chat.forbidden(reason)
-    await chat.part(state, channel, user)
+    await chat.part(svc, channel, user)
     return no_content()
 
 
 async def mark_as_read(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
-    channel, _ = await chat.readable_channel(state, request.path_params["channel"], user)
+    svc = services(request)
+    channel, _ = await chat.readable_channel(svc, request.path_params["channel"], user)
     await chat_db.mark_read(
-        state.db, int(channel["id"]), int(user["id"]), request.path_params["message"]
+        svc.db, int(channel["id"]), int(user["id"]), request.path_params["message"]
     )
     return no_content()
 
@@ -156,15 +157,15 @@ async def mark_as_read(request: Request) -> Response:
 
 async def list_messages(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    svc = services(request)
     p = await params(request)
-    channel, _ = await chat.readable_channel(state, request.path_params["channel"], user)
+    channel, _ = await chat.readable_channel(svc, request.path_params["channel"], user)
     # osu-web clamps the limit instead of refusing it.
     limit = max(1, min(50, p.int("limit", 50) or 50))
     found = await chat.history(
-        state, channel, limit=limit, since=p.int("since"), until=p.int("until")
+        svc, channel, limit=limit, since=p.int("since"), until=p.int("until")
     )
-    messages, users = await chat.messages_with_senders(state, found, channel["type"])
+    messages, users = await chat.messages_with_senders(svc, found, channel["type"])
     if p.bool("return_object", False):
         plain = [{k: v for k, v in m.items() if k != "sender"} for m in messages]
         return json({"messages": plain, "users": users})
@@ -173,27 +174,27 @@ async def list_messages(request: Request) -> Response:
 
 async def post_message(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    svc = services(request)
     _, content, is_action, uuid = await _message_params(request)
-    channel = await chat.get_channel(state, request.path_params["channel"])
-    message = await chat.send(state, user, channel, content, is_action=is_action, uuid=uuid)
+    channel = await chat.get_channel(svc, request.path_params["channel"])
+    message = await chat.send(svc, user, channel, content, is_action=is_action, uuid=uuid)
     return json(message)
 
 
 async def new_conversation(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    svc = services(request)
     p, content, is_action, uuid = await _message_params(request)
     target_id = p.int("target_id")
     if target_id is None:
         raise unprocessable("missing target_id parameter")
     channel, message = await chat.send_pm(
-        state, user, target_id, content, is_action=is_action, uuid=uuid
+        svc, user, target_id, content, is_action=is_action, uuid=uuid
     )
     includes = ("current_user_attributes", "last_message_id", "users")
     return json(
         {
-            "channel": await chat.channel_json(state, channel, user, includes),
+            "channel": await chat.channel_json(svc, channel, user, includes),
             "message": message,
             "new_channel_id": int(channel["id"]),
         }
@@ -207,7 +208,7 @@ async def ack(request: Request) -> Response:
     require_user(request)
     p = await params(request)
     silences = await chat.silences_for_ack(
-        request.app.state, p.int("since"), p.int("history_since")
+        services(request), p.int("since"), p.int("history_since")
     )
     return json({"silences": silences})
 
@@ -217,7 +218,7 @@ INCLUDES = ("messages", "presence", "silences")
 
 async def updates(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    svc = services(request)
     p = await params(request)
     since = p.int("since")
     history_since = p.int("history_since")
@@ -227,9 +228,9 @@ async def updates(request: Request) -> Response:
         raise unprocessable("since is required")
     body: dict[str, Any] = {}
     if "presence" in wanted:
-        body["presence"] = await chat.presence(state, user)
+        body["presence"] = await chat.presence(svc, user)
     if "silences" in wanted:
-        body["silences"] = await chat.silences_for_ack(state, since, history_since)
+        body["silences"] = await chat.silences_for_ack(svc, since, history_since)
     if "messages" in wanted:
         # Messages arrive through the websocket; the field stays for old clients (as in osu-web).
         body["messages"] = []
@@ -238,7 +239,7 @@ async def updates(request: Request) -> Response:
 
 async def presence(request: Request) -> Response:
     user = require_user(request)
-    return json(await chat.presence(request.app.state, user))
+    return json(await chat.presence(services(request), user))
 
 
 CHANNEL = V2 + "/channels/{channel:int}"

@@ -23,6 +23,7 @@ from core.chat import notifications as notify_db
 from core.chat import store as chat_db
 from core.chat.service import chat_settings
 from core.http import ApiError
+from core.services import Services, services
 
 AUTH_FAILED = '{"error":"authentication failed"}'
 READY = '{"event":"connection.ready"}'
@@ -101,7 +102,7 @@ class Hub:
                 conn.close()
 
     async def _listen(self) -> None:
-        cache = self.app.state.cache
+        cache = services(self.app).cache
         while True:
             try:
                 async with cache.subscribe(notify_db.BUS) as subscription:
@@ -130,7 +131,7 @@ class Hub:
                 del self.by_user[conn.user_id]
 
     async def start_chat(self, conn: Connection) -> None:
-        ids = await chat_db.user_channel_ids(self.app.state.db, conn.user_id)
+        ids = await chat_db.user_channel_ids(services(self.app).db, conn.user_id)
         self.end_chat(conn)
         conn.chat = True
         conn.channels = set(ids)
@@ -188,16 +189,23 @@ class Hub:
         conn.push(text)
 
 
+# The app's notification hub, under this key of its `Services.extras` (made at start-up).
+HUB_KEY = "notification_hub"
+
+
 def hub_of(app: Any) -> Hub:
-    return app.state.notification_hub
+    hub = services(app).extra(HUB_KEY, Hub)
+    if hub is None:
+        raise RuntimeError("the notification hub starts with the app (the chat plugin's startup)")
+    return hub
 
 
-async def _watch_token(conn: Connection, state: Any, header: str, interval: float) -> None:
+async def _watch_token(conn: Connection, svc: Services, header: str, interval: float) -> None:
     """Re-check the token now and then: revoked or expired ends the socket with `logout`."""
     while not conn.closing:
         await asyncio.sleep(interval)
         try:
-            resolved = await resolve_token(state, header)
+            resolved = await resolve_token(svc, header)
         except ApiError:
             resolved = None
         except Exception:
@@ -209,12 +217,12 @@ async def _watch_token(conn: Connection, state: Any, header: str, interval: floa
 
 
 async def feed(ws: WebSocket) -> None:
-    state = ws.app.state
+    svc = services(ws)
     hub = hub_of(ws.app)
     await ws.accept()
     header = ws.headers.get("authorization", "")
     try:
-        resolved = await resolve_token(state, header)
+        resolved = await resolve_token(svc, header)
     except ApiError:
         resolved = None
     except Exception:
@@ -229,8 +237,8 @@ async def feed(ws: WebSocket) -> None:
     conn = Connection(ws, int(user["id"]), token.id, token.can("chat.read"))
     hub.add(conn)
     writer = asyncio.create_task(conn.write_loop())
-    interval = float(chat_settings(state.settings)["token_check_seconds"])
-    watcher = asyncio.create_task(_watch_token(conn, state, header, max(0.1, interval)))
+    interval = float(chat_settings(svc.settings)["token_check_seconds"])
+    watcher = asyncio.create_task(_watch_token(conn, svc, header, max(0.1, interval)))
     conn.push(READY)
     try:
         while not conn.closing:

@@ -13,6 +13,7 @@ from core.auth import api_route, require_user
 from core.chat import notifications as notify_db
 from core.chat.service import chat_settings
 from core.http import json, no_content, params, time_offset, unprocessable
+from core.services import services
 
 FEED_PATH = "/notifications/feed"
 PAGE = 50
@@ -57,12 +58,12 @@ def _stacks(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dic
 
 async def list_notifications(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    svc = services(request)
     p = await params(request)
     max_id = p.int("max_id", minimum=0)
     unread = bool(p.bool("unread", False))
     rows = await notify_db.for_user(
-        state.db, int(user["id"]), max_id=max_id, unread_only=unread, limit=PAGE
+        svc.db, int(user["id"]), max_id=max_id, unread_only=unread, limit=PAGE
     )
     has_more = len(rows) > PAGE
     items = [notify_db.shape(r) for r in rows[:PAGE]]
@@ -74,8 +75,8 @@ async def list_notifications(request: Request) -> Response:
         "stacks": stacks,
         "types": types,
         "timestamp": time_offset(now),
-        "unread_count": await notify_db.unread_count(state.db, int(user["id"])),
-        "notification_endpoint": endpoint(state.settings),
+        "unread_count": await notify_db.unread_count(svc.db, int(user["id"])),
+        "notification_endpoint": endpoint(svc.settings),
     }
     return json(body, headers={"Cache-Control": "no-store"})
 
@@ -106,7 +107,7 @@ def _identity(value: Any) -> tuple[str | None, str | None, int | None]:
 
 async def mark_read(request: Request) -> Response:
     user = require_user(request)
-    state = request.app.state
+    svc = services(request)
     p = await params(request)
     user_id = int(user["id"])
     ids: list[int] = []
@@ -121,10 +122,10 @@ async def mark_read(request: Request) -> Response:
         except ValueError:
             raise unprocessable("invalid notification") from None
     parsed = [_identity(item) for item in identities]
-    ids += await notify_db.mark_read_ids(state.db, user_id, to_mark)
+    ids += await notify_db.mark_read_ids(svc.db, user_id, to_mark)
     for category, object_type, object_id in parsed:
         ids += await notify_db.mark_read_identity(
-            state.db,
+            svc.db,
             user_id,
             category_name=category,
             object_type=object_type,
@@ -132,7 +133,7 @@ async def mark_read(request: Request) -> Response:
         )
     if ids:
         text = notify_db.frame("read", ids=sorted(set(ids)))
-        await notify_db.publish_to_users(state.cache, [user_id], text)
+        await notify_db.publish_to_users(svc.cache, [user_id], text)
     return no_content()
 
 

@@ -21,6 +21,7 @@ from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import Download, FetchedSet
 from core.config import ConfigError, Settings, load_settings
 from core.hooks import hookimpl
+from core.services import services
 
 DEFAULTS: dict[str, Any] = {
     # Status of imported sets when `--status` is not given.
@@ -62,7 +63,7 @@ class LocalSource:
     async def download(
         self, app: Starlette, beatmapset: Mapping[str, Any], no_video: bool
     ) -> Download | None:
-        storage = app.state.storage
+        storage = services(app).storage
         filename = _archive_name(beatmapset)
         key = beatmapset["osz_key"]
         if key:
@@ -75,7 +76,7 @@ class LocalSource:
         if beatmapset["origin"] != "local":
             return None
         # Imported as loose .osu files: an archive of the difficulties stored for the set.
-        rows = (await beatmaps_db.beatmaps_of_sets(app.state.db, [beatmapset["id"]]))[
+        rows = (await beatmaps_db.beatmaps_of_sets(services(app).db, [beatmapset["id"]]))[
             beatmapset["id"]
         ]
         files: list[tuple[str, bytes]] = []

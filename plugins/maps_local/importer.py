@@ -21,6 +21,7 @@ from core.beatmaps.osu_file import OsuFile, OsuFileError, parse
 from core.beatmaps.resolve import invalidate, osu_key
 from core.beatmaps.store import STATUS_IDS
 from core.db import utcnow
+from core.services import services
 from core.users import store as users_db
 
 MAX_OSU_FILE = archive.MAX_OSU_BYTES
@@ -154,7 +155,7 @@ class Importer:
         archive_key: str | None,
         replace_missing: bool,
     ) -> None:
-        db = self.app.state.db
+        db = services(self.app).db
         known = await beatmaps_db.known_checksums(db, [p.info.checksum for p in parsed])
         fresh = [p for p in parsed if p.info.checksum not in known]
         self.summary.unchanged += len(parsed) - len(fresh)
@@ -184,7 +185,7 @@ class Importer:
                     row = await beatmaps_db.beatmap_by_checksum(db, p.info.checksum)
                     if row is not None and row["beatmapset_id"] == set_id:
                         rows.append(dict(row))
-        storage = self.app.state.storage
+        storage = services(self.app).storage
         for p in fresh:
             await storage.put(osu_key(p.info.checksum), p.data)
         if archive_data is not None and archive_key is not None:
@@ -211,7 +212,7 @@ class Importer:
         if claimed:
             return claimed.most_common(1)[0][0]
         # No id in the files: a difficulty we already know tells the set, else a new local id.
-        db = self.app.state.db
+        db = services(self.app).db
         for p in parsed:
             row = await beatmaps_db.beatmap_by_checksum(db, p.info.checksum)
             if row is not None:

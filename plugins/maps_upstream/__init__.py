@@ -18,10 +18,10 @@ from starlette.applications import Starlette
 
 from core.beatmaps.sources import Download, FetchedSet
 from core.beatmaps.store import STATUS_IDS
-from core.clock import clock_of
 from core.config import ConfigError, Settings
 from core.db import utcnow
 from core.hooks import hookimpl
+from core.services import services
 
 from .client import UpstreamClient, UpstreamError
 
@@ -54,19 +54,25 @@ def upstream_settings(settings: Settings) -> dict[str, Any]:
     return values
 
 
+# The app's upstream client, under this key of its `Services.extras` (made on first use).
+CLIENT_KEY = "beatmaps_upstream"
+
+
 def _client(app: Starlette) -> UpstreamClient | None:
-    client = getattr(app.state, "beatmaps_upstream", None)
-    if client is None:
-        config = upstream_settings(app.state.settings)
-        client = UpstreamClient(
+    svc = services(app)
+
+    def make() -> UpstreamClient:
+        config = upstream_settings(svc.settings)
+        return UpstreamClient(
             config["base_url"],
             config["client_id"],
             config["client_secret"],
             retries=config["retries"],
             timeout=config["timeout"],
-            clock=clock_of(app.state),
+            clock=svc.clock,
         )
-        app.state.beatmaps_upstream = client
+
+    client = svc.extra_or_make(CLIENT_KEY, UpstreamClient, make)
     return client if client.configured else None
 
 
@@ -187,14 +193,14 @@ class UpstreamSource:
         if not params:
             return None
         miss = "bm:up:miss:" + hashlib.sha1(orjson.dumps(params)).hexdigest()
-        if await app.state.cache.exists(miss):
+        if await services(app).cache.exists(miss):
             return None
         # One time budget for the lookup and the set behind it.
         deadline = client.deadline()
         beatmap = await client.api("/beatmaps/lookup", params, deadline)
         if not isinstance(beatmap, dict) or "beatmapset_id" not in beatmap:
-            await app.state.cache.set(
-                miss, b"1", ex=upstream_settings(app.state.settings)["miss_ttl"]
+            await services(app).cache.set(
+                miss, b"1", ex=upstream_settings(services(app).settings)["miss_ttl"]
             )
             return None
         return await self.beatmapset(app, int(beatmap["beatmapset_id"]), deadline)
@@ -206,12 +212,12 @@ class UpstreamSource:
         if client is None:
             return None
         miss = f"bm:up:miss:set:{set_id}"
-        if await app.state.cache.exists(miss):
+        if await services(app).cache.exists(miss):
             return None
         data = await client.api(f"/beatmapsets/{set_id}", deadline=deadline)
         if not isinstance(data, dict) or data.get("id") != set_id:
-            await app.state.cache.set(
-                miss, b"1", ex=upstream_settings(app.state.settings)["miss_ttl"]
+            await services(app).cache.set(
+                miss, b"1", ex=upstream_settings(services(app).settings)["miss_ttl"]
             )
             return None
         return to_rows(data)
@@ -220,7 +226,7 @@ class UpstreamSource:
         client = _client(app)
         if client is None:
             return None
-        for template in upstream_settings(app.state.settings)["osu_mirrors"]:
+        for template in upstream_settings(services(app).settings)["osu_mirrors"]:
             try:
                 data = await client.file(template.format(id=beatmap["id"]))
             except UpstreamError:
@@ -232,13 +238,13 @@ class UpstreamSource:
     async def download(
         self, app: Starlette, beatmapset: Mapping[str, Any], no_video: bool
     ) -> Download | None:
-        template = upstream_settings(app.state.settings)["download_url"]
+        template = upstream_settings(services(app).settings)["download_url"]
         if not template:
             return None
         return Download(url=template.format(id=beatmapset["id"], no_video=int(no_video)))
 
     def refresh_after(self, app: Starlette) -> float | None:
-        return float(upstream_settings(app.state.settings)["refresh_after"])
+        return float(upstream_settings(services(app).settings)["refresh_after"])
 
 
 SOURCE = UpstreamSource()
@@ -251,6 +257,6 @@ def beatmap_sources() -> list[Any]:
 
 @hookimpl
 async def shutdown(app: Starlette) -> None:
-    client = getattr(app.state, "beatmaps_upstream", None)
+    client = services(app).extra(CLIENT_KEY, UpstreamClient)
     if client is not None:
         await client.close()

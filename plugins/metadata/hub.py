@@ -16,6 +16,7 @@ from loguru import logger
 
 from core.beatmaps import store as beatmaps_db
 from core.lazer.types import BeatmapUpdates, UserActivity, UserPresence, UserStatus
+from core.services import services
 from core.signalr import Connection, Hub, HubError, hub_method
 from core.users import store as users_db
 from plugins.metadata import rooms
@@ -83,11 +84,11 @@ class MetadataHub(Hub):
         self._refresher: asyncio.Task[None] | None = None
         self._room_scores: asyncio.Task[None] | None = None
         self._updates: asyncio.Task[None] | None = None
-        self.config = metadata_settings(app.state.settings)
+        self.config = metadata_settings(services(app).settings)
 
     @property
     def presences(self) -> Presences:
-        return Presences(self.state.cache)
+        return Presences(self.services.cache)
 
     # --- lifetime ---------------------------------------------------------------------------
 
@@ -131,7 +132,7 @@ class MetadataHub(Hub):
 
     async def announce_beatmap_updates(self) -> None:
         """Send BeatmapSetsUpdated for queue entries no worker has announced yet."""
-        cache, db = self.state.cache, self.state.db
+        cache, db = self.services.cache, self.services.db
         latest = await beatmaps_db.latest_set_update(db)
         # Whoever first claims this queue position announces it; other workers skip.
         if not await cache.set(f"{ANNOUNCED_KEY}:{latest}", b"1", ex=3600, nx=True):
@@ -168,7 +169,7 @@ class MetadataHub(Hub):
     # --- presence ---------------------------------------------------------------------------
 
     async def _friend_ids(self, user_id: int) -> set[int]:
-        rows = await users_db.relations(self.state.db, user_id, users_db.RELATION_FRIEND)
+        rows = await users_db.relations(self.services.db, user_id, users_db.RELATION_FRIEND)
         return {row["target_id"] for row in rows}
 
     async def _send_friend_presences(self, conn: Connection, friend_ids: set[int]) -> None:
@@ -244,7 +245,7 @@ class MetadataHub(Hub):
     @hub_method
     async def GetChangesSince(self, conn: Connection, queue_id: int) -> BeatmapUpdates:
         set_ids, last = await beatmaps_db.set_updates_since(
-            self.state.db, queue_id, limit=int(self.config["beatmap_updates_batch"])
+            self.services.db, queue_id, limit=int(self.config["beatmap_updates_batch"])
         )
         return BeatmapUpdates(beatmap_set_ids=set_ids, last_processed_queue_id=last)
 

@@ -13,11 +13,13 @@ from loguru import logger
 from core.lazer import Invocation, encode_frame
 from core.lazer.types import MultiplayerPlaylistItemStats, MultiplayerRoomScoreSetEvent
 from core.rooms import store as rooms_db
+from core.services import services
 
 
 async def item_stats(app: Any, room_id: int) -> list[MultiplayerPlaylistItemStats]:
     return [
-        MultiplayerPlaylistItemStats(**s) for s in await rooms_db.item_stats(app.state.db, room_id)
+        MultiplayerPlaylistItemStats(**s)
+        for s in await rooms_db.item_stats(services(app).db, room_id)
     ]
 
 
@@ -40,7 +42,7 @@ async def relay(app: Any, host: Any, group_of: Any) -> None:
     """Run for the worker's lifetime: room score events -> local room watchers."""
     while True:
         try:
-            async with app.state.cache.subscribe(rooms_db.ROOM_SCORE_CHANNEL) as subscription:
+            async with services(app).cache.subscribe(rooms_db.ROOM_SCORE_CHANNEL) as subscription:
                 async for _, data in subscription:
                     event = orjson.loads(data)
                     deliver_locally(host, group_of(int(event["room_id"])), event)

@@ -7,6 +7,7 @@ from typing import Any
 
 from core.clock import Clock, clock_of
 from core.lazer.types import MultiplayerRoomUser, MultiplayerUserState
+from core.services import services
 from core.signalr import HubError
 from plugins.multiplayer.state import Outbox, RoomState
 
@@ -31,7 +32,7 @@ class Ctx:
 
     @property
     def db(self) -> Any:
-        return self.app.state.db
+        return services(self.app).db
 
     @property
     def room(self) -> Any:
@@ -40,7 +41,7 @@ class Ctx:
     @property
     def clock(self) -> Clock:
         """The app's clock: countdown deadlines are its wall time, shared by every worker."""
-        return clock_of(self.app.state)
+        return clock_of(services(self.app))
 
     def set_state(self, user: MultiplayerRoomUser, new: MultiplayerUserState) -> None:
         user.state = new

@@ -43,6 +43,7 @@ from core.lazer.types import (
 from core.rooms import playlists
 from core.rooms import store as rooms_db
 from core.rooms.items import InvalidItem, check_item, check_ruleset, invalid_user_mods, star_rating
+from core.services import services
 from core.signalr import Connection, Hub, HubError, hub_method
 from core.users import store as users_db
 from plugins.multiplayer import countdowns, matchtypes, queue, room
@@ -130,7 +131,7 @@ class MultiplayerHub(Hub):
         self._members: dict[str, tuple[int, Connection]] = {}
         # room id -> [local lock, users of it]
         self._locks: dict[int, list[Any]] = {}
-        self.conf = multiplayer_settings(app.state.settings)
+        self.conf = multiplayer_settings(services(app).settings)
         # A connection not refreshed for three intervals is taken as gone.
         self.alive_ttl = 3 * float(self.conf["liveness_interval"])
 
@@ -170,11 +171,11 @@ class MultiplayerHub(Hub):
 
     @property
     def cache(self) -> Any:
-        return self.app.state.cache
+        return services(self.app).cache
 
     @property
     def clock(self) -> Clock:
-        return clock_of(self.app.state)
+        return clock_of(services(self.app))
 
     @contextlib.asynccontextmanager
     async def room_lock(self, room_id: int) -> AsyncIterator[None]:
@@ -352,7 +353,7 @@ class MultiplayerHub(Hub):
     async def _sweep_orphans(self) -> None:
         """Realtime rooms open in the database without live state (all workers restarted with
         the memory cache, or the state expired) are ended."""
-        db = self.app.state.db
+        db = services(self.app).db
         for db_room in await rooms_db.open_realtime_rooms(db, ORPHAN_AGE):
             if not await self.cache.exists(room_key(int(db_room["id"]))):
                 await rooms_db.update_room(
@@ -467,7 +468,7 @@ class MultiplayerHub(Hub):
             raise invalid(f"Room can have at most {MAX_ITEMS} playlist items.")
         await self._ensure_free(conn)
         items = [await self._validated_item(i, conn.user_id) for i in requested.playlist]
-        db = self.app.state.db
+        db = services(self.app).db
         room_id = await rooms_db.create_room(
             db,
             {
@@ -839,7 +840,7 @@ class MultiplayerHub(Hub):
         state = await self.load(room_id)
         if state is None or state.user(conn.user_id) is None:
             raise not_joined()
-        db = self.app.state.db
+        db = services(self.app).db
         target = await users_db.get_user(db, user_id)
         if target is None or target["is_deleted"] or target["restricted"]:
             raise invalid("User does not exist.")

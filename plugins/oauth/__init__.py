@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 from core.auth import api_route
 from core.auth import store as oauth_db
 from core.hooks import hookimpl
+from core.services import services
 from plugins.oauth import views
 from plugins.oauth.grants import oauth_settings, touch_authenticator
 
@@ -29,9 +30,9 @@ def routes() -> list[BaseRoute]:
 @hookimpl
 def startup(app: Any) -> Any:
     async def run() -> None:
-        touch_authenticator(app.state)
-        conf = oauth_settings(app.state.settings)
-        await oauth_db.ensure_builtin_client(app.state.db, conf["lazer_client_id"], "osu!lazer")
+        touch_authenticator(services(app))
+        conf = oauth_settings(services(app).settings)
+        await oauth_db.ensure_builtin_client(services(app).db, conf["lazer_client_id"], "osu!lazer")
 
     return run()
 

@@ -12,6 +12,7 @@ from core.app import standalone
 from core.auth import new_secret, sha256_hex
 from core.auth import store as oauth_db
 from core.config import load_settings
+from core.services import services
 from core.users import store as users_db
 
 
@@ -31,19 +32,19 @@ def _create_client(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         async with standalone(settings) as app:
-            state = app.state
+            svc = services(app)
             owner = None
             if args.owner:
-                row = await users_db.find_by_username(state.db, args.owner, previous=False)
+                row = await users_db.find_by_username(svc.db, args.owner, previous=False)
                 if row is None and args.owner.isdigit():
-                    row = await users_db.get_user(state.db, int(args.owner))
+                    row = await users_db.get_user(svc.db, int(args.owner))
                 if row is None:
                     print(f"hitcircle: no user {args.owner!r}")
                     return 1
                 owner = int(row["id"])
             secret = new_secret(30)
             client_id = await oauth_db.create_client(
-                state.db,
+                svc.db,
                 user_id=owner,
                 name=args.name,
                 secret_hash=sha256_hex(secret),

@@ -25,6 +25,7 @@ from core.auth import store as oauth_db
 from core.config import Settings
 from core.db import utcnow
 from core.http import Params
+from core.services import Services, services
 from core.users import store as users_db
 from plugins.oauth import errors
 
@@ -94,11 +95,11 @@ async def authenticate_client(request: Request, p: Params, grant: str) -> dict[s
     text = str(raw_id).strip()
     if not text.isdigit() or len(text) > 18:
         raise errors.invalid_client(sent_auth)
-    client = await oauth_db.get_client(request.app.state.db, int(text))
+    client = await oauth_db.get_client(services(request).db, int(text))
     if client is None or client["revoked"] or not isinstance(secret, str):
         raise errors.invalid_client(sent_auth)
     if client["secret_hash"] is None:
-        allowed = oauth_settings(request.app.state.settings)["lazer_client_secrets"]
+        allowed = oauth_settings(services(request).settings)["lazer_client_secrets"]
         ok = not allowed or any(hmac.compare_digest(secret, s) for s in allowed)
     else:
         ok = secret_matches(secret, client["secret_hash"])
@@ -130,7 +131,7 @@ def parse_scopes(raw: Any) -> list[str]:
 
 
 async def check_scope_policy(
-    state: Any, scopes: Sequence[str], client: dict[str, Any], user_id: int | None, grant: str
+    svc: Services, scopes: Sequence[str], client: dict[str, Any], user_id: int | None, grant: str
 ) -> None:
     """osu-web's Token::validate rules, with its messages (400 `{"error": ...}`)."""
     chosen = set(scopes)
@@ -151,7 +152,7 @@ async def check_scope_policy(
             raise errors.invalid_scope(sorted(chosen - {"public"})[0])
         if not chosen <= DELEGATABLE:
             raise errors.scope_policy("Delegation is not supported for this combination of scopes.")
-        owner = await users_db.get_user(state.db, client["user_id"])
+        owner = await users_db.get_user(svc.db, client["user_id"])
         if owner is None or not owner["is_bot"]:
             raise errors.scope_policy(
                 "Delegation with Client Credentials is only available to bots."
@@ -167,7 +168,7 @@ async def check_scope_policy(
         owner = (
             None
             if client["user_id"] is None
-            else await users_db.get_user(state.db, client["user_id"])
+            else await users_db.get_user(svc.db, client["user_id"])
         )
         if owner is None or not owner["is_bot"]:
             raise errors.scope_policy("This scope is only available for bots or your own clients.")
@@ -188,24 +189,24 @@ async def check_login(request: Request, username: str, password: str) -> dict[st
     Failures count per client address and per username; past the limit every attempt (even a
     correct one) is refused until the window ends, so guessing gains nothing.
     """
-    state = request.app.state
-    conf = oauth_settings(state.settings)
+    svc = services(request)
+    conf = oauth_settings(svc.settings)
     limit, window = conf["failed_login_limit"], conf["failed_login_window"]
     keys = [
         f"login:fail:ip:{client_ip(request)}",
         f"login:fail:user:{users_db.clean_username(username)[:64]}",
     ]
-    counts = await state.cache.mget(keys)
+    counts = await svc.cache.mget(keys)
     if any(c is not None and int(c) >= limit for c in counts):
         raise errors.invalid_grant(LOCKED)
     user = None
     if 0 < len(username) <= 254 and 0 < len(password) <= 4096:
-        user = await users_db.get_login(state.db, username)
+        user = await users_db.get_login(svc.db, username)
     ok = await verify_password(password, user["password_hash"] if user else None)
     if not ok or user is None or user["is_deleted"]:
         for key in keys:
-            if await state.cache.incr(key) == 1:
-                await state.cache.expire(key, window)
+            if await svc.cache.incr(key) == 1:
+                await svc.cache.expire(key, window)
         raise errors.invalid_grant("Incorrect sign in")
     return user
 
@@ -214,7 +215,7 @@ async def check_login(request: Request, username: str, password: str) -> dict[st
 
 
 async def token_response(
-    state: Any,
+    svc: Services,
     *,
     user_id: int | None,
     client_id: int,
@@ -223,13 +224,13 @@ async def token_response(
     owner_id: int | None = None,
 ) -> dict[str, Any]:
     access, jti = await issue_access_token(
-        state, user_id=user_id, client_id=client_id, scopes=scopes, owner_id=owner_id
+        svc, user_id=user_id, client_id=client_id, scopes=scopes, owner_id=owner_id
     )
     body: dict[str, Any] = {"token_type": "Bearer", "expires_in": 86400, "access_token": access}
     if refresh:
         refresh_token = new_secret(48)
         await oauth_db.insert_refresh_token(
-            state.db,
+            svc.db,
             token_hash=sha256_hex(refresh_token),
             access_token_id=jti,
             expires_at=time.time() + REFRESH_TOKEN_LIFETIME,
@@ -247,10 +248,10 @@ async def password_grant(request: Request, p: Params, client: dict[str, Any]) ->
         raise errors.missing("password")
     scopes = parse_scopes(p.get("scope"))
     user = await check_login(request, username, password)
-    await check_scope_policy(request.app.state, scopes, client, user["id"], "password")
-    await users_db.touch_last_visit(request.app.state.db, user["id"])
+    await check_scope_policy(services(request), scopes, client, user["id"], "password")
+    await users_db.touch_last_visit(services(request).db, user["id"])
     return await token_response(
-        request.app.state, user_id=user["id"], client_id=client["id"], scopes=scopes, refresh=True
+        services(request), user_id=user["id"], client_id=client["id"], scopes=scopes, refresh=True
     )
 
 
@@ -258,10 +259,10 @@ async def client_credentials_grant(
     request: Request, p: Params, client: dict[str, Any]
 ) -> dict[str, Any]:
     scopes = parse_scopes(p.get("scope"))
-    await check_scope_policy(request.app.state, scopes, client, None, "client_credentials")
+    await check_scope_policy(services(request), scopes, client, None, "client_credentials")
     owner = client["user_id"] if "delegate" in scopes else None
     return await token_response(
-        request.app.state,
+        services(request),
         user_id=None,
         client_id=client["id"],
         scopes=scopes,
@@ -276,7 +277,7 @@ async def authorization_code_grant(
     code = p.get("code")
     if not isinstance(code, str):
         raise errors.missing("code")
-    db = request.app.state.db
+    db = services(request).db
     row = await oauth_db.auth_code_row(db, sha256_hex(code))
     if row is None:
         raise errors.invalid_request("Cannot decrypt the authorization code")
@@ -295,7 +296,7 @@ async def authorization_code_grant(
     if not await oauth_db.use_auth_code(db, row["id"]):
         raise errors.invalid_request("Authorization code has been revoked")
     return await token_response(
-        request.app.state,
+        services(request),
         user_id=int(row["user_id"]),
         client_id=client["id"],
         scopes=row["scopes"].split(),
@@ -309,8 +310,8 @@ async def refresh_token_grant(
     presented = p.get("refresh_token")
     if not isinstance(presented, str):
         raise errors.missing("refresh_token")
-    state = request.app.state
-    row = await oauth_db.refresh_token_row(state.db, sha256_hex(presented))
+    svc = services(request)
+    row = await oauth_db.refresh_token_row(svc.db, sha256_hex(presented))
     if row is None:
         raise errors.invalid_refresh("Cannot decrypt the refresh token")
     if int(row["client_id"]) != int(client["id"]):
@@ -325,16 +326,16 @@ async def refresh_token_grant(
         if scope not in previous:
             raise errors.invalid_scope(scope)
     # Rotation: the old refresh token and its access token die with this use.
-    if not await oauth_db.use_refresh_token(state.db, row["id"]):
+    if not await oauth_db.use_refresh_token(svc.db, row["id"]):
         raise errors.invalid_refresh("Token has been revoked")
-    await revoke_access_tokens(state, [row["access_token_id"]])
+    await revoke_access_tokens(svc, [row["access_token_id"]])
     user_id = None if row["user_id"] is None else int(row["user_id"])
     if user_id is not None:
-        user = await users_db.get_user(state.db, user_id)
+        user = await users_db.get_user(svc.db, user_id)
         if user is None or user["is_deleted"]:
             raise errors.invalid_refresh("Token has been revoked")
     return await token_response(
-        state,
+        svc,
         user_id=user_id,
         client_id=client["id"],
         scopes=requested or previous,
@@ -351,7 +352,7 @@ GRANTS = {
 
 
 async def issue_auth_code(
-    state: Any,
+    svc: Services,
     *,
     user_id: int,
     client_id: int,
@@ -360,7 +361,7 @@ async def issue_auth_code(
 ) -> str:
     code = new_secret(40)
     await oauth_db.insert_auth_code(
-        state.db,
+        svc.db,
         code_hash=sha256_hex(code),
         user_id=user_id,
         client_id=client_id,
@@ -371,6 +372,6 @@ async def issue_auth_code(
     return code
 
 
-def touch_authenticator(state: Any) -> None:
+def touch_authenticator(svc: Services) -> None:
     """Load (or create) the signing key at start-up rather than on the first request."""
-    authenticator(state)
+    authenticator(svc)

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from core.auth import current_token, revoke_access_tokens
 from core.auth import store as oauth_db
 from core.http import ApiError, Params, json, no_content, params
+from core.services import services
 from plugins.oauth import errors
 from plugins.oauth.grants import (
     GRANTS,
@@ -38,7 +39,7 @@ async def token(request: Request) -> Response:
 async def revoke_current(request: Request) -> Response:
     token_ = current_token(request)
     assert token_ is not None  # the route requires a token
-    await revoke_access_tokens(request.app.state, [token_.id])
+    await revoke_access_tokens(services(request), [token_.id])
     return no_content()
 
 
@@ -51,7 +52,7 @@ async def _authorize_request(request: Request, p: Params) -> dict[str, Any]:
     text = str(raw_id).strip() if isinstance(raw_id, int | str) else ""
     client = None
     if text.isdigit() and len(text) <= 18:
-        client = await oauth_db.get_client(request.app.state.db, int(text))
+        client = await oauth_db.get_client(services(request).db, int(text))
     if client is None or client["revoked"] or not client["redirect"]:
         raise errors.invalid_client(False)
     redirect_uri = p.get("redirect_uri")
@@ -171,13 +172,13 @@ async def authorize_submit(request: Request) -> Response:
         return _render(request_, str(exc.body.get("hint") or "Incorrect sign in"), 422)
     try:
         await check_scope_policy(
-            request.app.state, request_["scopes"], request_["client"], user["id"], "code"
+            services(request), request_["scopes"], request_["client"], user["id"], "code"
         )
     except ApiError as exc:
         message = exc.body.get("hint") or exc.body.get("error") or "Invalid scope"
         return _render(request_, str(message), 422)
     code = await issue_auth_code(
-        request.app.state,
+        services(request),
         user_id=user["id"],
         client_id=request_["client"]["id"],
         scopes=request_["scopes"],

@@ -26,6 +26,7 @@ from core.auth import (
 from core.auth import store as oauth_db
 from core.hooks import hookimpl
 from core.http import ApiError, json, no_content, not_found, params, time_offset, unprocessable
+from core.services import services
 from core.users import profiles
 from core.users import store as users_db
 
@@ -47,14 +48,14 @@ async def rename(request: Request) -> Response:
     problems = users_db.username_errors(username)
     if problems:
         raise _form_error("username", problems)
-    state = request.app.state
-    if await users_db.username_taken(state.db, username, except_user=int(user["id"])):
+    svc = services(request)
+    if await users_db.username_taken(svc.db, username, except_user=int(user["id"])):
         raise _form_error("username", ["Username is already in use!"])
     if username == user["username"]:
         return json({"username": username, "previous_usernames": []})
-    await users_db.rename(state.db, int(user["id"]), user["username"], username)
-    await profiles.invalidate(state, int(user["id"]))
-    previous = await users_db.previous_usernames(state.db, int(user["id"]))
+    await users_db.rename(svc.db, int(user["id"]), user["username"], username)
+    await profiles.invalidate(svc, int(user["id"]))
+    previous = await users_db.previous_usernames(svc.db, int(user["id"]))
     return json({"username": username, "previous_usernames": previous})
 
 
@@ -65,19 +66,19 @@ async def change_password(request: Request) -> Response:
     new = p.str("password", max_length=4096)
     if current is None or new is None:
         raise unprocessable("current_password and password are required")
-    state = request.app.state
-    stored = await users_db.password_hash(state.db, int(user["id"]))
+    svc = services(request)
+    stored = await users_db.password_hash(svc.db, int(user["id"]))
     if not await verify_password(current, stored):
         raise _form_error("current_password", ["Current password is incorrect."])
     problems = users_db.password_errors(new, user["username"])
     if problems:
         raise _form_error("password", problems)
-    rounds = auth_settings(state.settings)["bcrypt_rounds"]
+    rounds = auth_settings(svc.settings)["bcrypt_rounds"]
     await users_db.update_user(
-        state.db, int(user["id"]), password_hash=await hash_password(new, rounds)
+        svc.db, int(user["id"]), password_hash=await hash_password(new, rounds)
     )
     # Every session of the account ends, this one included.
-    await revoke_user_tokens(state, int(user["id"]))
+    await revoke_user_tokens(svc, int(user["id"]))
     return no_content()
 
 
@@ -113,7 +114,7 @@ async def _own_client(request: Request) -> dict[str, Any]:
     raw = request.path_params["client"]
     row = None
     if raw.isdigit() and len(raw) <= 18:
-        row = await oauth_db.get_client(request.app.state.db, int(raw))
+        row = await oauth_db.get_client(services(request).db, int(raw))
     if row is None or row["revoked"] or row["user_id"] != int(user["id"]):
         raise not_found("OAuth\\Client")
     return row
@@ -121,7 +122,7 @@ async def _own_client(request: Request) -> dict[str, Any]:
 
 async def list_clients(request: Request) -> Response:
     user = require_user(request)
-    rows = await oauth_db.user_clients(request.app.state.db, int(user["id"]))
+    rows = await oauth_db.user_clients(services(request).db, int(user["id"]))
     return json([_client_json(r) for r in rows])
 
 
@@ -130,7 +131,7 @@ async def create_client(request: Request) -> Response:
     name, redirect = await _client_fields(request)
     if name is None or redirect is None:
         raise unprocessable("name and redirect are required")
-    db = request.app.state.db
+    db = services(request).db
     if len(await oauth_db.user_clients(db, int(user["id"]))) >= MAX_CLIENTS:
         raise unprocessable(f"You can have at most {MAX_CLIENTS} OAuth applications.")
     secret = new_secret(30)
@@ -154,7 +155,7 @@ async def update_client(request: Request) -> Response:
         changes["name"] = name.strip()
     if redirect is not None:
         changes["redirect"] = redirect
-    db = request.app.state.db
+    db = services(request).db
     if changes:
         await oauth_db.update_client(db, int(row["id"]), **changes)
     updated = await oauth_db.get_client(db, int(row["id"]))
@@ -164,19 +165,19 @@ async def update_client(request: Request) -> Response:
 
 async def delete_client(request: Request) -> Response:
     row = await _own_client(request)
-    state = request.app.state
-    await oauth_db.update_client(state.db, int(row["id"]), revoked=True)
-    await revoke_client_tokens(state, int(row["id"]))
+    svc = services(request)
+    await oauth_db.update_client(svc.db, int(row["id"]), revoked=True)
+    await revoke_client_tokens(svc, int(row["id"]))
     return no_content()
 
 
 async def reset_secret(request: Request) -> Response:
     row = await _own_client(request)
-    state = request.app.state
+    svc = services(request)
     secret = new_secret(30)
-    await oauth_db.update_client(state.db, int(row["id"]), secret_hash=sha256_hex(secret))
-    await revoke_client_tokens(state, int(row["id"]))
-    updated = await oauth_db.get_client(state.db, int(row["id"]))
+    await oauth_db.update_client(svc.db, int(row["id"]), secret_hash=sha256_hex(secret))
+    await revoke_client_tokens(svc, int(row["id"]))
+    updated = await oauth_db.get_client(svc.db, int(row["id"]))
     assert updated is not None
     return json(_client_json(updated, secret))
 
@@ -198,7 +199,7 @@ def _key_json(row: dict[str, Any], key: str | None = None) -> dict[str, Any]:
 
 async def list_keys(request: Request) -> Response:
     user = require_user(request)
-    rows = await users_db.list_api_keys(request.app.state.db, int(user["id"]))
+    rows = await users_db.list_api_keys(services(request).db, int(user["id"]))
     return json([_key_json(r) for r in rows])
 
 
@@ -206,7 +207,7 @@ async def create_key(request: Request) -> Response:
     user = require_user(request)
     p = await params(request)
     name = (p.str("name", max_length=100) or "API key").strip() or "API key"
-    db = request.app.state.db
+    db = services(request).db
     if len(await users_db.list_api_keys(db, int(user["id"]))) >= MAX_KEYS:
         raise unprocessable(f"You can have at most {MAX_KEYS} API keys.")
     key_id, key = await users_db.create_api_key(db, int(user["id"]), name)
@@ -220,7 +221,7 @@ async def delete_key(request: Request) -> Response:
     raw = request.path_params["key"]
     if not raw.isdigit() or len(raw) > 18:
         raise not_found("ApiKey")
-    if not await users_db.delete_api_key(request.app.state.db, int(user["id"]), int(raw)):
+    if not await users_db.delete_api_key(services(request).db, int(user["id"]), int(raw)):
         raise not_found("ApiKey")
     return no_content()
 

@@ -10,6 +10,7 @@ from typing import Any
 from core.app import standalone
 from core.auth import auth_settings, hash_password, revoke_user_tokens
 from core.config import load_settings
+from core.services import Services, services
 from core.users import accounts, profiles
 from core.users import store as users_db
 
@@ -63,37 +64,37 @@ async def _create(app: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _find(state: Any, username: str) -> dict[str, Any] | None:
+async def _find(svc: Services, username: str) -> dict[str, Any] | None:
     if username.isdigit():
-        row = await users_db.get_user(state.db, int(username))
+        row = await users_db.get_user(svc.db, int(username))
         if row is not None:
             return row
-    return await users_db.find_by_username(state.db, username, previous=False)
+    return await users_db.find_by_username(svc.db, username, previous=False)
 
 
 async def _set_password(app: Any, args: argparse.Namespace) -> int:
-    state = app.state
-    row = await _find(state, args.username)
+    svc = services(app)
+    row = await _find(svc, args.username)
     if row is None:
         return _fail(f"no user {args.username!r}")
     problems = users_db.password_errors(args.password, row["username"])
     if problems:
         return _fail("; ".join(problems))
-    rounds = auth_settings(state.settings)["bcrypt_rounds"]
+    rounds = auth_settings(svc.settings)["bcrypt_rounds"]
     await users_db.update_user(
-        state.db, int(row["id"]), password_hash=await hash_password(args.password, rounds)
+        svc.db, int(row["id"]), password_hash=await hash_password(args.password, rounds)
     )
-    await revoke_user_tokens(state, int(row["id"]))
+    await revoke_user_tokens(svc, int(row["id"]))
     print(f"password of {row['username']} ({row['id']}) changed; sessions ended")
     return 0
 
 
 async def _restrict(app: Any, args: argparse.Namespace) -> int:
-    state = app.state
-    row = await _find(state, args.username)
+    svc = services(app)
+    row = await _find(svc, args.username)
     if row is None:
         return _fail(f"no user {args.username!r}")
-    await users_db.update_user(state.db, int(row["id"]), restricted=not args.lift)
-    await profiles.invalidate(state, int(row["id"]))
+    await users_db.update_user(svc.db, int(row["id"]), restricted=not args.lift)
+    await profiles.invalidate(svc, int(row["id"]))
     print(f"{row['username']} ({row['id']}) {'unrestricted' if args.lift else 'restricted'}")
     return 0

@@ -19,6 +19,7 @@ from core.hooks import hookimpl
 from core.http import decode_cursor, encode_cursor, error, json, not_found, params
 from core.jobs import Job
 from core.scores import scoring
+from core.services import services
 from core.users import profiles, user_statistics
 from core.users import store as users_db
 
@@ -49,7 +50,7 @@ async def rankings(request: Request) -> Response:
     variant = p.str("variant")
     if variant is not None and (mode != "mania" or variant not in ("4k", "7k")):
         raise error(422, "invalid variant")
-    db = request.app.state.db
+    db = services(request).db
     if kind == "team":
         return json({"ranking": [], "total": 0, "cursor": None, "cursor_string": None})
     if kind == "country":
@@ -86,11 +87,11 @@ async def _ranking_entries(
     country: str | None,
     filter_: str,
 ) -> list[dict[str, Any]]:
-    db = request.app.state.db
+    db = services(request).db
     user_rows = {u["id"]: u for u in await users_db.get_users(db, [r["user_id"] for r in rows])}
     cards = {
         c["id"]: c
-        for c in await profiles.cards(db, list(user_rows.values()), request.app.state.settings)
+        for c in await profiles.cards(db, list(user_rows.values()), services(request).settings)
     }
     total_ranked = await user_statistics.ranked_user_count(db, ruleset_id)
     today = dt.datetime.now(dt.UTC).date()
@@ -141,11 +142,11 @@ def routes() -> list[BaseRoute]:
 async def snapshot_job(app: Any) -> None:
     """Once a day (whichever worker gets there first), store every ranked user's rank."""
     today = dt.datetime.now(dt.UTC).date()
-    if not await app.state.cache.set(
+    if not await services(app).cache.set(
         f"rankings:history:{today.isoformat()}", b"1", ex=2 * 86400, nx=True
     ):
         return
-    await user_statistics.snapshot_ranks(app.state.db, today)
+    await user_statistics.snapshot_ranks(services(app).db, today)
 
 
 @hookimpl

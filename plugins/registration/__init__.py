@@ -8,11 +8,12 @@ from starlette.routing import BaseRoute, Route
 
 from core.hooks import hookimpl
 from core.http import json, params
+from core.services import services
 from core.users import accounts, profiles
 
 
 async def register(request: Request) -> Response:
-    state = request.app.state
+    svc = services(request)
     form = (await params(request)).dict("user")
     fields = {k: form.get(k) for k in accounts.FIELDS}
     problems: dict[str, list[str]] = {k: [] for k in accounts.FIELDS}
@@ -27,7 +28,7 @@ async def register(request: Request) -> Response:
     if any(problems.values()):
         # Something is missing: report it with whatever is wrong with the rest, create nothing.
         found = await accounts.problems(
-            state.db, values.get("username"), values.get("user_email"), values.get("password")
+            svc.db, values.get("username"), values.get("user_email"), values.get("password")
         )
         return _refused({name: problems[name] + found[name] for name in problems})
     try:
@@ -39,7 +40,7 @@ async def register(request: Request) -> Response:
         )
     except accounts.AccountRefused as refused:
         return _refused(refused.problems)
-    conf = profiles.accounts_settings(state.settings)
+    conf = profiles.accounts_settings(svc.settings)
     return json(profiles.user_compact(row, conf))
 
 

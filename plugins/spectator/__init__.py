@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.hooks import hookimpl
+from core.services import services
 from plugins.spectator.hub import SpectatorHub
 
 
@@ -17,6 +18,6 @@ def hubs() -> list[type[SpectatorHub]]:
 
 @hookimpl
 async def score_processed(app: Any, score: Any) -> None:
-    host = app.state.hubs.get(SpectatorHub.name)
-    if host is not None:
+    host = services(app).hubs.get(SpectatorHub.name)
+    if host is not None and isinstance(host.hub, SpectatorHub):
         await host.hub.score_processed(score)

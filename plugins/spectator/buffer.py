@@ -21,6 +21,7 @@ from loguru import logger
 
 from core.beatmaps import store as beatmaps_db
 from core.scores import store as scores_db
+from core.services import services
 from core.users import store as users_db
 from plugins.spectator import replay
 
@@ -54,13 +55,13 @@ def _done(token: int) -> str:
 class ScoreBuffers:
     def __init__(self, app: Any) -> None:
         self.app = app
-        config = spectator_settings(app.state.settings)
+        config = spectator_settings(services(app).settings)
         self.ttl = float(config["buffer_ttl"])
         self.max_bytes = int(config["max_replay_bytes"])
 
     @property
     def cache(self) -> Any:
-        return self.app.state.cache
+        return services(self.app).cache
 
     async def open(self, token: int, user_id: int, beatmap_id: int, ruleset_id: int) -> bool:
         """Start (or, after a reconnect, resume) the buffer of `token`; False if it cannot be."""
@@ -107,7 +108,7 @@ class ScoreBuffers:
 
     async def finish(self, token: int) -> int | None:
         """Write the replay if the stream ended and the score exists; the score id if written."""
-        cache, db = self.cache, self.app.state.db
+        cache, db = self.cache, services(self.app).db
         meta = await cache.hgetall(_meta(token))
         if "user_id" not in meta or "ended" not in meta:
             return None
@@ -123,7 +124,7 @@ class ScoreBuffers:
             await self.discard(token)
 
     async def _write(self, token: int, score_id: int, meta: dict[str, bytes]) -> int | None:
-        db = self.app.state.db
+        db = services(self.app).db
         score = await scores_db.get_score(db, score_id)
         if score is None or int(score["user_id"]) != int(meta["user_id"]):
             return None
@@ -140,7 +141,7 @@ class ScoreBuffers:
         pauses = orjson.loads(meta["pauses"]) if "pauses" in meta else []
         osu_version = None
         if beatmap["osu_key"]:
-            head = await self.app.state.storage.get(beatmap["osu_key"])
+            head = await services(self.app).storage.get(beatmap["osu_key"])
             osu_version = replay.osu_format_version(head)
         data = await asyncio.to_thread(
             replay.encode,
@@ -151,6 +152,6 @@ class ScoreBuffers:
             pauses=[p for p in pauses if isinstance(p, int)],
             osu_version=osu_version,
         )
-        await self.app.state.storage.put(scores_db.replay_key(score_id), data)
+        await services(self.app).storage.put(scores_db.replay_key(score_id), data)
         await scores_db.set_has_replay(db, score_id)
         return score_id

@@ -24,6 +24,7 @@ from core.lazer.types import (
     SpectatorUser,
 )
 from core.scores import store as scores_db
+from core.services import services
 from core.signalr import Connection, Hub, HubError, hub_method
 from plugins.spectator import replay
 from plugins.spectator.buffer import ScoreBuffers, spectator_settings
@@ -75,7 +76,7 @@ class SpectatorHub(Hub):
     def __init__(self, app: Any, host: Any) -> None:
         super().__init__(app, host)
         self.buffers = ScoreBuffers(app)
-        self.max_watched = int(spectator_settings(app.state.settings)["max_watched_users"])
+        self.max_watched = int(spectator_settings(services(app).settings)["max_watched_users"])
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- background work ------------------------------------------------------------------
@@ -104,18 +105,20 @@ class SpectatorHub(Hub):
 
     async def _store_state(self, conn: Connection, state: SpectatorState) -> None:
         key = state_key(conn.user_id)
-        await self.state.cache.hset(key, {"conn": conn.id, "state": encode(state, SpectatorState)})
-        await self.state.cache.expire(key, STATE_TTL)
-        session(conn).state_refreshed = clock_of(self.state).monotonic()
+        await self.services.cache.hset(
+            key, {"conn": conn.id, "state": encode(state, SpectatorState)}
+        )
+        await self.services.cache.expire(key, STATE_TTL)
+        session(conn).state_refreshed = clock_of(self.services).monotonic()
 
     async def _clear_state(self, conn: Connection) -> None:
         key = state_key(conn.user_id)
         # Another connection of the same user may have begun a play since: leave that one.
-        if await self.state.cache.hget(key, "conn") == conn.id.encode():
-            await self.state.cache.delete(key)
+        if await self.services.cache.hget(key, "conn") == conn.id.encode():
+            await self.services.cache.delete(key)
 
     async def _open_buffer(self, conn: Connection, token: int, state: SpectatorState) -> bool:
-        row = await scores_db.get_token(self.state.db, token)
+        row = await scores_db.get_token(self.services.db, token)
         if row is None or int(row["user_id"]) != conn.user_id or row["score_id"] is not None:
             logger.info("user {} began a play with unusable score token {}", conn.user_id, token)
             return False
@@ -153,7 +156,7 @@ class SpectatorHub(Hub):
             elif token not in current.tokens:
                 logger.info("user {} sent frames under unknown token {}", user_id, token)
         if current.state is not None and (
-            clock_of(self.state).monotonic() - current.state_refreshed > STATE_REFRESH
+            clock_of(self.services).monotonic() - current.state_refreshed > STATE_REFRESH
         ):
             await self._store_state(conn, current.state)
 
@@ -237,7 +240,7 @@ class SpectatorHub(Hub):
         current = session(conn)
         if user_id not in current.watching and len(current.watching) >= self.max_watched:
             raise HubError("Watching too many users.", "InvalidStateException")
-        stored = await self.state.cache.hget(state_key(user_id), "state")
+        stored = await self.services.cache.hget(state_key(user_id), "state")
         if stored is not None:
             conn.send("UserBeganPlaying", user_id, decode(stored, SpectatorState))
         current.watching.add(user_id)
@@ -272,6 +275,6 @@ class SpectatorHub(Hub):
     async def score_processed(self, score: dict[str, Any]) -> None:
         user_id, score_id = int(score["user_id"]), int(score["id"])
         await self.send_user(user_id, "UserScoreProcessed", user_id, score_id)
-        token = await scores_db.token_of_score(self.state.db, score_id)
+        token = await scores_db.token_of_score(self.services.db, score_id)
         if token is not None:
             self.spawn(self.finish_replay(token))

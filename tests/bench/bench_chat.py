@@ -155,17 +155,18 @@ async def prepare(settings: Any, sockets: int) -> tuple[list[str], str, int]:
     from core import migrate
     from core.app import create_app
     from core.chat import store as chat_db
+    from core.services import services
     from tests.conftest import create_user, issue_token, running
 
     migrate.upgrade(settings)
     app = create_app(settings)
     async with running(app):
-        osu = await chat_db.find_channel(app.state.db, "#osu", chat_db.PUBLIC)
+        osu = await chat_db.find_channel(services(app).db, "#osu", chat_db.PUBLIC)
         assert osu is not None
         tokens = []
         for i in range(sockets + 1):
             user = await create_user(app, f"bench{i}")
-            await chat_db.add_member(app.state.db, int(osu["id"]), user)
+            await chat_db.add_member(services(app).db, int(osu["id"]), user)
             tokens.append(await issue_token(app, user))
     return tokens[1:], tokens[0], int(osu["id"])
 

@@ -61,6 +61,7 @@ async def prepare(data_dir: str, mysql: str, redis: str) -> dict[str, Any]:
     from core import migrate
     from core.app import create_app
     from core.config import settings_from
+    from core.services import services
     from tests.conftest import create_user, issue_token, running
     from tests.scores import support
 
@@ -80,7 +81,7 @@ async def prepare(data_dir: str, mysql: str, redis: str) -> dict[str, Any]:
         for i in range(PLAYERS):
             uid = await create_user(app, f"bench{i}", country=("AU", "JP", "DE")[i % 3])
             tokens.append(await issue_token(app, uid))
-        await app.state.cache.delete(*[f"auth:user:{i}" for i in range(PLAYERS + 1)])
+        await services(app).cache.delete(*[f"auth:user:{i}" for i in range(PLAYERS + 1)])
     env = {
         "HITCIRCLE_CONFIG": "/nonexistent.toml",
         "HITCIRCLE_DATA_DIR": data_dir,

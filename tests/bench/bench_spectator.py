@@ -170,6 +170,7 @@ async def prepare(settings: Any, watchers: int) -> tuple[list[str], tuple[int, s
     from core import migrate
     from core.app import create_app
     from core.scores import store as scores_db
+    from core.services import services
     from tests.conftest import create_user, issue_token, running
     from tests.scores.support import import_map
 
@@ -180,7 +181,7 @@ async def prepare(settings: Any, watchers: int) -> tuple[list[str], tuple[int, s
         player = await create_user(app, "player")
         player_token = await issue_token(app, player)
         score_token = await scores_db.create_token(
-            app.state.db,
+            services(app).db,
             user_id=player,
             beatmap_id=beatmap.id,
             ruleset_id=0,

@@ -52,11 +52,12 @@ async def _prepare(env: dict[str, str]) -> tuple[int, str]:
     from core.auth import hash_password, issue_access_token
     from core.auth import store as oauth_db
     from core.config import load_settings
+    from core.services import services
     from core.users import store as users_db
 
     settings = load_settings(env=env)
     async with standalone(settings) as app:
-        state = app.state
+        state = services(app)
         user_id = await users_db.insert_user(
             state.db,
             username="peppy",

@@ -15,6 +15,7 @@ from core.db import utcnow
 from core.scores import scoring
 from core.scores import store as scores_db
 from core.scores.recalc import recalc
+from core.services import services
 from core.users import user_statistics
 from tests.conftest import create_user, issue_token
 from tests.scores import support
@@ -25,7 +26,7 @@ def auth(token: str) -> dict[str, str]:
 
 
 async def stored(app: Starlette) -> tuple[int, int, int, int]:
-    db = app.state.db
+    db = services(app).db
     totals = []
     for table in (
         scores_db.scores,
@@ -168,7 +169,7 @@ async def test_token_problems_are_422_never_401_or_403(
         assert (response.status_code, response.json()) == (422, {"error": "invalid token"})
     # An expired token.
     expired = await new_token(client, token, beatmap)
-    await app.state.db.execute(
+    await services(app).db.execute(
         scores_db.score_tokens.update()
         .where(scores_db.score_tokens.c.id == expired)
         .values(created_at=utcnow() - dt.timedelta(days=2))
@@ -223,8 +224,8 @@ async def test_ranked_after_the_token_was_made_is_refused(
 
     beatmap = await support.import_map(app, 0, status="pending")
     token_id = await new_token(client, token, beatmap)
-    row = await beatmaps_db.beatmap_by_id(app.state.db, beatmap.id)
-    await app.state.db.execute(
+    row = await beatmaps_db.beatmap_by_id(services(app).db, beatmap.id)
+    await services(app).db.execute(
         beatmaps_db.beatmapsets.update()
         .where(beatmaps_db.beatmapsets.c.id == row["beatmapset_id"])
         .values(status=1, ranked_date=utcnow() + dt.timedelta(seconds=5))
@@ -253,14 +254,14 @@ async def test_unranked_maps_give_no_pp_and_failed_plays_count_plays(
     assert response.status_code == 200, response.text
     assert response.json()["pp"] is None
     assert response.json()["position"] is None
-    row = (await user_statistics.rows_for(app.state.db, [user], 0))[user]
+    row = (await user_statistics.rows_for(services(app).db, [user], 0))[user]
     # The loved pass counts for ranked score; the failed play was too short to count.
     assert row["ranked_score"] == score["classic_total_score"]
     assert row["play_count"] == 1
 
 
 async def snapshot(app: Starlette, user_ids: list[int]) -> dict[int, dict[str, Any]]:
-    rows = await user_statistics.rows_for(app.state.db, user_ids, 0)
+    rows = await user_statistics.rows_for(services(app).db, user_ids, 0)
     return {uid: {k: rows[uid][k] for k in user_statistics.DERIVED} for uid in user_ids}
 
 
@@ -302,15 +303,15 @@ async def test_the_purge_job_forgets_expired_unused_tokens_only(
     abandoned = await new_token(client, token, beatmap)
     fresh = await new_token(client, token, beatmap)
     two_days_ago = utcnow() - dt.timedelta(days=2)
-    await app.state.db.execute(
+    await services(app).db.execute(
         scores_db.score_tokens.update()
         .where(scores_db.score_tokens.c.id.in_([used, abandoned]))
         .values(created_at=two_days_ago)
     )
     await purge_tokens(app)
-    assert await scores_db.get_token(app.state.db, abandoned) is None
-    assert await scores_db.get_token(app.state.db, used) is not None
-    assert await scores_db.get_token(app.state.db, fresh) is not None
+    assert await scores_db.get_token(services(app).db, abandoned) is None
+    assert await scores_db.get_token(services(app).db, used) is not None
+    assert await scores_db.get_token(services(app).db, fresh) is not None
     # The score of the used token is still served with its token's data.
     assert (
         await client.get(f"/api/v2/scores/{put.json()['id']}", headers=auth(token))

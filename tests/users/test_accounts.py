@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 
 from core.cli import main
 from core.hooks import hookimpl
+from core.services import services
 from core.users import accounts
 from core.users import store as users_db
 
@@ -45,8 +46,8 @@ async def test_refusals_name_their_field_and_store_nothing(app: Starlette) -> No
     assert refused.value.problems["user_email"] == [accounts.EMAIL_TAKEN]
     assert refused.value.problems["password"]
     assert refused.value.problems["country"] == ["country must be two letters, got 'A1'"]
-    assert await users_db.username_taken(app.state.db, "taken")
-    count = await app.state.db.fetch_val("SELECT COUNT(*) FROM users")
+    assert await users_db.username_taken(services(app).db, "taken")
+    count = await services(app).db.fetch_val("SELECT COUNT(*) FROM users")
     assert count == 1
 
 

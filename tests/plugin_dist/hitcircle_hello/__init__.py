@@ -22,6 +22,7 @@ from core.http import json
 from core.jobs import Job
 from core.lazer.wire import I32, I64, STR, Wire
 from core.schema import TABLE_ARGS, plugin_metadata
+from core.services import services
 from core.signalr import Connection, Hub, hub_method
 
 # Greetings older than this are purged.
@@ -43,7 +44,7 @@ greetings = sa.Table(
 
 def now(app: Any) -> dt.datetime:
     """The app's clock as the naive UTC the DATETIME column holds (tests move that clock)."""
-    return dt.datetime.fromtimestamp(int(app.state.clock.time()), dt.UTC).replace(tzinfo=None)
+    return dt.datetime.fromtimestamp(int(services(app).clock.time()), dt.UTC).replace(tzinfo=None)
 
 
 @hookimpl
@@ -64,7 +65,7 @@ async def hello(request: Request) -> Response:
 
 
 async def latest(request: Request) -> Response:
-    rows = await request.app.state.db.fetch_all(
+    rows = await services(request).db.fetch_all(
         sa.select(greetings.c.user_id, greetings.c.name).order_by(greetings.c.id.desc()).limit(50)
     )
     return json([{"user_id": row["user_id"], "name": row["name"]} for row in rows])
@@ -91,7 +92,7 @@ class HelloHub(Hub):
     @hub_method(args=(STR,), returns=I64)
     async def Greet(self, conn: Connection, name: str) -> int:
         name = name[:32]
-        greeting_id: int = await self.state.db.execute(
+        greeting_id: int = await self.services.db.execute(
             greetings.insert().values(user_id=conn.user_id, name=name, created_at=now(self.app))
         )
         await self.send_group("greeters", "Greeted", conn.user_id, name)
@@ -108,7 +109,9 @@ def hubs() -> list[type[Hub]]:
 
 async def purge(app: Starlette) -> None:
     """Forget greetings older than a day; once an hour, on one worker of all of them."""
-    await app.state.db.execute(greetings.delete().where(greetings.c.created_at < now(app) - KEEP))
+    await services(app).db.execute(
+        greetings.delete().where(greetings.c.created_at < now(app) - KEEP)
+    )
 
 
 @hookimpl

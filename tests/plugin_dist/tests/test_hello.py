@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from core import migrate
 from core.config import Settings
+from core.services import services
 from core.testing import HubClient, advance
 
 
@@ -41,7 +42,7 @@ async def test_greet_through_the_hub(
 
 
 async def test_old_greetings_are_purged_every_hour(app: Starlette) -> None:
-    db = app.state.db
+    db = services(app).db
     await db.execute(
         greetings.insert().values(user_id=1, name="old", created_at=now(app) - dt.timedelta(days=2))
     )

@@ -5,13 +5,14 @@ import pytest
 import rosu_pp_py as rosu
 from starlette.applications import Starlette
 
+from core.services import services
 from core.users import store as users_db
 from tests.beatmaps.support import import_osz, make_osu, md5, ranked_set
 
 
 @pytest.fixture
 async def key(app: Starlette, user: int) -> str:
-    _, value = await users_db.create_api_key(app.state.db, user, "test")
+    _, value = await users_db.create_api_key(services(app).db, user, "test")
     return value
 
 

@@ -6,6 +6,7 @@ import pytest
 from starlette.applications import Starlette
 
 from core.config import Settings
+from core.services import services
 from core.users import store as users_db
 from tests.beatmaps.support import import_osz, make_osu, md5
 from tests.conftest import LiveServer, create_user
@@ -14,7 +15,7 @@ from tests.conftest import LiveServer, create_user
 @pytest.fixture
 async def world(app: Starlette) -> dict:
     user = await create_user(app, "peppy")
-    _, key = await users_db.create_api_key(app.state.db, user, "live")
+    _, key = await users_db.create_api_key(services(app).db, user, "live")
     data = make_osu(beatmap_id=81, set_id=80, objects=20)
     await import_osz(app, {"a.osu": data}, status="loved")
     return {"key": key, "data": data}

@@ -6,12 +6,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from core.services import services
 from core.users import store as users_db
 from tests.scores import support
 
 
 async def test_v1_score_lists(app: Starlette, client: Any, token: str, user: int) -> None:
-    _, key = await users_db.create_api_key(app.state.db, user, "test")
+    _, key = await users_db.create_api_key(services(app).db, user, "test")
     beatmap = await support.import_map(app, 0)
     await support.submit(client, token, beatmap, support.body(beatmap, misses=1))
     dt_body = support.body(beatmap, mods=[{"acronym": "NC"}, {"acronym": "HD"}])

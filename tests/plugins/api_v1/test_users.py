@@ -1,6 +1,7 @@
 import httpx
 from starlette.applications import Starlette
 
+from core.services import services
 from core.users import store as users_db
 from tests.conftest import create_user
 
@@ -32,7 +33,7 @@ FIELDS = [
 
 async def test_get_user(app: Starlette, client: httpx.AsyncClient) -> None:
     user = await create_user(app, "Some Body", country="DE")
-    _, key = await users_db.create_api_key(app.state.db, user, "test")
+    _, key = await users_db.create_api_key(services(app).db, user, "test")
     for path in ("/api/get_user", "/api/v1/get_user/"):
         for query in (
             {"u": str(user)},
@@ -65,7 +66,7 @@ async def test_get_user(app: Starlette, client: httpx.AsyncClient) -> None:
 
 async def test_get_user_key_errors(app: Starlette, client: httpx.AsyncClient) -> None:
     user = await create_user(app)
-    _, key = await users_db.create_api_key(app.state.db, user, "test")
+    _, key = await users_db.create_api_key(services(app).db, user, "test")
     for params in (
         {"u": "peppy"},
         {"u": "peppy", "k": "wrong"},

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from core.services import services
 from core.users import store as users_db
 from tests.conftest import create_user, issue_token
 from tests.scores import support
@@ -78,12 +79,12 @@ async def test_country_and_friend_boards_need_a_supporter(app: Starlette, client
         422,
         {"error": "You must be an osu!supporter to use this feature."},
     )
-    await users_db.update_user(app.state.db, c, support_level=1)
-    await app.state.cache.delete(f"auth:user:{c}")
+    await users_db.update_user(services(app).db, c, support_level=1)
+    await services(app).cache.delete(f"auth:user:{c}")
     country = await client.get(url + "?type=country", headers=auth(tc, **NEW))
     assert [s["user_id"] for s in country.json()["scores"]] == [a, c]
     assert country.json()["user_score"]["position"] == 2
-    await users_db.set_relation(app.state.db, c, b, users_db.RELATION_FRIEND)
+    await users_db.set_relation(services(app).db, c, b, users_db.RELATION_FRIEND)
     friends = await client.get(url + "?type=friend", headers=auth(tc, **NEW))
     assert [s["user_id"] for s in friends.json()["scores"]] == [b, c]
 

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from core.auth import sha256_hex
 from core.auth import store as oauth_db
 from core.config import Settings
+from core.services import services
 from tests.beatmaps.support import import_osz, make_osu, md5
 from tests.conftest import LiveServer, create_user, issue_token
 
@@ -22,7 +23,7 @@ SETS = 52  # more than one search page of 50
 async def world(app: Starlette) -> dict:
     owner = await create_user(app, "peppy")
     client_id = await oauth_db.create_client(
-        app.state.db,
+        services(app).db,
         user_id=owner,
         name="live test",
         secret_hash=sha256_hex(SECRET),

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from core.rooms import store as rooms_db
+from core.services import services
 from tests.conftest import create_user, issue_token
 from tests.scores import support
 
@@ -127,7 +128,7 @@ async def test_bad_playlists_are_refused(
     )
     assert response.status_code == 422
     assert response.json() == {"error": message}
-    count = await app.state.db.fetch_val(sa.select(sa.func.count()).select_from(rooms_db.rooms))
+    count = await services(app).db.fetch_val(sa.select(sa.func.count()).select_from(rooms_db.rooms))
     assert count == 0
 
 
@@ -174,7 +175,7 @@ async def test_room_scores_aggregate_per_user_and_list_with_cursors(
         others.append((uid, await issue_token(app, uid)))
     events: list[dict] = []
     # Subscribed before the first play: every score event of the room is heard.
-    async with app.state.cache.subscribe(rooms_db.ROOM_SCORE_CHANNEL) as subscription:
+    async with services(app).cache.subscribe(rooms_db.ROOM_SCORE_CHANNEL) as subscription:
         first = await play(client, token, room, beatmap, misses=2)
         assert first.status_code == 200, first.text
         body = first.json()
@@ -228,7 +229,7 @@ async def test_room_scores_aggregate_per_user_and_list_with_cursors(
     assert (await client.get(f"{url}/users/999999", headers=auth(token))).status_code == 404
     assert (await client.get(f"{url}/123456789", headers=auth(token))).status_code == 404
 
-    stats = await rooms_db.item_stats(app.state.db, room["id"])
+    stats = await rooms_db.item_stats(services(app).db, room["id"])
     assert stats[0]["playlist_item_id"] == item_id
     assert sum(stats[0]["total_score_distribution"]) == 4
     assert stats[0]["cumulative_score"] == sum(totals.values())
@@ -269,7 +270,7 @@ async def test_room_score_refusals_change_nothing(
     assert not_allowed.json() == {"error": "This play includes mods that are not allowed."}
     broken = await client.put(f"{url}/{token_id}", json={"passed": "yes"}, headers=auth(token))
     assert broken.status_code == 422
-    linked = await app.state.db.fetch_val(
+    linked = await services(app).db.fetch_val(
         sa.select(sa.func.count()).select_from(rooms_db.room_scores)
     )
     assert linked == 0

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from core.auth import sha256_hex
 from core.auth import store as oauth_db
 from core.config import Settings
+from core.services import services
 from tests.conftest import LiveServer, create_user, issue_token
 from tests.scores import support
 
@@ -24,7 +25,7 @@ async def world(app: Starlette) -> dict[str, Any]:
     alice = await create_user(app, "alice")
     bob = await create_user(app, "bob")
     client_id = await oauth_db.create_client(
-        app.state.db,
+        services(app).db,
         user_id=alice,
         name="live rooms",
         secret_hash=sha256_hex(SECRET),

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from core.scores import store as scores_db
+from core.services import services
 from core.users import user_statistics
 from tests.conftest import create_user, issue_token
 from tests.scores import support
@@ -21,7 +22,7 @@ def auth(token: str, **extra: str) -> dict[str, str]:
 
 
 async def counts(app: Starlette) -> tuple[int, int, int]:
-    db = app.state.db
+    db = services(app).db
     n_scores = await db.fetch_val(sa.select(sa.func.count()).select_from(scores_db.scores))
     n_bests = await db.fetch_val(sa.select(sa.func.count()).select_from(scores_db.score_bests))
     n_stats = await db.fetch_val(
@@ -113,7 +114,7 @@ async def test_download_serves_a_stored_replay_else_404(
     score = (await support.submit(client, token, beatmap, support.body(beatmap))).json()
     url = f"/api/v2/scores/{score['id']}/download"
     assert (await client.get(url, headers=auth(token))).status_code == 404
-    await app.state.storage.put(f"replays/{score['id']}.osr", b"replay-bytes")
+    await services(app).storage.put(f"replays/{score['id']}.osr", b"replay-bytes")
     got = await client.get(url, headers=auth(token))
     assert got.status_code == 200
     assert got.content == b"replay-bytes"
@@ -173,7 +174,7 @@ async def test_replay_downloads_are_limited_per_token(
 ) -> None:
     beatmap = await support.import_map(app, 0)
     score = (await support.submit(client, token, beatmap, support.body(beatmap))).json()
-    await app.state.storage.put(f"replays/{score['id']}.osr", b"replay-bytes")
+    await services(app).storage.put(f"replays/{score['id']}.osr", b"replay-bytes")
     url = f"/api/v2/scores/{score['id']}/download"
     for _ in range(10):
         assert (await client.get(url, headers=auth(token))).status_code == 200

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from core.auth import sha256_hex
 from core.auth import store as oauth_db
 from core.config import Settings
+from core.services import services
 from tests.conftest import LiveServer, create_user, issue_token
 from tests.scores import support
 
@@ -26,7 +27,7 @@ async def world(app: Starlette) -> dict[str, Any]:
     alice = await create_user(app, "alice", country="AU")
     bob = await create_user(app, "bob", country="JP")
     client_id = await oauth_db.create_client(
-        app.state.db,
+        services(app).db,
         user_id=alice,
         name="live scores",
         secret_hash=sha256_hex(SECRET),

@@ -2,6 +2,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from core.services import services
 from core.users import store as users_db
 from tests.conftest import create_user, issue_token
 
@@ -165,7 +166,7 @@ async def test_get_user_shape_and_lookups(
     app: Starlette, client: httpx.AsyncClient, user: int, token: str
 ) -> None:
     other = await create_user(app, "Some Body", country="JP")
-    await users_db.rename(app.state.db, other, "Some Body", "Renamed")
+    await users_db.rename(services(app).db, other, "Some Body", "Renamed")
     public = await issue_token(app, None, ["public"])
     for path in (
         f"/api/v2/users/{other}",
@@ -204,8 +205,8 @@ async def test_restricted_users_are_hidden_from_others(
     assert r.status_code == 200  # also warms the cache
     from core.users import profiles
 
-    await users_db.update_user(app.state.db, other, restricted=True)
-    await profiles.invalidate(app.state, other)
+    await users_db.update_user(services(app).db, other, restricted=True)
+    await profiles.invalidate(services(app), other)
     assert (await client.get(f"/api/v2/users/{other}", headers=bearer(token))).status_code == 404
     own = await issue_token(app, other)
     r = await client.get("/api/v2/me", headers=bearer(own))

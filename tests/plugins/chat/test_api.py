@@ -13,6 +13,7 @@ from core.chat import notifications as notify_db
 from core.chat import service as chat
 from core.chat import store as chat_db
 from core.db import utcnow
+from core.services import services
 from core.users import store as users_db
 from tests.conftest import create_user, issue_token
 
@@ -37,7 +38,7 @@ async def two_users(app: Starlette) -> tuple[int, str, int, str]:
 
 
 async def channel_id(app: Starlette, name: str = "#osu") -> int:
-    found = await chat_db.find_channel(app.state.db, name, chat_db.PUBLIC)
+    found = await chat_db.find_channel(services(app).db, name, chat_db.PUBLIC)
     assert found is not None
     return int(found["id"])
 
@@ -68,8 +69,8 @@ async def test_default_channels_exist_on_a_fresh_server(
     }
     assert osu["message_length_limit"] == 450
     # A restart does not duplicate them.
-    await chat.ensure_default_channels(app.state)
-    assert len(await chat_db.public_channels(app.state.db)) == 2
+    await chat.ensure_default_channels(services(app))
+    assert len(await chat_db.public_channels(services(app).db)) == 2
 
 
 class TestConfiguredChannels:
@@ -163,7 +164,7 @@ async def test_join_send_history_and_mark_as_read(
     r = await client.put(f"{CHAT}/channels/{osu}/mark-as-read/{first}", headers=auth(ta))
     assert r.status_code == 204
     # The read marker never goes backwards, and never past the last message.
-    state = app.state
+    state = services(app)
     assert (await chat_db.membership(state.db, osu, a))["last_read_id"] == first
     r = await client.put(f"{CHAT}/channels/{osu}/mark-as-read/{10**12}", headers=auth(ta))
     assert r.status_code == 204
@@ -223,8 +224,8 @@ async def test_private_messages(client: httpx.AsyncClient, app: Starlette) -> No
     assert [m["content"] for m in created.json()["recent_messages"]] == ["hi bob", "yo", "again"]
 
     # The recipient got channel_message notifications; the sender none.
-    assert await notify_db.unread_count(app.state.db, b) == 1
-    assert await notify_db.unread_count(app.state.db, a) == 2
+    assert await notify_db.unread_count(services(app).db, b) == 1
+    assert await notify_db.unread_count(services(app).db, a) == 2
 
     # Leaving a PM hides it; a new message brings it back.
     assert (
@@ -241,7 +242,7 @@ async def test_pm_rules_blocks_friends_only_restricted_silenced(
     client: httpx.AsyncClient, app: Starlette
 ) -> None:
     a, ta, b, tb = await two_users(app)
-    db = app.state.db
+    db = services(app).db
     r = await client.post(f"{CHAT}/new", headers=auth(ta), data={"target_id": b, "message": "1"})
     pm = r.json()["new_channel_id"]
     before = await chat_db.count_messages(db)
@@ -261,7 +262,7 @@ async def test_pm_rules_blocks_friends_only_restricted_silenced(
     await users_db.delete_relation(db, b, a)
 
     await users_db.update_user(db, b, pm_friends_only=True)
-    await chat.forget_user(app.state, b)
+    await chat.forget_user(services(app), b)
     r = await client.post(f"{CHAT}/channels/{pm}/messages", headers=auth(ta), data={"message": "3"})
     assert r.status_code == 422 and r.json() == {"error": chat.FRIENDS_ONLY}
     await users_db.set_relation(db, b, a, users_db.RELATION_FRIEND)
@@ -271,7 +272,7 @@ async def test_pm_rules_blocks_friends_only_restricted_silenced(
 
     # A restricted target does not exist as far as chat is concerned.
     await users_db.update_user(db, b, restricted=True)
-    await chat.forget_user(app.state, b)
+    await chat.forget_user(services(app), b)
     r = await client.post(f"{CHAT}/channels/{pm}/messages", headers=auth(ta), data={"message": "4"})
     assert r.status_code == 404 and r.json() == {"error": "target user not found"}
     r = await client.post(f"{CHAT}/new", headers=auth(ta), data={"target_id": b, "message": "4"})
@@ -284,10 +285,10 @@ async def test_pm_rules_blocks_friends_only_restricted_silenced(
     )
     assert r.status_code == 422 and r.json() == {"error": chat.RESTRICTED}
     await users_db.update_user(db, b, restricted=False)
-    await chat.forget_user(app.state, b)
+    await chat.forget_user(services(app), b)
 
     # Silenced: refused until the silence ends; `ack` lists it.
-    silence_id = await chat.silence(app.state, a, 3600, "spam")
+    silence_id = await chat.silence(services(app), a, 3600, "spam")
     await join(client, ta, a, osu)
     r = await client.post(
         f"{CHAT}/channels/{osu}/messages", headers=auth(ta), data={"message": "x"}
@@ -364,7 +365,7 @@ async def test_bad_input_is_refused_and_nothing_is_stored(
     for ok in ("x" * 450, "👍🏽 مرحبا"):
         r = await client.post(url, headers=auth(ta), data={"message": ok})
         assert r.status_code == 200, r.text
-    assert await chat_db.count_messages(app.state.db) == 2
+    assert await chat_db.count_messages(services(app).db) == 2
 
     # Unknown channels, other people's ids, PMs to nobody.
     for method, path, kw in [
@@ -408,8 +409,8 @@ async def test_bad_input_is_refused_and_nothing_is_stored(
     r = await client.get(f"{CHAT}/channels/{osu}/messages", headers=auth(ta), params={"since": "x"})
     assert r.status_code == 422
     # No PM channel came out of any of that, and nothing more was stored.
-    assert await chat_db.find_pm(app.state.db, a, b) is None
-    assert await chat_db.count_messages(app.state.db) == 2
+    assert await chat_db.find_pm(services(app).db, a, b) is None
+    assert await chat_db.count_messages(services(app).db) == 2
 
 
 class TestFlooding:
@@ -432,7 +433,7 @@ class TestFlooding:
         r = await client.post(url, headers=auth(ta), data={"message": "again"})
         assert r.json() == {"error": chat.TOO_FAST}
         assert r.headers["retry-after"] == "60"
-        assert await chat_db.count_messages(app.state.db) == 2
+        assert await chat_db.count_messages(services(app).db) == 2
         # PMs are counted apart from public messages.
         r = await client.post(
             f"{CHAT}/new", headers=auth(ta), data={"target_id": b, "message": "1"}
@@ -442,7 +443,7 @@ class TestFlooding:
             f"{CHAT}/new", headers=auth(ta), data={"target_id": b, "message": "2"}
         )
         assert r.status_code == 429
-        assert await chat_db.count_messages(app.state.db) == 3
+        assert await chat_db.count_messages(services(app).db) == 3
 
 
 async def test_scopes(client: httpx.AsyncClient, app: Starlette) -> None:
@@ -509,7 +510,7 @@ class TestAnnouncements:
             f"{CHAT}/channels/{cid}/messages", headers=auth(tb), data={"message": "ok"}
         )
         assert r.status_code == 422 and r.json() == {"error": chat.MODERATED}
-        rows = await notify_db.for_user(app.state.db, b)
+        rows = await notify_db.for_user(services(app).db, b)
         assert [n["name"] for n in rows] == ["channel_announcement"]
 
 
@@ -519,8 +520,8 @@ async def test_public_history_reaches_back_one_day(
     a, ta, _, _ = await two_users(app)
     osu = await channel_id(app)
     await join(client, ta, a, osu)
-    old = await chat_db.insert_message(app.state.db, osu, a, "yesterday's news", False)
-    await app.state.db.execute(
+    old = await chat_db.insert_message(services(app).db, osu, a, "yesterday's news", False)
+    await services(app).db.execute(
         chat_db.chat_messages.update()
         .where(chat_db.chat_messages.c.id == old["id"])
         .values(created_at=utcnow() - dt.timedelta(hours=25))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.chat import notifications as notify_db
+from core.clock import SYSTEM_CLOCK
+from core.services import Services, services
 from plugins.chat.feed import CLOSE, Connection, Hub
 
 
@@ -19,14 +21,19 @@ class FakeCache:
         self.hub.dispatch(data)
 
 
-class State:
-    def __init__(self) -> None:
-        self.cache = FakeCache()
-
-
 class App:
+    """Stands in for the app: its services hold only the fake cache."""
+
     def __init__(self) -> None:
-        self.state = State()
+        self.services = Services(
+            settings=None,  # type: ignore[arg-type]
+            plugins=None,  # type: ignore[arg-type]
+            metadata=None,  # type: ignore[arg-type]
+            storage=None,  # type: ignore[arg-type]
+            ratelimits=None,  # type: ignore[arg-type]
+            clock=SYSTEM_CLOCK,
+        )
+        self.services.cache = FakeCache()  # type: ignore[assignment]
 
 
 def frames(conn: Connection) -> list[Any]:
@@ -39,10 +46,10 @@ def frames(conn: Connection) -> list[Any]:
 def hub_with(*conns: Connection) -> tuple[Hub, FakeCache]:
     app = App()
     hub = Hub(app)
-    app.state.cache.hub = hub
+    services(app).cache.hub = hub
     for conn in conns:
         hub.add(conn)
-    return hub, app.state.cache
+    return hub, services(app).cache
 
 
 def started(conn: Connection, hub: Hub, channels: set[int]) -> None:

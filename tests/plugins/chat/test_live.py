@@ -14,9 +14,10 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from core.auth import revoke_access_tokens
+from core.auth import authenticator, revoke_access_tokens
 from core.chat import store as chat_db
 from core.config import Settings
+from core.services import services
 from tests.conftest import LiveServer, create_user, issue_token
 
 CHAT = "/api/v2/chat"
@@ -85,7 +86,7 @@ async def open_feed(url: str, token: str, chat: bool = True) -> ClientConnection
 async def users(app: Starlette) -> dict[str, Any]:
     a = await create_user(app, "alice")
     b = await create_user(app, "bobby")
-    osu = await chat_db.find_channel(app.state.db, "#osu", chat_db.PUBLIC)
+    osu = await chat_db.find_channel(services(app).db, "#osu", chat_db.PUBLIC)
     assert osu is not None
     return {
         "a": a,
@@ -228,8 +229,8 @@ async def test_bad_token_and_logout(
 
     token = await issue_token(app, users["b"])
     ws = await open_feed(url, token)
-    claims = app.state.authenticator.claims(token)
-    await revoke_access_tokens(app.state, [claims["jti"]])
+    claims = authenticator(services(app)).claims(token)
+    await revoke_access_tokens(services(app), [claims["jti"]])
     assert await next_event(ws, "logout") == {"event": "logout"}
     with pytest.raises(ConnectionClosed):
         await asyncio.wait_for(ws.recv(), TIMEOUT)

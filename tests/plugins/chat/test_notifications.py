@@ -6,6 +6,7 @@ import httpx
 from starlette.applications import Starlette
 
 from core.chat import notifications as notify_db
+from core.services import services
 from tests.conftest import create_user, issue_token
 
 URL = "/api/v2/notifications"
@@ -17,7 +18,7 @@ def auth(token: str) -> dict[str, str]:
 
 async def medal(app: Starlette, user: int, achievement: int) -> int:
     return await notify_db.notify(
-        app.state,
+        services(app),
         [user],
         name="user_achievement_unlock",
         object_type="user",
@@ -72,7 +73,7 @@ async def test_listing_and_mark_read(client: httpx.AsyncClient, app: Starlette) 
         f"{URL}/mark-read", headers=auth(ta), json={"notifications": [{"id": theirs}]}
     )
     assert r.status_code == 204
-    assert await notify_db.unread_count(app.state.db, b) == 1
+    assert await notify_db.unread_count(services(app).db, b) == 1
     r = await client.post(
         f"{URL}/mark-read",
         headers=auth(ta),
@@ -87,8 +88,8 @@ async def test_listing_and_mark_read(client: httpx.AsyncClient, app: Starlette) 
         json={"identities": [{"object_type": "user", "object_id": a}]},
     )
     assert r.status_code == 204
-    assert await notify_db.unread_count(app.state.db, a) == 0
-    assert await notify_db.unread_count(app.state.db, b) == 1
+    assert await notify_db.unread_count(services(app).db, a) == 0
+    assert await notify_db.unread_count(services(app).db, b) == 1
     assert (await client.get(URL, headers=auth(tb))).json()["unread_count"] == 1
 
 
@@ -106,7 +107,7 @@ async def test_mark_read_bad_input(client: httpx.AsyncClient, app: Starlette) ->
     ):
         r = await client.post(f"{URL}/mark-read", headers=auth(ta), json=body)
         assert r.status_code == 422, body
-    assert await notify_db.unread_count(app.state.db, a) == 1
+    assert await notify_db.unread_count(services(app).db, a) == 1
     r = await client.get(URL, headers=auth(ta), params={"max_id": "x"})
     assert r.status_code == 422
     # Lazer-only routes: a chat token may not list notifications.

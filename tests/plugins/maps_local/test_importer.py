@@ -6,12 +6,13 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from core.beatmaps.store import beatmaps, beatmapsets
+from core.services import services
 from plugins.maps_local.importer import Importer
 from tests.beatmaps.support import make_osu, make_osz, md5
 
 
 async def counts(app: Starlette) -> tuple[int, int]:
-    db = app.state.db
+    db = services(app).db
     sets = await db.fetch_val(sa.select(sa.func.count()).select_from(beatmapsets))
     maps = await db.fetch_val(sa.select(sa.func.count()).select_from(beatmaps))
     return sets, maps
@@ -28,7 +29,7 @@ async def test_archive_import_is_idempotent(app: Starlette) -> None:
     await importer.import_archive("set.osz", make_osz(files))
     assert importer.summary.unchanged == 2 and importer.summary.imported == 2
     assert await counts(app) == (1, 2)
-    row = await app.state.db.fetch_one(beatmaps.select().where(beatmaps.c.id == 12))
+    row = await services(app).db.fetch_one(beatmaps.select().where(beatmaps.c.id == 12))
     assert row["checksum"] == md5(files["b.osu"]) and row["status"] == 4
     assert row["count_circles"] == 20 and row["max_combo"] > 20
     assert row["difficulty_rating"] > 0
@@ -39,7 +40,7 @@ async def test_files_without_ids_get_local_ids(app: Starlette) -> None:
     await importer.import_archive(
         "x.osz", make_osz({"a.osu": make_osu(), "b.osu": make_osu(version="Other", objects=3)})
     )
-    rows = await app.state.db.fetch_all(beatmaps.select().order_by(beatmaps.c.id))
+    rows = await services(app).db.fetch_all(beatmaps.select().order_by(beatmaps.c.id))
     assert [r["id"] for r in rows] == [1_500_000_000, 1_500_000_001]
     assert {r["beatmapset_id"] for r in rows} == {1_500_000_000}
 
@@ -104,8 +105,8 @@ async def test_hostile_archives_leave_nothing(
     assert len(importer.summary.failed) == 1
     assert reason in importer.summary.failed[0][1]
     assert await counts(app) == (0, 0)
-    assert not (app.state.settings.data_dir / "files").exists() or not any(
-        (app.state.settings.data_dir / "files").rglob("*.osu")
+    assert not (services(app).settings.data_dir / "files").exists() or not any(
+        (services(app).settings.data_dir / "files").rglob("*.osu")
     )
 
 

@@ -9,6 +9,7 @@ import rosu_pp_py as rosu
 from starlette.applications import Starlette
 
 from core.clock import ManualClock
+from core.services import services
 from tests.beatmaps.support import FakeUpstream, make_osu, md5, serve_in_thread
 from tests.conftest import free_port
 
@@ -138,7 +139,7 @@ async def test_unsettled_sets_are_refreshed(
     assert (await client.get("/api/v2/beatmapsets/400", headers=auth(token))).json()[
         "status"
     ] == "pending"
-    await app.state.db.execute(
+    await services(app).db.execute(
         sa.update(beatmapsets)
         .where(beatmapsets.c.id == 400)
         .values(fetched_at=sa.func.coalesce(beatmapsets.c.submitted_date, beatmapsets.c.fetched_at))

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from core.config import Settings
 from core.lazer import VOID, Completion
 from core.lazer.types import ChoosingBeatmap, InSoloGame, UserPresence, UserStatus
+from core.services import services
 from core.users import store as users_db
 from tests.conftest import LiveServer, create_user, issue_token
 from tests.signalr.client import HubClient
@@ -43,7 +44,7 @@ async def people(app: Starlette) -> dict[str, tuple[int, str]]:
         found[name] = (user_id, await issue_token(app, user_id))
     # cookiezi has peppy as a friend (one way): cookiezi sees peppy's friend presence.
     await users_db.set_relation(
-        app.state.db, found["cookiezi"][0], found["peppy"][0], users_db.RELATION_FRIEND
+        services(app).db, found["cookiezi"][0], found["peppy"][0], users_db.RELATION_FRIEND
     )
     return found
 
@@ -142,7 +143,7 @@ async def test_friends_presence_on_connect_and_refresh(
 
         # A new friend shows up after RefreshFriends, and their updates follow. (The next
         # friend presence cookiezi takes is rrtyui's: it was not told of rrtyui on connect.)
-        await users_db.set_relation(app.state.db, people["cookiezi"][0], rrtyui_id, "friend")
+        await users_db.set_relation(services(app).db, people["cookiezi"][0], rrtyui_id, "friend")
         ok(await cookiezi.invoke("RefreshFriends"))
         added = await cookiezi.callback("FriendPresenceUpdated")
         assert added.arguments == [rrtyui_id, UserPresence(None, UserStatus.DO_NOT_DISTURB)]
@@ -151,7 +152,7 @@ async def test_friends_presence_on_connect_and_refresh(
         assert update.arguments == [rrtyui_id, UserPresence(PLAYING, UserStatus.DO_NOT_DISTURB)]
 
         # Unfriended: no more updates.
-        await users_db.delete_relation(app.state.db, people["cookiezi"][0], peppy_id)
+        await users_db.delete_relation(services(app).db, people["cookiezi"][0], peppy_id)
         ok(await cookiezi.invoke("RefreshFriends"))
         ok(await peppy.invoke("UpdateActivity", PLAYING))
         # The barrier: an update of the remaining friend, made after it, comes first.

@@ -5,12 +5,13 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from core.lazer.types import InLobby, UserPresence, UserStatus
+from core.services import services
 from plugins.metadata import presence
 from plugins.metadata.presence import Presences
 
 
 async def test_put_get_remove_and_ownership(app: Starlette) -> None:
-    store = Presences(app.state.cache)
+    store = Presences(services(app).cache)
     online = UserPresence(InLobby(5, "room"), UserStatus.ONLINE)
     await store.put(1, "conn-a", online)
     await store.put(2, "conn-b", UserPresence(None, UserStatus.DO_NOT_DISTURB))
@@ -25,9 +26,9 @@ async def test_put_get_remove_and_ownership(app: Starlette) -> None:
 
 
 async def test_expired_presences_are_pruned(app: Starlette) -> None:
-    store = Presences(app.state.cache)
+    store = Presences(services(app).cache)
     await store.put(7, "conn", UserPresence(None, UserStatus.ONLINE))
     # A worker that died never refreshes: its key expires and listing drops the user.
-    await app.state.cache.delete(presence.key(7))
+    await services(app).cache.delete(presence.key(7))
     assert await store.everyone() == {}
-    assert await app.state.cache.smembers(presence.ONLINE) == set()
+    assert await services(app).cache.smembers(presence.ONLINE) == set()

@@ -24,6 +24,7 @@ from core.lazer.types import (
     StartMatchCountdownRequest,
     TeamVersusUserState,
 )
+from core.services import services
 from tests.conftest import LiveServer, create_user, issue_token
 from tests.scores import support as scores_support
 
@@ -448,12 +449,12 @@ async def test_invitations_respect_blocks_and_friends_only(
     await host.ok("InvitePlayer", guest.user_id)
     invited = await guest.callback("Invited")
     assert invited.arguments == [host.user_id, room.room_id, "pw"]
-    await users_db.set_relation(app.state.db, third.user_id, host.user_id, "block")
+    await users_db.set_relation(services(app).db, third.user_id, host.user_id, "block")
     assert await host.error("InvitePlayer", third.user_id) == (
         "UserBlockedException: Cannot perform action due to user being blocked."
     )
-    await users_db.delete_relation(app.state.db, third.user_id, host.user_id)
-    await users_db.update_user(app.state.db, third.user_id, pm_friends_only=True)
+    await users_db.delete_relation(services(app).db, third.user_id, host.user_id)
+    await users_db.update_user(services(app).db, third.user_id, pm_friends_only=True)
     assert await host.error("InvitePlayer", third.user_id) == (
         "UserBlocksPMsException: Cannot perform action because user has disabled "
         "non-friend communications."

@@ -27,6 +27,7 @@ from core.lazer.types import (
     StandardMatchRoomState,
 )
 from core.rooms import store as rooms_db
+from core.services import services
 from plugins.multiplayer import countdowns, queue, room
 from plugins.multiplayer.context import Ctx
 from plugins.multiplayer.hub import SWEEP_INTERVAL, TAKEOVER_GRACE, MultiplayerHub
@@ -38,10 +39,10 @@ AVAILABLE = BeatmapAvailability(state=DownloadState.LOCALLY_AVAILABLE)
 
 async def make_ctx(app: Starlette, users: int = 2, **settings: object) -> Ctx:
     room_id = await rooms_db.create_room(
-        app.state.db, {"name": "logic", "type": "head_to_head", "user_id": 1}
+        services(app).db, {"name": "logic", "type": "head_to_head", "user_id": 1}
     )
     item_id = await rooms_db.insert_item(
-        app.state.db, room_id, {"owner_id": 1, "beatmap_id": 5, "ruleset_id": 0}
+        services(app).db, room_id, {"owner_id": 1, "beatmap_id": 5, "ruleset_id": 0}
     )
     members = [
         MultiplayerRoomUser(user_id=i + 1, beatmap_availability=AVAILABLE) for i in range(users)
@@ -62,7 +63,7 @@ def targets(ctx: Ctx) -> list[str]:
 
 
 def hub_of(app: Starlette) -> MultiplayerHub:
-    return app.state.hubs["multiplayer"].hub
+    return services(app).hubs["multiplayer"].hub
 
 
 async def test_force_start_expiry_plays_the_loaded_and_sends_the_rest_back(
@@ -184,7 +185,7 @@ async def test_an_armed_countdown_fires_when_the_clock_reaches_its_deadline(
     async def begin(ctx: Ctx) -> int:
         return countdowns.start(ctx, countdowns.MATCH_START, 5)
 
-    async with app.state.cache.subscribe(f"signalr:multiplayer:g:room:{room_id}") as bus:
+    async with services(app).cache.subscribe(f"signalr:multiplayer:g:room:{room_id}") as bus:
         countdown_id = await hub.change(room_id, begin)
         [started] = await room_events(bus, "MatchEvent")
         assert isinstance(started.arguments[0], CountdownStartedEvent)
@@ -201,7 +202,7 @@ async def test_an_armed_countdown_fires_when_the_clock_reaches_its_deadline(
     state = await hub.load(room_id)
     assert state is not None and not state.deadlines and not state.room.active_countdowns
     assert state.room.settings.playlist_item_id != ctx.room.settings.playlist_item_id
-    assert await app.state.cache.zscore(DEADLINES_KEY, str(room_id)) is None
+    assert await services(app).cache.zscore(DEADLINES_KEY, str(room_id)) is None
 
 
 async def test_a_deadline_nobody_fires_is_taken_over_by_the_sweep(
@@ -214,8 +215,8 @@ async def test_a_deadline_nobody_fires_is_taken_over_by_the_sweep(
     countdown_id = countdowns.start(ctx, countdowns.MATCH_START, 5)
     async with hub.room_lock(room_id):
         await hub._save(ctx)
-    assert await app.state.cache.zscore(DEADLINES_KEY, str(room_id)) == clock.time() + 5
-    async with app.state.cache.subscribe(f"signalr:multiplayer:g:room:{room_id}") as bus:
+    assert await services(app).cache.zscore(DEADLINES_KEY, str(room_id)) == clock.time() + 5
+    async with services(app).cache.subscribe(f"signalr:multiplayer:g:room:{room_id}") as bus:
         clock.advance(5)  # due, but its own worker may still fire it: left alone
         clock.advance(TAKEOVER_GRACE + SWEEP_INTERVAL)
         fired = await room_events(bus, "SettingsChanged")

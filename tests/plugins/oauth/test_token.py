@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 
 from core.auth import authenticator, hash_password, sha256_hex
 from core.auth import store as oauth_db
+from core.services import services
 from core.users import store as users_db
 from plugins.oauth.grants import LAZER_SECRETS
 from tests.conftest import create_user
@@ -29,7 +30,7 @@ def multipart(fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
 async def make_client(app: Starlette, owner: int | None, redirect: str = "http://localhost/cb"):
     secret = "s3cret-" + "x" * 30
     client_id = await oauth_db.create_client(
-        app.state.db,
+        services(app).db,
         user_id=owner,
         name="test app",
         secret_hash=sha256_hex(secret),
@@ -200,7 +201,7 @@ async def test_client_credentials(app: Starlette, client: httpx.AsyncClient, sty
     assert r.status_code == 200, r.text
     body = r.json()
     assert "refresh_token" not in body and "scope" not in body
-    claims = authenticator(app.state).signer.decode(body["access_token"])
+    claims = authenticator(services(app)).signer.decode(body["access_token"])
     assert claims is not None and claims["sub"] == "" and claims["scopes"] == ["public"]
     assert claims["aud"] == str(client_id)
     auth = {"Authorization": f"Bearer {body['access_token']}"}
@@ -234,7 +235,7 @@ async def test_client_credentials_scope_policy(app: Starlette, client: httpx.Asy
 
 async def test_delegation_for_bot_clients(app: Starlette, client: httpx.AsyncClient) -> None:
     bot = await create_user(app, "BanchoBot")
-    await users_db.update_user(app.state.db, bot, is_bot=True)
+    await users_db.update_user(services(app).db, bot, is_bot=True)
     client_id, secret = await make_client(app, bot)
     r = await client.post(
         "/oauth/token",
@@ -247,7 +248,7 @@ async def test_delegation_for_bot_clients(app: Starlette, client: httpx.AsyncCli
     )
     assert r.status_code == 200, r.text
     token = r.json()["access_token"]
-    assert authenticator(app.state).signer.decode(token)["sub"] == ""
+    assert authenticator(services(app)).signer.decode(token)["sub"] == ""
 
 
 async def test_password_grant_needs_a_password_client(
@@ -275,8 +276,8 @@ async def test_password_change_revokes_tokens(app: Starlette, client: httpx.Asyn
     user_id = await create_user(app)
     token = (await lazer_login(client)).json()["access_token"]
     await users_db.update_user(
-        app.state.db, user_id, password_hash=await hash_password("another-pass", 4)
+        services(app).db, user_id, password_hash=await hash_password("another-pass", 4)
     )
-    await revoke_user_tokens(app.state, user_id)
+    await revoke_user_tokens(services(app), user_id)
     r = await client.get("/api/v2/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from core.http import decode_cursor
+from core.services import services
 from core.users import user_statistics
 from plugins.rankings import snapshot_job
 from tests.conftest import create_user, issue_token
@@ -62,8 +63,8 @@ async def test_cursor_pages(app: Starlette, client: Any, token: str) -> None:
     beatmap = await support.import_map(app, 0)
     for i in range(52):
         uid = await create_user(app, f"p{i}")
-        await user_statistics.lock_row(app.state.db, uid, 0)
-        await app.state.db.execute(
+        await user_statistics.lock_row(services(app).db, uid, 0)
+        await services(app).db.execute(
             user_statistics.user_statistics.update()
             .where(user_statistics.user_statistics.c.user_id == uid)
             .values(pp=1000.0 - i, ranked_score=10_000 - i)
@@ -93,9 +94,9 @@ async def test_rank_history_job_and_profile_extras(app: Starlette, client: Any) 
     await snapshot_job(app)
     await snapshot_job(app)  # once a day only
     today = dt.datetime.now(dt.UTC).date()
-    ranks = await user_statistics.ranks_on(app.state.db, ids, 0, today)
+    ranks = await user_statistics.ranks_on(services(app).db, ids, 0, today)
     assert ranks == {ids[0]: 1, ids[1]: 2, ids[2]: 3}
-    extras = await user_statistics.profile_extras(app.state.db, ids[1], 0, 2)
+    extras = await user_statistics.profile_extras(services(app).db, ids[1], 0, 2)
     assert extras["rank_history"]["data"][-1] == 2
     assert len(extras["rank_history"]["data"]) == 90
     assert extras["rank_highest"]["rank"] == 2

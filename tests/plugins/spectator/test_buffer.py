@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from core.cache import MemoryCache
 from core.clock import ManualClock
 from core.scores import store as scores_db
+from core.services import services
 from plugins.spectator import replay
 from plugins.spectator.buffer import ScoreBuffers
 from tests.conftest import create_user
@@ -64,17 +65,17 @@ async def test_written_once_both_end_and_score_exist(
 
     # Submitting runs the `score_processed` hook, which finishes the buffer in the background.
     score_id = await submit(client, token, beatmap, score_token)
-    storage = app.state.storage
+    storage = services(app).storage
 
     async def written() -> bytes | None:
         return await storage.get(scores_db.replay_key(score_id))
 
     data = await eventually(written)
-    assert (await scores_db.get_score(app.state.db, score_id))["has_replay"] is True
+    assert (await scores_db.get_score(services(app).db, score_id))["has_replay"] is True
     assert data.count(b"peppy") == 1
     # Written once: the buffer is gone and another attempt does nothing.
     assert await buffers.finish(score_token) is None
-    assert await app.state.cache.hgetall(f"spectator:score:{score_token}") == {}
+    assert await services(app).cache.hgetall(f"spectator:score:{score_token}") == {}
     # The token cannot be opened again once its replay exists.
     assert not await buffers.open(score_token, user, beatmap.id, 0)
 
@@ -89,7 +90,7 @@ async def test_racing_finishers_write_one_replay(
     await buffers.append(score_token, replay.pack_frames(bundle(0, 3).frames), None)
     # The hook's own attempt runs while the stream is open: it finds nothing to do.
     score_id = await submit(client, token, beatmap, score_token)
-    await asyncio.gather(*app.state.hubs["spectator"].hub._tasks)
+    await asyncio.gather(*services(app).hubs["spectator"].hub._tasks)
     await buffers.end(score_token)
     results = await asyncio.gather(*(buffers.finish(score_token) for _ in range(5)))
     assert sorted(results, key=lambda r: r or 0) == [None, None, None, None, score_id]
@@ -109,13 +110,13 @@ async def test_bounds_owner_and_expiry(
 
     for start in (0, 100, 200):
         await buffers.append(score_token, replay.pack_frames(bundle(start, 3).frames), None)
-    chunks = await app.state.cache.hgetall(f"spectator:frames:{score_token}")
+    chunks = await services(app).cache.hgetall(f"spectator:frames:{score_token}")
     # 6 frames fit the limit; the third bundle is not kept.
     assert sum(len(c) for c in chunks.values()) == FRAME * 6
 
     # Nothing new for longer than buffer_ttl: the buffer is discarded.
     meta, frames = f"spectator:score:{score_token}", f"spectator:frames:{score_token}"
-    cache = app.state.cache
+    cache = services(app).cache
     if isinstance(cache, MemoryCache):  # expiring on the app's clock
         clock.advance(1.9)
         assert await cache.exists(meta) and await cache.exists(frames)
@@ -127,10 +128,10 @@ async def test_bounds_owner_and_expiry(
         while await cache.exists(meta) or await cache.exists(frames):
             assert asyncio.get_running_loop().time() < deadline, "the buffer never expired"
             await asyncio.sleep(0.02)
-    assert await app.state.cache.hgetall(f"spectator:score:{score_token}") == {}
-    assert await app.state.cache.hgetall(f"spectator:frames:{score_token}") == {}
+    assert await services(app).cache.hgetall(f"spectator:score:{score_token}") == {}
+    assert await services(app).cache.hgetall(f"spectator:frames:{score_token}") == {}
     await buffers.end(score_token)  # ending a discarded buffer does not bring it back
-    assert await app.state.cache.hgetall(f"spectator:score:{score_token}") == {}
+    assert await services(app).cache.hgetall(f"spectator:score:{score_token}") == {}
 
 
 async def test_no_replay_for_failed_scores_or_unranked_maps(
@@ -144,5 +145,5 @@ async def test_no_replay_for_failed_scores_or_unranked_maps(
     await buffers.end(score_token)
     score_id = await submit(client, token, pending, score_token)
     assert await buffers.finish(score_token) is None
-    assert await app.state.storage.get(scores_db.replay_key(score_id)) is None
-    assert (await scores_db.get_score(app.state.db, score_id))["has_replay"] is False
+    assert await services(app).storage.get(scores_db.replay_key(score_id)) is None
+    assert (await scores_db.get_score(services(app).db, score_id))["has_replay"] is False

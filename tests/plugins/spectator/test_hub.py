@@ -16,6 +16,7 @@ from core.clock import ManualClock
 from core.config import Settings
 from core.lazer import VOID, Completion, Invocation, decode_frames
 from core.lazer.types import SpectatedUserState, SpectatorUser
+from core.services import services
 from core.signalr import Connection
 from core.users import store as users_db
 from plugins.spectator.hub import STATE_REFRESH, STATE_TTL, session, state_key
@@ -433,9 +434,9 @@ async def test_no_replay_for_a_play_that_never_ends(
     # In-process (the hub driven directly): the submission hook's attempt at the replay runs
     # in the background, and here it can be awaited instead of waited out.
     beatmap = await scores_support.import_map(app, 0)
-    hub = app.state.hubs[HUB].hub
+    hub = services(app).hubs[HUB].hub
     player_id, api_token = people["peppy"]
-    user = await users_db.get_user(app.state.db, player_id)
+    user = await users_db.get_user(services(app).db, player_id)
     assert user is not None
     player = Connection(None, user, None, None)  # type: ignore[arg-type]
     headers = {"Authorization": f"Bearer {api_token}"}
@@ -447,7 +448,7 @@ async def test_no_replay_for_a_play_that_never_ends(
     token = int(created.json()["id"])
     await hub.BeginPlaySessionV2(player, token, state(beatmap_id=beatmap.id))
     await hub.SendFrameDataV2(player, token, bundle(100))
-    async with app.state.cache.subscribe(f"signalr:{HUB}:u:{player_id}") as to_player:
+    async with services(app).cache.subscribe(f"signalr:{HUB}:u:{player_id}") as to_player:
         submitted = await client.put(
             f"/api/v2/beatmaps/{beatmap.id}/solo/scores/{token}",
             json=scores_support.body(beatmap),
@@ -474,9 +475,9 @@ async def test_a_long_play_renews_its_stored_state(
     # In-process, on the app's manual clock: the player's state in the cache (which watchers
     # on other workers read) is written again once it is STATE_REFRESH old, so it never
     # expires under a play that goes on.
-    hub = app.state.hubs[HUB].hub
+    hub = services(app).hubs[HUB].hub
     player_id = people["peppy"][0]
-    user = await users_db.get_user(app.state.db, player_id)
+    user = await users_db.get_user(services(app).db, player_id)
     assert user is not None
     player = Connection(None, user, None, None)  # type: ignore[arg-type]
     await hub.BeginPlaySessionV2(player, None, state())
@@ -487,7 +488,7 @@ async def test_a_long_play_renews_its_stored_state(
     clock.advance(1)
     await hub.SendFrameDataV2(player, None, bundle(100))
     assert session(player).state_refreshed == STATE_REFRESH + 1
-    ttl = await app.state.cache.ttl(state_key(player_id))
+    ttl = await services(app).cache.ttl(state_key(player_id))
     assert ttl is not None and STATE_TTL - 5 < ttl <= STATE_TTL
 
 
