@@ -39,7 +39,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     load(settings)  # a broken plugin stops here with its name, before any socket is opened
     asyncio.run(_probe_database(settings))
     migrate.ensure_schema(settings)
-    print(f"hitcircle serving on http://{settings.server.host}:{settings.server.port}", flush=True)
     return server.serve(settings, access_log=args.access_log)
 
 

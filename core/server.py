@@ -68,11 +68,22 @@ async def drain(app: Starlette, timeout: float) -> None:
         logger.warning("hub clients were not all told of the shutdown in {} s", timeout)
 
 
+# A stop that arrives while a worker is still starting (before its loop listens for signals) is
+# remembered and honoured once serving begins, instead of a KeyboardInterrupt mid-start-up.
+_early_stop: list[int] = []
+
+
+def _remember_stop(signum: int, frame: object) -> None:
+    _early_stop.append(signum)
+
+
 async def _signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
+    if _early_stop:
+        stop.set()
     await stop.wait()
 
 
@@ -115,6 +126,8 @@ def run_worker(
     """One worker: build the app from the settings (config file and environment) and serve it."""
     from core.app import configure_logging, create_app
 
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _remember_stop)
     settings = load_settings()
     configure_logging(settings)
     app = create_app(settings)
@@ -126,6 +139,9 @@ def serve(settings: Settings, access_log: bool = False) -> int:
     """Serve until SIGTERM/SIGINT; returns the exit code."""
     config = hypercorn_config(settings, access_log)
     sockets = config.create_sockets()
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _remember_stop)
+    print(f"hitcircle serving on http://{settings.server.host}:{settings.server.port}", flush=True)
     try:
         if settings.server.workers == 1:
             run_worker(config, sockets)
@@ -149,6 +165,10 @@ def _supervise(config: Config, sockets: Sockets, workers: int) -> int:
         previous[sig] = signal.signal(sig, on_signal)
     processes = []
     try:
+        # Workers inherit an ignored Ctrl-C until they listen themselves (`run_worker`): one
+        # still importing would otherwise die of the terminal's SIGINT with a traceback; the
+        # stop event tells it instead.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for _ in range(workers):
             process = ctx.Process(
                 target=run_worker,
@@ -156,6 +176,9 @@ def _supervise(config: Config, sockets: Sockets, workers: int) -> int:
             )
             process.start()
             processes.append(process)
+        signal.signal(signal.SIGINT, on_signal)
+        if _early_stop:
+            stop.set()
         # A worker that dies takes the others down with it: a half-served set of workers would
         # hide the failure (and its log line) from the operator.
         while not stop.is_set():

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -16,7 +20,7 @@ from core.config import Settings, settings_from
 from core.lazer import Close, Invocation
 from core.server import hypercorn_config, loop_factory
 from tests.beatmaps.support import ranked_set
-from tests.conftest import LiveServer, create_user, issue_token
+from tests.conftest import ROOT, LiveServer, create_user, issue_token
 from tests.signalr.client import HubClient
 
 GRACEFUL = 2.0
@@ -59,12 +63,13 @@ async def _attributes_everywhere(server: LiveServer, token: str, requests: int) 
             assert response.json()["attributes"]["star_rating"] > 0
 
 
-@pytest.mark.parametrize("hub", ["spectator", "metadata"])
-async def test_sigterm_tells_hub_clients_then_exits_in_time(
-    app: Starlette, settings: Settings, backend: str, hub: str
-) -> None:
-    user_id = await create_user(app)
-    token = await issue_token(app, user_id)
+@asynccontextmanager
+async def _served_after_pp_work(
+    app: Starlette, settings: Settings, backend: str
+) -> AsyncIterator[tuple[LiveServer, str]]:
+    """`hitcircle serve` (two workers on MariaDB+Redis) that has done difficulty work, and a
+    token of a user; the server is stopped at the end if the test did not stop it."""
+    token = await issue_token(app, await create_user(app))
     await ranked_set(app)
     workers = 2 if backend == "mysql_redis" else 1
     server = LiveServer(
@@ -77,6 +82,16 @@ async def test_sigterm_tells_hub_clients_then_exits_in_time(
     server.start()
     try:
         await _attributes_everywhere(server, token, 2 * workers + 2)
+        yield server, token
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("hub", ["spectator", "metadata"])
+async def test_sigterm_tells_hub_clients_then_exits_in_time(
+    app: Starlette, settings: Settings, backend: str, hub: str
+) -> None:
+    async with _served_after_pp_work(app, settings, backend) as (server, token):
         client = await HubClient.open(server.url, hub, token)
         assert server.process is not None
         stopped_at = time.monotonic()
@@ -91,17 +106,25 @@ async def test_sigterm_tells_hub_clients_then_exits_in_time(
         assert took < GRACEFUL + 1, f"took {took:.2f} s to stop"
         output = server.process.stdout.read().decode() if server.process.stdout else ""
         assert "CancelledError" not in output and "Traceback" not in output, output
-    finally:
-        server.stop()
 
 
 async def test_ctrl_c_stops_the_server_after_pp_work(
     app: Starlette, settings: Settings, backend: str
 ) -> None:
     """Ctrl-C reaches the whole process group, the rosu-pp pool included: it exits cleanly."""
-    user_id = await create_user(app)
-    token = await issue_token(app, user_id)
-    await ranked_set(app)
+    async with _served_after_pp_work(app, settings, backend) as (server, _):
+        assert server.process is not None
+        stopped_at = time.monotonic()
+        os.killpg(server.process.pid, signal.SIGINT)
+        code = await asyncio.to_thread(server.process.wait, GRACEFUL + 5)
+        assert time.monotonic() - stopped_at < GRACEFUL + 1
+        output = server.process.stdout.read().decode() if server.process.stdout else ""
+        assert code == 0, output
+        assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+
+
+async def test_a_stop_during_start_up_is_clean(settings: Settings, backend: str) -> None:
+    """Ctrl-C right after `serving on` (workers still importing): a clean stop, no traceback."""
     workers = 2 if backend == "mysql_redis" else 1
     server = LiveServer(
         settings,
@@ -110,15 +133,21 @@ async def test_ctrl_c_stops_the_server_after_pp_work(
             "HITCIRCLE_SERVER_GRACEFUL_TIMEOUT": str(GRACEFUL),
         },
     )
-    server.start()
+    server.process = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "serve", "--port", str(server.port)],
+        env=server.env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
-        await _attributes_everywhere(server, token, 2 * workers + 2)
-        assert server.process is not None
-        stopped_at = time.monotonic()
+        assert server.process.stdout is not None
+        first = await asyncio.to_thread(server.process.stdout.readline)
+        assert first.startswith(b"hitcircle serving on"), first
         os.killpg(server.process.pid, signal.SIGINT)
-        code = await asyncio.to_thread(server.process.wait, GRACEFUL + 5)
-        assert time.monotonic() - stopped_at < GRACEFUL + 1
-        output = server.process.stdout.read().decode() if server.process.stdout else ""
+        code = await asyncio.to_thread(server.process.wait, 60)
+        output = first.decode() + server.process.stdout.read().decode()
         assert code == 0, output
         assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
     finally:

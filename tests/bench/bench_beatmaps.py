@@ -17,12 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -112,24 +108,14 @@ def pool_calls_per_second(osu: bytes, calls: int, workers: int) -> float:
         difficulty.shutdown()
 
 
-@contextmanager
-def serve_host(port: int, env: dict[str, str]) -> Iterator[str]:
-    """`hitcircle serve` (one worker runs in-process, as in production), not the hypercorn CLI."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "serve", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 def main() -> None:
-    from tests.bench.loadgen import free_port, measure, serve_app, wait_until_up
+    from tests.bench.loadgen import (
+        free_port,
+        measure,
+        serve_app,
+        serve_hitcircle,
+        wait_until_up,
+    )
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -148,7 +134,7 @@ def main() -> None:
         env = prepared
         host_port, bare_port = free_port(), free_port()
         path = f"/api/v2/beatmaps/lookup?checksum={checksum}"
-        with serve_host(host_port, env) as host_url:
+        with serve_hitcircle(host_port, env) as host_url:
             wait_until_up(f"{host_url}/health")
             headers = {"Authorization": f"Bearer {tokens['client']}"}
             warm = httpx.get(f"{host_url}{path}", headers=headers, timeout=10)

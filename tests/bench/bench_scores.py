@@ -16,12 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,22 +119,14 @@ async def submissions(url: str, world: dict[str, Any], count: int, concurrency: 
     return count / elapsed
 
 
-@contextmanager
-def serve_host(port: int, env: dict[str, str]) -> Iterator[str]:
-    """`hitcircle serve` (one worker in-process, as in production; its pp pool needs children)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "serve", "--port", str(port)],
-        env={**os.environ, **env},
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 def main() -> None:
-    from tests.bench.loadgen import free_port, measure, serve_app, wait_until_up
+    from tests.bench.loadgen import (
+        free_port,
+        measure,
+        serve_app,
+        serve_hitcircle,
+        wait_until_up,
+    )
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--mysql", default="mysql://root@127.0.0.1:3306/bench_scores")
@@ -153,7 +141,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data:
         world = asyncio.run(prepare(data, args.mysql, args.redis))
         host_port, bare_port = free_port(), free_port()
-        with serve_host(host_port, world["env"]) as host_url:
+        with serve_hitcircle(host_port, world["env"]) as host_url:
             wait_until_up(f"{host_url}/health")
             rate = asyncio.run(submissions(host_url, world, args.submissions, args.concurrency))
             print(
