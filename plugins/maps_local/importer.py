@@ -1,8 +1,8 @@
 """`hitcircle beatmaps import`: `.osz` archives and `.osu` files into the beatmap tables.
 
 Every archive is read and checked whole before anything is written (one transaction per set), so
-a broken or hostile archive leaves no trace. Known checksums are skipped: importing twice changes
-nothing.
+a broken or hostile archive leaves no trace. Known checksums are skipped before any difficulty is
+computed (the expensive part): importing twice changes nothing and costs little.
 """
 
 from __future__ import annotations
@@ -121,7 +121,14 @@ class Importer:
 
     async def import_archive(self, name: str, data: bytes) -> None:
         entries = archive.osu_entries(data)
-        parsed = [await self._parse(entry.name, entry.data) for entry in entries]
+        known = await beatmaps_db.known_checksums(
+            services(self.app).db, [hashlib.md5(entry.data).hexdigest() for entry in entries]
+        )
+        if len(known) == len(entries):
+            # Nothing new in the archive: not even parsed.
+            self.summary.unchanged += len(entries)
+            return
+        parsed = [self._parse(entry.name, entry.data) for entry in entries]
         key = f"beatmaps/osz/{hashlib.sha1(data).hexdigest()}.osz"
         await self._store(parsed, archive_data=data, archive_key=key, replace_missing=True)
 
@@ -130,8 +137,8 @@ class Importer:
         groups: dict[Any, list[Parsed]] = {}
         for path, data in files:
             try:
-                p = await self._parse(Path(path).name, data)
-            except (OsuFileError, difficulty.DifficultyError) as exc:
+                p = self._parse(Path(path).name, data)
+            except OsuFileError as exc:
                 self.summary.failed.append((path, str(exc)))
                 continue
             info = p.info
@@ -140,13 +147,28 @@ class Importer:
         for parsed in groups.values():
             await self._store(parsed, archive_data=None, archive_key=None, replace_missing=False)
 
-    async def _parse(self, name: str, data: bytes) -> Parsed:
+    def _parse(self, name: str, data: bytes) -> Parsed:
+        """The file's metadata (cheap); the difficulty comes later, for new files only."""
         try:
             info = parse(data)
         except OsuFileError as exc:
             raise OsuFileError(f"{name}: {exc}") from None
-        stars, combo = await difficulty.run(difficulty.summary, data)
-        return Parsed(name=name, data=data, info=info, stars=stars, max_combo=combo)
+        return Parsed(name=name, data=data, info=info)
+
+    async def _rate(self, parsed: Sequence[Parsed], *, whole: bool) -> list[Parsed]:
+        """Star rating and max combo of each file. A file rosu-pp refuses fails the whole
+        archive (`whole`), or is refused alone among loose files."""
+        rated: list[Parsed] = []
+        for p in parsed:
+            try:
+                p.stars, p.max_combo = await difficulty.run(difficulty.summary, p.data)
+            except difficulty.DifficultyError as exc:
+                if whole:
+                    raise
+                self.summary.failed.append((p.name, str(exc)))
+                continue
+            rated.append(p)
+        return rated
 
     async def _store(
         self,
@@ -159,6 +181,7 @@ class Importer:
         known = await beatmaps_db.known_checksums(db, [p.info.checksum for p in parsed])
         fresh = [p for p in parsed if p.info.checksum not in known]
         self.summary.unchanged += len(parsed) - len(fresh)
+        fresh = await self._rate(fresh, whole=replace_missing)
         if not fresh:
             return
         set_id = await self._set_id(parsed)

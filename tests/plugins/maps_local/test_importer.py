@@ -35,6 +35,40 @@ async def test_archive_import_is_idempotent(app: Starlette) -> None:
     assert row["difficulty_rating"] > 0
 
 
+async def test_reimport_skips_known_files_before_difficulty_work(
+    app: Starlette, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.beatmaps import difficulty
+
+    rated: list[int] = []
+    real_run = difficulty.run
+
+    async def counting_run(fn, data, **kwargs):  # type: ignore[no-untyped-def]
+        rated.append(len(data))
+        return await real_run(fn, data, **kwargs)
+
+    monkeypatch.setattr(difficulty, "run", counting_run)
+    files = {
+        "a.osu": make_osu(beatmap_id=11, set_id=10),
+        "b.osu": make_osu(beatmap_id=12, set_id=10, version="Hard", objects=20),
+    }
+    (tmp_path / "loose").mkdir()
+    for name, data in files.items():
+        (tmp_path / "loose" / name).write_bytes(data)
+    importer = Importer(app, "ranked", 1_500_000_000)
+    await importer.import_archive("set.osz", make_osz(files))
+    assert len(rated) == 2
+    # The same archive again, and the same files loose: nothing is rated again.
+    await importer.import_archive("set.osz", make_osz(files))
+    await importer.import_group(sorted((tmp_path / "loose").iterdir()))
+    assert len(rated) == 2 and importer.summary.unchanged == 4
+    # One new difficulty beside two known ones: only it is rated.
+    files["c.osu"] = make_osu(beatmap_id=13, set_id=10, version="Insane", objects=30)
+    await importer.import_archive("set.osz", make_osz(files))
+    assert len(rated) == 3 and importer.summary.imported == 3
+    assert await counts(app) == (1, 3)
+
+
 async def test_files_without_ids_get_local_ids(app: Starlette) -> None:
     importer = Importer(app, "pending", 1_500_000_000)
     await importer.import_archive(
