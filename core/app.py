@@ -21,10 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from core import cache_share
 from core import db as dbmod
 from core.beatmaps import difficulty
 from core.beatmaps.sources import beatmap_settings
-from core.cache import make_cache
+from core.cache import Cache, MemoryCache, make_cache
 from core.clock import Clock, SystemClock
 from core.config import ConfigError, Settings
 from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
@@ -74,7 +75,11 @@ async def standalone(settings: Settings) -> AsyncIterator[Host]:
     await (await dbmod.connect(settings)).disconnect()
     migrate.ensure_schema(settings, pm)
     database = await dbmod.connect(settings)
-    cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)
+    cache: Cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)
+    if isinstance(cache, MemoryCache):
+        # A server running on this data directory keeps the cache: the command's changes
+        # (revoked tokens, dropped rows, locks) must happen there (core/cache_share.py).
+        cache = await cache_share.connect(settings.data_dir) or cache
     limits = RateLimits(settings)
     svc = Services(
         settings=settings,
@@ -115,6 +120,10 @@ def create_app(
         )
         runner = JobRunner(collect(pm.hook.jobs()))
         started: list[HubHost] = []
+        share = None
+        if isinstance(svc.cache, MemoryCache):
+            share = cache_share.CacheShare(svc.cache, settings.data_dir)
+            await share.start()
         try:
             for result in pm.hook.startup(app=app):
                 await resolve(result)
@@ -124,6 +133,8 @@ def create_app(
             runner.start(app)
             yield
         finally:
+            if share is not None:
+                await share.stop()
             await runner.stop()
             for host in started:
                 await host.stop()

@@ -258,6 +258,14 @@ class MemoryCache:
     async def lock(
         self, name: str, timeout: float = 10.0, wait: float = 10.0
     ) -> AsyncIterator[None]:
+        token = await self.acquire_lock(name, timeout, wait)
+        try:
+            yield
+        finally:
+            await self.release_lock(name, token)
+
+    async def acquire_lock(self, name: str, timeout: float, wait: float) -> str:
+        """Take `lock(name)` and return its holder's token (also for `core.cache_share`)."""
         key = f"lock:{name}"
         token = uuid.uuid4().hex
         deadline = time.monotonic() + wait
@@ -265,11 +273,13 @@ class MemoryCache:
             if time.monotonic() >= deadline:
                 raise LockTimeout(name)
             await asyncio.sleep(0.005)
-        try:
-            yield
-        finally:
-            if self._get(key, bytes) == token.encode():
-                await self.delete(key)
+        return token
+
+    async def release_lock(self, name: str, token: str) -> None:
+        """Let go of a lock, unless it expired and someone else holds it now."""
+        key = f"lock:{name}"
+        if self._get(key, bytes) == token.encode():
+            await self.delete(key)
 
     async def ping(self) -> None:
         return None

@@ -154,3 +154,35 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """`hitcircle ARGS` in a subprocess on these settings' data."""
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        env=settings_env(settings),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def lazer_login(url: str, username: str, password: str) -> dict[str, str]:
+    """Sign in to a live server as lazer does (the password grant); the bearer header."""
+    from plugins.oauth.grants import LAZER_SECRETS
+
+    response = httpx.post(
+        f"{url}/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": username,
+            "password": password,
+            "client_id": "5",
+            "client_secret": LAZER_SECRETS[0],
+            "scope": "*",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

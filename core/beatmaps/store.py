@@ -30,6 +30,8 @@ STATUS_NAMES = {
     4: "loved",
 }
 STATUS_IDS = {name: value for value, name in STATUS_NAMES.items()}
+# Statuses an operator gives (import, `beatmaps status`); `wip` is the mapper's own.
+OPERATOR_STATUSES = ("ranked", "approved", "qualified", "loved", "pending", "graveyard")
 # Sets whose status no longer changes by itself: refreshed from upstream only on demand.
 SETTLED_STATUSES = frozenset({1, 2, 4})
 
@@ -491,6 +493,28 @@ async def legacy_listing(
         beatmapset = {c.name: data[f"set_{c.name}"] for c in beatmapsets.columns}
         result.append((beatmap, beatmapset))
     return result
+
+
+async def set_status(db: Database, set_id: int, status: int, now: dt.datetime) -> list[int]:
+    """Give a set and its difficulties a new status, queued for clients, in one transaction.
+
+    `ranked_date` follows setApproved in osu-web's app/Models/Beatmapset.php: the time of the
+    change for a status above pending, none otherwise. Returns the ids of the set's difficulties
+    (empty when there is no such set).
+    """
+    async with db.transaction():
+        if await beatmapset_by_id(db, set_id) is None:
+            return []
+        values = {"status": status, "ranked_date": now if status > 0 else None}
+        await db.execute(beatmapsets.update().where(beatmapsets.c.id == set_id).values(values))
+        await db.execute(
+            beatmaps.update().where(beatmaps.c.beatmapset_id == set_id).values(status=status)
+        )
+        await db.execute(beatmapset_updates.insert().values(beatmapset_id=set_id, created_at=now))
+        rows = await db.fetch_all(
+            sa.select(beatmaps.c.id).where(beatmaps.c.beatmapset_id == set_id)
+        )
+    return [int(row[0]) for row in rows]
 
 
 # --- the change queue ----------------------------------------------------------------------

@@ -56,6 +56,15 @@ async def changed(cache: Any, beatmap_id: int, ruleset_id: int) -> None:
     await cache.incr(_version_key(beatmap_id, ruleset_id))
 
 
+async def beatmap_changed(cache: Any, beatmap_id: int) -> None:
+    """A beatmap's status changed: forget its cached status and retire every board of it."""
+    from core.scores.scoring import RULESETS
+
+    await cache.delete(_meta_key(beatmap_id))
+    for ruleset_id in range(len(RULESETS)):
+        await changed(cache, beatmap_id, ruleset_id)
+
+
 async def load(
     cache: Any, beatmap_id: int, ruleset_id: int, fmt: int, limit: int
 ) -> tuple[str, Board | None]:

@@ -274,8 +274,9 @@ async def count_play(db: Database, user_id: int, beatmap_id: int, passed: bool) 
         )
 
 
-async def set_pp(db: Database, score_id: int, pp: float | None) -> None:
-    await db.execute(scores.update().where(scores.c.id == score_id).values(pp=pp))
+async def set_worth(db: Database, score_id: int, pp: float | None, ranked: bool) -> None:
+    """A score's pp and whether it counts for ranked score, after a recalc or status change."""
+    await db.execute(scores.update().where(scores.c.id == score_id).values(pp=pp, ranked=ranked))
 
 
 # --- leaderboards ------------------------------------------------------------------------------

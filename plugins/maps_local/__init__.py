@@ -19,6 +19,7 @@ from core.app import standalone
 from core.beatmaps import archive
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import Download, FetchedSet
+from core.beatmaps.store import OPERATOR_STATUSES
 from core.config import ConfigError, Settings, load_settings
 from core.hooks import hookimpl
 from core.services import services
@@ -29,14 +30,13 @@ DEFAULTS: dict[str, Any] = {
     # Files without ids get ids from here up (far above official ids, below the client's 2^31).
     "first_local_id": 1_500_000_000,
 }
-IMPORT_STATUSES = ("ranked", "approved", "qualified", "loved", "pending", "graveyard")
 
 
 def local_settings(settings: Settings) -> dict[str, Any]:
     values = settings.section("beatmaps_local", DEFAULTS)
-    if values["default_status"] not in IMPORT_STATUSES:
+    if values["default_status"] not in OPERATOR_STATUSES:
         raise ConfigError(
-            "beatmaps_local.default_status", f"expected one of {', '.join(IMPORT_STATUSES)}"
+            "beatmaps_local.default_status", f"expected one of {', '.join(OPERATOR_STATUSES)}"
         )
     if not 0 < values["first_local_id"] < 2**31:
         raise ConfigError("beatmaps_local.first_local_id", "must be between 1 and 2^31-1")
@@ -115,9 +115,16 @@ def commands(cli: Any) -> None:
     )
     cmd.add_argument("paths", nargs="+", metavar="PATH")
     cmd.add_argument(
-        "--status", choices=IMPORT_STATUSES, help="rank status of imported sets (default: config)"
+        "--status", choices=OPERATOR_STATUSES, help="rank status of imported sets (default: config)"
     )
     cmd.set_defaults(func=cmd_import)
+    cmd = sub.add_parser(
+        "status",
+        help="change a set's status (queued for clients; pp and statistics recomputed)",
+    )
+    cmd.add_argument("set_id", type=int, metavar="SET_ID")
+    cmd.add_argument("status", choices=OPERATOR_STATUSES)
+    cmd.set_defaults(func=cmd_status)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -142,6 +149,24 @@ async def run_import(settings: Settings, paths: list[str], status: str) -> int:
         print(f"refused {path}: {reason}", file=sys.stderr)
     print(summary.line())
     return 1 if summary.failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    return asyncio.run(run_status(settings, args.set_id, args.status))
+
+
+async def run_status(settings: Settings, set_id: int, status: str) -> int:
+    from core.beatmaps.status import UnknownSet, change_status
+
+    async with standalone(settings) as app:
+        try:
+            players = await change_status(app, set_id, status)
+        except UnknownSet:
+            print(f"hitcircle beatmaps status: no beatmapset {set_id} is stored", file=sys.stderr)
+            return 1
+    print(f"beatmapset {set_id} is {status}; recomputed {players} players")
+    return 0
 
 
 def _groups(paths: list[Path]) -> list[list[Path]]:

@@ -7,19 +7,7 @@ import httpx
 
 from core.config import Settings
 from tests.beatmaps.support import make_osu, make_osz
-from tests.conftest import ROOT, LiveServer, settings_env
-
-
-def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = settings_env(settings)
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.conftest import ROOT, LiveServer, lazer_login, run_cli, settings_env
 
 
 def test_import_command(settings: Settings, tmp_path: Path) -> None:
@@ -89,3 +77,28 @@ def test_import_status_default_from_config(settings: Settings, tmp_path: Path) -
     )
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
     assert os.path.exists(path)
+
+
+def test_status_command_reaches_a_running_server(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "a.osu"
+    path.write_bytes(make_osu(beatmap_id=51, set_id=50))
+    assert run_cli(settings, "beatmaps", "import", str(path)).returncode == 0
+    server = LiveServer(settings)
+    server.start()
+    try:
+        # Cached by the server as pending; the command's change shows at once all the same.
+        assert httpx.get(f"{server.url}/osu/51").status_code == 200
+        assert run_cli(settings, "user", "create", "viewer", "--password", "some secret").stdout
+        auth = lazer_login(server.url, "viewer", "some secret")
+        lookup = f"{server.url}/api/v2/beatmaps/lookup?id=51"
+        assert httpx.get(lookup, headers=auth).json()["status"] == "pending"
+        changed = run_cli(settings, "beatmaps", "status", "50", "loved")
+        assert changed.returncode == 0, changed.stderr
+        assert "beatmapset 50 is loved; recomputed 0 players" in changed.stdout
+        assert httpx.get(lookup, headers=auth).json()["status"] == "loved"
+    finally:
+        server.stop()
+    missing = run_cli(settings, "beatmaps", "status", "999", "ranked")
+    assert missing.returncode == 1 and "no beatmapset 999" in missing.stderr
+    wrong = run_cli(settings, "beatmaps", "status", "50", "famous")
+    assert wrong.returncode == 2 and "invalid choice" in wrong.stderr
