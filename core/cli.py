@@ -1,4 +1,5 @@
-"""`hitcircle serve | migrate | plugins | config check`, plus what plugins add (`commands` hook)."""
+"""`hitcircle serve | migrate | plugins | jobs | config check`, plus what plugins add (`commands`
+hook)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from core import db as dbmod
 from core.config import ConfigError, Settings, load_settings
@@ -67,6 +69,53 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from core.app import standalone
+    from core.jobs import Job, last_runs
+    from core.plugins import collect
+
+    settings = _settings(args)
+    jobs: list[Job] = collect(load(settings).hook.jobs())
+
+    async def read() -> dict[str, object]:
+        async with standalone(settings) as host:
+            return dict(await last_runs(host.services.db))
+
+    runs = asyncio.run(read())
+    header = ("job", "every", "runs on", "last run (UTC)", "took", "runs", "failed", "last outcome")
+    rows = [header]
+    for job in sorted(jobs, key=lambda j: j.name):
+        row: Any = runs.pop(job.name, None)
+        where = "one worker" if job.once else "every worker"
+        rows.append((job.name, _every(job.interval), where, *_last(row)))
+    for name, row in sorted(runs.items()):
+        rows.append((name, "-", "not enabled", *_last(row)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _every(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _last(row: Any) -> tuple[str, str, str, str, str]:
+    if row is None:
+        return ("never", "-", "0", "0", "-")
+    outcome = "ok" if row["error"] is None else f"failed: {row['error']}"
+    return (
+        row["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+        f"{row['seconds']:.2f}s",
+        str(row["runs"]),
+        str(row["failures"]),
+        f"{outcome} ({row['worker']})",
+    )
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     load(settings)
@@ -94,6 +143,9 @@ def build_parser(settings: Settings | None) -> argparse.ArgumentParser:
     )
     sub.add_parser("plugins", help="list plugins: name, enabled, source").set_defaults(
         func=cmd_plugins
+    )
+    sub.add_parser("jobs", help="list the periodic jobs and their last runs").set_defaults(
+        func=cmd_jobs
     )
     config = sub.add_parser("config", help="configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)

@@ -5,23 +5,32 @@ once per interval across every worker and host sharing the cache (purges, snapsh
 challenge): its ticks are the whole multiples of `interval` on the wall clock (since the epoch,
 so every host agrees which tick is which), and before each tick every worker tries to claim the
 tick's key in the shared cache with SET NX; the one that sets it runs the job, the others skip.
+
+Each run is recorded in `job_runs` (one row per job: the last run, its outcome and how many runs
+there were), which `hitcircle jobs` shows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import math
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from loguru import logger
 
 from core.clock import Clock, clock_of
+from core.db import as_rows
+from core.schema import TABLE_ARGS, metadata
 
 if TYPE_CHECKING:
+    from databases import Database
+
     from core.cache import Cache
     from core.services import Services
 
@@ -43,6 +52,85 @@ class Job:
     once: bool = False
 
 
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("started_at", sa.DateTime(), nullable=False),
+    sa.Column("seconds", sa.Float(), nullable=False),
+    # The exception of a failed run, None after a good one.
+    sa.Column("error", sa.Text(), nullable=True),
+    # host:pid of the worker that ran it.
+    sa.Column("worker", sa.String(128), nullable=False),
+    sa.Column("runs", sa.BigInteger(), nullable=False),
+    sa.Column("failures", sa.BigInteger(), nullable=False),
+    **TABLE_ARGS,
+)
+
+
+async def record_run(
+    db: Database, name: str, started: float, seconds: float, error: str | None, worker: str
+) -> None:
+    """Note a finished run of job `name` (`started`: wall-clock seconds since the epoch)."""
+    values = {
+        "started_at": dt.datetime.fromtimestamp(started, dt.UTC).replace(
+            tzinfo=None, microsecond=0
+        ),
+        "seconds": seconds,
+        "error": error,
+        "worker": worker,
+    }
+    failed = int(error is not None)
+    updated = await db.execute(
+        job_runs.update()
+        .where(job_runs.c.name == name)
+        .values(**values, runs=job_runs.c.runs + 1, failures=job_runs.c.failures + failed)
+    )
+    if not updated:
+        try:
+            await db.execute(job_runs.insert().values(name=name, **values, runs=1, failures=failed))
+        except sa.exc.IntegrityError:
+            # Another worker's first run of the same job came first: count this one on top.
+            await db.execute(
+                job_runs.update()
+                .where(job_runs.c.name == name)
+                .values(**values, runs=job_runs.c.runs + 1, failures=job_runs.c.failures + failed)
+            )
+
+
+async def last_runs(db: Database) -> dict[str, Mapping[str, Any]]:
+    """Every recorded job's row, by name."""
+    return {row["name"]: row for row in as_rows(await db.fetch_all(job_runs.select()))}
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def _run(job: Job, app: Any, clock: Clock) -> None:
+    """One run of `job`, recorded in `job_runs` when the app has a database. A failure is logged
+    and recorded, never raised: a failing job must never take the server down."""
+    started, begun = clock.time(), clock.monotonic()
+    error: str | None = None
+    try:
+        await job.run(app)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        logger.exception("job {} failed; it runs again next interval", job.name)
+    try:
+        db = app.services.db
+    except (AttributeError, RuntimeError):
+        return  # a test's stand-in app, or no database open
+    try:
+        await record_run(db, job.name, started, clock.monotonic() - begun, error, worker_name())
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # the database may be what is down; the job itself ran
+        logger.warning("job {}: its run could not be recorded: {}", job.name, exc)
+
+
 def claim_key(job: Job, tick: int) -> str:
     """The cache key whose SET NX gives one worker tick `tick` of a `once` job."""
     return f"job:{job.name}:{tick}"
@@ -55,31 +143,29 @@ async def _loop(job: Job, app: Any, clock: Clock, nap: Nap) -> None:
     if not job.run_at_start:
         await nap(job.interval)
     while True:
-        try:
-            await job.run(app)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # A failing job must never take the server down; it gets another go next interval.
-            logger.exception("job {} failed; retrying in {}s", job.name, job.interval)
+        await _run(job, app, clock)
         await nap(job.interval)
 
 
 async def _loop_once(job: Job, app: Any, clock: Clock, nap: Nap, cache: Any) -> None:
-    owner = f"{socket.gethostname()}:{os.getpid()}"
+    owner = worker_name()
     tick = math.floor(clock.time() / job.interval) + (0 if job.run_at_start else 1)
     while True:
         wait = tick * job.interval - clock.time()
         if wait > 0:
             await nap(wait)
         try:
-            if await cache.set(claim_key(job, tick), owner, ex=job.interval + CLAIM_SLACK, nx=True):
-                await job.run(app)
+            claimed = await cache.set(
+                claim_key(job, tick), owner, ex=job.interval + CLAIM_SLACK, nx=True
+            )
         except asyncio.CancelledError:
             raise
         except Exception:
-            # Also a cache that is down: without the claim the tick is skipped, never doubled.
-            logger.exception("job {} failed at tick {}", job.name, tick)
+            # A cache that is down: without the claim the tick is skipped, never doubled.
+            logger.exception("job {}: tick {} could not be claimed", job.name, tick)
+            claimed = False
+        if claimed:
+            await _run(job, app, clock)
         # The next tick still ahead (a run longer than the interval skips the ticks it spanned).
         tick = max(tick + 1, math.floor(clock.time() / job.interval) + 1)
 

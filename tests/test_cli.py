@@ -209,6 +209,7 @@ def test_settings_env_round_trips(settings: Settings) -> None:
         ["user", "create", "newcomer", "--password", "a long password", "--email", "n@e.example"],
         ["oauth", "create-client", "bot", "--json"],
         ["recalc"],
+        ["jobs"],
         ["beatmaps", "import", "MAP"],
     ],
     ids=lambda command: "-".join(command[:2]),
@@ -245,3 +246,40 @@ def test_a_bad_plugin_setting_leaves_the_built_in_commands(tmp_path: Path) -> No
     assert checked.returncode == 1
     assert checked.stderr.startswith("hitcircle: config error: pp.calculator:")
     assert len(checked.stderr.splitlines()) == 1
+
+
+def test_jobs_lists_every_job_and_its_last_run(tmp_path: Path) -> None:
+    import asyncio
+    import re
+    import time
+
+    from core.app import standalone
+    from core.config import load_settings
+    from core.jobs import record_run
+
+    config = tmp_path / "hitcircle.toml"
+    config.write_text(f"[data]\ndir = {str(tmp_path / 'data')!r}\n")
+    env = {"HITCIRCLE_CONFIG": str(config)}
+    before = hitcircle("jobs", env=env)
+    assert before.returncode == 0, before.stderr
+    lines = before.stdout.splitlines()
+    assert lines[0].split()[:3] == ["job", "every", "runs"]
+    by_name = {line.split()[0]: line for line in lines[1:]}
+    assert {"oauth-token-purge", "rank-history", "score-token-purge"} <= set(by_name)
+    assert "1h" in by_name["oauth-token-purge"] and "one worker" in by_name["oauth-token-purge"]
+    assert "every worker" in by_name["rank-history"] and "never" in by_name["rank-history"]
+
+    async def record() -> None:
+        async with standalone(load_settings(config, env={})) as host:
+            db = host.services.db
+            await record_run(db, "rank-history", time.time(), 0.25, None, "host:1")
+            await record_run(db, "rank-history", time.time(), 1.5, "OSError: full", "host:2")
+            await record_run(db, "retired-job", time.time(), 0.1, None, "host:1")
+
+    asyncio.run(record())
+    after = hitcircle("jobs", env=env)
+    by_name = {line.split()[0]: line for line in after.stdout.splitlines()[1:]}
+    assert re.search(
+        r" 1\.50s\s+2\s+1\s+failed: OSError: full \(host:2\)$", by_name["rank-history"]
+    )
+    assert "not enabled" in by_name["retired-job"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+from starlette.applications import Starlette
+
 from core.clock import ManualClock
 from core.jobs import Job, JobRunner
 
@@ -64,4 +67,28 @@ async def test_jobs_take_the_clock_of_the_app() -> None:
     clock.advance(5)
     await clock.wait_for_sleepers(1)
     assert seen == [app]
+    await runner.stop()
+
+
+async def test_runs_are_recorded(app: Starlette, clock: ManualClock) -> None:
+    from core.jobs import last_runs
+    from core.services import services
+
+    calls: list[int] = []
+
+    async def flaky(given: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("disk full")
+
+    runner = JobRunner([Job("flaky", 60, flaky, run_at_start=True)])
+    runner.start(app, clock)
+    await runner.settled()
+    row = (await last_runs(services(app).db))["flaky"]
+    assert (row["runs"], row["failures"], row["error"]) == (1, 1, "RuntimeError: disk full")
+    assert row["started_at"].timestamp() == pytest.approx(clock.time(), abs=1)
+    clock.advance(60)
+    await runner.settled()
+    row = (await last_runs(services(app).db))["flaky"]
+    assert (row["runs"], row["failures"], row["error"]) == (2, 1, None)
     await runner.stop()

@@ -337,3 +337,26 @@ async def use_auth_code(db: Database, code_hash: str) -> bool:
         .values(revoked=True)
     )
     return bool(result)
+
+
+async def purge_expired(db: Database, before: float) -> int:
+    """Delete OAuth rows that expired before `before` (seconds since the epoch); how many.
+
+    Codes and refresh tokens go first; an access token goes once no refresh token still refers
+    to it (a refresh reads its access token's user, client and scopes).
+    """
+    cutoff = _at(before)
+    deleted = 0
+    for table in (oauth_auth_codes, oauth_refresh_tokens):
+        deleted += int(await db.execute(table.delete().where(table.c.expires_at < cutoff)) or 0)
+    referred = sa.select(oauth_refresh_tokens.c.access_token_id)
+    deleted += int(
+        await db.execute(
+            oauth_access_tokens.delete().where(
+                oauth_access_tokens.c.expires_at < cutoff,
+                oauth_access_tokens.c.id.not_in(referred),
+            )
+        )
+        or 0
+    )
+    return deleted

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 from core.auth import api_route
 from core.auth import store as oauth_db
 from core.hooks import hookimpl
+from core.jobs import Job
 from core.services import services
 from plugins.oauth import views
 from plugins.oauth.grants import oauth_settings, touch_authenticator
@@ -35,6 +36,21 @@ def startup(app: Any) -> Any:
         await oauth_db.ensure_builtin_client(services(app).db, conf["lazer_client_id"], "osu!lazer")
 
     return run()
+
+
+# Expired rows are kept this long, so a late refresh or revocation still gets its precise error.
+PURGE_GRACE = 86400.0
+
+
+async def purge_tokens(app: Any) -> None:
+    """The hourly job: forget access tokens, refresh tokens and codes long expired."""
+    svc = services(app)
+    await oauth_db.purge_expired(svc.db, svc.clock.time() - PURGE_GRACE)
+
+
+@hookimpl
+def jobs() -> list[Job]:
+    return [Job("oauth-token-purge", 3600.0, purge_tokens, once=True)]
 
 
 @hookimpl
