@@ -95,6 +95,7 @@ async def standalone(settings: Settings) -> AsyncIterator[Host]:
         yield Host(svc)
     finally:
         difficulty.shutdown()
+        await storage.close()
         await cache.close()
         await limits.close()
         await database.disconnect()
@@ -146,6 +147,7 @@ def create_app(
             # The pp/difficulty pool outlives nothing: a worker whose pool is still up waits on
             # it at interpreter exit instead of stopping.
             difficulty.shutdown()
+            await svc.storage.close()
             await svc.cache.close()
             await limits.close()
             await svc.db.disconnect()

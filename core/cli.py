@@ -1,5 +1,5 @@
-"""`hitcircle serve | migrate | plugins | jobs | config check`, plus what plugins add (`commands`
-hook)."""
+"""`hitcircle serve | migrate | plugins | jobs | storage copy | config check`, plus what plugins
+add (`commands` hook)."""
 
 from __future__ import annotations
 
@@ -116,6 +116,39 @@ def _last(row: Any) -> tuple[str, str, str, str, str]:
     )
 
 
+def cmd_storage_copy(args: argparse.Namespace) -> int:
+    from core.app import make_storage
+
+    settings = _settings(args)
+    pm = load(settings)
+    target_name = args.to or settings.storage.backend
+    if args.source == target_name:
+        print(f"hitcircle: storage copy: {args.source!r} to itself", file=sys.stderr)
+        return 2
+    source = make_storage(settings.replace(storage={"backend": args.source}), pm)
+    target = make_storage(settings.replace(storage={"backend": target_name}), pm)
+
+    async def copy() -> tuple[int, int]:
+        copied = kept = 0
+        try:
+            async for key in source.keys():
+                if not args.overwrite and await target.exists(key):
+                    kept += 1
+                    continue
+                data = await source.get(key)
+                if data is not None:  # None: deleted since it was listed
+                    await target.put(key, data)
+                    copied += 1
+        finally:
+            await source.close()
+            await target.close()
+        return copied, kept
+
+    copied, kept = asyncio.run(copy())
+    print(f"copied {copied} files from {args.source} to {target_name}; {kept} were there already")
+    return 0
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     load(settings)
@@ -147,6 +180,15 @@ def build_parser(settings: Settings | None) -> argparse.ArgumentParser:
     sub.add_parser("jobs", help="list the periodic jobs and their last runs").set_defaults(
         func=cmd_jobs
     )
+    storage = sub.add_parser("storage", help="file storage")
+    storage_sub = storage.add_subparsers(dest="storage_command", required=True)
+    copy = storage_sub.add_parser(
+        "copy", help="copy every file from one backend to another (default: the configured one)"
+    )
+    copy.add_argument("source", metavar="FROM", help="backend to copy from, e.g. local")
+    copy.add_argument("--to", help="backend to copy to (default: storage.backend)")
+    copy.add_argument("--overwrite", action="store_true", help="replace files already there")
+    copy.set_defaults(func=cmd_storage_copy)
     config = sub.add_parser("config", help="configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     config_sub.add_parser("check", help="validate the configuration").set_defaults(

@@ -6,7 +6,7 @@ import asyncio
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
@@ -46,6 +46,14 @@ class Storage(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """A file on this machine holding `key` (served without reading it), or None."""
+        ...
+
+    def keys(self, prefix: str = "") -> AsyncIterator[str]:
+        """Every stored key that starts with `prefix`, in no set order (`storage copy`)."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of connections when the app or command ends."""
         ...
 
 
@@ -98,3 +106,18 @@ class LocalStorage:
 
     async def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    async def keys(self, prefix: str = "") -> AsyncIterator[str]:
+        paths = await asyncio.to_thread(
+            lambda: (
+                sorted(p for p in self.root.rglob("*") if p.is_file()) if self.root.is_dir() else []
+            )
+        )
+        for path in paths:
+            key = path.relative_to(self.root).as_posix()
+            # Temporary files of writes under way are not keys.
+            if key.startswith(prefix) and not path.name.startswith(".tmp-"):
+                yield key
+
+    async def close(self) -> None:
+        return None

@@ -88,6 +88,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env["HITCIRCLE_REDIS_PREFIX"] = settings.redis.prefix
     env["HITCIRCLE_DATA_DIR"] = str(settings.data_dir)
     env["HITCIRCLE_LOG_LEVEL"] = "WARNING"
+    env["HITCIRCLE_STORAGE_BACKEND"] = settings.storage.backend
     env["HITCIRCLE_PLUGINS_DISABLED"] = ",".join(settings.plugins.disabled)
     env["HITCIRCLE_PLUGINS_ENABLED"] = ",".join(settings.plugins.enabled)
     env["HITCIRCLE_PLUGINS_MODULES"] = ",".join(settings.plugins.modules)

@@ -514,6 +514,14 @@ class MemoryStorage:
     def local_path(self, key: str) -> Path | None:
         return None
 
+    async def keys(self, prefix: str = "") -> AsyncIterator[str]:
+        for key in list(self.files):
+            if key.startswith(prefix):
+                yield key
+
+    async def close(self) -> None:
+        self.closed = True
+
 
 async def test_hook_storage_backends(settings: Settings) -> None:
     @hookimpl
@@ -531,6 +539,10 @@ async def test_hook_storage_backends(settings: Settings) -> None:
     assert storage.files[f"beatmaps/osu/{beatmap.checksum}.osu"] == beatmap.osu
     assert osu.content == beatmap.osu
     assert not (configured.data_dir / "files" / "beatmaps").exists()
+    assert [key async for key in storage.keys("beatmaps/osu/")] == [
+        f"beatmaps/osu/{beatmap.checksum}.osu"
+    ]
+    assert storage.closed  # the app's end closed it
 
 
 # --- events ------------------------------------------------------------------------------------

@@ -39,3 +39,14 @@ async def test_the_builtin_plugin_stores_under_the_data_dir(app) -> None:
     await services(app).storage.put("avatars/2", b"png")
     settings = services(app).settings
     assert (Path(settings.data.dir) / "files" / "avatars" / "2").read_bytes() == b"png"
+
+
+async def test_keys_lists_stored_files_only(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "files")
+    assert [k async for k in storage.keys()] == []  # no folder yet
+    await storage.put("replays/2.osr", b"r")
+    await storage.put("beatmaps/osu/a.osu", b"o")
+    (tmp_path / "files" / "replays" / ".tmp-half").write_bytes(b"")
+    assert [k async for k in storage.keys()] == ["beatmaps/osu/a.osu", "replays/2.osr"]
+    assert [k async for k in storage.keys("replays/")] == ["replays/2.osr"]
+    await storage.close()
