@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     import sqlalchemy as sa
     from starlette.applications import Starlette
+    from starlette.requests import Request
     from starlette.routing import BaseRoute
 
     from core.beatmaps.sources import BeatmapSource
@@ -253,6 +254,52 @@ def user_registered(app: Starlette, user: Mapping[str, Any]) -> MaybeAwaitable[N
     `user` is the new row of the `users` table (`id`, `username`, `country_code`, ...). Called
     after the row is stored and before the client gets its answer, in call order. An
     implementation that raises fails that request with a 500 (the account exists regardless).
+    """
+
+
+@hookspec
+def login_refused(app: Starlette, user: Mapping[str, Any]) -> MaybeAwaitable[str | None]:
+    """Whether `user`, whose password was right, may not sign in now: a message saying why.
+
+    Kind: collect. May return an awaitable; the host awaits it.
+
+    Called by the password grant of `/oauth/token` after the password checked out and before a
+    token is made. The first message (in call order) refuses the sign-in with 400
+    `invalid_grant` and the message as its hint, which lazer shows; None lets it through.
+    """
+
+
+@hookspec
+def session_verification(
+    app: Starlette, user: Mapping[str, Any], request: Request
+) -> MaybeAwaitable[str | None]:
+    """The second factor a new password sign-in must give before it may change anything:
+    "mail" or "totp", or None.
+
+    Kind: collect. May return an awaitable; the host awaits it.
+
+    Called by the password grant after `login_refused`, with the sign-in request (its address
+    and user agent tell the device). The first method named wins; the token is made waiting for
+    it: lazer sees `session_verification_method` on `/me`, asks the player, and calls
+    `POST /api/v2/session/verify`. Every other grant makes verified tokens.
+    """
+
+
+@hookspec
+def user_logged_in(
+    app: Starlette,
+    user: Mapping[str, Any],
+    token_id: str,
+    verification: str | None,
+    request: Request,
+) -> MaybeAwaitable[None]:
+    """A password sign-in succeeded and its token was made (`token_id`, the JWT's `jti`).
+
+    Kind: event. May return an awaitable; the host awaits it.
+
+    `verification` is the second factor the session waits for (see `session_verification`), or
+    None. Called before the token goes to the client, in call order; one that raises is logged
+    and the sign-in still succeeds.
     """
 
 

@@ -13,12 +13,16 @@ Redis fails the run instead of skipping.
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -187,3 +191,72 @@ def lazer_login(url: str, username: str, password: str) -> dict[str, str]:
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+class MailSink:
+    """A local SMTP server (aiosmtpd) that keeps what it receives; `port` to point [mail] at."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[email.message.EmailMessage] = []
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, email.message.EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def settings(self) -> dict[str, Any]:
+        """A `[mail]` section that sends here."""
+        return {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "security": "none",
+            "from_address": "osu! <noreply@example.com>",
+        }
+
+    async def next(
+        self, to: str, subject: str = "", timeout: float = 10.0
+    ) -> email.message.EmailMessage:
+        """The next message to `to` (with `subject` in its subject) not seen yet; waits for it,
+        as mails go out after the answers."""
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if (
+                    message["To"] == to
+                    and subject in message["Subject"]
+                    and not getattr(message, "_seen", False)
+                ):
+                    message._seen = True  # type: ignore[attr-defined]
+                    return message
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no mail to {to} within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def _mail_server() -> Iterator[MailSink]:
+    sink = MailSink()
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def mail_sink(_mail_server: MailSink) -> MailSink:
+    """The local SMTP server, emptied for this test (one server for the whole run)."""
+    _mail_server.messages.clear()
+    return _mail_server

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
@@ -584,6 +585,85 @@ async def test_hook_user_registered(settings: Settings) -> None:
     [user] = registered
     assert user["id"] == response.json()["id"]
     assert user["username"] == "new player"
+
+
+async def _lazer_sign_in(client: httpx.AsyncClient, password: str = "password123") -> Any:
+    from plugins.oauth.grants import LAZER_SECRETS
+
+    return await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": "peppy",
+            "password": password,
+            "scope": "*",
+            "client_id": "5",
+            "client_secret": LAZER_SECRETS[0],
+        },
+    )
+
+
+async def test_hook_login_refused(settings: Settings) -> None:
+    @hookimpl
+    async def login_refused(app: Starlette, user: Mapping[str, Any]) -> str | None:
+        return "Banned: cheating." if user["username"] == "peppy" else None
+
+    async with serve(settings, plugin("bans", login_refused)) as (app, client):
+        await create_user(app)
+        refused = await _lazer_sign_in(client)
+        wrong = await _lazer_sign_in(client, "wrong password")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_grant"
+    assert refused.json()["hint"] == "Banned: cheating."
+    # A wrong password is refused before the hook is asked.
+    assert wrong.json()["hint"] != "Banned: cheating."
+
+
+async def test_hook_session_verification(settings: Settings) -> None:
+    asked: list[str] = []
+
+    @hookimpl
+    def session_verification(app: Starlette, user: Mapping[str, Any], request: Request) -> str:
+        asked.append(request.headers.get("user-agent", ""))
+        return "totp"
+
+    async with serve(settings, plugin("second_factor", session_verification)) as (app, client):
+        await create_user(app)
+        token = (await _lazer_sign_in(client)).json()["access_token"]
+        me = await client.get("/api/v2/me/", headers=bearer(token))
+        change = await client.post("/api/v2/chat/ack", headers=bearer(token))
+    assert me.json()["session_verification_method"] == "totp"
+    assert me.json()["session_verified"] is False
+    assert change.status_code == 401 and change.json() == {"method": "totp"}
+    assert len(asked) == 1
+
+
+async def test_hook_user_logged_in(settings: Settings) -> None:
+    logins: list[tuple[int, str, str | None]] = []
+
+    @hookimpl
+    async def user_logged_in(
+        app: Starlette, user: Mapping[str, Any], token_id: str, verification: str | None,
+        request: Request,
+    ) -> None:  # fmt: skip
+        logins.append((int(user["id"]), token_id, verification))
+        raise RuntimeError("a failing listener does not fail the sign-in")
+
+    async with serve(settings, plugin("login_history", user_logged_in)) as (app, client):
+        uid = await create_user(app)
+        signed = await _lazer_sign_in(client)
+    assert signed.status_code == 200
+    [(user_id, token_id, verification)] = logins
+    assert user_id == uid and verification is None
+    assert authenticator_jti(signed.json()["access_token"]) == token_id
+
+
+def authenticator_jti(token: str) -> str:
+    import base64
+
+    payload = token.split(".")[1]
+    claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["jti"])
 
 
 # --- command line ------------------------------------------------------------------------------

@@ -215,6 +215,8 @@ class Token:
     client_id: int
     scopes: frozenset[str]
     expires_at: float
+    # The second factor this token's session still waits for ("mail", "totp"), or None.
+    verification: str | None = None
 
     def can(self, scope: str) -> bool:
         if scope in self.scopes:
@@ -271,11 +273,13 @@ async def issue_access_token(
     client_id: int,
     scopes: Sequence[str],
     owner_id: int | None = None,
+    verification: str | None = None,
 ) -> tuple[str, str]:
     """Store a token row and sign its JWT; returns (jwt, jti).
 
     `owner_id` is the resource owner of a client-credentials `delegate` token (the client's owner);
-    the JWT `sub` stays "" for those, as on osu-web.
+    the JWT `sub` stays "" for those, as on osu-web. `verification` ("mail", "totp") makes a
+    session that must still be verified (see `authenticate`).
     """
     auth = authenticator(svc)
     now = time.time()
@@ -289,6 +293,7 @@ async def issue_access_token(
         scopes=scope_list,
         created_at=now,
         expires_at=now + ACCESS_TOKEN_LIFETIME,
+        verification=verification,
     )
     claims = {
         "aud": str(client_id),
@@ -389,6 +394,7 @@ async def resolve_token(
         client_id=row["client_id"],
         scopes=frozenset(row["scopes"].split()),
         expires_at=float(claims["exp"]),
+        verification=row.get("verification"),
     )
     user = None
     if token.user_id is not None:
@@ -434,8 +440,23 @@ def require_user(request: Request) -> Mapping[str, Any]:
     return user
 
 
-async def authenticate(request: Request, scope: str | None, prefetch: Sequence[str] = ()) -> None:
-    """Validate the bearer token for `scope` and leave it on the request (see module doc)."""
+def unverified(method: str) -> ApiError:
+    """401 for a session that must still be verified; lazer shows its verification screen."""
+    return ApiError(401, {"method": method})
+
+
+async def authenticate(
+    request: Request,
+    scope: str | None,
+    prefetch: Sequence[str] = (),
+    allow_unverified: bool = False,
+) -> None:
+    """Validate the bearer token for `scope` and leave it on the request (see module doc).
+
+    A token whose session waits for a second factor may read (GET) but not change anything:
+    any other method answers 401 `{"method": ...}`, as osu-web's VerifyUser middleware does
+    (app/Http/Middleware/VerifyUser.php), unless the route allows it (`allow_unverified`).
+    """
     fetched: dict[str, bytes | None] | None = dict.fromkeys(prefetch) if prefetch else None
     resolved = await resolve_token(services(request), request.headers.get("authorization"), fetched)
     if fetched is not None and resolved is not None:
@@ -448,6 +469,8 @@ async def authenticate(request: Request, scope: str | None, prefetch: Sequence[s
     svc = _state(request)
     svc["auth_token"] = token
     svc["auth_user"] = user
+    if token.verification is not None and request.method != "GET" and not allow_unverified:
+        raise unverified(token.verification)
     if scope is None or scope == ANY_SCOPE:
         return
     if scope == "*":
@@ -469,6 +492,7 @@ def api_route(
     scope: str | None = "public",
     name: str | None = None,
     prefetch: Callable[[Request], Sequence[str]] | None = None,
+    allow_unverified: bool = False,
 ) -> Route:
     """A Starlette Route whose endpoint runs only for a token carrying `scope`.
 
@@ -478,13 +502,14 @@ def api_route(
     `scope=None`: no token needed (a token that is sent is still validated); `"any"`: any valid
     token; `"*"`: lazer-only (403 "Invalid scope(s) provided." otherwise); any other name: that
     scope or `*` (403 "A required scope is missing." otherwise). The route keeps the declared
-    scope as `required_scope`.
+    scope as `required_scope`. `allow_unverified`: a session still waiting for its second factor
+    may call it with any method (the verification routes themselves).
     """
     if scope is not None and scope != ANY_SCOPE and scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
 
     async def guarded(request: Request) -> Response:
-        await authenticate(request, scope, prefetch(request) if prefetch else ())
+        await authenticate(request, scope, prefetch(request) if prefetch else (), allow_unverified)
         return await endpoint(request)
 
     guarded.__name__ = getattr(endpoint, "__name__", "endpoint")

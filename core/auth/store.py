@@ -51,6 +51,9 @@ oauth_access_tokens = sa.Table(
     sa.Column("revoked", sa.Boolean(), nullable=False, default=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("expires_at", sa.DateTime(), nullable=False),
+    # A session still to verify (a second factor after a password sign-in): the method asked
+    # for, "mail" or "totp"; None once verified (and for every token born verified).
+    sa.Column("verification", sa.String(8), nullable=True),
     **TABLE_ARGS,
 )
 
@@ -168,6 +171,7 @@ async def insert_access_token(
     scopes: Sequence[str],
     created_at: float,
     expires_at: float,
+    verification: str | None = None,
 ) -> None:
     await db.execute(
         oauth_access_tokens.insert().values(
@@ -178,7 +182,17 @@ async def insert_access_token(
             revoked=False,
             created_at=_at(created_at),
             expires_at=_at(expires_at),
+            verification=verification,
         )
+    )
+
+
+async def set_verification(db: Database, jti: str, method: str | None) -> None:
+    """Mark a token's session as still to verify by `method`, or (None) as verified."""
+    await db.execute(
+        oauth_access_tokens.update()
+        .where(oauth_access_tokens.c.id == jti)
+        .values(verification=method)
     )
 
 
@@ -190,6 +204,7 @@ async def access_token_row(db: Database, jti: str) -> dict[str, Any] | None:
             oauth_access_tokens.c.client_id,
             oauth_access_tokens.c.scopes,
             oauth_access_tokens.c.revoked,
+            oauth_access_tokens.c.verification,
             oauth_clients.c.revoked.label("client_revoked"),
         )
         .select_from(
@@ -208,6 +223,7 @@ async def access_token_row(db: Database, jti: str) -> dict[str, Any] | None:
         "scopes": m["scopes"],
         # A token of a deleted or revoked client is dead too.
         "revoked": bool(m["revoked"]) or m["client_revoked"] is None or bool(m["client_revoked"]),
+        "verification": m["verification"],
     }
 
 
@@ -277,6 +293,7 @@ async def refresh_token_row(db: Database, token_hash: str) -> dict[str, Any] | N
             oauth_access_tokens.c.user_id,
             oauth_access_tokens.c.client_id,
             oauth_access_tokens.c.scopes,
+            oauth_access_tokens.c.verification,
         )
         .select_from(
             oauth_refresh_tokens.join(

@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.auth import api_route, current_user, require_user
+from core.auth import api_route, current_token, current_user, require_user
 from core.auth import cached as auth_cached
 from core.http import JSONResponse, json, no_content, not_found, params, unprocessable
 from core.scores.scoring import RULESETS
@@ -100,6 +100,11 @@ async def me(request: Request) -> Response:
         svc.db, row, ruleset, svc.settings, own=True, viewer_id=int(row["id"])
     )
     body["current_user_attributes"] = {"has_blocked": False}
+    # A password sign-in may still wait for its second factor (plugins/account_security).
+    token = current_token(request)
+    method = token.verification if token is not None else None
+    body["session_verification_method"] = method
+    body["session_verified"] = method is None
     return json(body)
 
 

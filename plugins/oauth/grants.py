@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from loguru import logger
 from starlette.requests import Request
 
 from core.auth import (
@@ -25,6 +26,7 @@ from core.auth import store as oauth_db
 from core.config import Settings
 from core.db import utcnow
 from core.http import Params
+from core.plugins import resolve
 from core.services import Services, services
 from core.users import store as users_db
 from plugins.oauth import errors
@@ -222,9 +224,38 @@ async def token_response(
     scopes: Sequence[str],
     refresh: bool,
     owner_id: int | None = None,
+    verification: str | None = None,
 ) -> dict[str, Any]:
+    body, _ = await issue_tokens(
+        svc,
+        user_id=user_id,
+        client_id=client_id,
+        scopes=scopes,
+        refresh=refresh,
+        owner_id=owner_id,
+        verification=verification,
+    )
+    return body
+
+
+async def issue_tokens(
+    svc: Services,
+    *,
+    user_id: int | None,
+    client_id: int,
+    scopes: Sequence[str],
+    refresh: bool,
+    owner_id: int | None = None,
+    verification: str | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The token answer and the access token's id (`jti`)."""
     access, jti = await issue_access_token(
-        svc, user_id=user_id, client_id=client_id, scopes=scopes, owner_id=owner_id
+        svc,
+        user_id=user_id,
+        client_id=client_id,
+        scopes=scopes,
+        owner_id=owner_id,
+        verification=verification,
     )
     body: dict[str, Any] = {"token_type": "Bearer", "expires_in": 86400, "access_token": access}
     if refresh:
@@ -236,7 +267,7 @@ async def token_response(
             expires_at=time.time() + REFRESH_TOKEN_LIFETIME,
         )
         body["refresh_token"] = refresh_token
-    return body
+    return body, jti
 
 
 async def password_grant(request: Request, p: Params, client: dict[str, Any]) -> dict[str, Any]:
@@ -249,10 +280,39 @@ async def password_grant(request: Request, p: Params, client: dict[str, Any]) ->
     scopes = parse_scopes(p.get("scope"))
     user = await check_login(request, username, password)
     await check_scope_policy(services(request), scopes, client, user["id"], "password")
-    await users_db.touch_last_visit(services(request).db, user["id"])
-    return await token_response(
-        services(request), user_id=user["id"], client_id=client["id"], scopes=scopes, refresh=True
+    svc = services(request)
+    hooks = svc.plugins.hook
+    # Every answer is awaited (none is left pending), then the first one counts.
+    refusals = [await resolve(r) for r in hooks.login_refused(app=request.app, user=user)]
+    refusal = next((r for r in refusals if r), None)
+    if refusal is not None:
+        raise errors.invalid_grant(str(refusal))
+    methods = [
+        await resolve(r)
+        for r in hooks.session_verification(app=request.app, user=user, request=request)
+    ]
+    verification = next((m for m in methods if m), None)
+    await users_db.touch_last_visit(svc.db, user["id"])
+    body, jti = await issue_tokens(
+        svc,
+        user_id=user["id"],
+        client_id=client["id"],
+        scopes=scopes,
+        refresh=True,
+        verification=verification,
     )
+    for result in hooks.user_logged_in(
+        app=request.app,
+        user=user,
+        token_id=jti,
+        verification=verification,
+        request=request,
+    ):
+        try:
+            await resolve(result)
+        except Exception:
+            logger.exception("user_logged_in hook failed")
+    return body
 
 
 async def client_credentials_grant(
@@ -340,6 +400,9 @@ async def refresh_token_grant(
         client_id=client["id"],
         scopes=requested or previous,
         refresh=True,
+        # A session still waiting for its second factor keeps waiting (osu-web keeps the
+        # verification state across refreshes).
+        verification=row["verification"],
     )
 
 

@@ -1,0 +1,64 @@
+"""`hitcircle security totp-disable NAME | verify-email NAME`: an operator's help to a player."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from core.app import standalone
+from core.config import load_settings
+from core.db import utcnow
+from core.services import services
+from core.users import store as users_db
+from plugins.account_security import store, views
+
+
+def add_commands(cli: Any) -> None:
+    group = cli.add_parser("security", help="account security: second factors, e-mail")
+    sub = group.add_subparsers(dest="security_command", required=True)
+    totp = sub.add_parser("totp-disable", help="turn off a player's TOTP (a lost authenticator)")
+    totp.add_argument("username")
+    totp.set_defaults(func=lambda args: _run(args, _totp_disable))
+    email = sub.add_parser("verify-email", help="mark a player's e-mail address verified")
+    email.add_argument("username")
+    email.set_defaults(func=lambda args: _run(args, _verify_email))
+
+
+def _run(args: argparse.Namespace, command: Any) -> int:
+    settings = load_settings(args.config)
+
+    async def main() -> int:
+        async with standalone(settings) as host:
+            svc = services(host)
+            name: str = args.username
+            row = None
+            if name.isdigit():
+                row = await users_db.get_user(svc.db, int(name))
+            if row is None:
+                row = await users_db.find_by_username(svc.db, name, previous=False)
+            if row is None:
+                print(f"hitcircle: no user {name!r}", file=sys.stderr)
+                return 1
+            result: int = await command(svc, row)
+            return result
+
+    return asyncio.run(main())
+
+
+async def _totp_disable(svc: Any, row: Any) -> int:
+    if (found := await store.security_row(svc.db, int(row["id"]))) is None or found[
+        "totp_secret"
+    ] is None:
+        print(f"{row['username']} ({row['id']}) has no TOTP")
+        return 0
+    await views.disable_totp(svc, int(row["id"]))
+    print(f"TOTP of {row['username']} ({row['id']}) turned off; backup codes deleted")
+    return 0
+
+
+async def _verify_email(svc: Any, row: Any) -> int:
+    await store.update_security(svc.db, int(row["id"]), email_verified_at=utcnow())
+    print(f"e-mail address of {row['username']} ({row['id']}) marked verified")
+    return 0
