@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from core import cache_share
+from core import cache_share, geoip
 from core import db as dbmod
 from core.beatmaps import difficulty
 from core.beatmaps.sources import beatmap_settings
@@ -31,6 +31,7 @@ from core.config import ConfigError, Settings
 from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
 from core.jobs import JobRunner
 from core.plugins import collect, load, resolve
+from core.proxies import TrustedProxies, parse_networks
 from core.ratelimit import RateLimitMiddleware, RateLimits
 from core.schema import full_metadata
 from core.services import App, Host, Services, services
@@ -126,6 +127,7 @@ def create_app(
             share = cache_share.CacheShare(svc.cache, settings.data_dir)
             await share.start()
         try:
+            geoip.check(settings)
             for result in pm.hook.startup(app=app):
                 await resolve(result)
             for host in svc.hubs.values():
@@ -154,7 +156,12 @@ def create_app(
 
     app = App(
         routes=routes,
-        middleware=[Middleware(HostMiddleware), Middleware(RateLimitMiddleware, limits=limits)],
+        middleware=[
+            # First: everything after it (rate limits included) sees the real client address.
+            Middleware(TrustedProxies, networks=parse_networks(settings.server.trusted_proxies)),
+            Middleware(HostMiddleware),
+            Middleware(RateLimitMiddleware, limits=limits),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

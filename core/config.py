@@ -36,6 +36,8 @@ class ServerSettings:
     uvloop: bool = True
     # Seconds a stopping worker waits for open requests after hub clients were told to go.
     graceful_timeout: float = 5.0
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For tells the client's address.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,12 @@ def validate(settings: Settings) -> None:
         raise ConfigError("server.workers", "must be at least 1")
     if settings.server.graceful_timeout < 0:
         raise ConfigError("server.graceful_timeout", "must not be negative")
+    from core.proxies import parse_networks
+
+    try:
+        parse_networks(settings.server.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError("server.trusted_proxies", str(exc)) from None
     if settings.server.workers > 1 and not settings.redis.url:
         raise ConfigError(
             "server.workers",

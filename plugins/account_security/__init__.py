@@ -1,12 +1,13 @@
 """Account security: e-mail verification at sign-up, password reset by mail, lazer's session
 verification (a mailed key or a TOTP code for a sign-in from a new device), TOTP with backup
-codes, and trusted devices. Settings: `[account_security]`, with `[mail]` for sending.
+codes, trusted devices, and the history of sign-ins (time, address, GeoIP country, client).
+Settings: `[account_security]`, with `[mail]` for sending and `[geoip]` for countries.
 
 Routes: `POST /api/v2/session/verify`, `.../reissue`, `.../mail-fallback` (as lazer sends them);
 under `/api/private`: `password-reset`, `password-reset/complete`, `email/verify`,
-`email/verify/resend`, and `me/totp` (GET), `me/totp/setup`, `me/totp/enable`,
-`me/totp/disable`. Commands: `hitcircle security totp-disable NAME` (a player who lost their
-authenticator) and `hitcircle security verify-email NAME`.
+`email/verify/resend`, `me/totp` (GET), `me/totp/setup`, `me/totp/enable`, `me/totp/disable`
+and `me/logins`. Commands: `hitcircle security totp-disable NAME` (a player who lost their
+authenticator), `hitcircle security verify-email NAME` and `hitcircle security logins NAME`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def routes() -> list[BaseRoute]:
         api_route(
             f"{PRIVATE}/email/verify/resend", views.email_resend, methods=["POST"], scope=None
         ),
+        api_route(f"{PRIVATE}/me/logins", views.my_logins, scope=lazer),
         api_route(f"{PRIVATE}/me/totp", views.totp_status, scope=lazer),
         api_route(f"{PRIVATE}/me/totp/setup", views.totp_setup, methods=["POST"], scope=lazer),
         api_route(f"{PRIVATE}/me/totp/enable", views.totp_enable, methods=["POST"], scope=lazer),
@@ -109,6 +111,7 @@ def user_logged_in(
         # After the answer: a slow or failing mail server must not fail the sign-in (lazer can
         # ask for the key again with `session/verify/reissue`).
         views.in_background(security.mail_session_key(services(app), user, token_id))
+    return security.record_login(services(app), user, request)
 
 
 async def purge_keys(app: Any) -> None:

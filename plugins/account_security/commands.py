@@ -24,6 +24,10 @@ def add_commands(cli: Any) -> None:
     email = sub.add_parser("verify-email", help="mark a player's e-mail address verified")
     email.add_argument("username")
     email.set_defaults(func=lambda args: _run(args, _verify_email))
+    logins = sub.add_parser("logins", help="a player's recent sign-ins: time, address, country")
+    logins.add_argument("username")
+    logins.add_argument("--limit", type=int, default=20)
+    logins.set_defaults(func=lambda args: _run(args, lambda svc, row: _logins(svc, row, args)))
 
 
 def _run(args: argparse.Namespace, command: Any) -> int:
@@ -61,4 +65,16 @@ async def _totp_disable(svc: Any, row: Any) -> int:
 async def _verify_email(svc: Any, row: Any) -> int:
     await store.update_security(svc.db, int(row["id"]), email_verified_at=utcnow())
     print(f"e-mail address of {row['username']} ({row['id']}) marked verified")
+    return 0
+
+
+async def _logins(svc: Any, row: Any, args: argparse.Namespace) -> int:
+    found = await store.logins(svc.db, int(row["id"]), max(1, min(args.limit, 1000)))
+    if not found:
+        print(f"{row['username']} ({row['id']}) has not signed in with a password")
+    for login in found:
+        print(
+            f"{login['created_at']:%Y-%m-%d %H:%M:%S}  {login['ip']:<39}  "
+            f"{login['country_code'] or '--'}  {login['client']}"
+        )
     return 0

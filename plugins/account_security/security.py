@@ -218,3 +218,19 @@ async def password_changed(svc: Services, user_id: int) -> None:
     """After a reset: every session ends and no device stays trusted."""
     await revoke_user_tokens(svc, user_id)
     await store.forget_devices(svc.db, user_id)
+
+
+async def record_login(svc: Services, user: Mapping[str, Any], request: Request) -> None:
+    """Note a sign-in; an account without a country yet (`XX`) gets the one it signed in from."""
+    from core.geoip import country_of
+    from core.users import profiles
+    from core.users import store as users_db
+
+    address = request.client.host if request.client else ""
+    country = country_of(svc.settings, address)
+    await store.record_login(
+        svc.db, int(user["id"]), address, country, request.headers.get("user-agent", "")
+    )
+    if country is not None and user.get("country_code") == "XX":
+        await users_db.update_user(svc.db, int(user["id"]), country_code=country)
+        await profiles.invalidate(svc, int(user["id"]))

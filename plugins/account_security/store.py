@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
-from core.db import as_row, utcnow
+from core.db import as_row, as_rows, utcnow
 from core.schema import TABLE_ARGS, plugin_metadata
 
 metadata = plugin_metadata()
@@ -73,7 +73,20 @@ trusted_devices = sa.Table(
     **TABLE_ARGS,
 )
 
-TABLES = [account_keys, account_security, backup_codes, trusted_devices]
+# Every password sign-in: when, from where (address, GeoIP country), with what client.
+login_history = sa.Table(
+    "login_history",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("user_id", sa.BigInteger(), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("ip", sa.String(45), nullable=False),
+    sa.Column("country_code", sa.String(2), nullable=True),
+    sa.Column("client", sa.String(255), nullable=False),
+    **TABLE_ARGS,
+)
+
+TABLES = [account_keys, account_security, backup_codes, trusted_devices, login_history]
 
 Row = Mapping[str, Any]
 
@@ -265,3 +278,31 @@ async def is_trusted(db: Database, user_id: int, device_hash: str) -> bool:
 
 async def forget_devices(db: Database, user_id: int) -> None:
     await db.execute(trusted_devices.delete().where(trusted_devices.c.user_id == user_id))
+
+
+# --- login history -------------------------------------------------------------------------
+
+
+async def record_login(
+    db: Database, user_id: int, ip: str, country_code: str | None, client: str
+) -> None:
+    await db.execute(
+        login_history.insert().values(
+            user_id=user_id,
+            created_at=utcnow(),
+            ip=ip[:45],
+            country_code=country_code,
+            client=client[:255],
+        )
+    )
+
+
+async def logins(db: Database, user_id: int, limit: int = 50) -> list[Row]:
+    """The user's sign-ins, newest first."""
+    query = (
+        login_history.select()
+        .where(login_history.c.user_id == user_id)
+        .order_by(login_history.c.id.desc())
+        .limit(limit)
+    )
+    return list(as_rows(await db.fetch_all(query)))

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from core.auth import auth_settings, current_token, hash_password, require_user
 from core.auth import store as oauth_db
 from core.db import utcnow
-from core.http import ApiError, json, no_content, params, unprocessable
+from core.http import ApiError, json, no_content, params, time_z, unprocessable
 from core.mail import MailUnavailable, mail_enabled
 from core.ratelimit import throttle
 from core.services import Services, services
@@ -315,3 +315,24 @@ async def disable_totp(svc: Services, user_id: int) -> None:
         svc.db, user_id, totp_secret=None, totp_pending=None, totp_enabled_at=None
     )
     await store.replace_backup_codes(svc.db, user_id, [])
+
+
+# --- sign-ins ------------------------------------------------------------------------------
+
+
+def login_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "created_at": time_z(row["created_at"]),
+        "ip": row["ip"],
+        "country_code": row["country_code"],
+        "client": row["client"],
+    }
+
+
+async def my_logins(request: Request) -> Response:
+    """The player's own recent sign-ins (newest first), to spot one that was not them."""
+    user = require_user(request)
+    p = await params(request)
+    limit = p.int("limit", 50, minimum=1, maximum=100)
+    rows = await store.logins(services(request).db, int(user["id"]), limit or 50)
+    return json({"logins": [login_json(row) for row in rows]})

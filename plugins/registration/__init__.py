@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from core.geoip import country_of
 from core.hooks import hookimpl
 from core.http import json, params
 from core.services import services
@@ -37,6 +38,8 @@ async def register(request: Request) -> Response:
             username=values["username"],
             password=values["password"],
             email=values["user_email"],
+            # From where the player signs up ([geoip]); the configured default without a match.
+            country=country_of(svc.settings, request.client.host if request.client else None),
         )
     except accounts.AccountRefused as refused:
         return _refused(refused.problems)

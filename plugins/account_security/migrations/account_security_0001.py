@@ -1,4 +1,4 @@
-"""account security: mailed keys, second factors, backup codes, trusted devices
+"""account security: mailed keys, second factors, backup codes, trusted devices, sign-ins
 
 Revision ID: account_security_0001
 Revises:
@@ -67,8 +67,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "device_hash", name=op.f("pk_trusted_devices")),
         **TABLE,
     )
+    op.create_table(
+        "login_history",
+        sa.Column("id", Id, autoincrement=True, nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("ip", sa.String(45), nullable=False),
+        sa.Column("country_code", sa.String(2), nullable=True),
+        sa.Column("client", sa.String(255), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_history")),
+        **TABLE,
+    )
+    op.create_index(op.f("ix_login_history_user_id"), "login_history", ["user_id"])
 
 
 def downgrade() -> None:
-    for table in ("trusted_devices", "totp_backup_codes", "account_security", "account_keys"):
+    for table in (
+        "login_history",
+        "trusted_devices",
+        "totp_backup_codes",
+        "account_security",
+        "account_keys",
+    ):
         op.drop_table(table)

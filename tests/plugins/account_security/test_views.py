@@ -36,13 +36,20 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def sign_in(
-    client: httpx.AsyncClient, username: str, password: str, agent: str = "osu!"
+    client: httpx.AsyncClient,
+    username: str,
+    password: str,
+    agent: str = "osu!",
+    forwarded: str | None = None,
 ) -> httpx.Response:
+    headers = {"User-Agent": agent}
+    if forwarded is not None:
+        headers["X-Forwarded-For"] = forwarded
     return await client.post(
         "/oauth/token",
         data={"grant_type": "password", "username": username, "password": password,
               "scope": "*", **LAZER},
-        headers={"User-Agent": agent},
+        headers=headers,
     )  # fmt: skip
 
 
