@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from typing import Any
@@ -13,9 +12,10 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.auth import authenticator
 from core.config import Settings
 from core.http import ApiError, json
-from core.services import services
+from core.services import Services, services
 
 
 class RateLimits:
@@ -89,11 +89,12 @@ async def throttle(request: Any, name: str, limit: str) -> None:
 
     Counted per token like the route groups, under its own `name`.
     """
-    limits: RateLimits = services(request).ratelimits
+    svc = services(request)
+    limits: RateLimits = svc.ratelimits
     item = _parse(limit)
     if not limits.enabled or item is None:
         return
-    result = await limits.hit(item, name, client_identity(request.scope))
+    result = await limits.hit(item, name, client_identity(svc, request.scope))
     if result is None or result[0]:
         return
     retry_after = max(1, math.ceil(result[2] - time.time()))
@@ -112,13 +113,44 @@ def _parse(limit: str) -> RateLimitItem | None:
     return None if limit == "none" else parse(limit)
 
 
-def client_identity(scope: Scope) -> str:
-    """Per token when one is sent (a hash, never the token), else per client address."""
-    for name, value in scope.get("headers", []):
-        if name == b"authorization" and value:
-            return "t:" + hashlib.sha1(value).hexdigest()
+def client_address(scope: Scope) -> str:
+    """The address a request came from: the one place that decides it (sign-in locks use it too)."""
     client = scope.get("client")
-    return "ip:" + (client[0] if client else "unknown")
+    return client[0] if client else "unknown"
+
+
+def client_identity(svc: Services, scope: Scope) -> str:
+    """Whose budget a request spends: its token's id when it sends a valid one, else its address.
+
+    Only a bearer token whose signature verifies (and which has not expired) chooses the bucket;
+    anything else in `Authorization` (random values, Basic credentials) counts against the client
+    address, so varying the header cannot buy fresh buckets. Verifying costs one RSA signature
+    check, cached per token text by the authenticator. Revocation is not looked up here (the
+    route's own check refuses revoked tokens); a revoked token only ever had one bucket.
+    """
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            jti = _verified_token_id(svc, value)
+            if jti is not None:
+                return "t:" + jti
+            break
+    return "ip:" + client_address(scope)
+
+
+def _verified_token_id(svc: Services, header: bytes) -> str | None:
+    scheme, _, value = header.partition(b" ")
+    value = value.strip()
+    if scheme.lower() != b"bearer" or not value:
+        return None
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    claims = authenticator(svc).claims(text)
+    if claims is None or claims["exp"] <= time.time():
+        return None
+    jti: str = claims["jti"]
+    return jti
 
 
 class RateLimitMiddleware:
@@ -134,7 +166,7 @@ class RateLimitMiddleware:
         if item is None:
             await self.app(scope, receive, send)
             return
-        result = await self.limits.hit(item, group, client_identity(scope))
+        result = await self.limits.hit(item, group, client_identity(services(scope["app"]), scope))
         if result is None:
             await self.app(scope, receive, send)
             return

@@ -1,16 +1,21 @@
+import secrets
+
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from core.app import create_app
+from core.auth import authenticator
 from core.config import Settings
 from core.hooks import hookimpl
 from core.http import json
 from core.ratelimit import RateLimits, client_identity
+from core.services import services
 
-from .conftest import running
+from .conftest import create_user, issue_token, running
 
 
 async def ok(request: Request) -> Response:
@@ -34,12 +39,17 @@ def settings_overrides() -> dict:
 
 
 @pytest.fixture
-async def http(settings: Settings) -> httpx.AsyncClient:
+async def limited_app(settings: Settings) -> Starlette:
     app = create_app(settings, [Routes()])
     async with running(app):
-        transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 1234))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+        yield app
+
+
+@pytest.fixture
+async def http(limited_app: Starlette) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=limited_app, client=("10.0.0.1", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
 
 
 async def test_limit_headers_then_429(http: httpx.AsyncClient) -> None:
@@ -62,16 +72,44 @@ async def test_groups_count_separately(http: httpx.AsyncClient) -> None:
     assert (await http.get("/api/v2/thing")).status_code == 200
 
 
-async def test_each_token_has_its_own_budget(http: httpx.AsyncClient) -> None:
+async def test_each_valid_token_has_its_own_budget(
+    limited_app: Starlette, http: httpx.AsyncClient
+) -> None:
+    user = await create_user(limited_app)
+    first = {"authorization": f"Bearer {await issue_token(limited_app, user)}"}
+    second = {"authorization": f"Bearer {await issue_token(limited_app, user)}"}
     for _ in range(3):
-        await http.get("/api/v2/thing", headers={"authorization": "Bearer a"})
-    assert (
-        await http.get("/api/v2/thing", headers={"authorization": "Bearer a"})
-    ).status_code == 429
-    assert (
-        await http.get("/api/v2/thing", headers={"authorization": "Bearer b"})
-    ).status_code == 200
+        assert (await http.get("/api/v2/thing", headers=first)).status_code == 200
+    assert (await http.get("/api/v2/thing", headers=first)).status_code == 429
+    assert (await http.get("/api/v2/thing", headers=second)).status_code == 200
+    # The address's own budget (requests without a token) is untouched by the tokens'.
     assert (await http.get("/api/v2/thing")).status_code == 200
+
+
+async def test_unverified_authorization_values_share_the_address_budget(
+    limited_app: Starlette, http: httpx.AsyncClient
+) -> None:
+    # Random bearer values, a forged JWT, an expired token's lookalike and Basic credentials
+    # all count against the client address: varying the header buys no fresh bucket.
+    user = await create_user(limited_app)
+    real = await issue_token(limited_app, user)
+    header, payload, _ = real.split(".")
+    forged = f"{header}.{payload}.{'A' * 342}"
+    values = [f"Bearer {secrets.token_hex(20)}", f"Bearer {forged}", "Basic dTpw"]
+    answers = [
+        (await http.post("/oauth/token", headers={"authorization": value})).status_code
+        for value in values
+    ]
+    assert answers == [200, 200, 429]
+    for _ in range(70):
+        response = await http.post(
+            "/oauth/token", headers={"authorization": f"Bearer {secrets.token_urlsafe(30)}"}
+        )
+        assert response.status_code == 429
+    # The other address is not affected.
+    transport = httpx.ASGITransport(app=limited_app, client=("10.0.0.2", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        assert (await other.post("/oauth/token")).status_code == 200
 
 
 async def test_unlimited_group(http: httpx.AsyncClient) -> None:
@@ -94,8 +132,14 @@ def test_longest_prefix_wins() -> None:
     assert limits.limit_for("/apiary")[0] == "default"
 
 
-def test_identity_never_contains_the_token() -> None:
-    scope = {"headers": [(b"authorization", b"Bearer secret-token")], "client": ("1.2.3.4", 1)}
-    identity = client_identity(scope)
-    assert "secret" not in identity and identity.startswith("t:")
-    assert client_identity({"headers": [], "client": ("1.2.3.4", 1)}) == "ip:1.2.3.4"
+async def test_identity_is_the_verified_token_id(limited_app: Starlette) -> None:
+    svc = services(limited_app)
+    user = await create_user(limited_app)
+    token = await issue_token(limited_app, user)
+    jti = authenticator(svc).claims(token)["jti"]  # type: ignore[index]
+    scope = {"headers": [(b"authorization", f"Bearer {token}".encode())], "client": ("1.2.3.4", 1)}
+    identity = client_identity(svc, scope)
+    assert identity == "t:" + jti and token not in identity
+    unverified = {"headers": [(b"authorization", b"Bearer secret")], "client": ("1.2.3.4", 1)}
+    assert client_identity(svc, unverified) == "ip:1.2.3.4"
+    assert client_identity(svc, {"headers": [], "client": ("1.2.3.4", 1)}) == "ip:1.2.3.4"

@@ -81,6 +81,10 @@ def auth_settings(settings: Settings) -> dict[str, Any]:
             "bcrypt_rounds": 10,
             # Seconds a token row or user row stays in the cache between database reads.
             "cache_seconds": 300,
+            # Failed password checks allowed per client address and per account within the
+            # window (seconds); core.auth.signin explains the two locks.
+            "failed_login_limit": 10,
+            "failed_login_window": 600,
         },
     )
 
@@ -239,6 +243,9 @@ class Authenticator:
         conf = auth_settings(settings)
         self.cache_seconds = float(conf["cache_seconds"])
         self.bcrypt_rounds = int(conf["bcrypt_rounds"])
+        # What an unknown account's password is checked against (core.auth.signin), made on
+        # first need so that app start-up costs no bcrypt.
+        self.dummy_hash: str | None = None
         self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def claims(self, token: str) -> dict[str, Any] | None:
@@ -274,12 +281,15 @@ async def issue_access_token(
     scopes: Sequence[str],
     owner_id: int | None = None,
     verification: str | None = None,
+    family: str | None = None,
 ) -> tuple[str, str]:
     """Store a token row and sign its JWT; returns (jwt, jti).
 
     `owner_id` is the resource owner of a client-credentials `delegate` token (the client's owner);
-    the JWT `sub` stays "" for those, as on osu-web. `verification` ("mail", "totp") makes a
-    session that must still be verified (see `authenticate`).
+    the JWT `sub` stays "" for those, as on osu-web. `family` names the grant the token descends
+    from (`oauth_db.family_of_code`, or an earlier token's family); without one, the token starts
+    its own family (its jti). `verification` ("mail", "totp") makes a session that must still be
+    verified (see `authenticate`).
     """
     auth = authenticator(svc)
     now = time.time()
@@ -294,6 +304,7 @@ async def issue_access_token(
         created_at=now,
         expires_at=now + ACCESS_TOKEN_LIFETIME,
         verification=verification,
+        family=family or jti,
     )
     claims = {
         "aud": str(client_id),
@@ -316,6 +327,22 @@ async def revoke_access_tokens(svc: Services, jtis: Sequence[str]) -> None:
     # Notification sockets of these tokens hear `logout` now rather than at their next check.
     for user_id, owned in (await oauth_db.token_owners(svc.db, jtis)).items():
         await notifications.publish_logout(svc.cache, user_id, owned)
+
+
+def family_revoked_key(family: str) -> str:
+    return f"auth:family-revoked:{family}"
+
+
+async def revoke_family(svc: Services, family: str) -> None:
+    """Revoke every token of a family (a replayed code or refresh token: RFC 6749 10.5, RFC 9700
+    4.14.2) and remember that for the refresh lifetime, so a grant of the same family that is
+    still in flight finds it (`family_revoked`) and revokes what it has just issued."""
+    await svc.cache.set(family_revoked_key(family), b"1", ex=REFRESH_TOKEN_LIFETIME)
+    await revoke_access_tokens(svc, await oauth_db.family_token_ids(svc.db, family))
+
+
+async def family_revoked(svc: Services, family: str) -> bool:
+    return await svc.cache.exists(family_revoked_key(family))
 
 
 async def revoke_user_tokens(svc: Services, user_id: int) -> None:

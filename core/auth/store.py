@@ -54,6 +54,9 @@ oauth_access_tokens = sa.Table(
     # A session still to verify (a second factor after a password sign-in): the method asked
     # for, "mail" or "totp"; None once verified (and for every token born verified).
     sa.Column("verification", sa.String(8), nullable=True),
+    # The grant a chain of refreshed tokens descends from (`family_of_code` for a code, else the
+    # first token's jti); a replayed code or refresh token revokes the whole family.
+    sa.Column("family", sa.String(80), nullable=True, index=True),
     **TABLE_ARGS,
 )
 
@@ -77,6 +80,9 @@ oauth_auth_codes = sa.Table(
     sa.Column("redirect_uri", sa.String(512), nullable=True),
     sa.Column("revoked", sa.Boolean(), nullable=False, default=False),
     sa.Column("expires_at", sa.DateTime(), nullable=False),
+    # PKCE (RFC 7636): the challenge the authorize request sent and its method (S256 or plain).
+    sa.Column("code_challenge", sa.String(128), nullable=True),
+    sa.Column("code_challenge_method", sa.String(8), nullable=True),
     **TABLE_ARGS,
 )
 
@@ -172,6 +178,7 @@ async def insert_access_token(
     created_at: float,
     expires_at: float,
     verification: str | None = None,
+    family: str | None = None,
 ) -> None:
     await db.execute(
         oauth_access_tokens.insert().values(
@@ -183,6 +190,7 @@ async def insert_access_token(
             created_at=_at(created_at),
             expires_at=_at(expires_at),
             verification=verification,
+            family=family,
         )
     )
 
@@ -238,6 +246,21 @@ async def active_token_ids(
     return [r[0] for r in await db.fetch_all(query)]
 
 
+def family_of_code(code_hash: str) -> str:
+    """The token family an authorization code's tokens (and their refreshes) belong to."""
+    return "code:" + code_hash
+
+
+async def family_token_ids(db: Database, family: str) -> list[str]:
+    """The unrevoked access tokens of a family."""
+    rows = await db.fetch_all(
+        sa.select(oauth_access_tokens.c.id).where(
+            oauth_access_tokens.c.family == family, oauth_access_tokens.c.revoked.is_(False)
+        )
+    )
+    return [r[0] for r in rows]
+
+
 async def token_owners(db: Database, jtis: Sequence[str]) -> dict[int, list[str]]:
     """The user of each token that has one: user id -> its token ids among `jtis`."""
     owners: dict[int, list[str]] = {}
@@ -290,6 +313,7 @@ async def refresh_token_row(db: Database, token_hash: str) -> dict[str, Any] | N
             oauth_refresh_tokens.c.revoked,
             oauth_refresh_tokens.c.expires_at,
             oauth_access_tokens.c.id.label("access_token_id"),
+            oauth_access_tokens.c.family,
             oauth_access_tokens.c.user_id,
             oauth_access_tokens.c.client_id,
             oauth_access_tokens.c.scopes,
@@ -328,6 +352,8 @@ async def insert_auth_code(
     scopes: Sequence[str],
     redirect_uri: str | None,
     expires_at: float,
+    code_challenge: str | None = None,
+    code_challenge_method: str | None = None,
 ) -> None:
     await db.execute(
         oauth_auth_codes.insert().values(
@@ -338,6 +364,8 @@ async def insert_auth_code(
             redirect_uri=redirect_uri,
             revoked=False,
             expires_at=_at(expires_at),
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
         )
     )
 

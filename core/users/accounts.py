@@ -79,9 +79,15 @@ async def create_account(
             country_code=country_code,
         )
     except Exception:
-        # Lost a race for the same name: the unique index decided.
+        # Lost a race for the same name or address: a unique index decided. The loser hears
+        # what the check before would have told it.
+        lost: dict[str, list[str]] = {}
         if await users_db.username_taken(svc.db, username):
-            raise AccountRefused({"username": [USERNAME_TAKEN]}) from None
+            lost["username"] = [USERNAME_TAKEN]
+        if email is not None and await users_db.email_taken(svc.db, email):
+            lost["user_email"] = [EMAIL_TAKEN]
+        if lost:
+            raise AccountRefused(lost) from None
         raise
     row = await users_db.get_user(svc.db, user_id)
     assert row is not None

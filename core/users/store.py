@@ -31,6 +31,8 @@ users = sa.Table(
     # Lower case with spaces as underscores: osu-web treats "a b", "A_B" as the same name.
     sa.Column("username_clean", sa.String(32), nullable=False, unique=True),
     sa.Column("email", sa.String(254), nullable=True, index=True),
+    # clean_email(email): one account per address whatever its case (NULLs do not collide).
+    sa.Column("email_clean", sa.String(254), nullable=True, index=True, unique=True),
     sa.Column("password_hash", sa.String(100), nullable=False),
     sa.Column("country_code", sa.String(2), nullable=False),
     sa.Column("join_date", sa.DateTime(), nullable=False),
@@ -133,6 +135,11 @@ def clean_username(username: str) -> str:
     return username.strip().lower().replace(" ", "_")
 
 
+def clean_email(email: str) -> str:
+    """The form e-mail uniqueness and sign-in use: trimmed and case-folded."""
+    return email.strip().lower()
+
+
 def record(row: Any) -> dict[str, Any]:
     """A database row as a plain dict with plain str keys (orjson rejects quoted_name keys)."""
     return {str(k): row[k] for k in row.keys()}
@@ -182,7 +189,7 @@ async def get_login(db: Database, username: str) -> dict[str, Any] | None:
     query = sa.select(users).where(
         sa.or_(
             users.c.username_clean == clean_username(username),
-            sa.func.lower(users.c.email) == username.strip().lower(),
+            users.c.email_clean == clean_email(username),
         )
     )
     return _row(await db.fetch_one(query))
@@ -244,7 +251,7 @@ async def username_taken(db: Database, username: str, *, except_user: int | None
 
 
 async def email_taken(db: Database, email: str) -> bool:
-    query = sa.select(users.c.id).where(sa.func.lower(users.c.email) == email.strip().lower())
+    query = sa.select(users.c.id).where(users.c.email_clean == clean_email(email))
     return await db.fetch_val(query.limit(1)) is not None
 
 
@@ -277,6 +284,7 @@ async def insert_user(
         "username": username,
         "username_clean": clean_username(username),
         "email": email,
+        "email_clean": None if email is None else clean_email(email),
         "password_hash": password_hash,
         "country_code": country_code.upper(),
         "join_date": utcnow(),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -15,18 +17,21 @@ from core.auth import (
     REFRESH_TOKEN_LIFETIME,
     SCOPES,
     authenticator,
+    family_revoked,
     issue_access_token,
     new_secret,
     revoke_access_tokens,
+    revoke_family,
     secret_matches,
     sha256_hex,
-    verify_password,
+    signin,
 )
 from core.auth import store as oauth_db
 from core.config import Settings
 from core.db import utcnow
 from core.http import Params
 from core.plugins import resolve
+from core.ratelimit import client_address
 from core.services import Services, services
 from core.users import store as users_db
 from plugins.oauth import errors
@@ -59,9 +64,6 @@ def oauth_settings(settings: Settings) -> dict[str, Any]:
             "lazer_client_id": 5,
             # Secrets the built-in lazer client may present; empty accepts any secret.
             "lazer_client_secrets": LAZER_SECRETS,
-            # Failed sign-ins allowed per client address and per username within the window.
-            "failed_login_limit": 10,
-            "failed_login_window": 600,
         },
     )
 
@@ -178,37 +180,21 @@ async def check_scope_policy(
 
 # --- sign-in -----------------------------------------------------------------------------------
 
-LOCKED = "Your IP address is locked. Please wait a few minutes."
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
 
 async def check_login(request: Request, username: str, password: str) -> dict[str, Any]:
     """The user for these credentials; invalid_grant with the client-visible hint otherwise.
 
-    Failures count per client address and per username; past the limit every attempt (even a
-    correct one) is refused until the window ends, so guessing gains nothing.
+    Failed attempts are counted and locked out per client address and per account by
+    `core.auth.signin` (past the limit even a correct password is refused, so guessing gains
+    nothing); a name no account has costs the same bcrypt check as a wrong password.
     """
-    svc = services(request)
-    conf = oauth_settings(svc.settings)
-    limit, window = conf["failed_login_limit"], conf["failed_login_window"]
-    keys = [
-        f"login:fail:ip:{client_ip(request)}",
-        f"login:fail:user:{users_db.clean_username(username)[:64]}",
-    ]
-    counts = await svc.cache.mget(keys)
-    if any(c is not None and int(c) >= limit for c in counts):
-        raise errors.invalid_grant(LOCKED)
-    user = None
-    if 0 < len(username) <= 254 and 0 < len(password) <= 4096:
-        user = await users_db.get_login(svc.db, username)
-    ok = await verify_password(password, user["password_hash"] if user else None)
-    if not ok or user is None or user["is_deleted"]:
-        for key in keys:
-            if await svc.cache.incr(key) == 1:
-                await svc.cache.expire(key, window)
+    try:
+        user = await signin.sign_in(
+            services(request), client_address(request.scope), username, password
+        )
+    except signin.SignInLocked:
+        raise errors.invalid_grant(signin.LOCKED) from None
+    if user is None:
         raise errors.invalid_grant("Incorrect sign in")
     return user
 
@@ -225,6 +211,7 @@ async def token_response(
     refresh: bool,
     owner_id: int | None = None,
     verification: str | None = None,
+    family: str | None = None,
 ) -> dict[str, Any]:
     body, _ = await issue_tokens(
         svc,
@@ -234,6 +221,7 @@ async def token_response(
         refresh=refresh,
         owner_id=owner_id,
         verification=verification,
+        family=family,
     )
     return body
 
@@ -247,6 +235,7 @@ async def issue_tokens(
     refresh: bool,
     owner_id: int | None = None,
     verification: str | None = None,
+    family: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The token answer and the access token's id (`jti`)."""
     access, jti = await issue_access_token(
@@ -256,6 +245,7 @@ async def issue_tokens(
         scopes=scopes,
         owner_id=owner_id,
         verification=verification,
+        family=family,
     )
     body: dict[str, Any] = {"token_type": "Bearer", "expires_in": 86400, "access_token": access}
     if refresh:
@@ -337,31 +327,77 @@ async def authorization_code_grant(
     code = p.get("code")
     if not isinstance(code, str):
         raise errors.missing("code")
-    db = services(request).db
-    row = await oauth_db.auth_code_row(db, sha256_hex(code))
+    svc = services(request)
+    row = await oauth_db.auth_code_row(svc.db, sha256_hex(code))
     if row is None:
         raise errors.invalid_request("Cannot decrypt the authorization code")
     if int(row["client_id"]) != int(client["id"]):
         raise errors.invalid_request("Authorization code was not issued to this client")
+    family = oauth_db.family_of_code(row["id"])
+    if row["revoked"]:
+        # Used before: whoever holds it now may have stolen it (RFC 6749 4.1.2), so the tokens
+        # it gave (and their refreshes) die too.
+        await revoke_family(svc, family)
+        raise errors.invalid_request("Authorization code has been revoked")
     if row["expires_at"] <= utcnow():
         raise errors.invalid_request("Authorization code has expired")
-    if row["revoked"]:
-        raise errors.invalid_request("Authorization code has been revoked")
     if row["redirect_uri"]:
         redirect_uri = p.get("redirect_uri")
         if not isinstance(redirect_uri, str):
             raise errors.missing("redirect_uri")
         if redirect_uri != row["redirect_uri"]:
             raise errors.invalid_request("Invalid redirect URI")
-    if not await oauth_db.use_auth_code(db, row["id"]):
+    check_code_verifier(row, p.get("code_verifier"))
+    if not await oauth_db.use_auth_code(svc.db, row["id"]):
+        await revoke_family(svc, family)
         raise errors.invalid_request("Authorization code has been revoked")
-    return await token_response(
-        services(request),
+    body = await token_response(
+        svc,
         user_id=int(row["user_id"]),
         client_id=client["id"],
         scopes=row["scopes"].split(),
         refresh=True,
+        family=family,
     )
+    await _unless_family_revoked(
+        svc, family, errors.invalid_request("Authorization code has been revoked")
+    )
+    return body
+
+
+async def _unless_family_revoked(svc: Services, family: str, error: Exception) -> None:
+    """A replay raced this grant and revoked the family, perhaps before our token existed:
+    revoke what was just issued as well."""
+    if await family_revoked(svc, family):
+        await revoke_family(svc, family)
+        raise error
+
+
+# RFC 7636 4.1: 43 to 128 unreserved characters.
+CODE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+CHALLENGE_METHODS = ("S256", "plain")
+
+
+def pkce_challenge(verifier: str, method: str) -> str:
+    """The `code_challenge` a verifier answers (RFC 7636 4.2)."""
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return verifier
+
+
+def check_code_verifier(row: dict[str, Any], verifier: Any) -> None:
+    """PKCE: a code issued with a challenge needs the verifier that answers it (league's errors)."""
+    challenge = row.get("code_challenge")
+    if not challenge:
+        return
+    if not isinstance(verifier, str):
+        raise errors.missing("code_verifier")
+    if not CODE_VERIFIER.fullmatch(verifier):
+        raise errors.invalid_request("Code Verifier must follow the specifications of RFC-7636.")
+    expected = pkce_challenge(verifier, row.get("code_challenge_method") or "plain")
+    if not hmac.compare_digest(expected.encode(), str(challenge).encode()):
+        raise errors.invalid_grant("Failed to verify `code_verifier`.")
 
 
 async def refresh_token_grant(
@@ -376,10 +412,14 @@ async def refresh_token_grant(
         raise errors.invalid_refresh("Cannot decrypt the refresh token")
     if int(row["client_id"]) != int(client["id"]):
         raise errors.invalid_refresh("Token is not linked to client")
+    family = row["family"] or row["access_token_id"]
+    if row["revoked"]:
+        # A rotated-out token presented again: one of the two users of this chain stole it, and
+        # the chain ends for both (RFC 9700 4.14.2).
+        await revoke_family(svc, family)
+        raise errors.invalid_refresh("Token has been revoked")
     if row["expires_at"] <= utcnow():
         raise errors.invalid_refresh("Token has expired")
-    if row["revoked"]:
-        raise errors.invalid_refresh("Token has been revoked")
     previous = row["scopes"].split()
     requested = parse_scopes(p.get("scope"))
     for scope in requested:
@@ -387,6 +427,7 @@ async def refresh_token_grant(
             raise errors.invalid_scope(scope)
     # Rotation: the old refresh token and its access token die with this use.
     if not await oauth_db.use_refresh_token(svc.db, row["id"]):
+        await revoke_family(svc, family)
         raise errors.invalid_refresh("Token has been revoked")
     await revoke_access_tokens(svc, [row["access_token_id"]])
     user_id = None if row["user_id"] is None else int(row["user_id"])
@@ -394,7 +435,7 @@ async def refresh_token_grant(
         user = await users_db.get_user(svc.db, user_id)
         if user is None or user["is_deleted"]:
             raise errors.invalid_refresh("Token has been revoked")
-    return await token_response(
+    body = await token_response(
         svc,
         user_id=user_id,
         client_id=client["id"],
@@ -403,7 +444,10 @@ async def refresh_token_grant(
         # A session still waiting for its second factor keeps waiting (osu-web keeps the
         # verification state across refreshes).
         verification=row["verification"],
+        family=family,
     )
+    await _unless_family_revoked(svc, family, errors.invalid_refresh("Token has been revoked"))
+    return body
 
 
 GRANTS = {
@@ -421,6 +465,8 @@ async def issue_auth_code(
     client_id: int,
     scopes: Sequence[str],
     redirect_uri: str | None,
+    code_challenge: str | None = None,
+    code_challenge_method: str | None = None,
 ) -> str:
     code = new_secret(40)
     await oauth_db.insert_auth_code(
@@ -431,6 +477,8 @@ async def issue_auth_code(
         scopes=scopes,
         redirect_uri=redirect_uri,
         expires_at=time.time() + AUTH_CODE_LIFETIME,
+        code_challenge=code_challenge,
+        code_challenge_method=code_challenge_method,
     )
     return code
 

@@ -15,6 +15,8 @@ from core.http import ApiError, Params, json, no_content, params
 from core.services import services
 from plugins.oauth import errors
 from plugins.oauth.grants import (
+    CHALLENGE_METHODS,
+    CODE_VERIFIER,
     GRANTS,
     authenticate_client,
     check_login,
@@ -70,13 +72,33 @@ async def _authorize_request(request: Request, p: Params) -> dict[str, Any]:
     # identify is the default of the code grant and always part of it.
     scopes = sorted({*scopes, "identify"})
     state = p.get("state")
+    challenge, method = _pkce(p)
     return {
         "client": client,
         "redirect_uri": redirect_uri if isinstance(redirect_uri, str) else None,
         "target": client["redirect"],
         "scopes": scopes,
         "state": state if isinstance(state, str) else None,
+        "code_challenge": challenge,
+        "code_challenge_method": method,
     }
+
+
+def _pkce(p: Params) -> tuple[str | None, str | None]:
+    """The PKCE challenge and method of an authorize request (RFC 7636 4.3), checked as league's
+    AuthCodeGrant checks them; the method defaults to plain."""
+    challenge = p.get("code_challenge")
+    if challenge is None or challenge == "":
+        return None, None
+    method = p.get("code_challenge_method") or "plain"
+    if method not in CHALLENGE_METHODS:
+        raise errors.invalid_request(
+            "Code challenge method must be one of " + ", ".join(f"`{m}`" for m in CHALLENGE_METHODS)
+        )
+    # A challenge has the verifier's alphabet and length (S256's is 43 characters).
+    if not isinstance(challenge, str) or not CODE_VERIFIER.fullmatch(challenge):
+        raise errors.invalid_request("Code challenge must follow the specifications of RFC-7636.")
+    return challenge, str(method)
 
 
 SCOPE_TEXT = {
@@ -116,6 +138,8 @@ def _render(request_: dict[str, Any], error: str | None = None, status: int = 20
         "response_type": "code",
         "scope": " ".join(request_["scopes"]),
         "state": request_["state"] or "",
+        "code_challenge": request_["code_challenge"] or "",
+        "code_challenge_method": request_["code_challenge_method"] or "",
     }
     hidden = "\n".join(
         f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
@@ -183,5 +207,7 @@ async def authorize_submit(request: Request) -> Response:
         client_id=request_["client"]["id"],
         scopes=request_["scopes"],
         redirect_uri=request_["redirect_uri"],
+        code_challenge=request_["code_challenge"],
+        code_challenge_method=request_["code_challenge_method"],
     )
     return _redirect(request_["target"], {"code": code, "state": request_["state"]})

@@ -21,11 +21,12 @@ from core.auth import (
     revoke_client_tokens,
     revoke_user_tokens,
     sha256_hex,
-    verify_password,
+    signin,
 )
 from core.auth import store as oauth_db
 from core.hooks import hookimpl
 from core.http import ApiError, json, no_content, not_found, params, time_offset, unprocessable
+from core.ratelimit import client_address
 from core.services import services
 from core.users import profiles
 from core.users import store as users_db
@@ -53,7 +54,14 @@ async def rename(request: Request) -> Response:
         raise _form_error("username", ["Username is already in use!"])
     if username == user["username"]:
         return json({"username": username, "previous_usernames": []})
-    await users_db.rename(svc.db, int(user["id"]), user["username"], username)
+    try:
+        await users_db.rename(svc.db, int(user["id"]), user["username"], username)
+    except Exception:
+        # A concurrent rename or registration took the name after the check: the unique index
+        # refused ours, and the answer is the one the check would have given.
+        if await users_db.username_taken(svc.db, username, except_user=int(user["id"])):
+            raise _form_error("username", ["Username is already in use!"]) from None
+        raise
     await profiles.invalidate(svc, int(user["id"]))
     previous = await users_db.previous_usernames(svc.db, int(user["id"]))
     return json({"username": username, "previous_usernames": previous})
@@ -67,8 +75,20 @@ async def change_password(request: Request) -> Response:
     if current is None or new is None:
         raise unprocessable("current_password and password are required")
     svc = services(request)
-    stored = await users_db.password_hash(svc.db, int(user["id"]))
-    if not await verify_password(current, stored):
+    user_id = int(user["id"])
+
+    async def account() -> tuple[str, str | None]:
+        return signin.account_key(user_id), await users_db.password_hash(svc.db, user_id)
+
+    # The same locks as sign-in (per address and per account, one shared count), so a stolen
+    # session cannot be used to guess the password it does not know.
+    try:
+        ok = await signin.check_password(svc, client_address(request.scope), current, account)
+    except signin.SignInLocked:
+        raise ApiError(
+            429, {"error": signin.LOCKED, "form_error": {"current_password": [signin.LOCKED]}}
+        ) from None
+    if not ok:
         raise _form_error("current_password", ["Current password is incorrect."])
     problems = users_db.password_errors(new, user["username"])
     if problems:
