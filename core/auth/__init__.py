@@ -448,14 +448,22 @@ async def authenticate(request: Request, scope: str | None, prefetch: Sequence[s
     svc = _state(request)
     svc["auth_token"] = token
     svc["auth_user"] = user
+    refusal = scope_refusal(token, scope)
+    if refusal is not None:
+        raise refusal
+
+
+def scope_refusal(token: Token, scope: str | None) -> ApiError | None:
+    """The 403 osu-web's `RequireScopes` answers when `token` lacks `scope`, or None.
+
+    `None` and `"any"` need no scope; `"*"` only a lazer token ("Invalid scope(s) provided.");
+    any other name that scope or `*` ("A required scope is missing."). The hubs check the same.
+    """
     if scope is None or scope == ANY_SCOPE:
-        return
+        return None
     if scope == "*":
-        if "*" not in token.scopes:
-            raise ApiError(403, dict(INVALID_SCOPES))
-        return
-    if not token.can(scope):
-        raise ApiError(403, dict(SCOPE_MISSING))
+        return None if "*" in token.scopes else ApiError(403, dict(INVALID_SCOPES))
+    return None if token.can(scope) else ApiError(403, dict(SCOPE_MISSING))
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
