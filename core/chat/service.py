@@ -261,14 +261,15 @@ async def channel_json(
 # --- permissions -------------------------------------------------------------------------------
 
 
-def _silenced(user: Mapping[str, Any]) -> bool:
+def is_silenced(user: Mapping[str, Any]) -> bool:
+    """Whether the user's silence (`silenced_until`) is still running."""
     until = user.get("silenced_until")
     return until is not None and until > utcnow()
 
 
 def record_error(user: Mapping[str, Any]) -> str | None:
     """osu-web's `ensureCleanRecord` for chat: restricted and silenced users cannot send."""
-    if user.get("restricted") or _silenced(user):
+    if user.get("restricted") or is_silenced(user):
         return RESTRICTED
     return None
 

@@ -40,7 +40,7 @@ from core.lazer.types import (
     StartMatchCountdownRequest,
     StopCountdownRequest,
 )
-from core.rooms import playlists
+from core.rooms import access, playlists
 from core.rooms import store as rooms_db
 from core.rooms.items import InvalidItem, check_item, check_ruleset, invalid_user_mods, star_rating
 from core.services import services
@@ -456,8 +456,17 @@ class MultiplayerHub(Hub):
             freestyle=item.freestyle,
         )
 
+    async def _refuse(self, conn: Connection, rule: Callable[[Any], str | None]) -> None:
+        """Raise the refusal `rule` gives for the caller's current user row (a restriction or
+        silence made after connecting counts)."""
+        row = await users_db.get_user(services(self.app).db, conn.user_id)
+        refusal = rule(row if row is not None else conn.user)
+        if refusal is not None:
+            raise invalid(refusal)
+
     @hub_method
     async def CreateRoom(self, conn: Connection, requested: MultiplayerRoom) -> MultiplayerRoom:
+        await self._refuse(conn, access.hub_create_refusal)
         settings = requested.settings
         problem = _settings_error(settings)
         if problem:
@@ -534,6 +543,7 @@ class MultiplayerHub(Hub):
     async def JoinRoomWithPassword(
         self, conn: Connection, room_id: int, password: str
     ) -> MultiplayerRoom:
+        await self._refuse(conn, access.hub_join_refusal)
         await self._ensure_free(conn)
 
         async def join(ctx: Ctx) -> MultiplayerRoom:
