@@ -33,6 +33,7 @@ from starlette.routing import Route
 from core.auth import store as oauth_db
 from core.chat import notifications
 from core.config import Settings
+from core.files import private_dir, write_private
 from core.http import ApiError
 from core.services import Services, services
 from core.users import store as users_db
@@ -182,7 +183,7 @@ class Signer:
 
 def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -190,8 +191,8 @@ def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
             serialization.NoEncryption(),
         )
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        tmp.write_bytes(pem)
-        os.chmod(tmp, 0o600)
+        # 0600 from the start: the key is never readable by others, not even for a moment.
+        write_private(tmp, pem)
         try:
             # link() fails if another worker created the key first: theirs wins, ours is dropped.
             os.link(tmp, path)
