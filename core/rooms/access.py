@@ -7,16 +7,28 @@ interop `startGame`. osu-server-spectator also refuses restricted users at `Crea
 `JoinRoomWithPassword` (osu.Server.Spectator/Hubs/Multiplayer/MultiplayerHub.cs). A restricted
 user's content is shown to nobody but themself, so their rooms are left out of listings for
 everyone else (`core.rooms.store.search_rooms`).
+
+Room passwords. lazer sends a realtime room's password in clear (`CreateRoom`,
+`ChangeSettings`, `JoinRoomWithPassword`), and the protocol hands it back to every member in
+`MultiplayerRoomSettings.Password` and to invitees in `Invited(invitedBy, roomId, password)`
+(ppy/osu osu.Game/Online/Multiplayer/IMultiplayerClient.cs), so a live room's state keeps it as
+sent; it lives in the cache while the room is open and goes with it. What is stored at rest, the
+`rooms.password` column, is a bcrypt hash (`core.auth.hash_password`): the HTTP API only ever
+says `has_password`, and the playlists join (`PUT rooms/{id}/users/{me}?password=`) checks the
+hash.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
 from databases import Database
 
+from core.auth import authenticator, hash_password, verify_password
 from core.chat.service import is_silenced
+from core.services import Services
 from core.users import store as users_db
 
 # osu-web resources/lang/en/authorization.php `restricted` and `silenced`.
@@ -52,3 +64,22 @@ async def hidden_from(db: Database, room: Mapping[str, Any], viewer_id: int | No
         return False
     host = await users_db.get_user(db, int(room["user_id"]))
     return host is not None and bool(host["restricted"])
+
+
+async def password_hash(svc: Services, password: str | None) -> str | None:
+    """What `rooms.password` stores for `password` (None: the room has none)."""
+    if not password:
+        return None
+    return await hash_password(password, authenticator(svc).bcrypt_rounds)
+
+
+async def password_matches(room: Mapping[str, Any], password: str | None) -> bool:
+    """Whether `password` opens the stored room (always, when it has none)."""
+    if not room["password"]:
+        return True
+    return await verify_password(password or "", room["password"])
+
+
+def live_password_matches(expected: str, given: str) -> bool:
+    """A live room's password against the one a joining client sent, in constant time."""
+    return not expected or hmac.compare_digest(expected.encode(), given.encode())

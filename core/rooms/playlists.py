@@ -177,7 +177,7 @@ async def create(app: Starlette, host: Row, body: Mapping[str, Any]) -> dict[str
             "category": "normal",
             "type": rooms_db.PLAYLISTS,
             "user_id": int(host["id"]),
-            "password": password[:255] if password else None,
+            "password": await access.password_hash(services(app), password),
             "max_attempts": max_attempts,
             "starts_at": now,
             "ends_at": ends_at,
@@ -192,7 +192,7 @@ async def create(app: Starlette, host: Row, body: Mapping[str, Any]) -> dict[str
 
 
 async def join(app: Starlette, user: Row, room: Row, password: str | None) -> None:
-    if room["password"] and password != room["password"]:
+    if not await access.password_matches(room, password):
         raise unprocessable("Invalid password")
     await join_channel(app, room["channel_id"], user)
     await rooms_db.set_in_room(services(app).db, room, int(user["id"]), True, count_realtime=False)

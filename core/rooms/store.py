@@ -52,7 +52,7 @@ rooms = sa.Table(
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("status", sa.String(8), nullable=False),
     sa.Column("user_id", sa.BigInteger(), nullable=False, index=True),
-    # Compared as sent (osu-web keeps it in clear too: the host shares it with invitations).
+    # A bcrypt hash (core.rooms.access: live realtime rooms keep the clear one in their state).
     sa.Column("password", sa.String(255), nullable=True),
     sa.Column("queue_mode", sa.String(32), nullable=False),
     sa.Column("auto_skip", sa.Boolean(), nullable=False),

@@ -485,7 +485,7 @@ class MultiplayerHub(Hub):
                 "category": "normal",
                 "type": _type_name(settings.match_type),
                 "user_id": conn.user_id,
-                "password": settings.password or None,
+                "password": await access.password_hash(services(self.app), settings.password),
                 "queue_mode": _queue_name(settings),
                 "auto_skip": settings.auto_skip,
                 "auto_start_duration": int(settings.auto_start_duration.total_seconds()),
@@ -550,7 +550,7 @@ class MultiplayerHub(Hub):
             settings = ctx.room.settings
             if ctx.state.user(conn.user_id) is not None:
                 raise invalid("User is already in this room.")
-            if settings.password and password != settings.password:
+            if not access.live_password_matches(settings.password, password):
                 raise HubError("Invalid password", "InvalidPasswordException")
             limit = settings.max_participants
             if limit is not None and len(ctx.room.users) >= limit:
@@ -630,6 +630,7 @@ class MultiplayerHub(Hub):
             settings.playlist_item_id = old.playlist_item_id
             if settings == old:
                 return
+            password_changed = settings.password != old.password
             type_changed = settings.match_type != old.match_type
             size_changed = settings.max_participants != old.max_participants
             queue_changed = settings.queue_mode != old.queue_mode
@@ -640,11 +641,16 @@ class MultiplayerHub(Hub):
                 matchtypes.reset(ctx)
             if queue_changed:
                 await queue.reorder(ctx)
+            stored: dict[str, Any] = {}
+            if password_changed:
+                stored["password"] = await access.password_hash(
+                    services(self.app), settings.password
+                )
             await rooms_db.update_room(
                 ctx.db,
                 ctx.state.id,
                 name=settings.name,
-                password=settings.password or None,
+                **stored,
                 type=_type_name(settings.match_type),
                 queue_mode=_queue_name(settings),
                 auto_skip=settings.auto_skip,
