@@ -18,6 +18,7 @@ from loguru import logger
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
 
 from core.config import Settings
+from core.files import private_database
 
 Database = databases.Database
 
@@ -178,7 +179,7 @@ class PooledSQLiteBackend(SQLiteBackend):
 
 def make_database(url: str, pool_size: int = 10) -> Database:
     if is_sqlite(url):
-        sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+        private_database(sqlite_path(url))
         database = databases.Database(url)
         database._backend = PooledSQLiteBackend(database.url, pool_size=min(pool_size, 8))
         return database

@@ -13,6 +13,7 @@ from pluggy import PluginManager
 
 from core.config import Settings
 from core.db import is_sqlite, sqlite_path, sync_url
+from core.files import private_database
 from core.plugins import collect, load
 from core.schema import full_metadata
 
@@ -38,7 +39,7 @@ def alembic_config(settings: Settings, pm: PluginManager | None = None) -> Confi
 def upgrade(settings: Settings, pm: PluginManager | None = None) -> None:
     url = settings.database_url
     if is_sqlite(url):
-        sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+        private_database(sqlite_path(url))
     command.upgrade(alembic_config(settings, pm), "heads")
 
 

@@ -133,6 +133,7 @@ def prepare_database(
     """Bring the test database to head, fast: migrate once per run (and per set of plugin
     migrations), then copy (SQLite) or empty (MySQL) it for each test."""
     from core import migrate
+    from core.files import private_file
     from core.plugins import collect, load
 
     pm = load(settings, extra_plugins)
@@ -144,7 +145,8 @@ def prepare_database(
             template = tmp_root / f"template-{len(_templates)}.db"
             migrate.upgrade(settings.replace(database={"url": f"sqlite:///{template}"}), pm)
             _templates[key] = template
-        target.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 first, as hitcircle creates its database (copyfile keeps the mode).
+        private_file(target)
         shutil.copyfile(template, target)
         return
     if _mysql_schema != [key]:

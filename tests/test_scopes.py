@@ -1,13 +1,20 @@
-"""Every mounted /api/v2 route declares its scope, and the declaration is enforced."""
+"""Every mounted /api/v2 route declares its scope, and the declaration is enforced; so do the
+realtime endpoints (the SignalR hubs and the notification websocket)."""
 
 import re
 from collections.abc import Iterator
 
 import httpx
+import orjson
+import pytest
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from core.auth import ANY_SCOPE
+from core.services import services
+from core.testing import HubClient
 from tests.conftest import create_user, issue_token
 
 NO_TOKEN_PREFIXES = (
@@ -88,3 +95,76 @@ async def test_every_api_v2_route_enforces_its_scope(
                     403,
                     {"error": "A required scope is missing."},
                 ), (method, path)
+
+
+# --- the realtime endpoints: SignalR hubs and the notification websocket -----------------------
+
+FEED_PATH = "/notifications/feed"
+# Every scope a REST client may hold, without `*` (lazer's) and without `chat.read`.
+BROAD = ["chat.write", "forum.write", "friends.read", "identify", "public"]
+
+
+def websocket_paths(app: Starlette) -> list[str]:
+    return [path for path, route in walk(app.routes) if isinstance(route, WebSocketRoute)]
+
+
+async def test_every_websocket_route_is_known_to_the_scope_walk(app: Starlette) -> None:
+    hubs = services(app).hubs
+    assert hubs, "no hubs mounted"
+    expected = {f"/signalr/{name}" for name in hubs} | {FEED_PATH}
+    assert set(websocket_paths(app)) == expected, "a new WebSocket route needs a scope check here"
+    # lazer's three hubs serve lazer's token only.
+    assert {name: host.hub.scope for name, host in hubs.items()} == dict.fromkeys(hubs, "*")
+
+
+async def test_every_hub_refuses_tokens_without_its_scope(
+    app: Starlette, client: httpx.AsyncClient, app_url: str
+) -> None:
+    user = await create_user(app)
+    lazer = await issue_token(app, user, ["*"])
+    tokens = {
+        "broad": await issue_token(app, user, BROAD),
+        "chat": await issue_token(app, user, ["chat.read", "chat.write"]),
+        "multiplayer": await issue_token(app, user, ["multiplayer.write_manage", "public"]),
+    }
+    ws_base = app_url.replace("http://", "ws://")
+    for name in services(app).hubs:
+        negotiate = f"/signalr/{name}/negotiate?negotiateVersion=1"
+        r = await client.post(negotiate)
+        assert (r.status_code, r.json()) == (401, {"authentication": "basic"}), name
+        for label, token in tokens.items():
+            r = await client.post(negotiate, headers={"Authorization": f"Bearer {token}"})
+            assert (r.status_code, r.json()) == (
+                403,
+                {"error": "Invalid scope(s) provided."},
+            ), (name, label)
+            # Skipping negotiate does not help: the WebSocket checks the scope again.
+            with pytest.raises(InvalidStatus) as refused:
+                await connect(
+                    f"{ws_base}/signalr/{name}",
+                    additional_headers={"Authorization": f"Bearer {token}"},
+                )
+            assert refused.value.response.status_code == 403, (name, label)
+        r = await client.post(negotiate, headers={"Authorization": f"Bearer {lazer}"})
+        assert r.status_code == 200, name
+        hub = await HubClient.open(app_url, name, lazer)
+        await hub.close()
+
+
+async def test_the_notification_socket_needs_lazer_or_chat_read(
+    app: Starlette, app_url: str
+) -> None:
+    """As ppy/osu-notification-server: `*` or `chat.read`, else `authentication failed`."""
+    user = await create_user(app)
+    url = app_url.replace("http://", "ws://") + FEED_PATH
+    for scopes in (BROAD, ["public"], ["chat.write"]):
+        token = await issue_token(app, user, scopes)
+        async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+            assert orjson.loads(await ws.recv()) == {"error": "authentication failed"}
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008, scopes
+    for scopes in (["*"], ["chat.read"]):
+        token = await issue_token(app, user, scopes)
+        async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+            assert orjson.loads(await ws.recv()) == {"event": "connection.ready"}, scopes

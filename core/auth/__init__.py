@@ -33,6 +33,7 @@ from starlette.routing import Route
 from core.auth import store as oauth_db
 from core.chat import notifications
 from core.config import Settings
+from core.files import private_dir, write_private
 from core.http import ApiError
 from core.services import Services, services
 from core.users import store as users_db
@@ -186,7 +187,7 @@ class Signer:
 
 def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -194,8 +195,8 @@ def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
             serialization.NoEncryption(),
         )
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        tmp.write_bytes(pem)
-        os.chmod(tmp, 0o600)
+        # 0600 from the start: the key is never readable by others, not even for a moment.
+        write_private(tmp, pem)
         try:
             # link() fails if another worker created the key first: theirs wins, ours is dropped.
             os.link(tmp, path)
@@ -496,16 +497,24 @@ async def authenticate(
     svc = _state(request)
     svc["auth_token"] = token
     svc["auth_user"] = user
+    refusal = scope_refusal(token, scope)
+    if refusal is not None:
+        raise refusal
     if token.verification is not None and request.method != "GET" and not allow_unverified:
         raise unverified(token.verification)
+
+
+def scope_refusal(token: Token, scope: str | None) -> ApiError | None:
+    """The 403 osu-web's `RequireScopes` answers when `token` lacks `scope`, or None.
+
+    `None` and `"any"` need no scope; `"*"` only a lazer token ("Invalid scope(s) provided.");
+    any other name that scope or `*` ("A required scope is missing."). The hubs check the same.
+    """
     if scope is None or scope == ANY_SCOPE:
-        return
+        return None
     if scope == "*":
-        if "*" not in token.scopes:
-            raise ApiError(403, dict(INVALID_SCOPES))
-        return
-    if not token.can(scope):
-        raise ApiError(403, dict(SCOPE_MISSING))
+        return None if "*" in token.scopes else ApiError(403, dict(INVALID_SCOPES))
+    return None if token.can(scope) else ApiError(403, dict(SCOPE_MISSING))
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -73,6 +73,13 @@ def chat_settings(settings: Settings) -> dict[str, Any]:
             "notification_endpoint": "",
             # Seconds between re-checks of a websocket's token (revoked: `logout`, then close).
             "token_check_seconds": 30,
+            # Notification websockets one user may hold at once, over every worker (lazer opens
+            # one per running game); one more is refused with close code 1013.
+            "max_sockets_per_user": 8,
+            # `chat.start`/`chat.end` messages one websocket may send per window (seconds); lazer
+            # sends one `chat.start` per connection. The excess gets an `error` frame.
+            "chat_toggle_limit": 10,
+            "chat_toggle_window": 60,
         },
     )
 
@@ -254,14 +261,15 @@ async def channel_json(
 # --- permissions -------------------------------------------------------------------------------
 
 
-def _silenced(user: Mapping[str, Any]) -> bool:
+def is_silenced(user: Mapping[str, Any]) -> bool:
+    """Whether the user's silence (`silenced_until`) is still running."""
     until = user.get("silenced_until")
     return until is not None and until > utcnow()
 
 
 def record_error(user: Mapping[str, Any]) -> str | None:
     """osu-web's `ensureCleanRecord` for chat: restricted and silenced users cannot send."""
-    if user.get("restricted") or _silenced(user):
+    if user.get("restricted") or is_silenced(user):
         return RESTRICTED
     return None
 

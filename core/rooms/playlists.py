@@ -14,6 +14,7 @@ from core.chat import store as chat_db
 from core.config import Settings
 from core.db import utcnow
 from core.http import unprocessable
+from core.rooms import access
 from core.rooms import store as rooms_db
 from core.rooms.items import InvalidItem, check_item, star_rating
 from core.services import services
@@ -133,6 +134,10 @@ async def _items(app: Starlette, host_id: int, raw: Any) -> list[dict[str, Any]]
 
 async def create(app: Starlette, host: Row, body: Mapping[str, Any]) -> dict[str, Any]:
     """A playlists room from a lazer `Room` JSON body; returns the stored row."""
+    refusal = access.create_refusal(host)
+    if refusal is not None:
+        # osu-web answers 403, but lazer signs the user out on any 403 (ppy/osu APIAccess.cs).
+        raise unprocessable(refusal)
     db = services(app).db
     conf = rooms_settings(services(app).settings)
     type_ = body.get("type")
@@ -172,7 +177,7 @@ async def create(app: Starlette, host: Row, body: Mapping[str, Any]) -> dict[str
             "category": "normal",
             "type": rooms_db.PLAYLISTS,
             "user_id": int(host["id"]),
-            "password": password[:255] if password else None,
+            "password": await access.password_hash(services(app), password),
             "max_attempts": max_attempts,
             "starts_at": now,
             "ends_at": ends_at,
@@ -187,7 +192,7 @@ async def create(app: Starlette, host: Row, body: Mapping[str, Any]) -> dict[str
 
 
 async def join(app: Starlette, user: Row, room: Row, password: str | None) -> None:
-    if room["password"] and password != room["password"]:
+    if not await access.password_matches(room, password):
         raise unprocessable("Invalid password")
     await join_channel(app, room["channel_id"], user)
     await rooms_db.set_in_room(services(app).db, room, int(user["id"]), True, count_realtime=False)

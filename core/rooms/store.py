@@ -23,6 +23,7 @@ from databases import Database
 from core.db import as_row, as_rows, utcnow
 from core.schema import TABLE_ARGS, metadata
 from core.scores.store import score_tokens
+from core.users.store import users
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Row = Mapping[str, Any]
@@ -51,7 +52,7 @@ rooms = sa.Table(
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("status", sa.String(8), nullable=False),
     sa.Column("user_id", sa.BigInteger(), nullable=False, index=True),
-    # Compared as sent (osu-web keeps it in clear too: the host shares it with invitations).
+    # A bcrypt hash (core.rooms.access: live realtime rooms keep the clear one in their state).
     sa.Column("password", sa.String(255), nullable=True),
     sa.Column("queue_mode", sa.String(32), nullable=False),
     sa.Column("auto_skip", sa.Boolean(), nullable=False),
@@ -242,9 +243,17 @@ async def search_rooms(
     cursor: Mapping[str, Any],
     limit: int,
 ) -> list[dict[str, Any]]:
-    """osu-web `Room::search`: `mode` active/all/ended/participated/owned, sorts created/ended."""
+    """osu-web `Room::search`: `mode` active/all/ended/participated/owned, sorts created/ended.
+
+    `user_id` is the viewer: rooms of restricted hosts are listed to their host only
+    (`core.rooms.access`).
+    """
     now = utcnow()
-    query = rooms.select().where(rooms.c.type.in_(list(types)))
+    restricted_host = sa.exists().where(users.c.id == rooms.c.user_id, users.c.restricted.is_(True))
+    visible = ~restricted_host
+    if user_id is not None:
+        visible = sa.or_(rooms.c.user_id == user_id, visible)
+    query = rooms.select().where(rooms.c.type.in_(list(types)), visible)
     if category is not None:
         query = query.where(rooms.c.category == category)
     if status is not None:

@@ -68,6 +68,10 @@ class HubHost:
     def __init__(self, app: Starlette, hub_class: type[Hub]) -> None:
         if not hub_class.name:
             raise ValueError(f"hub {hub_class.__name__} has no name")
+        from core.auth import ANY_SCOPE, SCOPES
+
+        if hub_class.scope not in SCOPES and hub_class.scope != ANY_SCOPE:
+            raise ValueError(f"hub {hub_class.name}: unknown scope {hub_class.scope!r}")
         # Plugin loading checked this already; a hub built directly gets the same check.
         declare_signatures(hub_class)
         self.app = app
@@ -93,11 +97,15 @@ class HubHost:
         ]
 
     async def negotiate(self, request: Request) -> Response:
-        from core.auth import resolve_token, unauthenticated
+        from core.auth import resolve_token, scope_refusal, unauthenticated
 
         resolved = await resolve_token(services(request), request.headers.get("authorization"))
         if resolved is None or resolved[1] is None:
             raise unauthenticated()
+        # As the REST routes answer a token without the hub's scope (lazer's own has `*`).
+        refusal = scope_refusal(resolved[0], self.hub.scope)
+        if refusal is not None:
+            raise refusal
         # negotiateVersion 1 clients (lazer) connect with the token, version 0 ones with the id.
         version = 1 if request.query_params.get("negotiateVersion", "0") not in ("", "0") else 0
         connection_id = secrets.token_urlsafe(16)
@@ -246,18 +254,22 @@ class HubHost:
 
     # --- the WebSocket transport ---------------------------------------------------------------
 
-    async def _authenticate(self, websocket: WebSocket) -> tuple[Any, dict[str, Any]] | None:
-        from core.auth import resolve_token
+    async def _authenticate(self, websocket: WebSocket) -> tuple[Any, dict[str, Any]] | str:
+        """(token, user), or the reason the WebSocket is closed with (code 1008)."""
+        from core.auth import resolve_token, scope_refusal
 
         try:
             resolved = await resolve_token(services(self.app), _auth_header(websocket))
         except ApiError:
-            return None
+            return "Unauthorized"
         if resolved is None:
-            return None
+            return "Unauthorized"
         token, user = resolved
         if user is None:
-            return None
+            return "Unauthorized"
+        refusal = scope_refusal(token, self.hub.scope)
+        if refusal is not None:
+            return str(refusal.body["error"])
         return token, user
 
     async def websocket(self, websocket: WebSocket) -> None:
@@ -266,8 +278,8 @@ class HubHost:
             await websocket.close(code=1012, reason="Server shutting down")
             return
         resolved = await self._authenticate(websocket)
-        if resolved is None:
-            await websocket.close(code=1008, reason="Unauthorized")
+        if isinstance(resolved, str):
+            await websocket.close(code=1008, reason=resolved)
             return
         token, user = resolved
         connection_token = websocket.query_params.get("id")

@@ -109,6 +109,9 @@ class Hub:
     """Subclass, set `name` (the URL segment under /signalr) and add `@hub_method`s."""
 
     name: ClassVar[str] = ""
+    # The token scope a connection needs, checked at negotiate and at the WebSocket as the REST
+    # routes check theirs (`core.auth.api_route`): `*` is what lazer's own token carries.
+    scope: ClassVar[str] = "*"
     # Callbacks this hub sends (`send_user`, `send_group`, `conn.send`) -> their argument wire
     # types; a callback named in no table is encoded by the run-time types of its arguments.
     callbacks: ClassVar[Mapping[str, tuple[Wire, ...]]] = {}

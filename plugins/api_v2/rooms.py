@@ -17,7 +17,7 @@ from core.auth import api_route, current_user, require_user
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
 from core.http import error, json, no_content, not_found, params, time_z, unprocessable
-from core.rooms import playlists, views
+from core.rooms import access, playlists, views
 from core.rooms import scores as room_scores
 from core.rooms import store as rooms_db
 from core.scores import scoring
@@ -87,6 +87,8 @@ async def show(request: Request) -> Response:
         room = rows[0]
     else:
         room = await _room(request)
+        if await access.hidden_from(services(request).db, room, viewer_id(request)):
+            raise not_found(room_scores.ROOM_MODEL)
     [body] = await views.rooms(request.app, [room], full=True, viewer_id=viewer_id(request))
     return json(body)
 

@@ -40,7 +40,7 @@ from core.lazer.types import (
     StartMatchCountdownRequest,
     StopCountdownRequest,
 )
-from core.rooms import playlists
+from core.rooms import access, playlists
 from core.rooms import store as rooms_db
 from core.rooms.items import InvalidItem, check_item, check_ruleset, invalid_user_mods, star_rating
 from core.services import services
@@ -456,8 +456,17 @@ class MultiplayerHub(Hub):
             freestyle=item.freestyle,
         )
 
+    async def _refuse(self, conn: Connection, rule: Callable[[Any], str | None]) -> None:
+        """Raise the refusal `rule` gives for the caller's current user row (a restriction or
+        silence made after connecting counts)."""
+        row = await users_db.get_user(services(self.app).db, conn.user_id)
+        refusal = rule(row if row is not None else conn.user)
+        if refusal is not None:
+            raise invalid(refusal)
+
     @hub_method
     async def CreateRoom(self, conn: Connection, requested: MultiplayerRoom) -> MultiplayerRoom:
+        await self._refuse(conn, access.hub_create_refusal)
         settings = requested.settings
         problem = _settings_error(settings)
         if problem:
@@ -476,7 +485,7 @@ class MultiplayerHub(Hub):
                 "category": "normal",
                 "type": _type_name(settings.match_type),
                 "user_id": conn.user_id,
-                "password": settings.password or None,
+                "password": await access.password_hash(services(self.app), settings.password),
                 "queue_mode": _queue_name(settings),
                 "auto_skip": settings.auto_skip,
                 "auto_start_duration": int(settings.auto_start_duration.total_seconds()),
@@ -534,13 +543,14 @@ class MultiplayerHub(Hub):
     async def JoinRoomWithPassword(
         self, conn: Connection, room_id: int, password: str
     ) -> MultiplayerRoom:
+        await self._refuse(conn, access.hub_join_refusal)
         await self._ensure_free(conn)
 
         async def join(ctx: Ctx) -> MultiplayerRoom:
             settings = ctx.room.settings
             if ctx.state.user(conn.user_id) is not None:
                 raise invalid("User is already in this room.")
-            if settings.password and password != settings.password:
+            if not access.live_password_matches(settings.password, password):
                 raise HubError("Invalid password", "InvalidPasswordException")
             limit = settings.max_participants
             if limit is not None and len(ctx.room.users) >= limit:
@@ -620,6 +630,7 @@ class MultiplayerHub(Hub):
             settings.playlist_item_id = old.playlist_item_id
             if settings == old:
                 return
+            password_changed = settings.password != old.password
             type_changed = settings.match_type != old.match_type
             size_changed = settings.max_participants != old.max_participants
             queue_changed = settings.queue_mode != old.queue_mode
@@ -630,11 +641,16 @@ class MultiplayerHub(Hub):
                 matchtypes.reset(ctx)
             if queue_changed:
                 await queue.reorder(ctx)
+            stored: dict[str, Any] = {}
+            if password_changed:
+                stored["password"] = await access.password_hash(
+                    services(self.app), settings.password
+                )
             await rooms_db.update_room(
                 ctx.db,
                 ctx.state.id,
                 name=settings.name,
-                password=settings.password or None,
+                **stored,
                 type=_type_name(settings.match_type),
                 queue_mode=_queue_name(settings),
                 auto_skip=settings.auto_skip,

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.chat import notifications as notify_db
 from core.clock import SYSTEM_CLOCK
+from core.config import settings_from
 from core.services import Services, services
 from plugins.chat.feed import CLOSE, Connection, Hub
 
@@ -26,7 +27,7 @@ class App:
 
     def __init__(self) -> None:
         self.services = Services(
-            settings=None,  # type: ignore[arg-type]
+            settings=settings_from({}, {}),
             plugins=None,  # type: ignore[arg-type]
             metadata=None,  # type: ignore[arg-type]
             storage=None,  # type: ignore[arg-type]
