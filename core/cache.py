@@ -478,6 +478,47 @@ class _RedisSubscription:
                 yield item
 
 
+async def probe_redis(url: str, timeout: float, attempts: int = 1, backoff: float = 0.5) -> None:
+    """Check at start that Redis at `url` answers, retrying a server that is not up yet
+    (`attempts`, exponential `backoff`) but not a refusal (a wrong password); raises
+    `CacheUnavailable` with one line naming the URL."""
+    from tenacity import (
+        AsyncRetrying,
+        RetryError,
+        retry_if_exception,
+        stop_after_attempt,
+        wait_exponential,
+    )
+
+    from core.db import redact
+
+    refused = (coredis.exceptions.AuthenticationError, coredis.exceptions.AuthorizationError)
+    client: coredis.Redis[bytes] = coredis.Redis.from_url(
+        url, connect_timeout=timeout, stream_timeout=timeout, protocol_version=2
+    )
+    try:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(multiplier=backoff, max=10),
+            retry=retry_if_exception(lambda exc: not isinstance(exc, refused)),
+            reraise=False,
+        ):
+            with attempt:
+                async with asyncio.timeout(timeout * 2):
+                    await client.ping()
+    except RetryError as exc:
+        cause = exc.last_attempt.exception()
+        reason = f"{type(cause).__name__}: {cause}" if str(cause) else f"no answer in {timeout:g} s"
+        raise CacheUnavailable(
+            f"redis {redact(url)} unreachable after {attempts} attempt"
+            f"{'s' if attempts != 1 else ''}: {reason}"
+        ) from None
+    except refused as exc:
+        raise CacheUnavailable(f"redis {redact(url)} refused: {exc}") from None
+    finally:
+        client.connection_pool.disconnect()
+
+
 def make_cache(
     url: str, prefix: str = "hitcircle:", timeout: float = 1.0, clock: Clock = SYSTEM_CLOCK
 ) -> Cache:

@@ -22,7 +22,7 @@ from core.auth import (
     verify_password,
 )
 from core.auth import store as oauth_db
-from core.config import Settings
+from core.config import Key, Section, Settings
 from core.db import utcnow
 from core.http import Params
 from core.services import Services, services
@@ -50,18 +50,29 @@ LAZER_SECRETS = (
 )
 
 
+SECTION = Section(
+    "oauth",
+    (
+        Key("lazer_client_id", 5, "Client id of the built-in osu!lazer client.", min=1),
+        Key(
+            "lazer_client_secrets",
+            LAZER_SECRETS,
+            "Secrets the built-in lazer client may present; empty accepts any secret.",
+        ),
+        Key(
+            "failed_login_limit",
+            10,
+            "Failed sign-ins allowed per client address and per username within the window.",
+            min=1,
+        ),
+        Key("failed_login_window", 600, "Seconds of the failed sign-in window.", min=1),
+    ),
+    "OAuth: the lazer client and sign-in throttling.",
+)
+
+
 def oauth_settings(settings: Settings) -> dict[str, Any]:
-    return settings.section(
-        "oauth",
-        {
-            "lazer_client_id": 5,
-            # Secrets the built-in lazer client may present; empty accepts any secret.
-            "lazer_client_secrets": LAZER_SECRETS,
-            # Failed sign-ins allowed per client address and per username within the window.
-            "failed_login_limit": 10,
-            "failed_login_window": 600,
-        },
-    )
+    return SECTION.read(settings)
 
 
 # --- client authentication ---------------------------------------------------------------------
