@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from core import db as dbmod
 from core.beatmaps import difficulty
 from core.beatmaps.sources import beatmap_settings
-from core.cache import make_cache
+from core.cache import make_cache, probe_redis
 from core.clock import Clock, SystemClock
 from core.config import ConfigError, Settings
 from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
@@ -70,8 +70,10 @@ async def standalone(settings: Settings) -> AsyncIterator[Host]:
     pm = load(settings)
     storage = make_storage(settings, pm)
     difficulty.configure(beatmap_settings(settings)["difficulty_workers"])
-    # Reach the database first (bounded retries, one line when it is down), then migrate it.
+    # Reach the database and Redis first (bounded retries, one line when one is down or refuses),
+    # then migrate.
     await (await dbmod.connect(settings)).disconnect()
+    await probe_redis(settings)
     migrate.ensure_schema(settings, pm)
     database = await dbmod.connect(settings)
     cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)

@@ -19,6 +19,7 @@ import coredis
 import coredis.exceptions
 
 from core.clock import SYSTEM_CLOCK, Clock
+from core.config import Settings
 
 Value = bytes | str | int | float
 
@@ -478,10 +479,11 @@ class _RedisSubscription:
                 yield item
 
 
-async def probe_redis(url: str, timeout: float, attempts: int = 1, backoff: float = 0.5) -> None:
-    """Check at start that Redis at `url` answers, retrying a server that is not up yet
-    (`attempts`, exponential `backoff`) but not a refusal (a wrong password); raises
-    `CacheUnavailable` with one line naming the URL."""
+async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
+    """Check at start that `redis.url` answers (nothing to check without one), retrying a server
+    that is not up yet as the database is (`database.connect_attempts`, unless `attempts` says,
+    and `connect_backoff`) but not a refusal (a wrong password); raises `CacheUnavailable` with
+    one line naming the URL."""
     from tenacity import (
         AsyncRetrying,
         RetryError,
@@ -492,6 +494,11 @@ async def probe_redis(url: str, timeout: float, attempts: int = 1, backoff: floa
 
     from core.db import redact
 
+    url, timeout = settings.redis.url, settings.redis.timeout
+    if not url:
+        return
+    attempts = attempts or settings.database.connect_attempts
+    backoff = settings.database.connect_backoff
     refused = (coredis.exceptions.AuthenticationError, coredis.exceptions.AuthorizationError)
     client: coredis.Redis[bytes] = coredis.Redis.from_url(
         url, connect_timeout=timeout, stream_timeout=timeout, protocol_version=2

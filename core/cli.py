@@ -62,13 +62,7 @@ async def _probe(settings: Settings) -> None:
     """The database and Redis reachable (bounded retries), or one line saying which is not."""
     db = await dbmod.connect(settings)
     await db.disconnect()
-    if settings.redis.url:
-        await probe_redis(
-            settings.redis.url,
-            settings.redis.timeout,
-            settings.database.connect_attempts,
-            settings.database.connect_backoff,
-        )
+    await probe_redis(settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -135,7 +129,7 @@ async def _check_connections(settings: Settings) -> int:
             failed = True
     if settings.redis.url:
         try:
-            await probe_redis(settings.redis.url, settings.redis.timeout)
+            await probe_redis(settings, attempts=1)
             print(f"redis: reachable ({dbmod.redact(settings.redis.url)})")
         except CacheUnavailable as exc:
             print(f"redis: {exc}")
