@@ -25,7 +25,7 @@ from core import cache_share, geoip
 from core import db as dbmod
 from core.beatmaps import difficulty
 from core.beatmaps.sources import beatmap_settings
-from core.cache import Cache, MemoryCache, make_cache
+from core.cache import Cache, MemoryCache, make_cache, probe_redis
 from core.clock import Clock, SystemClock
 from core.config import ConfigError, Settings
 from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
@@ -72,8 +72,10 @@ async def standalone(settings: Settings) -> AsyncIterator[Host]:
     pm = load(settings)
     storage = make_storage(settings, pm)
     difficulty.configure(beatmap_settings(settings)["difficulty_workers"])
-    # Reach the database first (bounded retries, one line when it is down), then migrate it.
+    # Reach the database and Redis first (bounded retries, one line when one is down or refuses),
+    # then migrate.
     await (await dbmod.connect(settings)).disconnect()
+    await probe_redis(settings)
     migrate.ensure_schema(settings, pm)
     database = await dbmod.connect(settings)
     cache: Cache = make_cache(settings.redis.url, settings.redis.prefix, settings.redis.timeout)

@@ -19,6 +19,7 @@ import coredis
 import coredis.exceptions
 
 from core.clock import SYSTEM_CLOCK, Clock
+from core.config import Settings
 
 Value = bytes | str | int | float
 
@@ -486,6 +487,53 @@ class _RedisSubscription:
             item = await self.get(None)
             if item is not None:
                 yield item
+
+
+async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
+    """Check at start that `redis.url` answers (nothing to check without one), retrying a server
+    that is not up yet as the database is (`database.connect_attempts`, unless `attempts` says,
+    and `connect_backoff`) but not a refusal (a wrong password); raises `CacheUnavailable` with
+    one line naming the URL."""
+    from tenacity import (
+        AsyncRetrying,
+        RetryError,
+        retry_if_exception,
+        stop_after_attempt,
+        wait_exponential,
+    )
+
+    from core.db import redact
+
+    url, timeout = settings.redis.url, settings.redis.timeout
+    if not url:
+        return
+    attempts = attempts or settings.database.connect_attempts
+    backoff = settings.database.connect_backoff
+    refused = (coredis.exceptions.AuthenticationError, coredis.exceptions.AuthorizationError)
+    client: coredis.Redis[bytes] = coredis.Redis.from_url(
+        url, connect_timeout=timeout, stream_timeout=timeout, protocol_version=2
+    )
+    try:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(multiplier=backoff, max=10),
+            retry=retry_if_exception(lambda exc: not isinstance(exc, refused)),
+            reraise=False,
+        ):
+            with attempt:
+                async with asyncio.timeout(timeout * 2):
+                    await client.ping()
+    except RetryError as exc:
+        cause = exc.last_attempt.exception()
+        reason = f"{type(cause).__name__}: {cause}" if str(cause) else f"no answer in {timeout:g} s"
+        raise CacheUnavailable(
+            f"redis {redact(url)} unreachable after {attempts} attempt"
+            f"{'s' if attempts != 1 else ''}: {reason}"
+        ) from None
+    except refused as exc:
+        raise CacheUnavailable(f"redis {redact(url)} refused: {exc}") from None
+    finally:
+        client.connection_pool.disconnect()
 
 
 def make_cache(

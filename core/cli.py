@@ -11,11 +11,25 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core import db as dbmod
-from core.config import ConfigError, Settings, load_settings
-from core.plugins import PluginError, discover, load
+from core.cache import CacheUnavailable, probe_redis
+from core.config import NO_CONFIG, ConfigError, Settings, load_settings
+from core.plugins import PluginError, commands_manager, discover, load
 
 # Errors whose message is already the one line an operator needs.
-OPERATOR_ERRORS: tuple[type[Exception], ...] = (ConfigError, PluginError, dbmod.DatabaseUnavailable)
+OPERATOR_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    PluginError,
+    dbmod.DatabaseUnavailable,
+    dbmod.DatabaseRefused,
+    CacheUnavailable,
+)
+# Exit codes: a configuration that cannot be used, and anything else an operator must fix.
+EXIT_CONFIG = 2
+EXIT_ERROR = 1
+
+
+def exit_code(exc: Exception) -> int:
+    return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_ERROR
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -26,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from core import migrate, server
 
     # Workers build the app from the settings in the environment: the command-line flags travel
-    # there so every worker sees the same values.
+    # there so every worker sees the same values, and so does the file this process found.
     for flag, key in (
         ("host", "SERVER_HOST"),
         ("port", "SERVER_PORT"),
@@ -35,18 +49,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None:
             os.environ[f"HITCIRCLE_{key}"] = str(value)
-    if args.config:
-        os.environ["HITCIRCLE_CONFIG"] = args.config
-    settings = load_settings()
-    load(settings)  # a broken plugin stops here with its name, before any socket is opened
-    asyncio.run(_probe_database(settings))
+    settings = load_settings(args.config)
+    os.environ["HITCIRCLE_CONFIG"] = str(settings.config_path or NO_CONFIG)
+    # Every section, plugin and the storage backend are checked here, in this process, before
+    # any worker starts or any socket is opened: a mistake is one line, not a worker's traceback.
+    load(settings)
+    asyncio.run(_probe(settings))
     migrate.ensure_schema(settings)
     return server.serve(settings, access_log=args.access_log)
 
 
-async def _probe_database(settings: Settings) -> None:
+async def _probe(settings: Settings) -> None:
+    """The database and Redis reachable (bounded retries), or one line saying which is not."""
     db = await dbmod.connect(settings)
     await db.disconnect()
+    await probe_redis(settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -149,19 +166,72 @@ def cmd_storage_copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_files(settings: Settings) -> list[str]:
+    """Which files the settings came from and lead to, as `config check` prints them."""
+    config = (
+        str(settings.config_path) if settings.config_path else "none (defaults and environment)"
+    )
+    return [
+        f"config file: {config}",
+        f"data dir: {settings.data_dir.absolute()}",
+        f"database: {dbmod.redact(settings.database_url)}",
+        f"cache: {dbmod.redact(settings.redis.url) if settings.redis.url else 'memory'}",
+    ]
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    load(settings)
+    for line in describe_files(settings):
+        print(line)
+    pm = load(settings)
+    enabled = [name for name, _ in pm.list_name_plugin()]
     print(
-        f"config ok: database {dbmod.redact(settings.database_url)}, "
-        f"cache {'redis' if settings.redis.url else 'memory'}, data dir {settings.data_dir}"
+        f"config ok: {len(enabled)} plugins, storage {settings.storage.backend}, "
+        f"every section checked"
     )
-    return 0
+    if not args.connect:
+        return 0
+    return asyncio.run(_check_connections(settings))
 
 
-def build_parser(settings: Settings | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hitcircle", description="an osu! server")
-    parser.add_argument("--config", help="path to hitcircle.toml (default: config/hitcircle.toml)")
+async def _check_connections(settings: Settings) -> int:
+    """`config check --connect`: reach the database and Redis once each, one line each."""
+    failed = False
+    url = settings.database_url
+    if dbmod.is_sqlite(url) and not dbmod.sqlite_path(url).exists():
+        print(f"database: {url} does not exist yet (serve or migrate creates it)")
+    else:
+        try:
+            db = await dbmod.connect(settings.replace(database={"connect_attempts": 1}))
+            await db.disconnect()
+            print(f"database: reachable ({dbmod.redact(url)})")
+        except (dbmod.DatabaseUnavailable, dbmod.DatabaseRefused) as exc:
+            print(f"database: {exc}")
+            failed = True
+    if settings.redis.url:
+        try:
+            await probe_redis(settings, attempts=1)
+            print(f"redis: reachable ({dbmod.redact(settings.redis.url)})")
+        except CacheUnavailable as exc:
+            print(f"redis: {exc}")
+            failed = True
+    else:
+        print("redis: not configured (in-process memory cache)")
+    return EXIT_ERROR if failed else 0
+
+
+def build_parser(pm: Any) -> argparse.ArgumentParser:
+    """The command line: the built-in commands, then those of the plugins in `pm`."""
+    parser = argparse.ArgumentParser(
+        prog="hitcircle",
+        description="an osu! server",
+        epilog="exit codes: 2 for a configuration error, 1 for any other error",
+    )
+    parser.add_argument(
+        "--config",
+        help="the configuration file, or 'none' (default: HITCIRCLE_CONFIG, else the nearest "
+        "config/hitcircle.toml from the current directory up)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve HTTP, WebSocket and SignalR with hypercorn")
@@ -174,8 +244,9 @@ def build_parser(settings: Settings | None) -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="upgrade the database to the newest schema").set_defaults(
         func=cmd_migrate
     )
+    # Lists plugins even when one of them (or a section) is broken: it only reads [plugins].
     sub.add_parser("plugins", help="list plugins: name, enabled, source").set_defaults(
-        func=cmd_plugins
+        func=cmd_plugins, broken_config_ok=True
     )
     sub.add_parser("jobs", help="list the periodic jobs and their last runs").set_defaults(
         func=cmd_jobs
@@ -191,11 +262,12 @@ def build_parser(settings: Settings | None) -> argparse.ArgumentParser:
     copy.set_defaults(func=cmd_storage_copy)
     config = sub.add_parser("config", help="configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    config_sub.add_parser("check", help="validate the configuration").set_defaults(
-        func=cmd_config_check
+    check = config_sub.add_parser(
+        "check", help="validate the configuration, every section and plugin; print the files used"
     )
-    if settings is not None:
-        load(settings).hook.commands(cli=sub)
+    check.add_argument("--connect", action="store_true", help="also reach the database and Redis")
+    check.set_defaults(func=cmd_config_check)
+    pm.hook.commands(cli=sub)
     return parser
 
 
@@ -211,24 +283,28 @@ def _preparse_config(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        # Plugins may add commands, so settings and plugins are loaded before parsing; the
-        # built-in commands still work (and report the problem) when that fails.
+        # Plugins add commands, so settings and plugins are loaded (and checked) before parsing.
+        # When that fails every command is still listed (from the plugins that import), and the
+        # one line is printed once a command that needs the configuration is chosen.
+        problem: Exception | None = None
         try:
-            settings: Settings | None = load_settings(_preparse_config(argv))
-        except ConfigError:
-            settings = None
-        try:
-            parser = build_parser(settings)
-        except (PluginError, ConfigError):
-            # A plugin or a plugin's setting is broken: the built-in commands still run (and
-            # `config check` names the problem in one line).
-            parser = build_parser(None)
-        args = parser.parse_args(argv)
+            settings = load_settings(_preparse_config(argv))
+            pm = load(settings)
+        except (ConfigError, PluginError) as exc:
+            problem = exc
+            try:
+                fallback = load_settings(_preparse_config(argv))
+            except ConfigError:
+                fallback = Settings()
+            pm = commands_manager(fallback)
+        args = build_parser(pm).parse_args(argv)
+        if problem is not None and not getattr(args, "broken_config_ok", False):
+            raise problem
         func: Callable[[argparse.Namespace], int] = args.func
         return func(args)
     except OPERATOR_ERRORS as exc:
         print(f"hitcircle: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     except KeyboardInterrupt:
         return 130
 

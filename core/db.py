@@ -15,7 +15,13 @@ import pymysql
 from databases.backends.sqlite import SQLiteBackend, SQLiteConnection
 from databases.interfaces import Record
 from loguru import logger
-from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from core.config import Settings
 from core.files import private_database
@@ -45,6 +51,17 @@ def as_rows(records: list[Record]) -> list[Row]:
 
 class DatabaseUnavailable(Exception):
     """The database did not answer; `str()` is one line for the operator."""
+
+
+class DatabaseRefused(Exception):
+    """The database answered but will not serve us (wrong password, no such database, a file that
+    cannot be opened): trying again cannot help. `str()` is one line for the operator."""
+
+
+# MySQL/MariaDB server errors that no retry fixes (mysqld_error.h): access denied to the database
+# (1044), wrong user or password (1045), unknown database (1049), an auth plugin the client
+# lacks (1251), a user that may only sign in through a socket (1698).
+REFUSED_MYSQL_ERRORS = frozenset({1044, 1045, 1049, 1251, 1698})
 
 
 # Errors that mean "the database is not there right now" rather than "the query is wrong".
@@ -102,10 +119,15 @@ class SQLiteConnectionPool:
     async def _new(self) -> aiosqlite.Connection:
         connection = aiosqlite.connect(database=self.path, isolation_level=None)
         await connection.__aenter__()
-        # One writer at a time in SQLite: wait for the lock instead of failing at once.
-        await connection.execute("PRAGMA busy_timeout=10000")
-        await connection.execute("PRAGMA foreign_keys=ON")
-        await connection.execute("PRAGMA synchronous=NORMAL")
+        try:
+            # One writer at a time in SQLite: wait for the lock instead of failing at once.
+            await connection.execute("PRAGMA busy_timeout=10000")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            # A file that is no database: its connection thread would keep the process alive.
+            await connection.close()
+            raise
         return connection
 
     async def acquire(self) -> aiosqlite.Connection:
@@ -177,7 +199,7 @@ class PooledSQLiteBackend(SQLiteBackend):
         return PooledSQLiteConnection(self._pool, self._dialect)
 
 
-def make_database(url: str, pool_size: int = 10) -> Database:
+def make_database(url: str, pool_size: int = 10, connect_timeout: float = 5.0) -> Database:
     if is_sqlite(url):
         private_database(sqlite_path(url))
         database = databases.Database(url)
@@ -187,32 +209,71 @@ def make_database(url: str, pool_size: int = 10) -> Database:
         url = "mysql://" + url.removeprefix("mysql+aiomysql://")
     # utf8mb4 end to end: usernames and chat carry characters outside the BMP.
     return databases.Database(
-        url, charset="utf8mb4", min_size=1, max_size=pool_size, pool_recycle=3600, connect_timeout=5
+        url,
+        charset="utf8mb4",
+        min_size=1,
+        max_size=pool_size,
+        pool_recycle=3600,
+        connect_timeout=connect_timeout,
     )
 
 
+def refused(exc: BaseException) -> bool:
+    """An error of connecting that no retry fixes (as opposed to a server that is not up)."""
+    if isinstance(exc, pymysql.err.OperationalError) and exc.args:
+        return exc.args[0] in REFUSED_MYSQL_ERRORS
+    # SQLite: a file that cannot be opened or created, or one that is no database ("database is
+    # locked" is an OperationalError too, and passes).
+    if isinstance(exc, sqlite3.OperationalError):
+        return "unable to open" in str(exc)
+    return isinstance(exc, sqlite3.DatabaseError)
+
+
 async def connect(settings: Settings) -> Database:
-    """Connect with bounded retries; raises DatabaseUnavailable after the last attempt."""
+    """Connect with bounded retries; raises DatabaseUnavailable after the last attempt, and
+    DatabaseRefused at once for an error no retry fixes (`refused`). Each attempt takes at most
+    `database.connect_timeout` seconds, so a host that never answers fails in seconds too."""
     url = settings.database_url
-    db = make_database(url, settings.database.pool_size)
+    try:
+        db = make_database(url, settings.database.pool_size, settings.database.connect_timeout)
+    except OSError as exc:  # the embedded database's folder cannot be made
+        raise DatabaseRefused(f"database {redact(url)}: {describe(exc)}") from None
     attempts = settings.database.connect_attempts
+    timeout = settings.database.connect_timeout
+
+    async def attempt_once() -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                await db.connect()
+                await db.execute("SELECT 1")
+        except TimeoutError:
+            raise TimeoutError(f"no answer within {timeout:g} s") from None
+        except BaseException:
+            if db.is_connected:
+                await db.disconnect()
+            raise
+
     try:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(attempts),
             wait=wait_exponential(multiplier=settings.database.connect_backoff, max=10),
+            retry=retry_if_exception(lambda exc: not refused(exc)),
             reraise=False,
         ):
             with attempt:
                 n = attempt.retry_state.attempt_number
                 if n > 1:
                     logger.warning("database not reachable, attempt {}/{}", n, attempts)
-                await db.connect()
-                await db.execute("SELECT 1")
+                await attempt_once()
     except RetryError as exc:
         cause = exc.last_attempt.exception()
         raise DatabaseUnavailable(
             f"database {redact(url)} unreachable after {attempts} attempts: {describe(cause)}"
         ) from None
+    except Exception as exc:
+        if not refused(exc):
+            raise
+        raise DatabaseRefused(f"database {redact(url)} refused: {describe(exc)}") from None
     if is_sqlite(url):
         # WAL lets readers go on while a score is being written (it sticks to the file).
         await db.execute("PRAGMA journal_mode=WAL")

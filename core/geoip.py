@@ -14,9 +14,20 @@ from typing import Any
 
 from loguru import logger
 
-from core.config import ConfigError, Settings
+from core.config import ConfigError, Key, Section, Settings
 
-DEFAULTS: dict[str, Any] = {"database": ""}
+SECTION = Section(
+    "geoip",
+    (
+        Key(
+            "database",
+            "",
+            "A MaxMind-format country database (.mmdb), relative to data.dir unless absolute; "
+            "empty: no countries from addresses.",
+        ),
+    ),
+    "Countries of client addresses.",
+)
 
 # One reader per file, shared by the app (maxminddb readers are thread-safe and read-only); the
 # file's modification time is part of the key, so a replaced file is opened afresh.
@@ -24,7 +35,7 @@ _readers: dict[tuple[str, float], Any] = {}
 
 
 def database_path(settings: Settings) -> Path | None:
-    name: str = settings.section("geoip", DEFAULTS)["database"]
+    name: str = SECTION.read(settings)["database"]
     if not name:
         return None
     path = Path(name)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from core.beatmaps.sources import BeatmapSource
+    from core.config import Section
     from core.jobs import Job
     from core.signalr.hub import Hub
     from core.storage import StorageFactory
@@ -137,6 +138,26 @@ def shutdown(app: Starlette) -> MaybeAwaitable[None]:
     Called once per worker when the app stops (also after a failed start-up), after the jobs and
     hubs are stopped and before the cache and the database close. Implementations are awaited in
     call order; one that raises is logged and the others still run.
+    """
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+@hookspec
+def settings_sections() -> list[Section] | None:
+    """The plugin's sections of the configuration file: `core.config.Section(name, keys, doc)`.
+
+    Kind: collect. Sync: return the declarations, reading nothing.
+
+    Each `core.config.Key(name, default, doc, min=, max=, choices=, check=, path=)` takes its
+    type from its default (bool, int, float, str, tuple of str, dict of str). Called whenever the
+    plugins load (`serve` in its parent process before any worker starts, `config check`, every
+    CLI command, `create_app`): every declared section is read from the file and
+    `HITCIRCLE_<SECTION>_<KEY>` variables and checked then, so a wrong type, a value out of range
+    or an unknown key stops start-up with one line. A section or variable that no enabled plugin
+    (nor core) declares is an error too; those of a disabled plugin are ignored. The plugin reads
+    its checked values with `SECTION.read(settings)`. Two declarations of one name are an error.
     """
 
 

@@ -11,21 +11,26 @@ from typing import Any
 
 from loguru import logger
 
-from core.config import ConfigError, Settings
+from core.config import ConfigError, Key, Section, Settings, positive
 
-DEFAULTS: dict[str, Any] = {
-    # The SMTP server; empty sends no mail at all.
-    "host": "",
-    "port": 587,
-    # "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (a local relay).
-    "security": "starttls",
-    "username": "",
-    "password": "",
-    # The From: of every message, e.g. "osu! server <noreply@example.com>".
-    "from_address": "",
-    # Seconds for connecting and each SMTP exchange.
-    "timeout": 10.0,
-}
+SECTION = Section(
+    "mail",
+    (
+        Key("host", "", "The SMTP server; empty sends no mail at all."),
+        Key("port", 587, "Its port.", min=1, max=65535),
+        Key(
+            "security",
+            "starttls",
+            "'starttls' (port 587), 'tls' (implicit TLS, port 465) or 'none' (a local relay).",
+            choices=("starttls", "tls", "none"),
+        ),
+        Key("username", "", "SMTP user; empty: no authentication."),
+        Key("password", "", "SMTP password."),
+        Key("from_address", "", 'The From: of every message, e.g. "osu! <noreply@example.com>".'),
+        Key("timeout", 10.0, "Seconds for connecting and each SMTP exchange.", check=positive),
+    ),
+    "Outgoing mail: sign-up verification, password resets, session keys.",
+)
 
 
 class MailUnavailable(Exception):
@@ -33,13 +38,7 @@ class MailUnavailable(Exception):
 
 
 def mail_settings(settings: Settings) -> dict[str, Any]:
-    values = settings.section("mail", DEFAULTS)
-    if values["security"] not in ("starttls", "tls", "none"):
-        raise ConfigError("mail.security", "expected 'starttls', 'tls' or 'none'")
-    if not 0 < values["port"] < 65536:
-        raise ConfigError("mail.port", "must be a port number")
-    if values["timeout"] <= 0:
-        raise ConfigError("mail.timeout", "must be positive")
+    values = SECTION.read(settings)
     if values["host"] and "@" not in values["from_address"]:
         raise ConfigError("mail.from_address", "an address is required when mail.host is set")
     return values

@@ -6,8 +6,9 @@ names them; only enabled plugins are imported, so a broken plugin can be switche
 
 Loading is strict: an `@hookimpl` whose name is no hook (a typo) or whose arguments the hook does
 not have stops start-up with one line naming the plugin, and so does a `[pp] calculator` that is
-not an enabled plugin implementing `calculate_performance`, or a hub method without a wire
-signature (`core.signalr.hub.check_hubs`).
+not an enabled plugin implementing `calculate_performance`, a hub method without a wire
+signature (`core.signalr.hub.check_hubs`), a `storage.backend` no plugin provides, or any
+configuration section that fails its checks (`core.config.check_sections`).
 """
 
 from __future__ import annotations
@@ -26,15 +27,22 @@ from typing import Any
 import pluggy
 
 from core import hooks
-from core.config import ConfigError, Settings
+from core.config import ConfigError, Key, Section, Settings, check_sections, did_you_mean
 
 ENTRY_POINT_GROUP = "hitcircle.plugins"
 BUILTIN_PACKAGE = "plugins"
 
-PP_DEFAULTS: dict[str, Any] = {
-    # The plugin whose `calculate_performance` rates scores; "" stores scores without pp.
-    "calculator": "pp_rosu",
-}
+PP_SECTION = Section(
+    "pp",
+    (
+        Key(
+            "calculator",
+            "pp_rosu",
+            "The plugin whose calculate_performance rates scores; empty: scores without pp.",
+        ),
+    ),
+    "Performance points.",
+)
 
 
 class PluginError(Exception):
@@ -87,9 +95,13 @@ def load(settings: Settings, extra: Iterable[object] = ()) -> pluggy.PluginManag
     pm.add_hookspecs(hooks)
     infos = discover(settings)
     known = {info.name for info in infos}
-    for name in (*settings.plugins.enabled, *settings.plugins.disabled):
-        if name not in known:
-            raise PluginError(f"plugin {name!r} named in config is not installed")
+    for key in ("enabled", "disabled"):
+        for name in getattr(settings.plugins, key):
+            if name not in known:
+                raise ConfigError(
+                    f"plugins.{key}",
+                    f"no plugin named {name!r} is installed{did_you_mean(name, known, repr)}",
+                )
     for info in infos:
         if info.enabled:
             _register(pm, _import(info), info.name)
@@ -101,10 +113,70 @@ def load(settings: Settings, extra: Iterable[object] = ()) -> pluggy.PluginManag
     except pluggy.PluginValidationError as exc:
         raise _unknown_hook(pm, exc) from exc
     _check_calculator(pm, settings, infos)
-    # Every hub method needs a wire signature; imported here, as hubs import this module.
+    _check_storage(pm, settings)
+    # Imported here: the modules declaring core's sections, and hubs, import this module.
+    from core.sections import core_sections
     from core.signalr.hub import check_hubs
 
+    declared = [*core_sections(), *collect(pm.hook.settings_sections())]
+    check_sections(settings, declared, _dormant_sections(infos))
+    # Every hub method needs a wire signature.
     check_hubs(pm)
+    return pm
+
+
+def _check_storage(pm: pluggy.PluginManager, settings: Settings) -> None:
+    """The backend `storage.backend` names exists, and takes its settings (a factory checks them
+    when called, and connects to nothing before first use)."""
+    factories = {
+        name: factory
+        for result in pm.hook.storage_backends()
+        for name, factory in (result or {}).items()
+    }
+    names = set(factories)
+    if settings.storage.backend in factories:
+        factories[settings.storage.backend](settings)
+        return
+    if settings.storage.backend not in names:
+        hint = did_you_mean(settings.storage.backend, names, repr)
+        raise ConfigError(
+            "storage.backend",
+            f"{settings.storage.backend!r} is not provided by any enabled plugin{hint} "
+            f"(available: {', '.join(sorted(names)) or 'none'})",
+        )
+
+
+def _dormant_sections(infos: list[PluginInfo]) -> set[str]:
+    """Sections of disabled plugins, which the configuration may keep: a section named after the
+    plugin, and for a built-in one what its `settings_sections` declares. Other disabled plugins
+    are never imported (switching a broken one off must work), so only their name is known."""
+    names: set[str] = set()
+    for info in infos:
+        if info.enabled:
+            continue
+        names.add(info.name)
+        if info.source != "built-in":
+            continue
+        try:
+            declare = getattr(_import(info), "settings_sections", None)
+            names.update(section.name for section in (declare() if declare else None) or ())
+        except Exception:  # disabled, perhaps because it does not import here
+            continue
+    return names
+
+
+def commands_manager(settings: Settings) -> pluggy.PluginManager:
+    """Enabled plugins that import and register, unchecked: only to list their CLI commands when
+    the configuration (or a plugin) is broken, so `hitcircle` still shows every command."""
+    pm = pluggy.PluginManager(hooks.PROJECT)
+    pm.add_hookspecs(hooks)
+    for info in discover(settings):
+        if not info.enabled:
+            continue
+        try:
+            pm.register(_import(info), name=info.name)
+        except Exception:  # the command that runs reports the problem in one line
+            continue
     return pm
 
 
@@ -153,7 +225,7 @@ def _unknown_hook(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -
 
 
 def pp_settings(settings: Settings) -> dict[str, Any]:
-    return settings.section("pp", PP_DEFAULTS)
+    return PP_SECTION.read(settings)
 
 
 def _calculators(pm: pluggy.PluginManager) -> list[str]:

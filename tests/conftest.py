@@ -86,7 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment variables that make a `hitcircle` subprocess use exactly these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HITCIRCLE_")}
-    env["HITCIRCLE_CONFIG"] = "/nonexistent/hitcircle.toml"
+    env["HITCIRCLE_CONFIG"] = "none"
     env["HITCIRCLE_DATABASE_URL"] = settings.database_url
     env["HITCIRCLE_REDIS_URL"] = settings.redis.url
     env["HITCIRCLE_REDIS_PREFIX"] = settings.redis.prefix

@@ -15,14 +15,18 @@ from .conftest import ROOT, LiveServer, settings_env
 
 
 def hitcircle(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
+    """`hitcircle ARGS` in a subprocess, in `cwd`, with no config file unless `env` names one.
+
+    hitcircle comes from this checkout (PYTHONPATH) wherever the command runs."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("HITCIRCLE_")}
-    base["HITCIRCLE_CONFIG"] = "/nonexistent/hitcircle.toml"
+    base["HITCIRCLE_CONFIG"] = "none"
+    path = os.pathsep.join(filter(None, [(env or {}).get("PYTHONPATH"), str(ROOT)]))
     return subprocess.run(
         [sys.executable, "-m", "core.cli", *args],
-        env=base | (env or {}),
-        cwd=ROOT,
+        env=base | (env or {}) | {"PYTHONPATH": path},
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -32,12 +36,18 @@ def hitcircle(
 def test_config_check_ok(tmp_path: Path) -> None:
     result = hitcircle("config", "check", env={"HITCIRCLE_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("config ok: database sqlite:///")
+    assert result.stdout.splitlines() == [
+        "config file: none (defaults and environment)",
+        f"data dir: {tmp_path}",
+        f"database: sqlite:///{tmp_path / 'hitcircle.db'}",
+        "cache: memory",
+        "config ok: 14 plugins, storage local, every section checked",
+    ]
 
 
 def test_bad_config_value_is_one_line() -> None:
     result = hitcircle("config", "check", env={"HITCIRCLE_SERVER_PORT": "eighty"})
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert (
         result.stderr
         == "hitcircle: config error: server.port: expected a whole number, got 'eighty'\n"
@@ -48,7 +58,7 @@ def test_bad_config_file_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "hitcircle.toml"
     path.write_text("[database]\nurl = 5\n")
     result = hitcircle("--config", str(path), "serve")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr == "hitcircle: config error: database.url: expected a string, got 5\n"
 
 
@@ -94,7 +104,7 @@ def test_migrate_a_fresh_database(tmp_path: Path) -> None:
 
 def test_serve_refuses_workers_without_redis() -> None:
     result = hitcircle("serve", "--workers", "2")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "server.workers: more than one worker needs Redis" in result.stderr
 
 
@@ -243,7 +253,7 @@ def test_a_bad_plugin_setting_leaves_the_built_in_commands(tmp_path: Path) -> No
     assert listed.returncode == 0, listed.stderr
     assert "pp_rosu" in listed.stdout
     checked = hitcircle("config", "check", env=env)
-    assert checked.returncode == 1
+    assert checked.returncode == 2
     assert checked.stderr.startswith("hitcircle: config error: pp.calculator:")
     assert len(checked.stderr.splitlines()) == 1
 
@@ -283,3 +293,209 @@ def test_jobs_lists_every_job_and_its_last_run(tmp_path: Path) -> None:
         r" 1\.50s\s+2\s+1\s+failed: OSError: full \(host:2\)$", by_name["rank-history"]
     )
     assert "not enabled" in by_name["retired-job"]
+
+
+# --- configuration checked before serving -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("toml", "line"),
+    [
+        (
+            '[scores]\ntoken_lifetime = "one day"\n',
+            "config error: scores.token_lifetime: expected a whole number, got 'one day'",
+        ),
+        (
+            "[chat]\nmesage_length_limit = 300\n",
+            "config error: chat.mesage_length_limit: unknown key "
+            "(did you mean message_length_limit?)",
+        ),
+        ("[chta]\n", "config error: [chta]: unknown section (did you mean [chat]?)"),
+        (
+            '[storage]\nbackend = "floppy"\n',
+            "config error: storage.backend: 'floppy' is not provided by any enabled plugin "
+            "(available: local, s3)",
+        ),
+        (
+            '[storage]\nbackend = "s3"\n',
+            "config error: storage_s3.bucket: is required for storage.backend = 's3'",
+        ),
+    ],
+    ids=["type", "key", "section", "storage", "storage-settings"],
+)
+def test_plugin_sections_are_checked_before_serving(tmp_path: Path, toml: str, line: str) -> None:
+    config = tmp_path / "hitcircle.toml"
+    config.write_text(toml)
+    result = hitcircle("serve", env={"HITCIRCLE_CONFIG": str(config)})
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"hitcircle: {line}\n")
+    # serve stopped in its own process: no database was made, no worker started.
+    assert not (tmp_path / "data").exists()
+    if "storage" in toml:  # config check runs the same checks (it used to pass this one)
+        checked = hitcircle("config", "check", env={"HITCIRCLE_CONFIG": str(config)})
+        assert (checked.returncode, checked.stderr) == (2, f"hitcircle: {line}\n")
+
+
+def test_unknown_variable_names_the_closest(tmp_path: Path) -> None:
+    result = hitcircle(
+        "config", "check", env={"HITCIRCLE_DATA_DIR": str(tmp_path), "HITCIRCLE_DATABSE_URL": "x"}
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "hitcircle: config error: HITCIRCLE_DATABSE_URL: not a setting "
+        "(did you mean HITCIRCLE_DATABASE_URL?)\n"
+    )
+
+
+def test_a_broken_config_still_lists_every_command(tmp_path: Path) -> None:
+    config = tmp_path / "hitcircle.toml"
+    config.write_text("[chat]\nmesage_length_limit = 300\n")
+    env = {"HITCIRCLE_CONFIG": str(config)}
+    listed = hitcircle("--help", env=env)
+    assert listed.returncode == 0
+    for command in ("serve", "user", "oauth", "beatmaps", "recalc"):
+        assert command in listed.stdout
+    assert "usage: hitcircle user" in hitcircle("user", "--help", env=env).stdout
+    ran = hitcircle(
+        "user", "create", "a", "--password", "a long password", "--email", "a@b.c", env=env
+    )
+    assert ran.returncode == 2
+    assert ran.stderr == (
+        "hitcircle: config error: chat.mesage_length_limit: unknown key "
+        "(did you mean message_length_limit?)\n"
+    )
+    # Even a file that is no TOML at all.
+    config.write_text("[chat")
+    assert "beatmaps" in hitcircle("--help", env=env).stdout
+    broken = hitcircle("user", "create", "a", "--password", "x", "--email", "a@b.c", env=env)
+    assert broken.returncode == 2
+    assert broken.stderr.startswith(f"hitcircle: config error: {config}: not valid TOML")
+    assert len(broken.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "line"),
+    [
+        (
+            ("--config", "/no/such/hitcircle.toml"),
+            {},
+            "config error: --config: /no/such/hitcircle.toml: no such file",
+        ),
+        (
+            (),
+            {"HITCIRCLE_CONFIG": "/no/such.toml"},
+            "config error: HITCIRCLE_CONFIG: /no/such.toml",
+        ),
+    ],
+)
+def test_a_named_config_file_that_is_missing_is_an_error(
+    args: tuple[str, ...], env: dict[str, str], line: str
+) -> None:
+    result = hitcircle(*args, "config", "check", env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"hitcircle: {line}")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_commands_work_from_any_directory(tmp_path: Path) -> None:
+    """The config file is found from a subdirectory, and data/ beside config/ whatever the
+    current directory: `user create` from deep inside writes the instance's database."""
+    instance = tmp_path / "instance"
+    (instance / "config").mkdir(parents=True)
+    (instance / "config" / "hitcircle.toml").write_text('[data]\ndir = "data"\n')
+    deep = instance / "a" / "b"
+    deep.mkdir(parents=True)
+    env = {"HITCIRCLE_CONFIG": ""}  # unset: the search finds the file
+    checked = hitcircle("config", "check", env=env, cwd=deep)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.splitlines()[:2] == [
+        f"config file: {instance / 'config' / 'hitcircle.toml'}",
+        f"data dir: {instance / 'data'}",
+    ]
+    made = hitcircle(
+        "user",
+        "create",
+        "far",
+        "--password",
+        "a long password",
+        "--email",
+        "f@e.example",
+        env=env,
+        cwd=deep,
+    )
+    assert made.returncode == 0, made.stderr
+    import sqlite3
+
+    with sqlite3.connect(instance / "data" / "hitcircle.db") as db:
+        assert db.execute("SELECT username FROM users").fetchall() == [("far",)]
+    assert not (deep / "data").exists()
+    # From elsewhere, naming the file: the same instance.
+    named = hitcircle(
+        "--config", str(instance / "config" / "hitcircle.toml"), "config", "check", cwd=tmp_path
+    )
+    assert f"data dir: {instance / 'data'}" in named.stdout
+
+
+def test_config_check_connect_reports_each_in_one_line(tmp_path: Path) -> None:
+    env = {
+        "HITCIRCLE_DATA_DIR": str(tmp_path),
+        "HITCIRCLE_DATABASE_URL": "mysql://root@127.0.0.1:1/nothing",
+        "HITCIRCLE_REDIS_URL": "redis://127.0.0.1:1/0",
+        "HITCIRCLE_DATABASE_CONNECT_TIMEOUT": "1",
+    }
+    result = hitcircle("config", "check", "--connect", env=env)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[-2].startswith(
+        "database: database mysql://root@127.0.0.1:1/nothing unreachable after 1 attempts"
+    )
+    assert lines[-1].startswith("redis: redis redis://127.0.0.1:1/0 unreachable after 1 attempt:")
+    assert "Traceback" not in result.stderr
+    fine = hitcircle("config", "check", "--connect", env={"HITCIRCLE_DATA_DIR": str(tmp_path)})
+    assert fine.returncode == 0, fine.stderr
+    assert fine.stdout.splitlines()[-2:] == [
+        f"database: sqlite:///{tmp_path / 'hitcircle.db'} does not exist yet "
+        "(serve or migrate creates it)",
+        "redis: not configured (in-process memory cache)",
+    ]
+
+
+def test_serve_with_redis_down_is_one_line(tmp_path: Path) -> None:
+    result = hitcircle(
+        "serve",
+        env={
+            "HITCIRCLE_DATA_DIR": str(tmp_path),
+            "HITCIRCLE_REDIS_URL": "redis://127.0.0.1:1/0",
+            "HITCIRCLE_DATABASE_CONNECT_ATTEMPTS": "2",
+            "HITCIRCLE_DATABASE_CONNECT_BACKOFF": "0.01",
+        },
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "hitcircle: redis redis://127.0.0.1:1/0 unreachable after 2 attempts: ConnectionError"
+        )
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_with_a_wrong_password_fails_at_once(tmp_path: Path) -> None:
+    """A refused sign-in is not retried: one line, whatever connect_attempts says."""
+    text = tmp_path / "text.db"
+    text.write_text("this is a text file, not a database\n" * 200)
+    result = hitcircle(
+        "serve",
+        env={
+            "HITCIRCLE_DATA_DIR": str(tmp_path),
+            # A file that is no database refuses as a wrong password does, on any machine.
+            "HITCIRCLE_DATABASE_URL": f"sqlite:///{text}",
+            "HITCIRCLE_DATABASE_CONNECT_ATTEMPTS": "50",
+            "HITCIRCLE_DATABASE_CONNECT_BACKOFF": "10",
+        },
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"hitcircle: database sqlite:///{text} refused: file is not a database\n"
+    )

@@ -1,10 +1,13 @@
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from core import db
 from core.config import settings_from
+from core.testing import MYSQL_URL
 
 
 async def test_unreachable_database_is_one_line_after_bounded_retries() -> None:
@@ -110,3 +113,84 @@ async def test_sqlite_pool_bounds_and_rolls_back_abandoned_transactions(tmp_path
         assert await database.fetch_val("SELECT count(*) FROM t") == 0
     finally:
         await database.disconnect()
+
+
+# --- start-up: what is retried and what is not ---------------------------------------------------
+
+
+async def test_a_file_that_is_no_database_is_refused_at_once(tmp_path: Path) -> None:
+    text = tmp_path / "notes.db"
+    text.write_text("not a database\n" * 100)
+    settings = settings_from(
+        {"database": {"url": f"sqlite:///{text}", "connect_attempts": 50, "connect_backoff": 60}},
+        {},
+    )
+    with pytest.raises(db.DatabaseRefused) as info:
+        await db.connect(settings)  # 50 attempts 60 s apart would never end: one is made
+    assert str(info.value) == f"database sqlite:///{text} refused: file is not a database"
+
+
+async def test_a_folder_that_cannot_be_made_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    settings = settings_from({"data": {"dir": str(blocker / "data")}}, {})
+    with pytest.raises(db.DatabaseRefused) as info:
+        await db.connect(settings)
+    assert str(info.value).startswith(f"database sqlite:///{blocker / 'data' / 'hitcircle.db'}: ")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(not MYSQL_URL, reason="needs HITCIRCLE_TEST_MYSQL_URL")
+@pytest.mark.parametrize(
+    ("change", "problem"), [("password", "Access denied for user"), ("db", "Unknown database")]
+)
+async def test_mysql_sign_in_errors_are_refused_at_once(change: str, problem: str) -> None:
+    url = make_url(MYSQL_URL)
+    if change == "password":
+        url = url.set(username="hitcircle_no_such_user", password="wrong")
+    else:
+        url = url.set(database="hitcircle_no_such_database")
+    text = url.render_as_string(hide_password=False)
+    settings = settings_from(
+        {"database": {"url": text, "connect_attempts": 50, "connect_backoff": 60}}, {}
+    )
+    with pytest.raises(db.DatabaseRefused) as info:
+        await db.connect(settings)
+    assert str(info.value).startswith(f"database {db.redact(text)} refused: {problem}")
+    assert "wrong" not in str(info.value)
+
+
+async def test_a_host_that_never_answers_is_bounded_by_connect_timeout() -> None:
+    """A server that accepts the connection and says nothing (a MySQL greeting never comes):
+    each attempt ends after connect_timeout, and the attempts are retried, then one line."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = settings_from(
+        {
+            "database": {
+                "url": f"mysql://root@127.0.0.1:{port}/x",
+                "connect_attempts": 2,
+                "connect_backoff": 0.01,
+                "connect_timeout": 0.3,
+            }
+        },
+        {},
+    )
+    try:
+        with pytest.raises(db.DatabaseUnavailable) as info:
+            await db.connect(settings)
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert str(info.value) == (
+        f"database mysql://root@127.0.0.1:{port}/x unreachable after 2 attempts: "
+        "TimeoutError: no answer within 0.3 s"
+    )
+    assert len(accepted) == 2

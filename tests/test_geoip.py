@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -13,9 +14,7 @@ from tests.geoip_support import write_country_db
 
 
 def with_geoip(settings: Settings, database: str) -> Settings:
-    return Settings(
-        **{**settings.__dict__, "extra": {**settings.extra, "geoip": {"database": database}}}
-    )
+    return dataclasses.replace(settings, extra={**settings.extra, "geoip": {"database": database}})
 
 
 def test_countries_of_addresses(settings: Settings) -> None:

@@ -32,7 +32,7 @@ from core import hooks, migrate
 from core.app import create_app
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import BeatmapSource, Download, FetchedSet
-from core.config import Settings
+from core.config import ConfigError, Key, Section, Settings, positive
 from core.db import utcnow
 from core.hooks import Performance, hookimpl
 from core.http import json
@@ -699,6 +699,56 @@ def test_hook_commands(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "hello peppy\n"
     assert "greet" in hitcircle("--help", env=env).stdout
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+GREETING_SECTION = Section(
+    "greeting",
+    (
+        Key("text", "hello", "What the greeting says."),
+        Key("max_per_minute", 10, "Greetings per user and minute.", min=1),
+        Key("timeout", 2.0, check=positive),
+    ),
+)
+
+
+@hookimpl
+def settings_sections() -> list[Section]:
+    return [GREETING_SECTION]
+
+
+async def test_hook_settings_sections(settings: Settings) -> None:
+    async def said(request: Request) -> Response:
+        return json(GREETING_SECTION.read(services(request).settings))
+
+    @hookimpl
+    def routes() -> list[BaseRoute]:
+        return [Route("/greeting", said)]
+
+    greeting = plugin("greeting_settings", settings_sections, routes)
+    configured = dataclasses.replace(
+        settings,
+        extra={"greeting": {"text": "hi"}},
+        env={"HITCIRCLE_GREETING_MAX_PER_MINUTE": "3"},
+    )
+    async with serve(configured, greeting) as (_, client):
+        body = (await client.get("/greeting")).json()
+    assert body == {"text": "hi", "max_per_minute": 3, "timeout": 2.0}
+    # Checked when the plugins load: the app is never built.
+    for extra, env, line in [
+        ({"greeting": {"max_per_minute": 0}}, {}, "greeting.max_per_minute: must be at least 1"),
+        ({"greeting": {"txt": "x"}}, {}, "greeting.txt: unknown key (did you mean text?)"),
+        ({}, {"HITCIRCLE_GREETING_TIMEOUT": "soon"}, "greeting.timeout: expected a number"),
+        ({}, {"HITCIRCLE_GREETNG_TEXT": "x"}, "(did you mean HITCIRCLE_GREETING_TEXT?)"),
+    ]:
+        broken = dataclasses.replace(settings, extra=extra, env=env)
+        with pytest.raises(ConfigError, match=re.escape(line)):
+            create_app(broken, extra_plugins=[greeting])
+    # Without the plugin nobody declares [greeting].
+    with pytest.raises(ConfigError, match=re.escape("[greeting]: unknown section")):
+        create_app(configured)
 
 
 # --- the contract stays in step ----------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from core.config import ConfigError, Settings
@@ -11,7 +13,7 @@ from tests.conftest import MailSink
 
 
 def with_mail(settings: Settings, **section: object) -> Settings:
-    return Settings(**{**settings.__dict__, "extra": {**settings.extra, "mail": section}})
+    return dataclasses.replace(settings, extra={**settings.extra, "mail": section})
 
 
 async def test_a_message_reaches_the_server(settings: Settings, mail_sink: MailSink) -> None:

@@ -17,10 +17,10 @@ def test_builtin_plugins_are_found() -> None:
 
 
 def test_disabled_plugins_are_not_registered() -> None:
-    settings = settings_from({"plugins": {"disabled": ["storage_local"]}}, {})
+    settings = settings_from({"plugins": {"disabled": ["api_v1"]}}, {})
     pm = load(settings)
-    assert pm.get_plugin("storage_local") is None
-    assert not next(p for p in discover(settings) if p.name == "storage_local").enabled
+    assert pm.get_plugin("api_v1") is None
+    assert not next(p for p in discover(settings) if p.name == "api_v1").enabled
 
 
 def test_enabled_list_is_exclusive() -> None:
@@ -29,7 +29,7 @@ def test_enabled_list_is_exclusive() -> None:
 
 
 def test_unknown_plugin_in_config_is_one_line() -> None:
-    with pytest.raises(PluginError, match="plugin 'nope' named in config is not installed"):
+    with pytest.raises(ConfigError, match=r"plugins\.disabled: no plugin named 'nope'"):
         load(settings_from({"plugins": {"disabled": ["nope"]}}, {}))
 
 
@@ -189,7 +189,7 @@ def test_config_check_names_a_bad_pp_calculator(tmp_path: Path) -> None:
         "check",
         env={"HITCIRCLE_PP_CALCULATOR": "my_pp", "HITCIRCLE_DATA_DIR": str(tmp_path)},
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr == (
         "hitcircle: config error: pp.calculator: no plugin named 'my_pp' is installed "
         '(calculators: pp_rosu; "" for no pp)\n'

@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from core.auth import store as oauth_db
 from core.chat import notifications
-from core.config import Settings
+from core.config import Key, Section, Settings
 from core.files import private_dir, write_private
 from core.http import ApiError
 from core.services import Services, services
@@ -72,22 +72,39 @@ def unauthenticated() -> ApiError:
     return ApiError(401, dict(UNAUTHENTICATED))
 
 
+SECTION = Section(
+    "auth",
+    (
+        # Every worker and host must share it.
+        Key(
+            "private_key",
+            "",
+            "PEM file of the RSA key signing access tokens; empty: <data.dir>/oauth-private.pem.",
+            path=True,
+        ),
+        # bcrypt accepts 4..31; each step doubles the time of a sign-in.
+        Key("bcrypt_rounds", 10, "bcrypt cost of new password hashes.", min=4, max=31),
+        Key(
+            "cache_seconds",
+            300,
+            "Seconds a token row or user row stays cached between database reads.",
+            min=0,
+        ),
+        # core.auth.signin explains the two locks.
+        Key(
+            "failed_login_limit",
+            10,
+            "Failed password checks allowed per client address and per account in the window.",
+            min=1,
+        ),
+        Key("failed_login_window", 600, "Seconds of the failed sign-in window.", min=1),
+    ),
+    "Passwords and access tokens.",
+)
+
+
 def auth_settings(settings: Settings) -> dict[str, Any]:
-    return settings.section(
-        "auth",
-        {
-            # PEM file of the RSA key that signs access tokens; empty: <data.dir>/oauth-private.pem,
-            # created on first use. Every worker and host must share it.
-            "private_key": "",
-            "bcrypt_rounds": 10,
-            # Seconds a token row or user row stays in the cache between database reads.
-            "cache_seconds": 300,
-            # Failed password checks allowed per client address and per account within the
-            # window (seconds); core.auth.signin explains the two locks.
-            "failed_login_limit": 10,
-            "failed_login_window": 600,
-        },
-    )
+    return SECTION.read(settings)
 
 
 # --- passwords ---------------------------------------------------------------------------------

@@ -13,28 +13,37 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 
-from core.config import ConfigError, Settings
+from core.config import Key, Section, Settings, positive
 from core.services import services
 
-DEFAULTS: dict[str, Any] = {
-    # Tried in this order; names of sources that no enabled plugin provides are skipped.
-    "sources": ("local", "upstream"),
-    # Seconds encoded beatmap/beatmapset responses stay cached (they are also dropped on change).
-    "cache_ttl": 300,
-    # Processes computing difficulty attributes with rosu-pp-py.
-    "difficulty_workers": 2,
-    # Seconds one difficulty calculation may take before the request gets 422.
-    "difficulty_timeout": 20.0,
-}
+SECTION = Section(
+    "beatmaps",
+    (
+        Key(
+            "sources",
+            ("local", "upstream"),
+            "Tried in this order; names of sources that no enabled plugin provides are skipped.",
+        ),
+        Key(
+            "cache_ttl",
+            300,
+            "Seconds encoded beatmap/beatmapset responses stay cached (dropped on change too).",
+            min=1,
+        ),
+        Key("difficulty_workers", 2, "Processes computing difficulty attributes.", min=1, max=64),
+        Key(
+            "difficulty_timeout",
+            20.0,
+            "Seconds one difficulty calculation may take before the request gets 422.",
+            check=positive,
+        ),
+    ),
+    "Beatmap sources, caching and difficulty calculation.",
+)
 
 
 def beatmap_settings(settings: Settings) -> dict[str, Any]:
-    values = settings.section("beatmaps", DEFAULTS)
-    if values["cache_ttl"] < 1:
-        raise ConfigError("beatmaps.cache_ttl", "must be at least 1")
-    if values["difficulty_workers"] < 1:
-        raise ConfigError("beatmaps.difficulty_workers", "must be at least 1")
-    return values
+    return SECTION.read(settings)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from core.auth import forget_user, load_user
 from core.chat import notifications as notify_db
 from core.chat import store as chat_db
 from core.chat.store import ANNOUNCE, HIDEABLE, MULTIPLAYER, PM, PUBLIC
-from core.config import Settings
+from core.config import Key, Section, Settings
 from core.db import utcnow
 from core.http import ApiError, error, not_found, time_z, unprocessable
 from core.services import Services
@@ -52,36 +52,80 @@ DEFAULT_DESCRIPTIONS = {
 LISTING = frozenset({"current_user_attributes", "last_read_id", "last_message_id", "users"})
 
 
+def _channels(value: Any) -> str | None:
+    bad = [entry for entry in value if not entry.startswith("#") or len(entry.split("=")[0]) < 2]
+    return f"expected '#name' or '#name=description', got {bad[0]!r}" if bad else None
+
+
+def _ids(value: Any) -> str | None:
+    bad = [entry for entry in value if not str(entry).isdigit()]
+    return f"expected user ids, got {bad[0]!r}" if bad else None
+
+
+def _ws_url(value: Any) -> str | None:
+    ok = not value or value.startswith(("ws://", "wss://"))
+    return None if ok else f"expected a ws:// or wss:// URL, got {value!r}"
+
+
+SECTION = Section(
+    "chat",
+    (
+        Key(
+            "channels",
+            ("#osu", "#lobby"),
+            "Public channels of a fresh server: '#name' or '#name=description'.",
+            check=_channels,
+        ),
+        # Announcements allow 1024 (osu-web's column size).
+        Key(
+            "message_length_limit",
+            450,
+            "Characters per message.",
+            min=1,
+            max=chat_db.MAX_CONTENT,
+        ),
+        # Public channels and PMs are counted apart.
+        Key("public_limit", 1, "Public messages per window per user.", min=1),
+        Key("public_window", 1, "Seconds of the public message window.", min=1),
+        Key("private_limit", 1, "Private messages per window per user.", min=1),
+        Key("private_window", 1, "Seconds of the private message window.", min=1),
+        Key("public_backlog_hours", 24, "Hours of public channel history served.", min=0),
+        Key(
+            "announcer_ids",
+            (),
+            "Users (ids) who may create ANNOUNCE channels besides bot accounts.",
+            check=_ids,
+        ),
+        Key(
+            "notification_endpoint",
+            "",
+            "Websocket URL given to clients; empty: ws(s)://<server.public_url>/notifications/feed.",
+            check=_ws_url,
+        ),
+        # Revoked: `logout`, then close.
+        Key("token_check_seconds", 30, "Seconds between re-checks of a websocket's token.", min=1),
+        # lazer opens one per running game; one more is refused with close code 1013.
+        Key(
+            "max_sockets_per_user",
+            8,
+            "Notification websockets one user may hold at once, over every worker; 0: no limit.",
+            min=0,
+        ),
+        # lazer sends one `chat.start` per connection; the excess gets an `error` frame.
+        Key(
+            "chat_toggle_limit",
+            10,
+            "chat.start/chat.end messages one websocket may send per window; 0: no limit.",
+            min=0,
+        ),
+        Key("chat_toggle_window", 60, "Seconds of the chat.start/chat.end window.", min=1),
+    ),
+    "Chat channels, messages and the notification websocket.",
+)
+
+
 def chat_settings(settings: Settings) -> dict[str, Any]:
-    return settings.section(
-        "chat",
-        {
-            # Public channels that exist on a fresh server: "#name" or "#name=description".
-            "channels": ("#osu", "#lobby"),
-            # Characters per message; announcements allow 1024 (osu-web's column size).
-            "message_length_limit": 450,
-            # Messages per window (seconds) per user, public channels and PMs counted apart.
-            "public_limit": 1,
-            "public_window": 1,
-            "private_limit": 1,
-            "private_window": 1,
-            # Public channel history reaches back this many hours.
-            "public_backlog_hours": 24,
-            # Users (ids) who may create ANNOUNCE channels besides bot accounts.
-            "announcer_ids": (),
-            # Websocket URL given to clients; empty: ws(s)://<server.public_url>/notifications/feed.
-            "notification_endpoint": "",
-            # Seconds between re-checks of a websocket's token (revoked: `logout`, then close).
-            "token_check_seconds": 30,
-            # Notification websockets one user may hold at once, over every worker (lazer opens
-            # one per running game); one more is refused with close code 1013.
-            "max_sockets_per_user": 8,
-            # `chat.start`/`chat.end` messages one websocket may send per window (seconds); lazer
-            # sends one `chat.start` per connection. The excess gets an `error` frame.
-            "chat_toggle_limit": 10,
-            "chat_toggle_window": 60,
-        },
-    )
+    return SECTION.read(settings)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from core.chat import service as chat
 from core.chat import store as chat_db
-from core.config import Settings
+from core.config import Key, Section, Settings
 from core.db import utcnow
 from core.http import unprocessable
 from core.rooms import access
@@ -27,17 +27,19 @@ MIN_DURATION = dt.timedelta(minutes=30)
 CLOSE_WINDOW = dt.timedelta(minutes=5)
 
 
+SECTION = Section(
+    "rooms",
+    (
+        Key("max_playlist_days", 14, "Longest playlist a user may open, in days.", min=1),
+        Key("max_active_playlists", 3, "Playlists one user may have open at once.", min=0),
+        Key("max_attempts_limit", 128, "Highest max_attempts a playlist may set.", min=1),
+    ),
+    "Multiplayer and playlist rooms.",
+)
+
+
 def rooms_settings(settings: Settings) -> dict[str, Any]:
-    return settings.section(
-        "rooms",
-        {
-            # Longest playlist a user may open, in days.
-            "max_playlist_days": 14,
-            # Playlists one user may have open at once.
-            "max_active_playlists": 3,
-            "max_attempts_limit": 128,
-        },
-    )
+    return SECTION.read(settings)
 
 
 async def create_channel(app: Starlette, room_id: int, name: str, host: Row) -> int:

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from core import mods as mods_domain
 from core.beatmaps import resolve
 from core.beatmaps import store as beatmaps_db
-from core.config import Settings
+from core.config import Key, Section, Settings, positive, rate_limit
 from core.db import utcnow
 from core.hooks import Performance
 from core.http import ApiError, unprocessable
@@ -44,18 +44,35 @@ RETRY_ERRORS = (1213, 1205)
 RETRIES = 5
 
 
+SECTION = Section(
+    "scores",
+    (
+        Key(
+            "token_lifetime",
+            86400,
+            "Seconds a submission token stays valid after the play started.",
+            min=1,
+        ),
+        Key(
+            "lock_timeout",
+            30.0,
+            "Seconds the per-user submission lock may be held and waited for.",
+            check=positive,
+        ),
+        # osu-web: 10 a minute.
+        Key(
+            "download_limit",
+            "10/minute",
+            "Replay downloads per token; 'none' switches it off.",
+            check=rate_limit,
+        ),
+    ),
+    "Score submission and replays.",
+)
+
+
 def score_settings(settings: Settings) -> dict[str, Any]:
-    return settings.section(
-        "scores",
-        {
-            # Seconds a submission token stays valid after the play started.
-            "token_lifetime": 86400,
-            # Seconds the per-user submission lock may be held and waited for.
-            "lock_timeout": 30.0,
-            # Replay downloads per token (osu-web: 10 a minute); "none" switches it off.
-            "download_limit": "10/minute",
-        },
-    )
+    return SECTION.read(settings)
 
 
 async def purge_tokens(app: Any) -> None:

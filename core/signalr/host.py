@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from core.config import Settings
+from core.config import Key, Section, Settings, positive
 from core.http import ApiError, json
 from core.lazer import (
     VOID,
@@ -47,19 +47,29 @@ NEGOTIATE_TTL = 300
 PING_FRAME = encode_frame(Ping())
 
 
+SECTION = Section(
+    "signalr",
+    (
+        # The client closes after 30 s of silence; a ping every 15 s at most keeps it open.
+        Key("keepalive_interval", 15.0, "Seconds between server pings.", check=positive),
+        # It pings every 15 s itself.
+        Key(
+            "client_timeout", 30.0, "Seconds of silence before a client is dropped.", check=positive
+        ),
+        Key(
+            "token_check_interval",
+            30.0,
+            "Seconds between checks of a live connection's token (revocation closes it).",
+            check=positive,
+        ),
+        Key("max_message_size", 64 * 1024, "Largest hub message accepted, in bytes.", min=1024),
+    ),
+    "The realtime hubs' transport.",
+)
+
+
 def signalr_settings(settings: Settings) -> dict[str, Any]:
-    return settings.section(
-        "signalr",
-        {
-            # The client closes after 30 s of silence; a ping every 15 s at most keeps it open.
-            "keepalive_interval": 15.0,
-            # A client silent this long is dropped (it pings every 15 s itself).
-            "client_timeout": 30.0,
-            # How often a live connection's token is checked again (revocation closes it).
-            "token_check_interval": 30.0,
-            "max_message_size": 64 * 1024,
-        },
-    )
+    return SECTION.read(settings)
 
 
 class HubHost:

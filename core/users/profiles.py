@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from databases import Database
 
-from core.config import Settings
+from core.config import Key, Section, Settings, http_url
 from core.db import utcnow
 from core.http import time_offset
 from core.scores.scoring import RULESETS
@@ -49,17 +49,36 @@ USER_PREFERENCES = {
 }
 
 
+def _country(value: Any) -> str | None:
+    ok = len(value) == 2 and value.isascii() and value.isalpha() and value.isupper()
+    return None if ok else f"expected two capital letters (ISO 3166-1), got {value!r}"
+
+
+SECTION = Section(
+    "accounts",
+    (
+        # A GeoIP plugin may choose better later.
+        Key("default_country", "XX", "Country of new accounts (XX: unknown).", check=_country),
+        # lazer loads images from *.ppy.sh only.
+        Key(
+            "default_avatar_url",
+            "https://osu.ppy.sh/images/layout/avatar-guest@2x.png",
+            "Avatar of users who have not set their own.",
+            check=http_url,
+        ),
+        Key(
+            "default_cover_url",
+            "https://osu.ppy.sh/images/headers/profile-covers/c1.jpg",
+            "Profile cover of users who have not set their own.",
+            check=http_url,
+        ),
+    ),
+    "New accounts and profile defaults.",
+)
+
+
 def accounts_settings(settings: Settings) -> dict[str, Any]:
-    return settings.section(
-        "accounts",
-        {
-            # Country of new accounts (a GeoIP plugin may choose better later).
-            "default_country": "XX",
-            # Avatar and cover of users who have not set their own (lazer loads *.ppy.sh only).
-            "default_avatar_url": "https://osu.ppy.sh/images/layout/avatar-guest@2x.png",
-            "default_cover_url": "https://osu.ppy.sh/images/headers/profile-covers/c1.jpg",
-        },
-    )
+    return SECTION.read(settings)
 
 
 def profile_key(user_id: int, mode: str | None) -> str:

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from core.auth import api_route
+from core.config import Section
 from core.db import utcnow
 from core.hooks import hookimpl
 from core.jobs import Job
@@ -57,6 +58,11 @@ def routes() -> list[BaseRoute]:
         api_route(f"{PRIVATE}/me/totp/enable", views.totp_enable, methods=["POST"], scope=lazer),
         api_route(f"{PRIVATE}/me/totp/disable", views.totp_disable, methods=["POST"], scope=lazer),
     ]
+
+
+@hookimpl
+def settings_sections() -> list[Section]:
+    return [security.SECTION]
 
 
 @hookimpl

@@ -12,43 +12,54 @@ from starlette.requests import Request
 from core.auth import revoke_user_tokens, sha256_hex, token_key
 from core.auth import store as oauth_db
 from core.chat import notifications
-from core.config import ConfigError, Settings
+from core.config import ConfigError, Key, Section, Settings
 from core.mail import mail_enabled, send_mail
 from core.services import Services
 from plugins.account_security import store
 
-DEFAULTS: dict[str, Any] = {
-    # New accounts must verify their e-mail address before they can sign in (needs [mail]).
-    "require_verified_email": False,
-    # "off", or "new_devices": a password sign-in from a device that has not verified lately
-    # must give a mailed key or a TOTP code before it may change anything (lazer asks for it).
-    "session_verification": "off",
-    # Days a device that verified a session is trusted not to be asked again.
-    "trusted_device_days": 30,
-    # Seconds a mailed key stays valid: session keys, password resets, e-mail verification.
-    "session_key_lifetime": 600,
-    "reset_key_lifetime": 3600,
-    "email_key_lifetime": 86400,
-    # Wrong keys tried against one mailed key before it is spent.
-    "key_attempts": 5,
-    # The name authenticator apps show for this server's TOTP entries ("" = the public host).
-    "totp_issuer": "",
-}
+SECTION = Section(
+    "account_security",
+    (
+        Key(
+            "require_verified_email",
+            False,
+            "New accounts verify their e-mail address before they can sign in (needs [mail]).",
+        ),
+        Key(
+            "session_verification",
+            "off",
+            "'off', or 'new_devices': a password sign-in from a device that has not verified "
+            "lately gives a mailed key or a TOTP code before it changes anything (needs [mail]).",
+            choices=("off", "new_devices"),
+        ),
+        Key(
+            "trusted_device_days",
+            30,
+            "Days a device that verified a session is not asked again; 0: every time.",
+            min=0,
+        ),
+        Key("session_key_lifetime", 600, "Seconds a mailed session key is valid.", min=1),
+        Key("reset_key_lifetime", 3600, "Seconds a mailed password-reset key is valid.", min=1),
+        Key(
+            "email_key_lifetime", 86400, "Seconds a mailed e-mail verification key is valid.", min=1
+        ),
+        Key(
+            "key_attempts", 5, "Wrong keys tried against one mailed key before it is spent.", min=1
+        ),
+        Key(
+            "totp_issuer",
+            "",
+            "The name authenticator apps show for this server; empty: the public host name.",
+        ),
+    ),
+    "Account security: e-mail verification, session verification, TOTP, password resets.",
+)
 
 BACKUP_CODES = 10
 
 
 def security_settings(settings: Settings) -> dict[str, Any]:
-    values = settings.section("account_security", DEFAULTS)
-    if values["session_verification"] not in ("off", "new_devices"):
-        raise ConfigError(
-            "account_security.session_verification", "expected 'off' or 'new_devices'"
-        )
-    for key in ("trusted_device_days", "session_key_lifetime", "reset_key_lifetime"):
-        if values[key] < 0 or (key != "trusted_device_days" and values[key] == 0):
-            raise ConfigError(f"account_security.{key}", "must be positive")
-    if values["email_key_lifetime"] <= 0 or values["key_attempts"] < 1:
-        raise ConfigError("account_security.key_attempts", "must be at least 1")
+    values = SECTION.read(settings)
     for key, needed in (
         ("require_verified_email", values["require_verified_email"]),
         ("session_verification", values["session_verification"] != "off"),

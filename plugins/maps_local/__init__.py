@@ -20,27 +20,39 @@ from core.beatmaps import archive
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import Download, FetchedSet
 from core.beatmaps.store import OPERATOR_STATUSES
-from core.config import ConfigError, Settings, load_settings
+from core.config import Key, Section, Settings, load_settings
 from core.hooks import hookimpl
 from core.services import services
 
-DEFAULTS: dict[str, Any] = {
-    # Status of imported sets when `--status` is not given.
-    "default_status": "pending",
-    # Files without ids get ids from here up (far above official ids, below the client's 2^31).
-    "first_local_id": 1_500_000_000,
-}
+SECTION = Section(
+    "beatmaps_local",
+    (
+        Key(
+            "default_status",
+            "pending",
+            "Status of imported sets when `--status` is not given.",
+            choices=OPERATOR_STATUSES,
+        ),
+        # Far above official ids, below the client's 2^31.
+        Key(
+            "first_local_id",
+            1_500_000_000,
+            "Files without ids get ids from here up.",
+            min=1,
+            max=2**31 - 1,
+        ),
+    ),
+    "Imported beatmaps (`hitcircle beatmaps import`).",
+)
 
 
 def local_settings(settings: Settings) -> dict[str, Any]:
-    values = settings.section("beatmaps_local", DEFAULTS)
-    if values["default_status"] not in OPERATOR_STATUSES:
-        raise ConfigError(
-            "beatmaps_local.default_status", f"expected one of {', '.join(OPERATOR_STATUSES)}"
-        )
-    if not 0 < values["first_local_id"] < 2**31:
-        raise ConfigError("beatmaps_local.first_local_id", "must be between 1 and 2^31-1")
-    return values
+    return SECTION.read(settings)
+
+
+@hookimpl
+def settings_sections() -> list[Section]:
+    return [SECTION]
 
 
 class LocalSource:

@@ -18,40 +18,68 @@ from starlette.applications import Starlette
 
 from core.beatmaps.sources import Download, FetchedSet
 from core.beatmaps.store import STATUS_IDS
-from core.config import ConfigError, Settings
+from core.config import Key, Section, Settings, http_url, positive
 from core.db import utcnow
 from core.hooks import hookimpl
 from core.services import services
 
 from .client import UpstreamClient, UpstreamError
 
-DEFAULTS: dict[str, Any] = {
-    "base_url": "https://osu.ppy.sh",
-    "client_id": "",
-    "client_secret": "",
-    # Seconds after which a set that is not ranked/approved/loved is fetched again.
-    "refresh_after": 86400,
-    # Seconds one request may wait for upstream, retries included.
-    "timeout": 5.0,
-    "retries": 3,
-    # Seconds a miss (unknown checksum/id upstream) is remembered, so clients cannot hammer it.
-    "miss_ttl": 300,
-    # `.osu` file URLs, `{id}` = beatmap id; tried in order.
-    "osu_mirrors": ("https://osu.ppy.sh/osu/{id}",),
-    # Where downloads redirect: `{id}` = set id, `{no_video}` = 1 or 0. Empty: no downloads.
-    "download_url": "",
-}
+
+def _urls(value: Any) -> str | None:
+    bad = [url for url in value if http_url(url)]
+    return f"expected http(s) URLs, got {bad[0]!r}" if bad else None
+
+
+def _optional_url(value: Any) -> str | None:
+    return http_url(value) if value else None
+
+
+SECTION = Section(
+    "beatmaps_upstream",
+    (
+        Key("base_url", "https://osu.ppy.sh", "The official osu! API.", check=http_url),
+        Key("client_id", "", "OAuth client credentials; without them nothing is fetched."),
+        Key("client_secret", ""),
+        Key(
+            "refresh_after",
+            86400,
+            "Seconds after which a set that is not ranked/approved/loved is fetched again.",
+            min=1,
+        ),
+        Key(
+            "timeout",
+            5.0,
+            "Seconds one request may wait for upstream, retries included.",
+            check=positive,
+        ),
+        Key("retries", 3, "Attempts per request on 429/5xx.", min=1),
+        # So clients cannot hammer upstream with unknown checksums or ids.
+        Key("miss_ttl", 300, "Seconds a miss is remembered.", min=1),
+        Key(
+            "osu_mirrors",
+            ("https://osu.ppy.sh/osu/{id}",),
+            "`.osu` file URLs tried in order ({id}: beatmap id).",
+            check=_urls,
+        ),
+        Key(
+            "download_url",
+            "",
+            "Where downloads redirect ({id}: set id, {no_video}: 1 or 0); empty: no downloads.",
+            check=_optional_url,
+        ),
+    ),
+    "Beatmaps from the official osu! API.",
+)
 
 
 def upstream_settings(settings: Settings) -> dict[str, Any]:
-    values = settings.section("beatmaps_upstream", DEFAULTS)
-    if values["timeout"] <= 0:
-        raise ConfigError("beatmaps_upstream.timeout", "must be positive")
-    if values["retries"] < 1:
-        raise ConfigError("beatmaps_upstream.retries", "must be at least 1")
-    if not values["base_url"].startswith(("http://", "https://")):
-        raise ConfigError("beatmaps_upstream.base_url", "expected an http(s) URL")
-    return values
+    return SECTION.read(settings)
+
+
+@hookimpl
+def settings_sections() -> list[Section]:
+    return [SECTION]
 
 
 # The app's upstream client, under this key of its `Services.extras` (made on first use).

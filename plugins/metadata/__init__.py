@@ -4,10 +4,17 @@ osu.Game/Online/Metadata/IMetadataServer.cs)."""
 
 from __future__ import annotations
 
+from core.config import Section
 from core.hooks import hookimpl
+from plugins.metadata import hub
 from plugins.metadata.hub import MetadataHub
 
 
 @hookimpl
 def hubs() -> list[type[MetadataHub]]:
     return [MetadataHub]
+
+
+@hookimpl
+def settings_sections() -> list[Section]:
+    return [hub.SECTION]

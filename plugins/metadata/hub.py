@@ -15,6 +15,7 @@ from typing import Any
 from loguru import logger
 
 from core.beatmaps import store as beatmaps_db
+from core.config import Key, Section, Settings, positive
 from core.lazer.types import BeatmapUpdates, UserActivity, UserPresence, UserStatus
 from core.services import services
 from core.signalr import Connection, Hub, HubError, hub_method
@@ -32,16 +33,24 @@ UPDATES_GROUP = "beatmap-updates"
 ANNOUNCED_KEY = "metadata:beatmap-updates:announced"
 
 
-def metadata_settings(settings: Any) -> dict[str, Any]:
-    return settings.section(
-        "metadata",
-        {
-            # Seconds between looks at the beatmap change queue for BeatmapSetsUpdated.
-            "beatmap_updates_interval": 5.0,
-            # Set ids per GetChangesSince answer; the client asks again until none are left.
-            "beatmap_updates_batch": 100,
-        },
-    )
+SECTION = Section(
+    "metadata",
+    (
+        Key(
+            "beatmap_updates_interval",
+            5.0,
+            "Seconds between looks at the beatmap change queue for BeatmapSetsUpdated.",
+            check=positive,
+        ),
+        # The client asks again until none are left.
+        Key("beatmap_updates_batch", 100, "Set ids per GetChangesSince answer.", min=1),
+    ),
+    "The metadata hub.",
+)
+
+
+def metadata_settings(settings: Settings) -> dict[str, Any]:
+    return SECTION.read(settings)
 
 
 def friends_group(user_id: int) -> str:

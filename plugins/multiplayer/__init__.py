@@ -6,11 +6,18 @@ play in the same room; rooms also exist as database rows for the HTTP API (plugi
 
 from __future__ import annotations
 
+from core.config import Section
 from core.hooks import hookimpl
 from core.signalr import Hub
+from plugins.multiplayer import hub
 from plugins.multiplayer.hub import MultiplayerHub
 
 
 @hookimpl
 def hubs() -> list[type[Hub]]:
     return [MultiplayerHub]
+
+
+@hookimpl
+def settings_sections() -> list[Section]:
+    return [hub.SECTION]

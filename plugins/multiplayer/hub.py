@@ -19,6 +19,7 @@ from loguru import logger
 
 from core.beatmaps import store as beatmaps_db
 from core.clock import Clock, clock_of
+from core.config import Key, Section, Settings, positive
 from core.db import utcnow
 from core.lazer.types import (
     BeatmapAvailability,
@@ -77,15 +78,23 @@ MATCHMAKING_UNAVAILABLE = "Matchmaking is not available on this server."
 RANKED_UNAVAILABLE = "Ranked play is not available on this server."
 
 
-def multiplayer_settings(settings: Any) -> dict[str, Any]:
-    return settings.section(
-        "multiplayer",
-        {
-            # Seconds between liveness marks of this worker's room members; a member whose
-            # worker stopped marking it for three intervals is removed from its room.
-            "liveness_interval": 20.0,
-        },
-    )
+SECTION = Section(
+    "multiplayer",
+    (
+        # A member whose worker stopped marking it for three intervals is removed from its room.
+        Key(
+            "liveness_interval",
+            20.0,
+            "Seconds between liveness marks of this worker's room members.",
+            check=positive,
+        ),
+    ),
+    "The multiplayer hub.",
+)
+
+
+def multiplayer_settings(settings: Settings) -> dict[str, Any]:
+    return SECTION.read(settings)
 
 
 def _settings_error(settings: MultiplayerRoomSettings, users: int = 1) -> str | None:

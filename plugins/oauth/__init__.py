@@ -8,10 +8,11 @@ from starlette.routing import BaseRoute, Route
 
 from core.auth import api_route
 from core.auth import store as oauth_db
+from core.config import Section
 from core.hooks import hookimpl
 from core.jobs import Job
 from core.services import services
-from plugins.oauth import views
+from plugins.oauth import grants, views
 from plugins.oauth.grants import oauth_settings, touch_authenticator
 
 
@@ -58,3 +59,8 @@ def commands(cli: Any) -> None:
     from plugins.oauth.commands import add_commands
 
     add_commands(cli)
+
+
+@hookimpl
+def settings_sections() -> list[Section]:
+    return [grants.SECTION]

@@ -27,7 +27,7 @@ from core.auth import (
     signin,
 )
 from core.auth import store as oauth_db
-from core.config import Settings
+from core.config import Key, Section, Settings
 from core.db import utcnow
 from core.http import Params
 from core.plugins import resolve
@@ -57,15 +57,22 @@ LAZER_SECRETS = (
 )
 
 
+SECTION = Section(
+    "oauth",
+    (
+        Key("lazer_client_id", 5, "Client id of the built-in osu!lazer client.", min=1),
+        Key(
+            "lazer_client_secrets",
+            LAZER_SECRETS,
+            "Secrets the built-in lazer client may present; empty accepts any secret.",
+        ),
+    ),
+    "OAuth: the built-in lazer client.",
+)
+
+
 def oauth_settings(settings: Settings) -> dict[str, Any]:
-    return settings.section(
-        "oauth",
-        {
-            "lazer_client_id": 5,
-            # Secrets the built-in lazer client may present; empty accepts any secret.
-            "lazer_client_secrets": LAZER_SECRETS,
-        },
-    )
+    return SECTION.read(settings)
 
 
 # --- client authentication ---------------------------------------------------------------------

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.config import Section
 from core.hooks import hookimpl
 from core.services import services
+from plugins.spectator import buffer
 from plugins.spectator.hub import SpectatorHub
 
 
@@ -21,3 +23,8 @@ async def score_processed(app: Any, score: Any) -> None:
     host = services(app).hubs.get(SpectatorHub.name)
     if host is not None and isinstance(host.hub, SpectatorHub):
         await host.hub.score_processed(score)
+
+
+@hookimpl
+def settings_sections() -> list[Section]:
+    return [buffer.SECTION]

@@ -20,24 +20,31 @@ import orjson
 from loguru import logger
 
 from core.beatmaps import store as beatmaps_db
+from core.config import Key, Section, Settings, positive
 from core.scores import store as scores_db
 from core.services import services
 from core.users import store as users_db
 from plugins.spectator import replay
 
+SECTION = Section(
+    "spectator",
+    (
+        Key(
+            "buffer_ttl",
+            300.0,
+            "Seconds a score buffer lives without new frames before it is discarded.",
+            check=positive,
+        ),
+        # 20 bytes a frame; later frames are not recorded.
+        Key("max_replay_bytes", 8 * 1024 * 1024, "Frame data kept per score.", min=0),
+        Key("max_watched_users", 256, "Users one connection may watch at once.", min=1),
+    ),
+    "The spectator hub.",
+)
 
-def spectator_settings(settings: Any) -> dict[str, Any]:
-    return settings.section(
-        "spectator",
-        {
-            # Seconds a score buffer lives without new frames before it is discarded.
-            "buffer_ttl": 300.0,
-            # Frame data kept per score (20 bytes a frame); later frames are not recorded.
-            "max_replay_bytes": 8 * 1024 * 1024,
-            # Users one connection may watch at once.
-            "max_watched_users": 256,
-        },
-    )
+
+def spectator_settings(settings: Settings) -> dict[str, Any]:
+    return SECTION.read(settings)
 
 
 def _meta(token: int) -> str:

@@ -13,35 +13,37 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from core.config import ConfigError, Settings
+from core.config import ConfigError, Key, Section, Settings, positive
 from core.hooks import hookimpl
 from core.storage import check_key
 
-DEFAULTS: dict[str, Any] = {
-    # The service's URL; empty means AWS itself (the region picks the endpoint).
-    "endpoint_url": "",
-    "region": "us-east-1",
-    "bucket": "",
-    # Keys are stored under this prefix ("" or e.g. "hitcircle/"), so one bucket can hold more.
-    "prefix": "",
-    # Empty: the usual AWS chain (environment, ~/.aws, instance role).
-    "access_key_id": "",
-    "secret_access_key": "",
-    # "path" (http://host/bucket/key: MinIO and most self-hosted services) or "virtual".
-    "addressing_style": "path",
-    # Seconds for connecting and for each read; a stalled service fails a request, not a worker.
-    "timeout": 10.0,
-}
+SECTION = Section(
+    "storage_s3",
+    (
+        Key("endpoint_url", "", "The service's URL; empty means AWS itself (by region)."),
+        Key("region", "us-east-1", "The bucket's region."),
+        Key("bucket", "", "The bucket (it must exist); required with storage.backend = 's3'."),
+        # So one bucket can hold more than one installation.
+        Key("prefix", "", "Keys are stored under this prefix, e.g. 'hitcircle/'."),
+        Key("access_key_id", "", "Empty: the usual AWS chain (environment, ~/.aws, role)."),
+        Key("secret_access_key", "", "The secret of access_key_id."),
+        Key(
+            "addressing_style",
+            "path",
+            "'path' (http://host/bucket/key: MinIO, most self-hosted services) or 'virtual'.",
+            choices=("path", "virtual"),
+        ),
+        # A stalled service fails a request, not a worker.
+        Key("timeout", 10.0, "Seconds for connecting and for each read.", check=positive),
+    ),
+    'S3-compatible object storage (`storage.backend = "s3"`).',
+)
 
 
 def s3_settings(settings: Settings) -> dict[str, Any]:
-    values = settings.section("storage_s3", DEFAULTS)
+    values = SECTION.read(settings)
     if not values["bucket"]:
         raise ConfigError("storage_s3.bucket", "is required for storage.backend = 's3'")
-    if values["addressing_style"] not in ("path", "virtual"):
-        raise ConfigError("storage_s3.addressing_style", "expected 'path' or 'virtual'")
-    if values["timeout"] <= 0:
-        raise ConfigError("storage_s3.timeout", "must be positive")
     if values["endpoint_url"] and not values["endpoint_url"].startswith(("http://", "https://")):
         raise ConfigError("storage_s3.endpoint_url", "expected an http(s) URL")
     if bool(values["access_key_id"]) != bool(values["secret_access_key"]):
@@ -148,3 +150,8 @@ class S3Storage:
 @hookimpl
 def storage_backends() -> dict[str, Any]:
     return {"s3": S3Storage}
+
+
+@hookimpl
+def settings_sections() -> list[Section]:
+    return [SECTION]

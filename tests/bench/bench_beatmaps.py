@@ -66,7 +66,7 @@ async def prepare(data_dir: str, redis: str) -> dict[str, str]:
     from tests.beatmaps.support import md5
 
     env = {
-        "HITCIRCLE_CONFIG": "/nonexistent.toml",
+        "HITCIRCLE_CONFIG": "none",
         "HITCIRCLE_DATA_DIR": data_dir,
         "HITCIRCLE_RATELIMIT_DEFAULT": "100000000/minute",
         "HITCIRCLE_LOG_LEVEL": "WARNING",

@@ -57,7 +57,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as data:
         env = {
-            "HITCIRCLE_CONFIG": "/nonexistent.toml",
+            "HITCIRCLE_CONFIG": "none",
             "HITCIRCLE_DATA_DIR": data,
             "HITCIRCLE_PLUGINS_MODULES": "tests.bench.bench_host",
             "HITCIRCLE_RATELIMIT_DEFAULT": "100000000/minute",

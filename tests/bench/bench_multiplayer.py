@@ -243,7 +243,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as data:
         env = {
-            "HITCIRCLE_CONFIG": "/nonexistent.toml",
+            "HITCIRCLE_CONFIG": "none",
             "HITCIRCLE_DATA_DIR": data,
             "HITCIRCLE_RATELIMIT_DEFAULT": "100000000/minute",
             "HITCIRCLE_LOG_LEVEL": "WARNING",

@@ -79,7 +79,7 @@ async def prepare(data_dir: str, mysql: str, redis: str) -> dict[str, Any]:
             tokens.append(await issue_token(app, uid))
         await services(app).cache.delete(*[f"auth:user:{i}" for i in range(PLAYERS + 1)])
     env = {
-        "HITCIRCLE_CONFIG": "/nonexistent.toml",
+        "HITCIRCLE_CONFIG": "none",
         "HITCIRCLE_DATA_DIR": data_dir,
         "HITCIRCLE_DATABASE_URL": mysql,
         "HITCIRCLE_DATABASE_POOL_SIZE": "20",

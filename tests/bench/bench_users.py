@@ -37,7 +37,7 @@ bare.state.body = Path(BODY_FILE).read_bytes() if BODY_FILE else b"{}"
 
 def _env(data: str, redis: str) -> dict[str, str]:
     return {
-        "HITCIRCLE_CONFIG": "/nonexistent.toml",
+        "HITCIRCLE_CONFIG": "none",
         "HITCIRCLE_DATA_DIR": data,
         "HITCIRCLE_REDIS_URL": redis,
         "HITCIRCLE_REDIS_PREFIX": "hcbench:",

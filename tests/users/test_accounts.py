@@ -24,7 +24,7 @@ def user_registered(app: Any, user: Mapping[str, Any]) -> None:
 
 
 def test_the_cli_fires_user_registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HITCIRCLE_CONFIG", "/nonexistent/hitcircle.toml")
+    monkeypatch.setenv("HITCIRCLE_CONFIG", "none")
     monkeypatch.setenv("HITCIRCLE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HITCIRCLE_PLUGINS_MODULES", __name__)
     monkeypatch.setenv("HITCIRCLE_AUTH_BCRYPT_ROUNDS", "4")
