@@ -27,7 +27,7 @@ from core.beatmaps.sources import beatmap_settings
 from core.cache import make_cache
 from core.clock import Clock, SystemClock
 from core.config import ConfigError, Settings
-from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
+from core.http import EXCEPTION_HANDLERS, ErrorMiddleware, HostMiddleware, json
 from core.jobs import JobRunner
 from core.plugins import collect, load, resolve
 from core.ratelimit import RateLimitMiddleware, RateLimits
@@ -141,7 +141,11 @@ def create_app(
 
     app = App(
         routes=routes,
-        middleware=[Middleware(HostMiddleware), Middleware(RateLimitMiddleware, limits=limits)],
+        middleware=[
+            Middleware(HostMiddleware),
+            Middleware(ErrorMiddleware),
+            Middleware(RateLimitMiddleware, limits=limits),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
