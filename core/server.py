@@ -123,7 +123,9 @@ async def _serve(
         waits: list[Awaitable[None]] = [_signalled()]
         if control is not None:
             # hypercorn awaits the trigger once its servers listen: from here this worker serves.
-            control.send_bytes(READY)
+            # A supervisor that is gone cannot hear it; the pipe's end then stops the worker.
+            with contextlib.suppress(OSError):
+                control.send_bytes(READY)
             waits.append(_parent_stopped(control))
         tasks = [asyncio.ensure_future(w) for w in waits]
         try:
