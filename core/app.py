@@ -28,7 +28,7 @@ from core.beatmaps.sources import beatmap_settings
 from core.cache import Cache, MemoryCache, make_cache, probe_redis
 from core.clock import Clock, SystemClock
 from core.config import ConfigError, Settings
-from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
+from core.http import EXCEPTION_HANDLERS, ErrorMiddleware, HostMiddleware, json
 from core.jobs import JobRunner
 from core.plugins import collect, load, resolve
 from core.proxies import TrustedProxies, parse_networks
@@ -162,6 +162,7 @@ def create_app(
             # First: everything after it (rate limits included) sees the real client address.
             Middleware(TrustedProxies, networks=parse_networks(settings.server.trusted_proxies)),
             Middleware(HostMiddleware),
+            Middleware(ErrorMiddleware),
             Middleware(RateLimitMiddleware, limits=limits),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.cache import CacheUnavailable
-from core.db import UNAVAILABLE_ERRORS
+from core.db import UNAVAILABLE_ERRORS, DatabaseUnavailable
 
 # A backend that is down is the server's problem of the moment, not a bug: 503, try again soon.
 UNAVAILABLE = (
@@ -132,28 +132,49 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return json({"error": message}, exc.status_code, exc.headers)
 
 
+def unavailable_cause(exc: BaseException) -> str | None:
+    """One line naming the backend that is down and how, or None when `exc` is not an outage."""
+    if not isinstance(exc, UNAVAILABLE):
+        return None
+    module = type(exc).__module__
+    if isinstance(exc, CacheUnavailable) or module.startswith("coredis"):
+        backend = "cache"
+    elif isinstance(exc, DatabaseUnavailable) or module.startswith(("pymysql", "aiomysql")):
+        backend = "database"
+    else:
+        backend = "backend"
+    detail = " ".join(str(exc).split())
+    return f"{backend} unavailable ({type(exc).__name__}{': ' + detail if detail else ''})"
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """503 for a backend outage, logged as one line; 500 for anything else, with its traceback."""
     request_id = request.scope.get("state", {}).get("request_id", "-")
-    if isinstance(exc, UNAVAILABLE):
+    cause = unavailable_cause(exc)
+    if cause is not None:
         logger.warning(
-            "request {} {} {}: backend unavailable: {!r}",
-            request_id,
-            request.method,
-            request.url.path,
-            exc,
+            "request {} {} {} -> 503: {}", request_id, request.method, request.url.path, cause
         )
         return json({"error": "Service temporarily unavailable."}, 503, {"Retry-After": "5"})
     logger.opt(exception=exc).error(
         "request {} {} {} failed", request_id, request.method, request.url.path
     )
     # 5xx bodies never carry a message: no traceback, no internals reach the client.
-    return json({"error": None}, 500, {"X-Request-Id": request_id})
+    return json({"error": None}, 500)
+
+
+async def handle_outermost(request: Request, exc: Exception) -> Response:
+    """`handle_unexpected` for an error outside `HostMiddleware` (which adds the request id
+    to every other answer); `ErrorMiddleware` sees everything else."""
+    response = await handle_unexpected(request, exc)
+    response.headers["X-Request-Id"] = request.scope.get("state", {}).get("request_id", "-")
+    return response
 
 
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
-    Exception: handle_unexpected,
+    Exception: handle_outermost,
 }
 
 
@@ -194,6 +215,66 @@ class HostMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class ErrorMiddleware:
+    """Where a request's unhandled exception ends: logged once, answered, and not raised further.
+
+    Starlette's own last-resort handler answers and then re-raises, for the server to log; hypercorn
+    logs that as a traceback ("Error in ASGI Framework"), so each 503 of an outage would also be
+    a traceback. Here an outage is the one line `handle_unexpected` writes, and only an
+    unexpected error carries its traceback (once). A WebSocket that fails before it is accepted
+    is refused with 503 for an outage; hypercorn answers 500 or closes it with 1011 otherwise.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] in (
+                "http.response.start",
+                "websocket.accept",
+                "websocket.close",
+                "websocket.http.response.start",
+            ):
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if scope["type"] == "http":
+                response = await handle_unexpected(Request(scope, receive), exc)
+                if not started:
+                    await response(scope, receive, send)
+                return
+            await _websocket_failed(scope, send, exc, started)
+
+
+async def _websocket_failed(scope: Scope, send: Send, exc: Exception, started: bool) -> None:
+    request_id = scope.get("state", {}).get("request_id", "-")
+    cause = unavailable_cause(exc)
+    if cause is None:
+        logger.opt(exception=exc).error("websocket {} {} failed", request_id, scope["path"])
+        return
+    logger.warning("websocket {} {}: {}", request_id, scope["path"], cause)
+    if not started and "websocket.http.response" in scope.get("extensions", {}):
+        body = orjson.dumps({"error": "Service temporarily unavailable."})
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 503,
+                "headers": [(b"content-type", b"application/json"), (b"retry-after", b"5")],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
 
 
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")

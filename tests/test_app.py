@@ -1,21 +1,34 @@
 import asyncio
 import shutil
+import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import orjson
+import pymysql
 import pytest
+from loguru import logger
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from core.app import create_app
 from core.clock import ManualClock, SystemClock
 from core.config import ConfigError, Settings
+from core.db import DatabaseUnavailable
 from core.hooks import hookimpl
 from core.jobs import Job
 from core.services import services
 
-from .conftest import free_port, make_settings, running
+from .conftest import create_user, free_port, issue_token, make_settings, running
 
 
 async def test_health_ok(client: httpx.AsyncClient) -> None:
@@ -172,3 +185,192 @@ async def test_health_follows_redis_down_and_up(
             assert took < 2.0
             private_redis.start()
             await _wait_for(client, 200, 10.0)
+
+
+# --- what an outage and an unexpected error leave in the log ------------------------------------
+
+
+class Failing:
+    """Routes that fail as a backend outage does, and as a bug does."""
+
+    @hookimpl
+    def routes(self) -> list[BaseRoute]:
+        async def database_down(request: Request) -> Response:
+            raise DatabaseUnavailable("database did not answer\nin 1 s")
+
+        async def mysql_gone(request: Request) -> Response:
+            raise pymysql.err.OperationalError(2013, "Lost connection to MySQL server")
+
+        async def bug(request: Request) -> Response:
+            raise RuntimeError("a bug")
+
+        async def socket_database_down(websocket: WebSocket) -> None:
+            raise DatabaseUnavailable("database did not answer")
+
+        async def socket_bug(websocket: WebSocket) -> None:
+            raise RuntimeError("a bug")
+
+        return [
+            Route("/test/database-down", database_down, methods=["GET", "POST"]),
+            Route("/test/mysql-gone", mysql_gone),
+            Route("/test/bug", bug),
+            WebSocketRoute("/test/socket-database-down", socket_database_down),
+            WebSocketRoute("/test/socket-bug", socket_bug),
+        ]
+
+
+@dataclass
+class Logged:
+    level: str
+    message: str
+    traceback: bool
+
+
+@contextmanager
+def logged() -> Iterator[list[Logged]]:
+    records: list[Logged] = []
+
+    def sink(message: Any) -> None:
+        record = message.record
+        records.append(Logged(record["level"].name, record["message"], bool(record["exception"])))
+
+    handle = logger.add(sink, level="DEBUG")
+    try:
+        yield records
+    finally:
+        logger.remove(handle)
+
+
+@pytest.fixture
+async def failing(settings: Settings) -> AsyncIterator[Starlette]:
+    app = create_app(settings, [Failing()])
+    async with running(app):
+        yield app
+
+
+async def test_an_outage_is_one_line_per_request_and_no_traceback(failing: Starlette) -> None:
+    # raise_app_exceptions (httpx's default): an exception leaving the app fails the test, as
+    # hypercorn would log it as "Error in ASGI Framework" with its traceback.
+    transport = httpx.ASGITransport(app=failing)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        with logged() as records:
+            response = await client.post("/test/database-down")
+            gone = await client.get("/test/mysql-gone")
+    assert response.status_code == 503 and gone.status_code == 503
+    assert response.json() == {"error": "Service temporarily unavailable."}
+    assert response.headers["retry-after"] == "5"
+    request_id = response.headers["x-request-id"]
+    assert records == [
+        Logged(
+            "WARNING",
+            f"request {request_id} POST /test/database-down -> 503: "
+            "database unavailable (DatabaseUnavailable: database did not answer in 1 s)",
+            False,
+        ),
+        Logged(
+            "WARNING",
+            f"request {gone.headers['x-request-id']} GET /test/mysql-gone -> 503: database "
+            "unavailable (OperationalError: (2013, 'Lost connection to MySQL server'))",
+            False,
+        ),
+    ]
+
+
+async def test_an_unexpected_error_logs_its_traceback_once(failing: Starlette) -> None:
+    transport = httpx.ASGITransport(app=failing)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        with logged() as records:
+            response = await client.get("/test/bug")
+    assert response.status_code == 500 and response.json() == {"error": None}
+    request_id = response.headers["x-request-id"]
+    assert records == [Logged("ERROR", f"request {request_id} GET /test/bug failed", True)]
+
+
+async def _websocket(app: Starlette, path: str) -> list[dict[str, Any]]:
+    """What `app` sends to a WebSocket handshake on `path` (a server offering the HTTP-response
+    extension, as hypercorn does); an exception leaving the app fails the test."""
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "websocket",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [],
+        "client": ("127.0.0.1", 50000),
+        "server": ("t", 80),
+        "scheme": "ws",
+        "subprotocols": [],
+        "extensions": {"websocket.http.response": {}},
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_a_websocket_refused_by_an_outage_is_a_503_and_one_line(failing: Starlette) -> None:
+    with logged() as records:
+        sent = await _websocket(failing, "/test/socket-database-down")
+    assert [m["type"] for m in sent] == [
+        "websocket.http.response.start",
+        "websocket.http.response.body",
+    ]
+    assert sent[0]["status"] == 503
+    assert orjson.loads(sent[1]["body"]) == {"error": "Service temporarily unavailable."}
+    [record] = records
+    assert record.level == "WARNING" and not record.traceback
+    assert record.message.endswith(
+        "/test/socket-database-down: database unavailable "
+        "(DatabaseUnavailable: database did not answer)"
+    )
+
+
+async def test_a_websocket_bug_logs_its_traceback_once(failing: Starlette) -> None:
+    with logged() as records:
+        sent = await _websocket(failing, "/test/socket-bug")
+    assert sent == []  # hypercorn answers 500 to a handshake the app left unanswered
+    [record] = records
+    assert record.level == "ERROR" and record.traceback
+    assert record.message.endswith("/test/socket-bug failed")
+
+
+async def test_a_live_server_logs_a_redis_outage_as_one_line(
+    tmp_path: Path, tmp_root: Path, private_redis: RedisProcess
+) -> None:
+    """Through hypercorn: the 503 of a request during a Redis outage is one line of the log,
+    without hypercorn's "Error in ASGI Framework" traceback."""
+    from .conftest import LiveServer, prepare_database
+
+    settings = make_settings(
+        "embedded", tmp_path / "data", redis={"url": f"redis://127.0.0.1:{private_redis.port}/0"}
+    )
+    prepare_database(settings, "embedded", tmp_root)
+    app = create_app(settings)
+    async with running(app):
+        token = await issue_token(app, await create_user(app))
+    server = LiveServer(settings)
+    server.start()
+    try:
+        private_redis.stop()
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            response = await http.get("/api/v2/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 503
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(server.process.wait, 30)
+        assert server.process.stdout is not None
+        output = server.process.stdout.read().decode()
+    finally:
+        server.stop()
+    lines = [line for line in output.splitlines() if "/api/v2/me" in line]
+    assert len(lines) == 1, output
+    assert (
+        f"request {response.headers['x-request-id']} GET /api/v2/me -> 503: cache unavailable"
+        in lines[0]
+    )
+    assert "Error in ASGI Framework" not in output and "Traceback" not in output, output
