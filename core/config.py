@@ -45,6 +45,9 @@ class DatabaseSettings:
     connect_attempts: int = 5
     connect_backoff: float = 0.5
     pool_size: int = 10
+    # Embedded SQLite: seconds a write waits for the file's one write lock (held by other
+    # requests' writes, or another worker's) before the request is answered 503.
+    write_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -287,6 +290,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("database.connect_attempts", "must be at least 1")
     if settings.database.connect_backoff < 0:
         raise ConfigError("database.connect_backoff", "must not be negative")
+    if settings.database.write_timeout <= 0:
+        raise ConfigError("database.write_timeout", "must be positive")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://")):
         raise ConfigError("redis.url", f"expected redis://HOST:PORT/DB, got {settings.redis.url!r}")
     if settings.redis.timeout <= 0:

@@ -12,7 +12,7 @@ from typing import Any, cast, overload
 import aiosqlite
 import databases
 import pymysql
-from databases.backends.sqlite import SQLiteBackend, SQLiteConnection
+from databases.backends.sqlite import SQLiteBackend, SQLiteConnection, SQLiteTransaction
 from databases.interfaces import Record
 from loguru import logger
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
@@ -44,6 +44,11 @@ def as_rows(records: list[Record]) -> list[Row]:
 
 class DatabaseUnavailable(Exception):
     """The database did not answer; `str()` is one line for the operator."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """The embedded database's write lock was not free within `[database] write_timeout`:
+    nothing was written, the request may be repeated (503)."""
 
 
 # Errors that mean "the database is not there right now" rather than "the query is wrong".
@@ -82,17 +87,33 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
 
 
+def _locked(exc: BaseException) -> bool:
+    """SQLite's SQLITE_BUSY: another connection (of this process or another) holds the write
+    lock past the busy timeout."""
+    return isinstance(exc, sqlite3.OperationalError) and str(exc).startswith("database is locked")
+
+
 class SQLiteConnectionPool:
-    """Reused aiosqlite connections for the embedded database.
+    """Reused aiosqlite connections for the embedded database, and its one writer.
 
     `databases` opens a new SQLite connection (and its thread) for every query outside a
     transaction, about a millisecond each, and loses per-connection pragmas such as
     foreign_keys. Here connections are opened once, set up, and handed out again.
+
+    SQLite takes one writer at a time. Writes of this process queue on `writer` (first come,
+    first served, no polling) and every transaction starts with BEGIN IMMEDIATE, so it holds the
+    file's write lock from its first statement: a transaction that reads, then writes, can't find
+    its snapshot overtaken by another connection's commit, which SQLite answers with an immediate
+    "database is locked" that no busy timeout waits out. Other processes on the same file
+    (`serve --workers N`) queue on that lock through the busy timeout. A write that finds no
+    lock within `write_timeout` raises DatabaseBusy, having written nothing.
     """
 
-    def __init__(self, path: str, size: int) -> None:
+    def __init__(self, path: str, size: int, write_timeout: float = 10.0) -> None:
         self.path = path
         self.size = size
+        self.write_timeout = write_timeout
+        self.writer = asyncio.Lock()
         self._idle: list[aiosqlite.Connection] = []
         self._open = 0
         self._available = asyncio.Condition()
@@ -101,11 +122,24 @@ class SQLiteConnectionPool:
     async def _new(self) -> aiosqlite.Connection:
         connection = aiosqlite.connect(database=self.path, isolation_level=None)
         await connection.__aenter__()
-        # One writer at a time in SQLite: wait for the lock instead of failing at once.
-        await connection.execute("PRAGMA busy_timeout=10000")
+        # Another process's write: wait for the lock instead of failing at once.
+        await connection.execute(f"PRAGMA busy_timeout={int(self.write_timeout * 1000)}")
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.execute("PRAGMA synchronous=NORMAL")
         return connection
+
+    async def take_writer(self) -> None:
+        """This process's turn to write, within `write_timeout`."""
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                await self.writer.acquire()
+        except TimeoutError:
+            raise self.busy() from None
+
+    def busy(self) -> DatabaseBusy:
+        return DatabaseBusy(
+            f"the embedded database stayed locked by other writes for {self.write_timeout:g}s"
+        )
 
     async def acquire(self) -> aiosqlite.Connection:
         async with self._available:
@@ -150,12 +184,70 @@ class SQLiteConnectionPool:
             await connection.close()
 
 
+class PooledSQLiteTransaction(SQLiteTransaction):
+    """A root transaction is this process's writer from BEGIN IMMEDIATE to COMMIT/ROLLBACK;
+    savepoints inside it are as in `databases`."""
+
+    _connection: PooledSQLiteConnection
+
+    async def start(self, is_root: bool, extra_options: dict[Any, Any]) -> None:
+        if not is_root:
+            await super().start(is_root, extra_options)
+            return
+        self._is_root = True
+        pool = self._connection.pool
+        await pool.take_writer()
+        try:
+            cursor = await self._connection.raw_connection.execute("BEGIN IMMEDIATE")
+            await cursor.close()
+        except BaseException as exc:
+            pool.writer.release()
+            if _locked(exc):
+                raise pool.busy() from None
+            raise
+
+    async def commit(self) -> None:
+        try:
+            await super().commit()
+        finally:
+            if self._is_root:
+                self._connection.pool.writer.release()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            if self._is_root:
+                self._connection.pool.writer.release()
+
+
 class PooledSQLiteConnection(SQLiteConnection):
+    @property
+    def pool(self) -> SQLiteConnectionPool:
+        return cast(SQLiteConnectionPool, self._pool)
+
+    def transaction(self) -> PooledSQLiteTransaction:
+        return PooledSQLiteTransaction(self)
+
     async def execute(self, query: Any) -> Any:
-        # `databases` answers lastrowid unless it is 0; on a reused connection it is the id of
-        # some earlier insert, so an UPDATE or DELETE would report it instead of its row count.
         # `databases` annotates _compile as a 3-tuple; it returns 4 (the result map and context).
         query_str, args = self._compile(query)[:2]
+        if self.raw_connection.in_transaction or not getattr(query, "is_dml", False):
+            return await self._execute(query, query_str, args)
+        # A write on its own (autocommit) is a transaction too: it queues like one.
+        await self.pool.take_writer()
+        try:
+            return await self._execute(query, query_str, args)
+        except sqlite3.OperationalError as exc:
+            if _locked(exc):
+                raise self.pool.busy() from None
+            raise
+        finally:
+            self.pool.writer.release()
+
+    async def _execute(self, query: Any, query_str: str, args: Any) -> Any:
+        # `databases` answers lastrowid unless it is 0; on a reused connection it is the id of
+        # some earlier insert, so an UPDATE or DELETE would report it instead of its row count.
         async with self.raw_connection.cursor() as cursor:
             await cursor.execute(query_str, args)
             if getattr(query, "is_insert", False):
@@ -166,8 +258,9 @@ class PooledSQLiteConnection(SQLiteConnection):
 class PooledSQLiteBackend(SQLiteBackend):
     def __init__(self, database_url: Any, **options: Any) -> None:
         size = int(options.pop("pool_size", 8))
+        write_timeout = float(options.pop("write_timeout", 10.0))
         super().__init__(database_url, **options)
-        self._pool = SQLiteConnectionPool(self._database_url.database, size)  # type: ignore[assignment]
+        self._pool = SQLiteConnectionPool(self._database_url.database, size, write_timeout)  # type: ignore[assignment]
 
     async def disconnect(self) -> None:
         await self._pool.close()  # type: ignore[attr-defined]
@@ -176,16 +269,57 @@ class PooledSQLiteBackend(SQLiteBackend):
         return PooledSQLiteConnection(self._pool, self._dialect)
 
 
-def make_database(url: str, pool_size: int = 10) -> Database:
+class _Transaction(databases.core.Transaction):
+    async def start(self) -> _Transaction:
+        # databases' own, except that a BEGIN that fails (the write lock not had in time, a
+        # database gone) leaves the connection it entered: databases keeps it entered, and the
+        # pooled connection under it would never be handed back.
+        connection = self._connection
+        self._transaction = connection._connection.transaction()
+        async with connection._transaction_lock:
+            is_root = not connection._transaction_stack
+            await connection.__aenter__()
+            try:
+                await self._transaction.start(is_root=is_root, extra_options=self._extra_options)
+            except BaseException:
+                await connection.__aexit__()
+                raise
+            connection._transaction_stack.append(self)
+        return self
+
+
+class _Connection(databases.core.Connection):
+    def transaction(self, *, force_rollback: bool = False, **kwargs: Any) -> _Transaction:
+        return _Transaction(lambda: self, force_rollback, **kwargs)
+
+
+class _Database(databases.Database):
+    """`databases.Database` whose transactions give back their connection when BEGIN fails."""
+
+    def connection(self) -> databases.core.Connection:
+        if self._global_connection is not None:
+            return self._global_connection
+        if not self._connection:
+            self._connection = _Connection(self, self._backend)
+        return self._connection
+
+    def transaction(self, *, force_rollback: bool = False, **kwargs: Any) -> _Transaction:
+        return _Transaction(self.connection, force_rollback=force_rollback, **kwargs)
+
+
+def make_database(url: str, pool_size: int = 10, write_timeout: float = 10.0) -> Database:
+    """`write_timeout`: how long an embedded-database write waits for the write lock."""
     if is_sqlite(url):
         sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
-        database = databases.Database(url)
-        database._backend = PooledSQLiteBackend(database.url, pool_size=min(pool_size, 8))
+        database = _Database(url)
+        database._backend = PooledSQLiteBackend(
+            database.url, pool_size=min(pool_size, 8), write_timeout=write_timeout
+        )
         return database
     if url.startswith("mysql+aiomysql://"):
         url = "mysql://" + url.removeprefix("mysql+aiomysql://")
     # utf8mb4 end to end: usernames and chat carry characters outside the BMP.
-    return databases.Database(
+    return _Database(
         url, charset="utf8mb4", min_size=1, max_size=pool_size, pool_recycle=3600, connect_timeout=5
     )
 
@@ -193,7 +327,7 @@ def make_database(url: str, pool_size: int = 10) -> Database:
 async def connect(settings: Settings) -> Database:
     """Connect with bounded retries; raises DatabaseUnavailable after the last attempt."""
     url = settings.database_url
-    db = make_database(url, settings.database.pool_size)
+    db = make_database(url, settings.database.pool_size, settings.database.write_timeout)
     attempts = settings.database.connect_attempts
     try:
         async for attempt in AsyncRetrying(

@@ -1,8 +1,5 @@
 import asyncio
-import shutil
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +12,7 @@ from core.hooks import hookimpl
 from core.jobs import Job
 from core.services import services
 
-from .conftest import free_port, make_settings, running
+from .conftest import RedisProcess, make_settings, running
 
 
 async def test_health_ok(client: httpx.AsyncClient) -> None:
@@ -91,54 +88,6 @@ def test_missing_storage_backend_is_a_config_error(settings: Settings) -> None:
 
 
 # --- Redis going away and coming back -----------------------------------------------------------
-
-
-class RedisProcess:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                import socket
-
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisProcess]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    redis = RedisProcess(free_port())
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 async def _wait_for(client: httpx.AsyncClient, status: int, limit: float) -> float:

@@ -53,7 +53,12 @@ def reset_mysql(url: str) -> None:
     engine.dispose()
 
 
-async def prepare(data_dir: str, mysql: str, redis: str) -> dict[str, Any]:
+async def prepare(
+    data_dir: str, database: str, redis: str, players: int = PLAYERS
+) -> dict[str, Any]:
+    """A migrated database (MariaDB reset first; SQLite under `data_dir` when `database` is
+    empty) with MAPS ranked maps and `players` users, and the environment for `hitcircle serve`
+    on it."""
     from core import migrate
     from core.app import create_app
     from core.config import settings_from
@@ -61,11 +66,12 @@ async def prepare(data_dir: str, mysql: str, redis: str) -> dict[str, Any]:
     from tests.conftest import create_user, issue_token, running
     from tests.scores import support
 
-    reset_mysql(mysql)
-    raw = {
+    if database.startswith("mysql"):
+        reset_mysql(database)
+    raw: dict[str, dict[str, Any]] = {
         "data": {"dir": data_dir},
         "log": {"level": "WARNING"},
-        "database": {"url": mysql, "pool_size": 20},
+        "database": {"url": database, "pool_size": 20},
         "redis": {"url": redis, "prefix": "hcbench:"},
     }
     settings = settings_from(raw, {})
@@ -74,21 +80,21 @@ async def prepare(data_dir: str, mysql: str, redis: str) -> dict[str, Any]:
     async with running(app):
         maps = [await support.import_map(app, 0, set_id=9000 + 10 * i) for i in range(MAPS)]
         tokens = []
-        for i in range(PLAYERS):
+        for i in range(players):
             uid = await create_user(app, f"bench{i}", country=("AU", "JP", "DE")[i % 3])
             tokens.append(await issue_token(app, uid))
-        await services(app).cache.delete(*[f"auth:user:{i}" for i in range(PLAYERS + 1)])
+        await services(app).cache.delete(*[f"auth:user:{i}" for i in range(players + 1)])
     env = {
         "HITCIRCLE_CONFIG": "/nonexistent.toml",
         "HITCIRCLE_DATA_DIR": data_dir,
-        "HITCIRCLE_DATABASE_URL": mysql,
+        "HITCIRCLE_DATABASE_URL": database,
         "HITCIRCLE_DATABASE_POOL_SIZE": "20",
         "HITCIRCLE_REDIS_URL": redis,
         "HITCIRCLE_REDIS_PREFIX": "hcbench:",
         "HITCIRCLE_RATELIMIT_DEFAULT": "100000000/minute",
         "HITCIRCLE_LOG_LEVEL": "WARNING",
     }
-    return {"env": env, "maps": maps, "tokens": tokens}
+    return {"env": env, "maps": maps, "tokens": tokens, "database": settings.database_url}
 
 
 async def submissions(url: str, world: dict[str, Any], count: int, concurrency: int) -> float:
