@@ -1,11 +1,13 @@
-"""Score submissions/s on MariaDB (pp included), and leaderboard requests/s against bare Starlette.
+"""Score submissions/s on MariaDB or the embedded SQLite (pp included), and leaderboard
+requests/s against bare Starlette.
 
     python -m tests.bench.bench_scores [--mysql mysql://root@127.0.0.1:3306/bench_scores]
-        [--redis redis://127.0.0.1:6379/5] [--submissions 200] [--concurrency 16]
+        [--redis redis://127.0.0.1:6379/5] [--sqlite] [--submissions 200] [--concurrency 16]
         [--seconds 5] [--connections 16] [--rounds 2]
 
-A fresh MariaDB schema gets 10 ranked osu! maps and 8 players; `hitcircle serve` (hypercorn,
-one worker, Redis cache) takes the lazer flow (multipart token request, then the JSON PUT;
+A fresh MariaDB schema (with --sqlite: the embedded default, an SQLite file and the memory
+cache) gets 10 ranked osu! maps and 8 players; `hitcircle serve` (hypercorn, one worker) takes
+the lazer flow (multipart token request, then the JSON PUT;
 validation, rosu-pp-py pp in the process pool, statistics in one transaction) from concurrent
 clients. Then `GET /api/v2/beatmaps/{id}/scores` (50 scores with users) is measured against a
 bare Starlette app on hypercorn returning the same bytes, in the same run, rounds alternating.
@@ -137,6 +139,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mysql", default="mysql://root@127.0.0.1:3306/bench_scores")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/5")
+    parser.add_argument(
+        "--sqlite", action="store_true", help="the embedded default: SQLite and the memory cache"
+    )
     parser.add_argument("--submissions", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -145,14 +150,16 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as data:
-        world = asyncio.run(prepare(data, args.mysql, args.redis))
+        database, redis = ("", "") if args.sqlite else (args.mysql, args.redis)
+        backends = "SQLite + memory" if args.sqlite else "MariaDB + Redis"
+        world = asyncio.run(prepare(data, database, redis))
         host_port, bare_port = free_port(), free_port()
         with serve_hitcircle(host_port, world["env"]) as host_url:
             wait_until_up(f"{host_url}/health")
             rate = asyncio.run(submissions(host_url, world, args.submissions, args.concurrency))
             print(
                 f"submissions      {rate:9.1f} /s  ({args.submissions} lazer token+PUT flows, "
-                f"{args.concurrency} concurrent, MariaDB + Redis, pp included)"
+                f"{args.concurrency} concurrent, {backends}, pp included)"
             )
             beatmap = world["maps"][0]
             path = f"/api/v2/beatmaps/{beatmap.id}/scores"
