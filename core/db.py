@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast, overload
 
@@ -185,8 +186,8 @@ class SQLiteConnectionPool:
 
 
 class PooledSQLiteTransaction(SQLiteTransaction):
-    """A root transaction is this process's writer from BEGIN IMMEDIATE to COMMIT/ROLLBACK;
-    savepoints inside it are as in `databases`."""
+    """A root transaction takes the file's write lock at BEGIN (IMMEDIATE); this process's
+    turn to write was taken before (`_Transaction`). Savepoints are as in `databases`."""
 
     _connection: PooledSQLiteConnection
 
@@ -195,30 +196,13 @@ class PooledSQLiteTransaction(SQLiteTransaction):
             await super().start(is_root, extra_options)
             return
         self._is_root = True
-        pool = self._connection.pool
-        await pool.take_writer()
         try:
             cursor = await self._connection.raw_connection.execute("BEGIN IMMEDIATE")
             await cursor.close()
-        except BaseException as exc:
-            pool.writer.release()
+        except sqlite3.OperationalError as exc:
             if _locked(exc):
-                raise pool.busy() from None
+                raise self._connection.pool.busy() from None
             raise
-
-    async def commit(self) -> None:
-        try:
-            await super().commit()
-        finally:
-            if self._is_root:
-                self._connection.pool.writer.release()
-
-    async def rollback(self) -> None:
-        try:
-            await super().rollback()
-        finally:
-            if self._is_root:
-                self._connection.pool.writer.release()
 
 
 class PooledSQLiteConnection(SQLiteConnection):
@@ -230,24 +214,10 @@ class PooledSQLiteConnection(SQLiteConnection):
         return PooledSQLiteTransaction(self)
 
     async def execute(self, query: Any) -> Any:
-        # `databases` annotates _compile as a 3-tuple; it returns 4 (the result map and context).
-        query_str, args = self._compile(query)[:2]
-        if self.raw_connection.in_transaction or not getattr(query, "is_dml", False):
-            return await self._execute(query, query_str, args)
-        # A write on its own (autocommit) is a transaction too: it queues like one.
-        await self.pool.take_writer()
-        try:
-            return await self._execute(query, query_str, args)
-        except sqlite3.OperationalError as exc:
-            if _locked(exc):
-                raise self.pool.busy() from None
-            raise
-        finally:
-            self.pool.writer.release()
-
-    async def _execute(self, query: Any, query_str: str, args: Any) -> Any:
         # `databases` answers lastrowid unless it is 0; on a reused connection it is the id of
         # some earlier insert, so an UPDATE or DELETE would report it instead of its row count.
+        # `databases` annotates _compile as a 3-tuple; it returns 4 (the result map and context).
+        query_str, args = self._compile(query)[:2]
         async with self.raw_connection.cursor() as cursor:
             await cursor.execute(query_str, args)
             if getattr(query, "is_insert", False):
@@ -269,23 +239,61 @@ class PooledSQLiteBackend(SQLiteBackend):
         return PooledSQLiteConnection(self._pool, self._dialect)
 
 
+def _sqlite_pool(backend: Any) -> SQLiteConnectionPool | None:
+    if not isinstance(backend, PooledSQLiteBackend):
+        return None
+    return cast(SQLiteConnectionPool, backend._pool)
+
+
 class _Transaction(databases.core.Transaction):
+    """databases' transaction, with two changes. On the embedded database a root transaction
+    waits for this process's turn to write before it takes a pooled connection (so writers
+    waiting in line leave the pool to readers), and keeps it until COMMIT or ROLLBACK. A BEGIN
+    that fails (the write lock not had in time, a database gone) leaves the connection it
+    entered, which databases keeps entered: its pooled connection would never be handed back."""
+
+    _writer: SQLiteConnectionPool | None = None
+
     async def start(self) -> _Transaction:
-        # databases' own, except that a BEGIN that fails (the write lock not had in time, a
-        # database gone) leaves the connection it entered: databases keeps it entered, and the
-        # pooled connection under it would never be handed back.
         connection = self._connection
         self._transaction = connection._connection.transaction()
         async with connection._transaction_lock:
             is_root = not connection._transaction_stack
-            await connection.__aenter__()
+            pool = _sqlite_pool(connection._backend) if is_root else None
+            if pool is not None:
+                await pool.take_writer()
+                self._writer = pool
             try:
-                await self._transaction.start(is_root=is_root, extra_options=self._extra_options)
+                await connection.__aenter__()
+                try:
+                    await self._transaction.start(
+                        is_root=is_root, extra_options=self._extra_options
+                    )
+                except BaseException:
+                    await connection.__aexit__()
+                    raise
             except BaseException:
-                await connection.__aexit__()
+                self._release_writer()
                 raise
             connection._transaction_stack.append(self)
         return self
+
+    async def commit(self) -> None:
+        try:
+            await super().commit()
+        finally:
+            self._release_writer()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            self._release_writer()
+
+    def _release_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.writer.release()
+            self._writer = None
 
 
 class _Connection(databases.core.Connection):
@@ -294,7 +302,8 @@ class _Connection(databases.core.Connection):
 
 
 class _Database(databases.Database):
-    """`databases.Database` whose transactions give back their connection when BEGIN fails."""
+    """`databases.Database` with `_Transaction`s, whose writes outside a transaction queue for
+    the embedded database's write lock as transactions do."""
 
     def connection(self) -> databases.core.Connection:
         if self._global_connection is not None:
@@ -305,6 +314,37 @@ class _Database(databases.Database):
 
     def transaction(self, *, force_rollback: bool = False, **kwargs: Any) -> _Transaction:
         return _Transaction(self.connection, force_rollback=force_rollback, **kwargs)
+
+    async def execute(self, query: Any, values: dict[str, Any] | None = None) -> Any:
+        async with self._turn_to_write(query):
+            return await super().execute(query, values)
+
+    async def execute_many(self, query: Any, values: list[dict[str, Any]]) -> None:
+        async with self._turn_to_write(query):
+            await super().execute_many(query, values)
+
+    @asynccontextmanager
+    async def _turn_to_write(self, query: Any) -> AsyncIterator[None]:
+        """A write on its own (autocommit) on the embedded database is a transaction too: it
+        waits its turn like one, before it takes a pooled connection."""
+        pool = _sqlite_pool(self._backend)
+        current = self._connection
+        if (
+            pool is None
+            or not getattr(query, "is_dml", False)
+            or (current is not None and current._transaction_stack)
+        ):
+            yield
+            return
+        await pool.take_writer()
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if _locked(exc):
+                raise pool.busy() from None
+            raise
+        finally:
+            pool.writer.release()
 
 
 def make_database(url: str, pool_size: int = 10, write_timeout: float = 10.0) -> Database:

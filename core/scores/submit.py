@@ -393,11 +393,14 @@ async def _existing(db: Any, score_id: int) -> tuple[dict[str, Any], int | None]
 async def _store(
     db: Any, token_id: int, score: dict[str, Any], info: user_statistics.BeatmapInfo
 ) -> dict[str, Any] | None:
+    if db.url.dialect != "mysql":
+        # SQLite: the transaction waits for its turn to write before it takes a connection.
+        async with db.transaction():
+            return await _store_in_transaction(db, token_id, score, info)
     async with db.connection() as connection:
-        if db.url.dialect == "mysql":
-            # Read committed: locking reads of missing rows take no gap locks, so two users'
-            # first submissions (or first plays of a map) can't deadlock on each other's gaps.
-            await connection.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        # Read committed: locking reads of missing rows take no gap locks, so two users'
+        # first submissions (or first plays of a map) can't deadlock on each other's gaps.
+        await connection.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         async with connection.transaction():
             return await _store_in_transaction(db, token_id, score, info)
 
