@@ -132,7 +132,7 @@ def main() -> int:
         world = asyncio.run(prepare(data, "", redis_url, players=args.clients))
         env = {**world["env"], "HITCIRCLE_SERVER_WORKERS": str(args.workers)}
         with serve_hitcircle(free_port(), env) as url:
-            wait_until_up(f"{url}/health")
+            wait_until_up(f"{url}/health", timeout=120)
             started = time.monotonic()
             tally = asyncio.run(drive(url, world, args.clients, args.seconds))
             elapsed = time.monotonic() - started
