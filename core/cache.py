@@ -11,7 +11,7 @@ import builtins
 import fnmatch
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar, cast
 
@@ -312,7 +312,14 @@ return 0
 
 
 class RedisCache:
-    """Redis through coredis; every key carries the configured prefix."""
+    """Redis through coredis; every key carries the configured prefix.
+
+    Every call to Redis ends within `timeout` seconds, a stalled server (one that accepts
+    connections but never answers) included: the whole call, with coredis's own reconnects and
+    retries inside it, is bounded, and a call that fails or runs out of time raises
+    CacheUnavailable, which requests answer with 503. A cancelled command makes coredis drop its
+    connection (coredis/connection.py `Request.cleanup`), so no late reply reaches a later call.
+    """
 
     def __init__(self, url: str, prefix: str = "hitcircle:", timeout: float = 1.0) -> None:
         self.url = url
@@ -329,103 +336,127 @@ class RedisCache:
     def _k(self, key: str) -> str:
         return self.prefix + key
 
+    async def _call(self, command: Awaitable[_V], timeout: float | None = None) -> _V:
+        """`command`'s answer within `timeout` (default: the configured one), or
+        CacheUnavailable."""
+        try:
+            async with asyncio.timeout(self.timeout if timeout is None else timeout):
+                return await command
+        except (
+            TimeoutError,
+            coredis.exceptions.TimeoutError,
+            coredis.exceptions.ConnectionError,
+        ) as exc:
+            raise CacheUnavailable(f"redis did not answer: {exc!r}") from exc
+
     async def get(self, key: str) -> bytes | None:
-        return await self.client.get(self._k(key))
+        return await self._call(self.client.get(self._k(key)))
 
     async def set(self, key: str, value: Value, ex: float | None = None, nx: bool = False) -> bool:
         px = None if ex is None else max(1, int(ex * 1000))
-        result = await self.client.set(self._k(key), _b(value), px=px, condition=_nx(nx))
-        return bool(result)
+        command = self.client.set(self._k(key), _b(value), px=px, condition=_nx(nx))
+        return bool(await self._call(command))
 
     async def delete(self, *keys: str) -> int:
         if not keys:
             return 0
-        return await self.client.delete([self._k(k) for k in keys])
+        return await self._call(self.client.delete([self._k(k) for k in keys]))
 
     async def exists(self, key: str) -> bool:
-        return bool(await self.client.exists([self._k(key)]))
+        return bool(await self._call(self.client.exists([self._k(key)])))
 
     async def incr(self, key: str, amount: int = 1) -> int:
-        return await self.client.incrby(self._k(key), amount)
+        return await self._call(self.client.incrby(self._k(key), amount))
 
     async def expire(self, key: str, seconds: float) -> bool:
-        return await self.client.pexpire(self._k(key), max(1, int(seconds * 1000)))
+        return await self._call(self.client.pexpire(self._k(key), max(1, int(seconds * 1000))))
 
     async def ttl(self, key: str) -> float | None:
-        ms = await self.client.pttl(self._k(key))
+        ms = await self._call(self.client.pttl(self._k(key)))
         return None if ms < 0 else ms / 1000
 
     async def mget(self, keys: list[str]) -> list[bytes | None]:
         if not keys:
             return []
-        return list(await self.client.mget([self._k(k) for k in keys]))
+        return list(await self._call(self.client.mget([self._k(k) for k in keys])))
 
     async def hset(self, key: str, mapping: Mapping[str, Value]) -> None:
         if mapping:
-            await self.client.hset(self._k(key), {k: _b(v) for k, v in mapping.items()})
+            command = self.client.hset(self._k(key), {k: _b(v) for k, v in mapping.items()})
+            await self._call(command)
 
     async def hget(self, key: str, field: str) -> bytes | None:
-        return await self.client.hget(self._k(key), field)
+        return await self._call(self.client.hget(self._k(key), field))
 
     async def hgetall(self, key: str) -> dict[str, bytes]:
-        raw = await self.client.hgetall(self._k(key))
+        raw = await self._call(self.client.hgetall(self._k(key)))
         return {k.decode(): v for k, v in raw.items()}
 
     async def hdel(self, key: str, *fields: str) -> int:
-        return await self.client.hdel(self._k(key), list(fields)) if fields else 0
+        if not fields:
+            return 0
+        return await self._call(self.client.hdel(self._k(key), list(fields)))
 
     async def hincrby(self, key: str, field: str, amount: int = 1) -> int:
-        return await self.client.hincrby(self._k(key), field, amount)
+        return await self._call(self.client.hincrby(self._k(key), field, amount))
 
     async def sadd(self, key: str, *members: Value) -> int:
-        return await self.client.sadd(self._k(key), [_b(m) for m in members]) if members else 0
+        if not members:
+            return 0
+        return await self._call(self.client.sadd(self._k(key), [_b(m) for m in members]))
 
     async def srem(self, key: str, *members: Value) -> int:
-        return await self.client.srem(self._k(key), [_b(m) for m in members]) if members else 0
+        if not members:
+            return 0
+        return await self._call(self.client.srem(self._k(key), [_b(m) for m in members]))
 
     async def smembers(self, key: str) -> builtins.set[bytes]:
-        return set(await self.client.smembers(self._k(key)))
+        return set(await self._call(self.client.smembers(self._k(key))))
 
     async def zadd(self, key: str, mapping: Mapping[str, float]) -> int:
         if not mapping:
             return 0
         # Typed int | float for ZADD INCR; without it Redis answers the number of members added.
-        added = await self.client.zadd(self._k(key), {_b(m): float(s) for m, s in mapping.items()})
+        command = self.client.zadd(self._k(key), {_b(m): float(s) for m, s in mapping.items()})
+        added = await self._call(command)
         return int(added)
 
     async def zrem(self, key: str, *members: str) -> int:
-        return await self.client.zrem(self._k(key), [_b(m) for m in members]) if members else 0
+        if not members:
+            return 0
+        return await self._call(self.client.zrem(self._k(key), [_b(m) for m in members]))
 
     async def zscore(self, key: str, member: str) -> float | None:
-        score = await self.client.zscore(self._k(key), _b(member))
+        score = await self._call(self.client.zscore(self._k(key), _b(member)))
         return None if score is None else float(score)
 
     async def zrange(
         self, key: str, start: int, stop: int, desc: bool = False
     ) -> list[tuple[bytes, float]]:
-        result = await self.client.zrange(
+        command = self.client.zrange(
             self._k(key), start, stop, rev=True if desc else None, withscores=True
         )
+        result = await self._call(command)
         # decode_responses=False: members arrive as bytes (ScoredMember types them str | bytes).
         return [(cast(bytes, member), float(score)) for member, score in result]
 
     async def zcard(self, key: str) -> int:
-        return await self.client.zcard(self._k(key))
+        return await self._call(self.client.zcard(self._k(key)))
 
     async def publish(self, channel: str, message: Value) -> None:
-        await self.client.publish(self._k(channel), _b(message))
+        await self._call(self.client.publish(self._k(channel), _b(message)))
 
     @asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[_RedisSubscription]:
         pubsub = self.client.pubsub(ignore_subscribe_messages=True)
         plain = [self._k(c) for c in channels if not _is_pattern(c)]
         patterns = [self._k(c) for c in channels if _is_pattern(c)]
-        if plain:
-            await pubsub.subscribe(*plain)
-        if patterns:
-            await pubsub.psubscribe(*patterns)
         try:
-            yield _RedisSubscription(pubsub, len(self.prefix))
+            if plain:
+                await self._call(pubsub.subscribe(*plain))
+            if patterns:
+                await self._call(pubsub.psubscribe(*patterns))
+            yield _RedisSubscription(self, pubsub)
         finally:
             try:
                 # Synchronous in coredis 5 (commands/pubsub.py): it releases the connection, and
@@ -448,10 +479,10 @@ class RedisCache:
         try:
             yield
         finally:
-            await self.client.eval(_RELEASE_LOCK, [self._k(key)], [token])
+            await self._call(self.client.eval(_RELEASE_LOCK, [self._k(key)], [token]))
 
     async def ping(self) -> None:
-        await self.client.ping()
+        await self._call(self.client.ping())
 
     async def close(self) -> None:
         self.client.connection_pool.disconnect()
@@ -466,16 +497,22 @@ def _is_pattern(channel: str) -> bool:
 
 
 class _RedisSubscription:
-    def __init__(self, pubsub: Any, prefix_len: int) -> None:
+    def __init__(self, cache: RedisCache, pubsub: Any) -> None:
+        self._cache = cache
         self._pubsub = pubsub
-        self._prefix_len = prefix_len
+        self._prefix_len = len(cache.prefix)
 
     async def get(self, timeout: float | None = None) -> tuple[str, bytes] | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             step = 1.0 if remaining is None else min(1.0, remaining)
-            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=step)
+            # Waiting `step` for a message is the call itself; the server's answer gets the
+            # configured timeout on top.
+            message = await self._cache._call(
+                self._pubsub.get_message(ignore_subscribe_messages=True, timeout=step),
+                step + self._cache.timeout,
+            )
             if message is not None and message["type"] in ("message", "pmessage"):
                 channel = message["channel"].decode()[self._prefix_len :]
                 return channel, message["data"]

@@ -73,6 +73,9 @@ class DatabaseSettings:
     # Seconds one connection attempt may take: a host that never answers fails this fast.
     connect_timeout: float = 3.0
     pool_size: int = 10
+    # Embedded SQLite: seconds a write waits for the file's one write lock (held by other
+    # requests' writes, or another worker's) before the request is answered 503.
+    write_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -538,6 +541,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("database.connect_backoff", "must not be negative")
     if settings.database.connect_timeout <= 0:
         raise ConfigError("database.connect_timeout", "must be positive")
+    if settings.database.write_timeout <= 0:
+        raise ConfigError("database.write_timeout", "must be positive")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://")):
         raise ConfigError("redis.url", f"expected redis://HOST:PORT/DB, got {settings.redis.url!r}")
     if settings.redis.timeout <= 0:

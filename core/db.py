@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast, overload
 
 import aiosqlite
 import databases
 import pymysql
-from databases.backends.sqlite import SQLiteBackend, SQLiteConnection
+from databases.backends.sqlite import SQLiteBackend, SQLiteConnection, SQLiteTransaction
 from databases.interfaces import Record
 from loguru import logger
 from tenacity import (
@@ -64,6 +65,11 @@ class DatabaseRefused(Exception):
 REFUSED_MYSQL_ERRORS = frozenset({1044, 1045, 1049, 1251, 1698})
 
 
+class DatabaseBusy(DatabaseUnavailable):
+    """The embedded database's write lock was not free within `[database] write_timeout`:
+    nothing was written, the request may be repeated (503)."""
+
+
 # Errors that mean "the database is not there right now" rather than "the query is wrong".
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
@@ -100,17 +106,33 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
 
 
+def _locked(exc: BaseException) -> bool:
+    """SQLite's SQLITE_BUSY: another connection (of this process or another) holds the write
+    lock past the busy timeout."""
+    return isinstance(exc, sqlite3.OperationalError) and str(exc).startswith("database is locked")
+
+
 class SQLiteConnectionPool:
-    """Reused aiosqlite connections for the embedded database.
+    """Reused aiosqlite connections for the embedded database, and its one writer.
 
     `databases` opens a new SQLite connection (and its thread) for every query outside a
     transaction, about a millisecond each, and loses per-connection pragmas such as
     foreign_keys. Here connections are opened once, set up, and handed out again.
+
+    SQLite takes one writer at a time. Writes of this process queue on `writer` (first come,
+    first served, no polling) and every transaction starts with BEGIN IMMEDIATE, so it holds the
+    file's write lock from its first statement: a transaction that reads, then writes, can't find
+    its snapshot overtaken by another connection's commit, which SQLite answers with an immediate
+    "database is locked" that no busy timeout waits out. Other processes on the same file
+    (`serve --workers N`) queue on that lock through the busy timeout. A write that finds no
+    lock within `write_timeout` raises DatabaseBusy, having written nothing.
     """
 
-    def __init__(self, path: str, size: int) -> None:
+    def __init__(self, path: str, size: int, write_timeout: float = 10.0) -> None:
         self.path = path
         self.size = size
+        self.write_timeout = write_timeout
+        self.writer = asyncio.Lock()
         self._idle: list[aiosqlite.Connection] = []
         self._open = 0
         self._available = asyncio.Condition()
@@ -120,8 +142,8 @@ class SQLiteConnectionPool:
         connection = aiosqlite.connect(database=self.path, isolation_level=None)
         await connection.__aenter__()
         try:
-            # One writer at a time in SQLite: wait for the lock instead of failing at once.
-            await connection.execute("PRAGMA busy_timeout=10000")
+            # Another process's write: wait for the lock instead of failing at once.
+            await connection.execute(f"PRAGMA busy_timeout={int(self.write_timeout * 1000)}")
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA synchronous=NORMAL")
         except BaseException:
@@ -129,6 +151,19 @@ class SQLiteConnectionPool:
             await connection.close()
             raise
         return connection
+
+    async def take_writer(self) -> None:
+        """This process's turn to write, within `write_timeout`."""
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                await self.writer.acquire()
+        except TimeoutError:
+            raise self.busy() from None
+
+    def busy(self) -> DatabaseBusy:
+        return DatabaseBusy(
+            f"the embedded database stayed locked by other writes for {self.write_timeout:g}s"
+        )
 
     async def acquire(self) -> aiosqlite.Connection:
         async with self._available:
@@ -173,7 +208,34 @@ class SQLiteConnectionPool:
             await connection.close()
 
 
+class PooledSQLiteTransaction(SQLiteTransaction):
+    """A root transaction takes the file's write lock at BEGIN (IMMEDIATE); this process's
+    turn to write was taken before (`_Transaction`). Savepoints are as in `databases`."""
+
+    _connection: PooledSQLiteConnection
+
+    async def start(self, is_root: bool, extra_options: dict[Any, Any]) -> None:
+        if not is_root:
+            await super().start(is_root, extra_options)
+            return
+        self._is_root = True
+        try:
+            cursor = await self._connection.raw_connection.execute("BEGIN IMMEDIATE")
+            await cursor.close()
+        except sqlite3.OperationalError as exc:
+            if _locked(exc):
+                raise self._connection.pool.busy() from None
+            raise
+
+
 class PooledSQLiteConnection(SQLiteConnection):
+    @property
+    def pool(self) -> SQLiteConnectionPool:
+        return cast(SQLiteConnectionPool, self._pool)
+
+    def transaction(self) -> PooledSQLiteTransaction:
+        return PooledSQLiteTransaction(self)
+
     async def execute(self, query: Any) -> Any:
         # `databases` answers lastrowid unless it is 0; on a reused connection it is the id of
         # some earlier insert, so an UPDATE or DELETE would report it instead of its row count.
@@ -189,8 +251,9 @@ class PooledSQLiteConnection(SQLiteConnection):
 class PooledSQLiteBackend(SQLiteBackend):
     def __init__(self, database_url: Any, **options: Any) -> None:
         size = int(options.pop("pool_size", 8))
+        write_timeout = float(options.pop("write_timeout", 10.0))
         super().__init__(database_url, **options)
-        self._pool = SQLiteConnectionPool(self._database_url.database, size)  # type: ignore[assignment]
+        self._pool = SQLiteConnectionPool(self._database_url.database, size, write_timeout)  # type: ignore[assignment]
 
     async def disconnect(self) -> None:
         await self._pool.close()  # type: ignore[attr-defined]
@@ -199,16 +262,129 @@ class PooledSQLiteBackend(SQLiteBackend):
         return PooledSQLiteConnection(self._pool, self._dialect)
 
 
-def make_database(url: str, pool_size: int = 10, connect_timeout: float = 5.0) -> Database:
+def _sqlite_pool(backend: Any) -> SQLiteConnectionPool | None:
+    if not isinstance(backend, PooledSQLiteBackend):
+        return None
+    return cast(SQLiteConnectionPool, backend._pool)
+
+
+class _Transaction(databases.core.Transaction):
+    """databases' transaction, with two changes. On the embedded database a root transaction
+    waits for this process's turn to write before it takes a pooled connection (so writers
+    waiting in line leave the pool to readers), and keeps it until COMMIT or ROLLBACK. A BEGIN
+    that fails (the write lock not had in time, a database gone) leaves the connection it
+    entered, which databases keeps entered: its pooled connection would never be handed back."""
+
+    _writer: SQLiteConnectionPool | None = None
+
+    async def start(self) -> _Transaction:
+        connection = self._connection
+        self._transaction = connection._connection.transaction()
+        async with connection._transaction_lock:
+            is_root = not connection._transaction_stack
+            pool = _sqlite_pool(connection._backend) if is_root else None
+            if pool is not None:
+                await pool.take_writer()
+                self._writer = pool
+            try:
+                await connection.__aenter__()
+                try:
+                    await self._transaction.start(
+                        is_root=is_root, extra_options=self._extra_options
+                    )
+                except BaseException:
+                    await connection.__aexit__()
+                    raise
+            except BaseException:
+                self._release_writer()
+                raise
+            connection._transaction_stack.append(self)
+        return self
+
+    async def commit(self) -> None:
+        try:
+            await super().commit()
+        finally:
+            self._release_writer()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            self._release_writer()
+
+    def _release_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.writer.release()
+            self._writer = None
+
+
+class _Connection(databases.core.Connection):
+    def transaction(self, *, force_rollback: bool = False, **kwargs: Any) -> _Transaction:
+        return _Transaction(lambda: self, force_rollback, **kwargs)
+
+
+class _Database(databases.Database):
+    """`databases.Database` with `_Transaction`s, whose writes outside a transaction queue for
+    the embedded database's write lock as transactions do."""
+
+    def connection(self) -> databases.core.Connection:
+        if self._global_connection is not None:
+            return self._global_connection
+        if not self._connection:
+            self._connection = _Connection(self, self._backend)
+        return self._connection
+
+    def transaction(self, *, force_rollback: bool = False, **kwargs: Any) -> _Transaction:
+        return _Transaction(self.connection, force_rollback=force_rollback, **kwargs)
+
+    async def execute(self, query: Any, values: dict[str, Any] | None = None) -> Any:
+        async with self._turn_to_write(query):
+            return await super().execute(query, values)
+
+    async def execute_many(self, query: Any, values: list[dict[str, Any]]) -> None:
+        async with self._turn_to_write(query):
+            await super().execute_many(query, values)
+
+    @asynccontextmanager
+    async def _turn_to_write(self, query: Any) -> AsyncIterator[None]:
+        """A write on its own (autocommit) on the embedded database is a transaction too: it
+        waits its turn like one, before it takes a pooled connection."""
+        pool = _sqlite_pool(self._backend)
+        current = self._connection
+        if (
+            pool is None
+            or not getattr(query, "is_dml", False)
+            or (current is not None and current._transaction_stack)
+        ):
+            yield
+            return
+        await pool.take_writer()
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if _locked(exc):
+                raise pool.busy() from None
+            raise
+        finally:
+            pool.writer.release()
+
+
+def make_database(
+    url: str, pool_size: int = 10, connect_timeout: float = 5.0, write_timeout: float = 10.0
+) -> Database:
+    """`write_timeout`: how long an embedded-database write waits for the write lock."""
     if is_sqlite(url):
         private_database(sqlite_path(url))
-        database = databases.Database(url)
-        database._backend = PooledSQLiteBackend(database.url, pool_size=min(pool_size, 8))
+        database = _Database(url)
+        database._backend = PooledSQLiteBackend(
+            database.url, pool_size=min(pool_size, 8), write_timeout=write_timeout
+        )
         return database
     if url.startswith("mysql+aiomysql://"):
         url = "mysql://" + url.removeprefix("mysql+aiomysql://")
     # utf8mb4 end to end: usernames and chat carry characters outside the BMP.
-    return databases.Database(
+    return _Database(
         url,
         charset="utf8mb4",
         min_size=1,
@@ -235,7 +411,12 @@ async def connect(settings: Settings) -> Database:
     `database.connect_timeout` seconds, so a host that never answers fails in seconds too."""
     url = settings.database_url
     try:
-        db = make_database(url, settings.database.pool_size, settings.database.connect_timeout)
+        db = make_database(
+            url,
+            settings.database.pool_size,
+            settings.database.connect_timeout,
+            settings.database.write_timeout,
+        )
     except OSError as exc:  # the embedded database's folder cannot be made
         raise DatabaseRefused(f"database {redact(url)}: {describe(exc)}") from None
     attempts = settings.database.connect_attempts

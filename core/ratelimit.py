@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from typing import Any
@@ -33,6 +34,9 @@ class RateLimits:
         )
         # The Redis connections are ours (limits takes a pool), so the app can close them.
         self._pool: coredis.ConnectionPool | None = None
+        # A counter round trip ends within the Redis timeout, a stalled server included (coredis
+        # reconnects and retries inside one call otherwise, for several times the timeout).
+        self.timeout = settings.redis.timeout
         self.storage: Storage
         if settings.redis.url:
             self._pool = coredis.ConnectionPool.from_url(
@@ -71,9 +75,10 @@ class RateLimits:
         """
         key = item.key_for(*identity)
         try:
-            count = await self.storage.incr(key, item.get_expiry())
-            allowed = count <= item.amount
-            reset = 0.0 if allowed else await self.storage.get_expiry(key)
+            async with asyncio.timeout(self.timeout):
+                count = await self.storage.incr(key, item.get_expiry())
+                allowed = count <= item.amount
+                reset = 0.0 if allowed else await self.storage.get_expiry(key)
         except Exception as exc:
             # Fail open: a Redis outage shows on /health, it must not lock every client out.
             now = time.monotonic()

@@ -17,6 +17,9 @@ import email
 import email.message
 import email.policy
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -56,6 +59,7 @@ __all__ = [
     "TEST_CLIENT_ID",
     "WORKER",
     "LiveServer",
+    "RedisProcess",
     "create_mysql_database",
     "create_user",
     "empty_mysql",
@@ -260,3 +264,68 @@ def mail_sink(_mail_server: MailSink) -> MailSink:
     """The local SMTP server, emptied for this test (one server for the whole run)."""
     _mail_server.messages.clear()
     return _mail_server
+
+
+class RedisProcess:
+    """A private `redis-server` on a loopback port, nothing saved: a test may stop, pause
+    (SIGSTOP, a stalled server whose socket stays open) or kill it without touching anyone's
+    Redis."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def pause(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            # A paused server must run again to die of anything but SIGKILL; SIGCONT first anyway.
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisProcess]:
+    """A started `RedisProcess`, killed after the test (resumed first if it was paused)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    redis = RedisProcess()
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()

@@ -1,7 +1,5 @@
 import asyncio
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -28,7 +26,7 @@ from core.hooks import hookimpl
 from core.jobs import Job
 from core.services import services
 
-from .conftest import create_user, free_port, issue_token, make_settings, running
+from .conftest import RedisProcess, create_user, issue_token, make_settings, running
 
 
 async def test_health_ok(client: httpx.AsyncClient) -> None:
@@ -106,54 +104,6 @@ def test_missing_storage_backend_is_a_config_error(settings: Settings) -> None:
 # --- Redis going away and coming back -----------------------------------------------------------
 
 
-class RedisProcess:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                import socket
-
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisProcess]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    redis = RedisProcess(free_port())
-    redis.start()
-    yield redis
-    redis.stop()
-
-
 async def _wait_for(client: httpx.AsyncClient, status: int, limit: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < limit:
@@ -185,6 +135,42 @@ async def test_health_follows_redis_down_and_up(
             assert took < 2.0
             private_redis.start()
             await _wait_for(client, 200, 10.0)
+
+
+async def test_a_stalled_redis_is_503_within_the_timeout_and_recovers(
+    tmp_path: Path, tmp_root: Path, private_redis: RedisProcess
+) -> None:
+    """SIGSTOP: Redis holds its connections and answers nothing. A request that needs the cache
+    is answered 503 with Retry-After after at most two timeouts (the rate limit counter fails
+    open after one, the token lookup fails the request after the next), not coredis's retries."""
+    from .conftest import create_user, issue_token, prepare_database
+
+    timeout = 0.5
+    settings = make_settings(
+        "embedded", tmp_path / "data", redis={"url": private_redis.url, "timeout": timeout}
+    )
+    prepare_database(settings, "embedded", tmp_root)
+    app = create_app(settings)
+    async with running(app):
+        token = await issue_token(app, await create_user(app))
+        headers = {"Authorization": f"Bearer {token}"}
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/api/v2/me", headers=headers)).status_code == 200
+            private_redis.pause()
+            try:
+                started = time.monotonic()
+                stalled = await client.get("/api/v2/me", headers=headers)
+                took = time.monotonic() - started
+                assert stalled.status_code == 503 and stalled.headers["Retry-After"]
+                # Scheduling slack on a loaded machine; before, this took 6 timeouts.
+                assert took < 2 * timeout + 0.8, took
+                started = time.monotonic()
+                assert (await client.get("/health")).status_code == 503
+                assert time.monotonic() - started < timeout + 0.8
+            finally:
+                private_redis.resume()
+            assert (await client.get("/api/v2/me", headers=headers)).status_code == 200
 
 
 # --- what an outage and an unexpected error leave in the log ------------------------------------

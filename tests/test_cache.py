@@ -2,16 +2,16 @@
 expires them on its own, so there the expiry tests watch for it (short polls, a deadline)."""
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import coredis.exceptions
 import pytest
 
-from core.cache import Cache, LockTimeout, MemoryCache, RedisCache
+from core.cache import Cache, CacheUnavailable, LockTimeout, MemoryCache, RedisCache
 from core.clock import ManualClock
 
-from .conftest import REDIS_PREFIX, REDIS_URL, flush_redis, free_port
+from .conftest import REDIS_PREFIX, REDIS_URL, RedisProcess, flush_redis, free_port
 
 
 @pytest.fixture
@@ -206,7 +206,95 @@ async def test_ping(cache: Cache) -> None:
     if isinstance(cache, RedisCache):
         gone = RedisCache(f"redis://127.0.0.1:{free_port()}/0", prefix=REDIS_PREFIX, timeout=0.5)
         try:
-            with pytest.raises(coredis.exceptions.ConnectionError):
+            with pytest.raises(CacheUnavailable):
                 await gone.ping()
         finally:
             await gone.close()
+
+
+# --- a stalled Redis ------------------------------------------------------------------------------
+
+STALL_TIMEOUT = 0.5
+# Event-loop and scheduling slack on a loaded machine; coredis alone took 3x the timeout here.
+SLACK = 0.6
+
+
+async def test_every_call_ends_within_the_timeout_on_a_stalled_redis(
+    private_redis: RedisProcess,
+) -> None:
+    """SIGSTOP: the server keeps its sockets open and answers nothing. Every kind of call fails
+    with CacheUnavailable within `redis.timeout`, and all work again once it runs on."""
+    from limits import parse
+
+    from core.config import settings_from
+    from core.ratelimit import RateLimits
+
+    cache = RedisCache(private_redis.url, prefix="stall:", timeout=STALL_TIMEOUT)
+    limits = RateLimits(
+        settings_from({"redis": {"url": private_redis.url, "timeout": STALL_TIMEOUT}}, {})
+    )
+    per_minute = parse("100/minute")
+    calls: dict[str, Callable[[], Awaitable[Any]]] = {
+        "get": lambda: cache.get("k"),
+        "set": lambda: cache.set("k", "v", ex=10),
+        "delete": lambda: cache.delete("k"),
+        "incr": lambda: cache.incr("n"),
+        "mget": lambda: cache.mget(["k", "n"]),
+        "hset": lambda: cache.hset("h", {"f": 1}),
+        "hgetall": lambda: cache.hgetall("h"),
+        "zadd": lambda: cache.zadd("z", {"m": 1.0}),
+        "zrange": lambda: cache.zrange("z", 0, -1),
+        "publish": lambda: cache.publish("ch", "x"),
+        "ping": cache.ping,
+    }
+    try:
+        async with cache.subscribe("ch") as subscription:
+            for call in calls.values():
+                await call()
+            assert await limits.hit(per_minute, "me") is not None
+            assert await subscription.get(1.0) == ("ch", b"x")
+            held = cache.lock("held", timeout=30, wait=1)
+            await held.__aenter__()
+
+            private_redis.pause()
+            for name, call in calls.items():
+                started = time.monotonic()
+                with pytest.raises(CacheUnavailable):
+                    await call()
+                took = time.monotonic() - started
+                assert took < STALL_TIMEOUT + SLACK, (name, took)
+            started = time.monotonic()
+            with pytest.raises(CacheUnavailable):
+                async with cache.lock("other", timeout=5, wait=5):
+                    pass
+            assert time.monotonic() - started < STALL_TIMEOUT + SLACK
+            # The release of a lock taken before the stall.
+            started = time.monotonic()
+            with pytest.raises(CacheUnavailable):
+                await held.__aexit__(None, None, None)
+            assert time.monotonic() - started < STALL_TIMEOUT + SLACK
+            # Waiting for a message is bounded by its own timeout plus the call's.
+            started = time.monotonic()
+            try:
+                assert await subscription.get(0.2) is None
+            except CacheUnavailable:
+                pass
+            assert time.monotonic() - started < 0.2 + STALL_TIMEOUT + SLACK
+            # The rate limiter fails open, as quickly.
+            started = time.monotonic()
+            assert await limits.hit(per_minute, "me") is None
+            assert time.monotonic() - started < STALL_TIMEOUT + SLACK
+
+            private_redis.resume()
+            for call in calls.values():
+                await call()
+            await cache.set("k", "back")
+            assert await cache.get("k") == b"back"
+            assert await limits.hit(per_minute, "me") is not None
+        async with cache.subscribe("ch") as again:
+            await cache.publish("ch", "back")
+            assert await again.get(2.0) == ("ch", b"back")
+    finally:
+        private_redis.resume()
+        await limits.close()
+        await cache.close()

@@ -194,3 +194,60 @@ async def test_a_host_that_never_answers_is_bounded_by_connect_timeout() -> None
         "TimeoutError: no answer within 0.3 s"
     )
     assert len(accepted) == 2
+
+
+async def test_sqlite_read_then_write_transactions_of_two_processes_queue(tmp_path: Path) -> None:
+    """Two pools on one file, as `serve --workers 2` has: transactions that read and then write
+    (a counter, like a user's statistics) all commit, none is lost to "database is locked"."""
+    import asyncio
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    first, second = db.make_database(url), db.make_database(url)
+    await first.connect()
+    await second.connect()
+    try:
+        await first.execute("PRAGMA journal_mode=WAL")
+        await first.execute("CREATE TABLE counter (n INTEGER)")
+        await first.execute("INSERT INTO counter VALUES (0)")
+
+        async def bump(database: db.Database) -> None:
+            async with database.transaction():
+                n = await database.fetch_val("SELECT n FROM counter")
+                await asyncio.sleep(0)
+                await database.execute(f"UPDATE counter SET n = {n + 1}")
+
+        await asyncio.gather(*(bump(d) for _ in range(40) for d in (first, second)))
+        assert await first.fetch_val("SELECT n FROM counter") == 80
+    finally:
+        await first.disconnect()
+        await second.disconnect()
+
+
+async def test_sqlite_write_lock_not_had_in_time_is_busy_and_gives_back_the_connection(
+    tmp_path: Path,
+) -> None:
+    import sqlalchemy as sa
+
+    path = tmp_path / "x.db"
+    database = db.make_database(f"sqlite:///{path}", pool_size=2, write_timeout=0.2)
+    await database.connect()
+    items = sa.table("t", sa.column("a"))
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        await database.execute("CREATE TABLE t (a INTEGER)")
+        other.execute("BEGIN IMMEDIATE")
+        for _ in range(3):  # more than the pool holds: each gives its connection back
+            with pytest.raises(db.DatabaseBusy):
+                async with database.transaction():
+                    await database.execute(items.insert().values(a=1))
+            with pytest.raises(db.DatabaseBusy):
+                await database.execute(items.insert().values(a=2))
+        pool = database._backend._pool
+        assert pool._open == len(pool._idle) and not pool.writer.locked()
+        other.rollback()
+        async with database.transaction():
+            await database.execute(items.insert().values(a=3))
+        assert await database.fetch_val("SELECT group_concat(a) FROM t") == "3"
+    finally:
+        other.close()
+        await database.disconnect()

@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-import sqlite3
-from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from starlette.applications import Starlette
 from core import mods as mods_domain
 from core.beatmaps import resolve
 from core.beatmaps import store as beatmaps_db
+from core.cache import Cache
 from core.config import Key, Section, Settings, positive, rate_limit
 from core.db import utcnow
 from core.hooks import Performance
@@ -274,8 +274,8 @@ def eligible_for_pp(score: Mapping[str, Any], status: int) -> bool:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-        return True
+    # SQLite needs none: its transactions queue for the write lock (core.db), and one that
+    # waited `[database] write_timeout` in vain is a 503 the client may repeat.
     return (
         isinstance(exc, pymysql.err.OperationalError)
         and bool(exc.args)
@@ -356,13 +356,12 @@ async def submit(
         if eligible_for_pp(score, status):
             score["pp"] = float(attributes["pp"])
     info = user_statistics.beatmap_info(beatmap)
-    async with services(app).cache.lock(
-        f"scores:user:{user['id']}", timeout=conf["lock_timeout"], wait=conf["lock_timeout"]
-    ):
+    # Committed means acknowledged: from the commit on, nothing the cache does (the lock's
+    # release, invalidations) or a best-effort step fails can turn the answer into an error.
+    async with _user_lock(services(app).cache, int(user["id"]), conf["lock_timeout"]):
         for attempt in range(RETRIES):
             try:
-                async with _writer(app):
-                    stored = await _store(db, token_id, score, info)
+                stored = await _store(db, token_id, score, info)
                 break
             except Exception as exc:
                 if not _retryable(exc) or attempt == RETRIES - 1:
@@ -378,11 +377,27 @@ async def submit(
     return stored, await scores_db.position(db, stored)
 
 
-def _writer(app: Starlette) -> AbstractAsyncContextManager[Any]:
-    """SQLite has one writer: its submissions queue here instead of failing with "locked"."""
-    if services(app).db.url.dialect != "sqlite":
-        return nullcontext()
-    return services(app).extra_or_make("scores_sqlite_lock", asyncio.Lock, asyncio.Lock)
+@asynccontextmanager
+async def _user_lock(cache: Cache, user_id: int, timeout: float) -> AsyncIterator[None]:
+    """The per-user submission lock (shared by workers and hosts). Taking it may fail (503,
+    nothing written); releasing it may not fail the request: by then the score may be
+    committed, and a lock left behind expires after `timeout` by itself."""
+    lock = cache.lock(f"scores:user:{user_id}", timeout=timeout, wait=timeout)
+    await lock.__aenter__()
+    try:
+        yield
+    except BaseException as exc:
+        await _release(lock, exc)
+        raise
+    await _release(lock, None)
+
+
+async def _release(lock: Any, exc: BaseException | None) -> None:
+    try:
+        await lock.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+    except Exception as failure:
+        if failure is not exc:
+            logger.warning("score submission lock not released (it expires): {!r}", failure)
 
 
 async def _existing(db: Any, score_id: int) -> tuple[dict[str, Any], int | None]:
@@ -395,11 +410,14 @@ async def _existing(db: Any, score_id: int) -> tuple[dict[str, Any], int | None]
 async def _store(
     db: Any, token_id: int, score: dict[str, Any], info: user_statistics.BeatmapInfo
 ) -> dict[str, Any] | None:
+    if db.url.dialect != "mysql":
+        # SQLite: the transaction waits for its turn to write before it takes a connection.
+        async with db.transaction():
+            return await _store_in_transaction(db, token_id, score, info)
     async with db.connection() as connection:
-        if db.url.dialect == "mysql":
-            # Read committed: locking reads of missing rows take no gap locks, so two users'
-            # first submissions (or first plays of a map) can't deadlock on each other's gaps.
-            await connection.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        # Read committed: locking reads of missing rows take no gap locks, so two users'
+        # first submissions (or first plays of a map) can't deadlock on each other's gaps.
+        await connection.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         async with connection.transaction():
             return await _store_in_transaction(db, token_id, score, info)
 
@@ -433,22 +451,39 @@ async def _store_in_transaction(
 
 
 async def _after(app: Starlette, score: Mapping[str, Any]) -> None:
-    """Outside the transaction: rank_highest, cached profiles, the `score_processed` event."""
-    db = services(app).db
+    """After the commit, each step on its own and none able to fail the submission:
+    rank_highest, cached profiles, the leaderboard version, the `score_processed` event. A cache
+    that is down leaves stale entries that expire; the score itself is stored."""
+    svc = services(app)
     user_id, ruleset_id = int(score["user_id"]), int(score["ruleset_id"])
-    row = (await user_statistics.rows_for(db, [user_id], ruleset_id)).get(user_id)
-    if row is not None:
-        await user_statistics.note_rank(
-            db,
-            user_id,
-            ruleset_id,
-            await user_statistics.global_rank(db, ruleset_id, float(row["pp"])),
-        )
-    await profiles.invalidate(services(app), user_id)
+
+    async def note_rank() -> None:
+        row = (await user_statistics.rows_for(svc.db, [user_id], ruleset_id)).get(user_id)
+        if row is not None:
+            rank = await user_statistics.global_rank(svc.db, ruleset_id, float(row["pp"]))
+            await user_statistics.note_rank(svc.db, user_id, ruleset_id, rank)
+
+    await _best_effort("rank_highest", note_rank())
+    await _best_effort("profile invalidation", profiles.invalidate(svc, user_id))
     if score["passed"]:
-        await leaderboard.changed(services(app).cache, int(score["beatmap_id"]), ruleset_id)
-    for result in services(app).plugins.hook.score_processed(app=app, score=dict(score)):
+        await _best_effort(
+            "leaderboard invalidation",
+            leaderboard.changed(svc.cache, int(score["beatmap_id"]), ruleset_id),
+        )
+    try:
+        results = svc.plugins.hook.score_processed(app=app, score=dict(score))
+    except Exception:
+        logger.exception("score_processed hook failed")
+        return
+    for result in results:
         try:
             await resolve_hook(result)
         except Exception:
             logger.exception("score_processed hook failed")
+
+
+async def _best_effort(what: str, step: Awaitable[None]) -> None:
+    try:
+        await step
+    except Exception as exc:
+        logger.warning("after a stored score, {} failed: {!r}", what, exc)

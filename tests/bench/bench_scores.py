@@ -1,11 +1,13 @@
-"""Score submissions/s on MariaDB (pp included), and leaderboard requests/s against bare Starlette.
+"""Score submissions/s on MariaDB or the embedded SQLite (pp included), and leaderboard
+requests/s against bare Starlette.
 
     python -m tests.bench.bench_scores [--mysql mysql://root@127.0.0.1:3306/bench_scores]
-        [--redis redis://127.0.0.1:6379/5] [--submissions 200] [--concurrency 16]
+        [--redis redis://127.0.0.1:6379/5] [--sqlite] [--submissions 200] [--concurrency 16]
         [--seconds 5] [--connections 16] [--rounds 2]
 
-A fresh MariaDB schema gets 10 ranked osu! maps and 8 players; `hitcircle serve` (hypercorn,
-one worker, Redis cache) takes the lazer flow (multipart token request, then the JSON PUT;
+A fresh MariaDB schema (with --sqlite: the embedded default, an SQLite file and the memory
+cache) gets 10 ranked osu! maps and 8 players; `hitcircle serve` (hypercorn, one worker) takes
+the lazer flow (multipart token request, then the JSON PUT;
 validation, rosu-pp-py pp in the process pool, statistics in one transaction) from concurrent
 clients. Then `GET /api/v2/beatmaps/{id}/scores` (50 scores with users) is measured against a
 bare Starlette app on hypercorn returning the same bytes, in the same run, rounds alternating.
@@ -53,7 +55,12 @@ def reset_mysql(url: str) -> None:
     engine.dispose()
 
 
-async def prepare(data_dir: str, mysql: str, redis: str) -> dict[str, Any]:
+async def prepare(
+    data_dir: str, database: str, redis: str, players: int = PLAYERS
+) -> dict[str, Any]:
+    """A migrated database (MariaDB reset first; SQLite under `data_dir` when `database` is
+    empty) with MAPS ranked maps and `players` users, and the environment for `hitcircle serve`
+    on it."""
     from core import migrate
     from core.app import create_app
     from core.config import settings_from
@@ -61,11 +68,12 @@ async def prepare(data_dir: str, mysql: str, redis: str) -> dict[str, Any]:
     from tests.conftest import create_user, issue_token, running
     from tests.scores import support
 
-    reset_mysql(mysql)
-    raw = {
+    if database.startswith("mysql"):
+        reset_mysql(database)
+    raw: dict[str, dict[str, Any]] = {
         "data": {"dir": data_dir},
         "log": {"level": "WARNING"},
-        "database": {"url": mysql, "pool_size": 20},
+        "database": {"url": database, "pool_size": 20},
         "redis": {"url": redis, "prefix": "hcbench:"},
     }
     settings = settings_from(raw, {})
@@ -74,21 +82,21 @@ async def prepare(data_dir: str, mysql: str, redis: str) -> dict[str, Any]:
     async with running(app):
         maps = [await support.import_map(app, 0, set_id=9000 + 10 * i) for i in range(MAPS)]
         tokens = []
-        for i in range(PLAYERS):
+        for i in range(players):
             uid = await create_user(app, f"bench{i}", country=("AU", "JP", "DE")[i % 3])
             tokens.append(await issue_token(app, uid))
-        await services(app).cache.delete(*[f"auth:user:{i}" for i in range(PLAYERS + 1)])
+        await services(app).cache.delete(*[f"auth:user:{i}" for i in range(players + 1)])
     env = {
         "HITCIRCLE_CONFIG": "none",
         "HITCIRCLE_DATA_DIR": data_dir,
-        "HITCIRCLE_DATABASE_URL": mysql,
+        "HITCIRCLE_DATABASE_URL": database,
         "HITCIRCLE_DATABASE_POOL_SIZE": "20",
         "HITCIRCLE_REDIS_URL": redis,
         "HITCIRCLE_REDIS_PREFIX": "hcbench:",
         "HITCIRCLE_RATELIMIT_DEFAULT": "100000000/minute",
         "HITCIRCLE_LOG_LEVEL": "WARNING",
     }
-    return {"env": env, "maps": maps, "tokens": tokens}
+    return {"env": env, "maps": maps, "tokens": tokens, "database": settings.database_url}
 
 
 async def submissions(url: str, world: dict[str, Any], count: int, concurrency: int) -> float:
@@ -131,6 +139,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mysql", default="mysql://root@127.0.0.1:3306/bench_scores")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/5")
+    parser.add_argument(
+        "--sqlite", action="store_true", help="the embedded default: SQLite and the memory cache"
+    )
     parser.add_argument("--submissions", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -139,14 +150,16 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as data:
-        world = asyncio.run(prepare(data, args.mysql, args.redis))
+        database, redis = ("", "") if args.sqlite else (args.mysql, args.redis)
+        backends = "SQLite + memory" if args.sqlite else "MariaDB + Redis"
+        world = asyncio.run(prepare(data, database, redis))
         host_port, bare_port = free_port(), free_port()
         with serve_hitcircle(host_port, world["env"]) as host_url:
             wait_until_up(f"{host_url}/health")
             rate = asyncio.run(submissions(host_url, world, args.submissions, args.concurrency))
             print(
                 f"submissions      {rate:9.1f} /s  ({args.submissions} lazer token+PUT flows, "
-                f"{args.concurrency} concurrent, MariaDB + Redis, pp included)"
+                f"{args.concurrency} concurrent, {backends}, pp included)"
             )
             beatmap = world["maps"][0]
             path = f"/api/v2/beatmaps/{beatmap.id}/scores"
