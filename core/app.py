@@ -27,7 +27,13 @@ from core.beatmaps.sources import beatmap_settings
 from core.cache import make_cache
 from core.clock import Clock, SystemClock
 from core.config import ConfigError, Settings
-from core.http import EXCEPTION_HANDLERS, HostMiddleware, json
+from core.http import (
+    EXCEPTION_HANDLERS,
+    BodyLimitMiddleware,
+    BodyLimits,
+    HostMiddleware,
+    json,
+)
 from core.jobs import JobRunner
 from core.plugins import collect, load, resolve
 from core.ratelimit import RateLimitMiddleware, RateLimits
@@ -55,6 +61,11 @@ def make_storage(settings: Settings, pm: PluginManager) -> Any:
             f"(available: {', '.join(sorted(factories)) or 'none'})",
         )
     return factories[settings.storage.backend](settings)
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    http = settings.http
+    return BodyLimits(json=http.max_json_body, form=http.max_form_body, upload=http.max_upload_body)
 
 
 @asynccontextmanager
@@ -141,7 +152,11 @@ def create_app(
 
     app = App(
         routes=routes,
-        middleware=[Middleware(HostMiddleware), Middleware(RateLimitMiddleware, limits=limits)],
+        middleware=[
+            Middleware(HostMiddleware),
+            Middleware(BodyLimitMiddleware, limits=body_limits(settings)),
+            Middleware(RateLimitMiddleware, limits=limits),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "difficulty_workers": 2,
     # Seconds one difficulty calculation may take before the request gets 422.
     "difficulty_timeout": 20.0,
+    # Bytes all entries of one imported `.osz` may hold uncompressed, together (zip bombs).
+    "archive_max_uncompressed": 512 * 1024 * 1024,
 }
 
 
@@ -34,6 +36,8 @@ def beatmap_settings(settings: Settings) -> dict[str, Any]:
         raise ConfigError("beatmaps.cache_ttl", "must be at least 1")
     if values["difficulty_workers"] < 1:
         raise ConfigError("beatmaps.difficulty_workers", "must be at least 1")
+    if values["archive_max_uncompressed"] < 1:
+        raise ConfigError("beatmaps.archive_max_uncompressed", "must be at least 1")
     return values
 
 
