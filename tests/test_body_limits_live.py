@@ -80,7 +80,9 @@ def stream(url: str, headers: str, total: int, *, chunked: bool) -> tuple[int, b
     return sent, answer
 
 
-HEAD = "POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+HEAD = (
+    "POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+)
 
 
 @pytest.mark.parametrize(
