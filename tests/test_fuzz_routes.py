@@ -12,9 +12,10 @@ bounded (a few thousand requests per backend).
 from __future__ import annotations
 
 import inspect
+import os
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from core.http import INT64_MAX, encode_cursor
+from core.services import services
+from core.testing import create_user
+from core.users import store as users_db
+from tests.scores import support as scores_support
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,8 +190,28 @@ def requests_for(
         yield {"path": path, "data": form}
 
 
+async def seed(client: httpx.AsyncClient, app: Starlette, user: int, token: str) -> None:
+    """Objects with small ids, so the handlers reached with ids 1 and 2 run past their lookups:
+    beatmapset 1 / beatmap 2, a submitted score, a PM channel with a message."""
+    beatmap = await scores_support.import_map(app, 0, set_id=1)
+    submitted = await scores_support.submit(
+        client, token, beatmap, scores_support.body(beatmap, misses=1)
+    )
+    assert submitted.status_code == 200, submitted.text
+    other = await create_user(app, "fuzzfriend")
+    pm = await client.post(
+        "/api/v2/chat/new",
+        data={"target_id": str(other), "message": "hi"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert pm.status_code == 200, pm.text
+
+
 @pytest.mark.parametrize("settings_overrides", [FUZZ_SETTINGS])
-async def test_no_route_answers_5xx_to_hostile_input(app: Starlette, token: str) -> None:
+async def test_no_route_answers_5xx_to_hostile_input(
+    app: Starlette, user: int, make_token: Callable[..., Awaitable[str]]
+) -> None:
+    db = services(app).db
     names = parameter_names()
     assert {"limit", "cursor_string", "target_id", "id"} <= set(names)
     routes = http_routes(app)
@@ -195,21 +220,33 @@ async def test_no_route_answers_5xx_to_hostile_input(app: Starlette, token: str)
     sent = 0
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await seed(client, app, user, await make_token(user))
         for index, (method, template, path_names, local) in enumerate(routes):
             rng = random.Random(index)
+            # Fresh credentials per route: an earlier route may have revoked the token
+            # (DELETE /api/v2/oauth/tokens/current) or deleted the API key.
+            token = await make_token(user)
+            _, key = await users_db.create_api_key(db, user, "fuzz")
+            v1 = template.startswith(("/api/get_", "/api/v1/"))
             for number, request in enumerate(
                 requests_for(method, template, path_names, local, names, rng)
             ):
                 # Mostly with a token (the handlers run further), every third without one.
-                headers = {} if number % 3 == 2 else {"Authorization": f"Bearer {token}"}
+                signed = number % 3 != 2
+                headers = {"Authorization": f"Bearer {token}"} if signed else {}
+                path = request["path"]
+                if v1 and signed:
+                    path += ("&" if "?" in path else "?") + f"k={key}"
                 response = await client.request(
                     method,
-                    request["path"],
+                    path,
                     json=request.get("json"),
                     data=request.get("data"),
                     headers=headers,
                 )
                 sent += 1
+                if os.environ.get("HITCIRCLE_FUZZ_STATS"):
+                    print("STAT", method, template, response.status_code)
                 if response.status_code >= 500:
                     shown = {k: str(v)[:200] for k, v in request.items()}
                     failures.append(f"{method} {shown} -> {response.status_code}")
