@@ -11,6 +11,7 @@ bounded (a few thousand requests per backend).
 
 from __future__ import annotations
 
+import base64
 import inspect
 import os
 import random
@@ -76,7 +77,7 @@ TEXT_VALUES = [
     "[]",
     "{}",
     "osu",
-    encode_cursor({"id": INT64_MAX + 1}) or "",
+    base64.urlsafe_b64encode(b'{"id": 9223372036854775808}').rstrip(b"=").decode(),
     encode_cursor({"id": "abc", "score": [1], "page": {"a": 1}}) or "",
     encode_cursor({"id": -1, "pp": 1e308, "page": -5}) or "",
     "!!!not-base64!!!",
@@ -252,3 +253,52 @@ async def test_no_route_answers_5xx_to_hostile_input(
                     failures.append(f"{method} {shown} -> {response.status_code}")
     assert sent > 2000
     assert not failures, f"{len(failures)} of {sent} requests got 5xx:\n" + "\n".join(failures[:60])
+
+
+HUGE = str(INT64_MAX + 1)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "form", "signed", "status"),
+    [
+        ("GET", f"/osu/{HUGE}", None, False, 404),
+        ("GET", f"/api/v2/chat/channels/{HUGE}", None, True, 404),
+        ("GET", f"/api/v2/chat/channels/{HUGE}/messages", None, True, 404),
+        ("GET", f"/api/v2/beatmaps/{HUGE}", None, True, 404),
+        ("GET", f"/api/v2/beatmapsets/{HUGE}", None, True, 404),
+        ("GET", f"/api/v2/beatmaps/lookup?id={HUGE}", None, True, 422),
+        ("GET", f"/api/v2/beatmapsets/lookup?beatmap_id={HUGE}", None, True, 422),
+        ("GET", f"/api/v2/chat/updates?since={HUGE}", None, True, 422),
+        ("GET", f"/api/v2/users/{HUGE}", None, True, 404),
+        ("POST", "/api/v2/chat/new", {"target_id": HUGE, "message": "hi"}, True, 422),
+        ("POST", "/api/v2/chat/channels", {"type": "PM", "target_id": HUGE}, True, 422),
+    ],
+)
+async def test_integers_past_64_bits_that_gave_500s(
+    client: httpx.AsyncClient,
+    token: str,
+    method: str,
+    path: str,
+    form: dict[str, str] | None,
+    signed: bool,
+    status: int,
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if signed else {}
+    response = await client.request(method, path, data=form, headers=headers)
+    assert response.status_code == status, response.text
+    assert "error" in response.json()
+
+
+async def test_cursors_with_numbers_past_64_bits_start_over(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    for path in ("/api/v2/beatmapsets/search", "/api/v2/rooms", "/api/v2/users/1/scores/best"):
+        base = await client.get(path, headers=headers)
+        for raw in (
+            f'{{"id": {HUGE}, "_id": {HUGE}, "page": {HUGE}}}',
+            '{"id": -9223372036854775809, "score": 1000000000000000000000000000000}',
+        ):
+            cursor = base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+            response = await client.get(f"{path}?cursor_string={cursor}", headers=headers)
+            assert response.status_code == base.status_code, (path, response.text)
