@@ -118,22 +118,43 @@ def path_id(value: str) -> int | None:
 
 
 def _ints_in_range(value: Any, depth: int = 0) -> bool:
-    """Whether every number inside a decoded JSON value fits in 64 signed bits.
-
-    orjson gives numbers past 64 bits as floats; a float that large is refused too, since a
-    handler turning it into an int would bring the overflow back.
-    """
+    """Whether every number inside a decoded JSON value fits in 64 signed bits."""
     if isinstance(value, int) and not isinstance(value, bool):
         return in_int64(value)
     if isinstance(value, float):
-        return -(2.0**63) < value < 2.0**63
-    if depth > 64:
+        return _FLOAT_MIN < value < _FLOAT_MAX
+    if depth > MAX_JSON_DEPTH:
         return False
     if isinstance(value, dict):
         return all(_ints_in_range(v, depth + 1) for v in value.values())
     if isinstance(value, list):
         return all(_ints_in_range(v, depth + 1) for v in value)
     return True
+
+
+_FLOAT_MIN, _FLOAT_MAX = -(2.0**63), 2.0**63
+MAX_JSON_DEPTH = 64
+
+
+def _bounded_json(value: Any, depth: int = 0) -> Any:
+    """A decoded JSON body with every number past 64 signed bits turned into its text.
+
+    A form or query value can already be any text, so every handler checks text it reads as a
+    number (`Params.int` answers 422 "is out of range"); a JSON number too large for SQL becomes
+    the same text and meets the same checks, instead of reaching SQL as a huge int (orjson gives
+    numbers past 64 bits as floats, which `int()` would bring back).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if in_int64(value) else str(value)
+    if isinstance(value, float):
+        return value if _FLOAT_MIN < value < _FLOAT_MAX else repr(value)
+    if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+        raise unprocessable("the JSON body is nested too deeply")
+    if isinstance(value, dict):
+        return {k: _bounded_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded_json(v, depth + 1) for v in value]
+    return value
 
 
 class Int64Convertor(Convertor[int]):
@@ -563,7 +584,5 @@ async def _body_params(request: Request) -> dict[str, Any] | None:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise unprocessable("malformed JSON body") from None
-        if not _ints_in_range(decoded):
-            raise unprocessable("a number in the body is out of range")
-        return decoded if isinstance(decoded, dict) else None
+        return _bounded_json(decoded) if isinstance(decoded, dict) else None
     return None
