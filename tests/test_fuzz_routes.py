@@ -177,7 +177,7 @@ def requests_for(
     for name in path_names:
         for value in PATH_VALUES:
             yield {"path": fill(template, {**base, name: value})}
-    for _ in range(16):
+    for _ in range(12):
         path = fill(template, {n: rng.choice(["1", "2", *PATH_VALUES[:4]]) for n in path_names})
         picked = pick(local, names, 6, rng)
         query = "&".join(f"{quote(n)}={quote(rng.choice(TEXT_VALUES))}" for n in picked)
