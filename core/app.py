@@ -28,7 +28,14 @@ from core.beatmaps.sources import beatmap_settings
 from core.cache import Cache, MemoryCache, make_cache, probe_redis
 from core.clock import Clock, SystemClock
 from core.config import ConfigError, Settings
-from core.http import EXCEPTION_HANDLERS, ErrorMiddleware, HostMiddleware, json
+from core.http import (
+    EXCEPTION_HANDLERS,
+    BodyLimitMiddleware,
+    BodyLimits,
+    ErrorMiddleware,
+    HostMiddleware,
+    json,
+)
 from core.jobs import JobRunner
 from core.plugins import collect, load, resolve
 from core.proxies import TrustedProxies, parse_networks
@@ -57,6 +64,11 @@ def make_storage(settings: Settings, pm: PluginManager) -> Any:
             f"(available: {', '.join(sorted(factories)) or 'none'})",
         )
     return factories[settings.storage.backend](settings)
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    http = settings.http
+    return BodyLimits(json=http.max_json_body, form=http.max_form_body, upload=http.max_upload_body)
 
 
 @asynccontextmanager
@@ -163,6 +175,7 @@ def create_app(
             Middleware(TrustedProxies, networks=parse_networks(settings.server.trusted_proxies)),
             Middleware(HostMiddleware),
             Middleware(ErrorMiddleware),
+            Middleware(BodyLimitMiddleware, limits=body_limits(settings)),
             Middleware(RateLimitMiddleware, limits=limits),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -111,6 +111,16 @@ class RateLimitSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    # Largest request body in bytes, by kind: JSON (and any other type), urlencoded forms and
+    # multipart uploads. Checked against Content-Length first and counted while the body streams,
+    # so a larger body is cut off with 413 without being held in memory.
+    max_json_body: int = 1024 * 1024
+    max_form_body: int = 1024 * 1024
+    max_upload_body: int = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class StorageSettings:
     backend: str = "local"
 
@@ -127,6 +137,7 @@ SECTIONS: dict[str, type] = {
     "data": DataSettings,
     "plugins": PluginSettings,
     "ratelimit": RateLimitSettings,
+    "http": HttpSettings,
     "storage": StorageSettings,
     "log": LogSettings,
 }
@@ -261,6 +272,7 @@ class Settings:
     data: DataSettings = field(default_factory=DataSettings)
     plugins: PluginSettings = field(default_factory=PluginSettings)
     ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     log: LogSettings = field(default_factory=LogSettings)
     # Sections the core does not know: declared by plugins, read through `Section.read`.
@@ -560,6 +572,9 @@ def validate(settings: Settings) -> None:
             raise ConfigError(
                 key, f"expected a limit like '60/minute' or 'none', got {limit!r}"
             ) from None
+    for key in ("max_json_body", "max_form_body", "max_upload_body"):
+        if getattr(settings.http, key) < 1:
+            raise ConfigError(f"http.{key}", "must be at least 1")
     if settings.log.level.upper() not in ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(
             "log.level", f"expected DEBUG, INFO, WARNING or ERROR, got {settings.log.level!r}"

@@ -8,11 +8,13 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import coredis.exceptions
 import orjson
 from loguru import logger
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -94,6 +96,86 @@ def unprocessable(message: str) -> ApiError:
     return error(422, message)
 
 
+# --- integers ---------------------------------------------------------------------------------
+# SQLite and MySQL integers are signed 64-bit: a larger number from a request never reaches SQL
+# (the drivers raise OverflowError or the server refuses it). Every integer a request carries
+# (path segments, query and body parameters, cursors, JSON bodies) is checked here.
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def in_int64(number: int) -> bool:
+    return INT64_MIN <= number <= INT64_MAX
+
+
+def path_id(value: str) -> int | None:
+    """A positive id from a path segment, or None (the caller answers 404)."""
+    if not value.isdigit() or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 0 < number <= INT64_MAX else None
+
+
+def _ints_in_range(value: Any, depth: int = 0) -> bool:
+    """Whether every number inside a decoded JSON value fits in 64 signed bits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return in_int64(value)
+    if isinstance(value, float):
+        return _FLOAT_MIN < value < _FLOAT_MAX
+    if depth > MAX_JSON_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return all(_ints_in_range(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return all(_ints_in_range(v, depth + 1) for v in value)
+    return True
+
+
+_FLOAT_MIN, _FLOAT_MAX = -(2.0**63), 2.0**63
+MAX_JSON_DEPTH = 64
+
+
+def _bounded_json(value: Any, depth: int = 0) -> Any:
+    """A decoded JSON body with every number past 64 signed bits turned into its text.
+
+    A form or query value can already be any text, so every handler checks text it reads as a
+    number (`Params.int` answers 422 "is out of range"); a JSON number too large for SQL becomes
+    the same text and meets the same checks, instead of reaching SQL as a huge int (orjson gives
+    numbers past 64 bits as floats, which `int()` would bring back).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if in_int64(value) else str(value)
+    if isinstance(value, float):
+        return value if _FLOAT_MIN < value < _FLOAT_MAX else repr(value)
+    if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+        raise unprocessable("the JSON body is nested too deeply")
+    if isinstance(value, dict):
+        return {k: _bounded_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded_json(v, depth + 1) for v in value]
+    return value
+
+
+class Int64Convertor(Convertor[int]):
+    """Starlette's `{name:int}`, refusing numbers past 64 signed bits with 404 (no such id)."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> int:
+        number = int(value) if len(value) <= 20 else INT64_MAX + 1
+        if number > INT64_MAX:
+            raise HTTPException(404)
+        return number
+
+    def to_string(self, value: int) -> str:
+        return str(int(value))
+
+
+# Installed once, for every route of every plugin: `{id:int}` is the bounded one everywhere.
+register_url_convertor("int", Int64Convertor())
+
+
 # --- cursors ----------------------------------------------------------------------------------
 # osu-web pages lists with `cursor_string`: the next page's sort keys as base64url JSON, which
 # clients hand back unchanged. One codec for every paged list (search, rankings, room scores).
@@ -114,7 +196,8 @@ def decode_cursor(text: str | None) -> dict[str, Any] | None:
         value = orjson.loads(raw)
     except (ValueError, orjson.JSONDecodeError):
         return None
-    return value if isinstance(value, dict) else None
+    # A cursor holding a number SQL cannot take is as undecodable as a broken one.
+    return value if isinstance(value, dict) and _ints_in_range(value) else None
 
 
 # --- exception handlers ------------------------------------------------------------------------
@@ -291,6 +374,7 @@ def _incoming_request_id(scope: Scope) -> str | None:
 # --- request parameters -----------------------------------------------------------------------
 
 _KEY_PART = re.compile(r"\[([^\]]*)\]")
+_LONG_INTEGER = re.compile(r"^[+-]?[0-9]{20,}$")
 
 
 class Params:
@@ -335,14 +419,24 @@ class Params:
             return default
         if isinstance(value, bool) or isinstance(value, list | dict):
             raise unprocessable(f"{key} must be an integer")
-        try:
-            number = value if isinstance(value, int) else int(str(value).strip())
-        except ValueError:
-            raise unprocessable(f"{key} must be an integer") from None
+        if isinstance(value, int):
+            number = value
+        else:
+            text = str(value).strip()
+            if _LONG_INTEGER.match(text):
+                # Past 64 bits (and int() of thousands of digits is slow): out of range.
+                number = INT64_MIN - 1 if text.startswith("-") else INT64_MAX + 1
+            else:
+                try:
+                    number = int(text)
+                except ValueError:
+                    raise unprocessable(f"{key} must be an integer") from None
         if minimum is not None and number < minimum:
             raise unprocessable(f"{key} must be at least {minimum}")
         if maximum is not None and number > maximum:
             raise unprocessable(f"{key} must be at most {maximum}")
+        if not in_int64(number):
+            raise unprocessable(f"{key} is out of range")
         return number
 
     def bool(self, key: builtins.str, default: builtins.bool | None = None) -> builtins.bool | None:
@@ -427,7 +521,99 @@ def _assign(container: dict[str, Any], parts: list[str], value: Any) -> None:
     _assign(child, rest, value)
 
 
-MAX_BODY = 8 * 1024 * 1024
+# --- request bodies ---------------------------------------------------------------------------
+# Every body is bounded while it streams: `BodyLimitMiddleware` refuses a Content-Length over the
+# limit before reading anything and counts the bytes of the others as they arrive, cutting the
+# request off at the limit. Handlers read bodies only through `params` or `read_body`.
+
+
+class BodyTooLarge(ApiError):
+    def __init__(self) -> None:
+        super().__init__(413, {"error": "request body too large"}, {"Connection": "close"})
+
+
+def _content_type(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name == b"content-type":
+            return value.decode("latin-1").split(";", 1)[0].strip().lower()
+    return ""
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """Largest body in bytes by kind (`[http]` settings)."""
+
+    json: int
+    form: int
+    upload: int
+
+    def for_type(self, content_type: str) -> int:
+        if content_type == "multipart/form-data":
+            return self.upload
+        if content_type == "application/x-www-form-urlencoded":
+            return self.form
+        return self.json
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, limits: BodyLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        limit = self.limits.for_type(_content_type(headers))
+        declared = next((v for k, v in headers if k == b"content-length"), None)
+        if declared is not None and (not declared.isdigit() or len(declared) > 18):
+            await json({"error": "invalid Content-Length"}, 400, {"Connection": "close"})(
+                scope, receive, send
+            )
+            return
+        if declared is not None and int(declared) > limit:
+            exc = BodyTooLarge()
+            await json(exc.body, exc.status, exc.headers)(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge()
+            return message
+
+        await self.app(scope, bounded_receive, send)
+
+
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The whole body, refused with 413 past `limit` (the middleware's kind limit applies too).
+
+    The body is kept on the request, so `params` and Starlette's form parser reuse it.
+    """
+    declared = request.headers.get("content-length", "")
+    if limit is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    # Starlette's own cache: request.body(), .form() and .json() read this instead of the stream.
+    request._body = body
+    return body
+
+
+MAX_FORM_FILES = 16
+MAX_FORM_FIELDS = 2000
+MAX_FORM_PART = 1024 * 1024
 
 
 async def params(request: Request) -> Params:
@@ -449,16 +635,28 @@ async def _body_params(request: Request) -> dict[str, Any] | None:
         return None
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        # Read (bounded) before parsing: a body cut off inside the multipart parser would leave
+        # its spooled files open.
+        await read_body(request)
         try:
-            form: FormData = await request.form(max_files=16, max_fields=2000)
+            form: FormData = await request.form(
+                max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FORM_PART
+            )
+        except ApiError:
+            raise
         except Exception:
             raise unprocessable("malformed form body") from None
-        return merge_pairs(
-            (k, v if isinstance(v, UploadFile) else str(v)) for k, v in form.multi_items()
-        )
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise error(413, "request body too large")
+        # File parts become bytes (the whole body is within the upload limit) and their spooled
+        # files are closed here: Starlette leaves closing them to the handler.
+        pairs: list[tuple[str, Any]] = []
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                pairs.append((key, await value.read()))
+                await value.close()
+            else:
+                pairs.append((key, str(value)))
+        return merge_pairs(pairs)
+    body = await read_body(request)
     # aiosu and osu.py label every request, even empty GETs and POSTs, as JSON.
     if not body.strip():
         return None
@@ -467,5 +665,5 @@ async def _body_params(request: Request) -> dict[str, Any] | None:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise unprocessable("malformed JSON body") from None
-        return decoded if isinstance(decoded, dict) else None
+        return _bounded_json(decoded) if isinstance(decoded, dict) else None
     return None

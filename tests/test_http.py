@@ -6,7 +6,19 @@ from starlette.routing import Route
 
 from core.config import Settings
 from core.hooks import hookimpl
-from core.http import ApiError, Params, error, json, merge_pairs, not_found, params, parse_bool
+from core.http import (
+    INT64_MAX,
+    ApiError,
+    Params,
+    decode_cursor,
+    encode_cursor,
+    error,
+    json,
+    merge_pairs,
+    not_found,
+    params,
+    parse_bool,
+)
 
 from .conftest import running
 
@@ -31,6 +43,19 @@ async def typed(request: Request) -> Response:
     )
 
 
+async def by_id(request: Request) -> Response:
+    return json({"n": request.path_params["n"]})
+
+
+async def wide(request: Request) -> Response:
+    p = await params(request)
+    return json({"n": p.int("n"), "cursor": decode_cursor(p.str("cursor"))})
+
+
+async def keys(request: Request) -> Response:
+    return json(sorted((await params(request)).data))
+
+
 class Routes:
     @hookimpl
     def routes(self) -> list[Route]:
@@ -39,6 +64,9 @@ class Routes:
             Route("/boom", boom),
             Route("/gone", gone),
             Route("/typed", typed, methods=["GET", "POST"]),
+            Route("/ids/{n:int}", by_id),
+            Route("/wide", wide, methods=["GET", "POST"]),
+            Route("/keys", keys, methods=["POST"]),
         ]
 
 
@@ -148,6 +176,7 @@ async def test_malformed_json_is_422(http: httpx.AsyncClient) -> None:
         ("n=abc", 422, {"error": "n must be an integer"}),
         ("n=-1", 422, {"error": "n must be at least 0"}),
         ("n=99999999999999999999999", 422, {"error": "n must be at most 10"}),
+        ("n=-99999999999999999999999", 422, {"error": "n must be at least 0"}),
         (
             "ids[]=1&ids[]=2&ids[]=3&ids[]=4",
             422,
@@ -213,3 +242,130 @@ def test_timestamp_forms() -> None:
     assert time_offset(moment) == "2019-02-22T11:07:10+00:00"
     assert time_v1(moment) == "2019-02-22 11:07:10"
     assert time_z(None) is None and time_offset(None) is None and time_v1(None) is None
+
+
+# --- integers past 64 bits never reach a handler -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        (f"/ids/{INT64_MAX}", 200),
+        (f"/ids/{INT64_MAX + 1}", 404),
+        ("/ids/" + "9" * 5000, 404),
+        ("/ids/00000000000000000000000000001", 404),
+    ],
+)
+async def test_int_path_segments_are_64_bit(
+    http: httpx.AsyncClient, path: str, status: int
+) -> None:
+    response = await http.get(path)
+    assert response.status_code == status
+    assert response.json() == ({"n": INT64_MAX} if status == 200 else {"error": None})
+
+
+@pytest.mark.parametrize(
+    "query", ["n=9223372036854775808", "n=-9223372036854775809", "n=" + "1" * 5000]
+)
+async def test_query_ints_past_64_bits_are_422(http: httpx.AsyncClient, query: str) -> None:
+    response = await http.get(f"/wide?{query}")
+    assert response.status_code == 422
+    assert response.json() == {"error": "n is out of range"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"n": 9223372036854775808}', "n is out of range"),
+        (b'{"n": -9223372036854775809}', "n must be an integer"),
+        (b'{"n": 1e300}', "n must be an integer"),
+        (b"[" * 100 + b"]" * 100, None),
+        (b'{"n": ' + b"[" * 70 + b"]" * 70 + b"}", "the JSON body is nested too deeply"),
+    ],
+)
+async def test_json_body_numbers_past_64_bits_are_422(
+    http: httpx.AsyncClient, body: bytes, message: str | None
+) -> None:
+    response = await http.post("/wide", content=body, headers={"content-type": "application/json"})
+    if message is None:  # not an object: no parameters, nothing to check
+        assert response.status_code == 200
+        return
+    assert response.status_code == 422
+    assert response.json() == {"error": message}
+
+
+async def test_json_body_numbers_past_64_bits_reach_handlers_as_text(
+    http: httpx.AsyncClient,
+) -> None:
+    body = b'{"a": 18446744073709551615, "b": [1, -9223372036854775809], "c": 9223372036854775807}'
+    response = await http.post("/echo", content=body, headers={"content-type": "application/json"})
+    assert response.json() == {
+        "a": "18446744073709551615",
+        "b": [1, "-9.223372036854776e+18"],
+        "c": INT64_MAX,
+    }
+    ok = await http.post("/wide", json={"n": INT64_MAX})
+    assert ok.json() == {"n": INT64_MAX, "cursor": None}
+
+
+async def test_cursors_with_huge_numbers_count_as_no_cursor(http: httpx.AsyncClient) -> None:
+    good = encode_cursor({"id": INT64_MAX})
+    assert (await http.get(f"/wide?cursor={good}")).json()["cursor"] == {"id": INT64_MAX}
+    huge = encode_cursor({"id": INT64_MAX + 1})
+    assert (await http.get(f"/wide?cursor={huge}")).json()["cursor"] is None
+
+
+# --- bodies are bounded while they stream -------------------------------------------------------
+
+SMALL_LIMITS = {"http": {"max_json_body": 1000, "max_form_body": 2000, "max_upload_body": 4000}}
+
+
+MULTIPART_HEAD = b'--xyz\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\n'
+
+
+MULTIPART_TAIL = b"\r\n--xyz--\r\n"
+
+
+async def _chunks(total: int, head: bytes = b"", tail: bytes = b"", size: int = 256):
+    # Well-formed, so the parser keeps reading until the limit cuts it off.
+    yield head
+    filler = total - len(head) - len(tail)
+    for _ in range(filler // size):
+        yield b"a" * size
+    yield b"a" * (filler % size) + tail
+
+
+@pytest.mark.parametrize("settings_overrides", [SMALL_LIMITS])
+@pytest.mark.parametrize(
+    ("content_type", "limit", "at_limit_status"),
+    [
+        # At the limit the body is read and parsed ("aaa…" is malformed JSON: 422, not 413).
+        ("application/json", 1000, 422),
+        ("application/x-www-form-urlencoded", 2000, 200),
+        ("multipart/form-data; boundary=xyz", 4000, 200),
+        ("", 1000, 200),
+    ],
+)
+async def test_body_limits_by_kind(
+    http: httpx.AsyncClient, content_type: str, limit: int, at_limit_status: int
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    multipart = content_type.startswith("multipart")
+    head, tail = (MULTIPART_HEAD, MULTIPART_TAIL) if multipart else (b"", b"")
+    # Declared too large: refused from the header alone.
+    declared = await http.post("/echo", content=b"x" * (limit + 1), headers=headers)
+    assert declared.status_code == 413
+    assert declared.json() == {"error": "request body too large"}
+    assert declared.headers["connection"] == "close"
+    # No Content-Length (chunked): cut off once the count passes the limit.
+    streamed = await http.post("/echo", content=_chunks(limit + 1, head, tail), headers=headers)
+    assert streamed.status_code == 413
+    assert streamed.json() == {"error": "request body too large"}
+    at_limit = await http.post("/keys", content=_chunks(limit, head, tail), headers=headers)
+    assert at_limit.status_code == at_limit_status
+
+
+async def test_bad_content_length_is_400(http: httpx.AsyncClient) -> None:
+    response = await http.post("/echo", content=b"{}", headers={"content-length": "-5"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid Content-Length"}

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 
 MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
 MAX_ENTRIES = 2000
-MAX_TOTAL_UNCOMPRESSED = 1024 * 1024 * 1024
+# The sum of every entry's uncompressed size (`beatmaps.archive_max_uncompressed`): each entry
+# under the per-entry checks can still add up to a bomb, so the whole archive has a budget too.
+MAX_TOTAL_UNCOMPRESSED = 512 * 1024 * 1024
 MAX_OSU_BYTES = 16 * 1024 * 1024
 MAX_OSU_FILES = 200
 MAX_RATIO = 200  # real archives of audio and images compress far less than this
+# Entries (and archives) at least this large are held to MAX_RATIO; smaller ones cannot hurt.
+RATIO_FLOOR = 64 * 1024
 
 
 class ArchiveError(ValueError):
@@ -40,8 +44,12 @@ def _check_name(name: str) -> None:
         raise ArchiveError(f"refused path traversal in {name!r}")
 
 
-def osu_entries(data: bytes) -> list[OsuEntry]:
-    """The `.osu` files of an archive, after checking every entry of it."""
+def osu_entries(data: bytes, max_total: int = MAX_TOTAL_UNCOMPRESSED) -> list[OsuEntry]:
+    """The `.osu` files of an archive, after checking every entry of it.
+
+    `max_total` bounds the uncompressed bytes of all entries together. The declared sizes are
+    what is checked; zipfile never returns more than an entry declares, so they bound the work.
+    """
     if len(data) > MAX_ARCHIVE_BYTES:
         raise ArchiveError(f"archive larger than {MAX_ARCHIVE_BYTES // (1024 * 1024)} MiB")
     try:
@@ -58,11 +66,14 @@ def osu_entries(data: bytes) -> list[OsuEntry]:
             if info.flag_bits & 0x1:
                 raise ArchiveError(f"encrypted entry {info.filename!r}")
             total += info.file_size
+            if total > max_total:
+                raise ArchiveError("uncompressed size over the limit (zip bomb?)")
             ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > 1024 * 1024 and ratio > MAX_RATIO:
+            if info.file_size >= RATIO_FLOOR and ratio > MAX_RATIO:
                 raise ArchiveError(f"entry {info.filename!r} looks like a zip bomb")
-        if total > MAX_TOTAL_UNCOMPRESSED:
-            raise ArchiveError("uncompressed size over the limit (zip bomb?)")
+        # Many entries each just under the per-entry check still compress as one bomb.
+        if total >= RATIO_FLOOR and total / max(len(data), 1) > MAX_RATIO:
+            raise ArchiveError("archive expands too much for its size (zip bomb?)")
         entries: list[OsuEntry] = []
         for info in infos:
             if info.is_dir() or not info.filename.lower().endswith(".osu"):

@@ -37,6 +37,13 @@ SECTION = Section(
             "Seconds one difficulty calculation may take before the request gets 422.",
             check=positive,
         ),
+        # Zip bombs.
+        Key(
+            "archive_max_uncompressed",
+            512 * 1024 * 1024,
+            "Bytes all entries of one imported .osz may hold uncompressed, together.",
+            min=1,
+        ),
     ),
     "Beatmap sources, caching and difficulty calculation.",
 )

@@ -7,11 +7,10 @@ from typing import Any
 from starlette.requests import Request
 
 from core.auth import current_user
+from core.http import path_id
 from core.scores import scoring
 from core.services import services
 from core.users import store as users_db
-
-MAX_ID = 2**63 - 1
 
 
 def api_version(request: Request) -> int:
@@ -22,14 +21,6 @@ def api_version(request: Request) -> int:
 def viewer_id(request: Request) -> int | None:
     user = current_user(request)
     return None if user is None else int(user["id"])
-
-
-def path_id(value: str) -> int | None:
-    """A positive id from a path segment, or None."""
-    if not value.isdigit() or len(value) > 19:
-        return None
-    number = int(value)
-    return number if 0 < number <= MAX_ID else None
 
 
 def ruleset_id(name: Any) -> int | None:

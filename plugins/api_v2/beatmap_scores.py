@@ -12,13 +12,13 @@ from starlette.responses import Response
 from core import mods as mods_domain
 from core.auth import api_route, current_user
 from core.beatmaps import resolve
-from core.http import ORJSON_OPTIONS, error, json, not_found, params, unprocessable
+from core.http import ORJSON_OPTIONS, error, json, not_found, params, path_id, unprocessable
 from core.scores import leaderboard as board_cache
 from core.scores import scoring, views
 from core.scores import store as scores_db
 from core.services import services
 from core.users import store as users_db
-from plugins.api_v2._score_common import api_version, find_user, path_id, ruleset_id, viewer_id
+from plugins.api_v2._score_common import api_version, find_user, ruleset_id, viewer_id
 
 SUPPORTER_ONLY = "You must be an osu!supporter to use this feature."
 

@@ -11,7 +11,7 @@ from core import mods
 from core.auth import api_route
 from core.beatmaps import attributes as attributes_mod
 from core.beatmaps import difficulty, resolve, responses
-from core.http import json, not_found, params, unprocessable
+from core.http import INT64_MAX, json, not_found, params, unprocessable
 from core.scores.scoring import RULESETS
 
 from ._beatmap_common import viewer
@@ -76,11 +76,11 @@ async def index(request: Request) -> Response:
         # osu-web's get_int: anything that is not an integer is dropped.
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 40:
             number = int(value.strip())
         else:
             continue
-        if 0 < number < 2**63 and number not in ids:
+        if 0 < number <= INT64_MAX and number not in ids:
             ids.append(number)
     ids = ids[:MAX_IDS]
     return json(await responses.beatmaps(request.app, viewer(request), ids))

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from core.auth import api_route, current_user, require_user
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
-from core.http import error, json, no_content, not_found, params, time_z, unprocessable
+from core.http import error, json, no_content, not_found, params, path_id, time_z, unprocessable
 from core.rooms import access, playlists, views
 from core.rooms import scores as room_scores
 from core.rooms import store as rooms_db
@@ -25,7 +25,7 @@ from core.scores import store as scores_db
 from core.services import services
 from core.users import profiles
 from core.users import store as users_db
-from plugins.api_v2._score_common import path_id, viewer_id
+from plugins.api_v2._score_common import viewer_id
 
 MODES = ("active", "all", "ended", "participated", "owned")
 

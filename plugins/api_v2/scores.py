@@ -6,13 +6,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.auth import api_route, require_user
-from core.http import error, json, no_content, not_found, params, time_z, unprocessable
+from core.http import error, json, no_content, not_found, params, path_id, time_z, unprocessable
 from core.ratelimit import throttle
 from core.scores import scoring, views
 from core.scores import store as scores_db
 from core.scores import submit as submission
 from core.services import services
-from plugins.api_v2._score_common import api_version, path_id, viewer_id
+from plugins.api_v2._score_common import api_version, viewer_id
 
 SCORE_MODEL = "Solo\\Score"
 

@@ -10,7 +10,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
 
-from core.http import error, unprocessable
+from core.http import read_body, unprocessable
 
 NOT_UTF8 = "The message must be UTF-8 text."
 MAX_CHAT_BODY = 64 * 1024
@@ -28,13 +28,8 @@ async def ensure_utf8(request: Request) -> None:
         _check_urlencoded(request.scope.get("query_string", b""))
         if request.method in ("GET", "HEAD"):
             return
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_CHAT_BODY:
-            raise error(413, "request body too large")
-        # Reading the body here keeps it for the form parser (Request caches it).
-        body = await request.body()
-        if len(body) > MAX_CHAT_BODY:
-            raise error(413, "request body too large")
+        # Reading the body here keeps it for the form parser.
+        body = await read_body(request, MAX_CHAT_BODY)
         content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if content_type == "application/x-www-form-urlencoded":
             _check_urlencoded(body)

@@ -19,6 +19,7 @@ from core.beatmaps import archive, difficulty
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.osu_file import OsuFile, OsuFileError, parse
 from core.beatmaps.resolve import invalidate, osu_key
+from core.beatmaps.sources import beatmap_settings
 from core.beatmaps.store import STATUS_IDS
 from core.db import utcnow
 from core.services import services
@@ -120,7 +121,8 @@ class Importer:
             self.summary.failed.append((str(paths[0]), exc.strerror or str(exc)))
 
     async def import_archive(self, name: str, data: bytes) -> None:
-        entries = archive.osu_entries(data)
+        limit = beatmap_settings(services(self.app).settings)["archive_max_uncompressed"]
+        entries = archive.osu_entries(data, limit)
         known = await beatmaps_db.known_checksums(
             services(self.app).db, [hashlib.md5(entry.data).hexdigest() for entry in entries]
         )

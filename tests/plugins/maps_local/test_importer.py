@@ -1,4 +1,5 @@
 import io
+import os
 import zipfile
 
 import pytest
@@ -174,3 +175,23 @@ async def test_a_local_mapper_owns_the_set(app, client, token) -> None:
     ).json()
     assert body["user_id"] == mapper and body["beatmaps"][0]["user_id"] == mapper
     assert body["user"]["id"] == mapper and body["user"]["username"] == "mapper"
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"beatmaps": {"archive_max_uncompressed": 1024 * 1024}}]
+)
+async def test_the_total_uncompressed_limit_is_a_setting(app: Starlette, tmp_path) -> None:
+    # Stored, incompressible entries: each passes the per-entry checks, the sum is over 1 MiB.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("a.osu", make_osu(beatmap_id=1, set_id=1))
+        for i in range(20):
+            archive.writestr(f"bg{i}.jpg", os.urandom(60 * 1024))
+    path = tmp_path / "big.osz"
+    path.write_bytes(buffer.getvalue())
+    importer = Importer(app, "ranked", 1_500_000_000)
+    await importer.import_path(path)
+    assert [r for _, r in importer.summary.failed] == [
+        "uncompressed size over the limit (zip bomb?)"
+    ]
+    assert await counts(app) == (0, 0)
