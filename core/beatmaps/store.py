@@ -333,6 +333,10 @@ async def store_set(
             if values.get("osz_key") is None:
                 values.pop("osz_key", None)
             await db.execute(beatmapsets.update().where(beatmapsets.c.id == set_id).values(values))
+        # Upload and status-change events on the owner's recent activity.
+        from core.users import events
+
+        await events.beatmapset_changed(db, existing_set, {**(existing_set or {}), **set_values})
         await db.execute(
             beatmapset_updates.insert().values(beatmapset_id=set_id, created_at=utcnow())
         )
