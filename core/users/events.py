@@ -134,7 +134,7 @@ async def rank(
         f"achieved {position_text} on <a href='{_e(url)}'>{_e(title)}</a> "
         f"({RULESET_TITLES[ruleset_id]})"
     )
-    passes = int(beatmap.get("passcount") or 0)
+    passes = int(beatmap["passcount"] or 0)
     if position == 1 and ruleset_id == 0 and passes > 250:
         epic = 8
     else:
