@@ -49,6 +49,8 @@ metadata = plugin_metadata()
 TABLE_MODULES = (
     "core.users.store",
     "core.users.user_statistics",
+    "core.users.activity",
+    "core.users.events",
     "core.auth.store",
     "core.beatmaps.store",
     "core.scores.store",

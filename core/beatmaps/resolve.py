@@ -240,4 +240,8 @@ async def set_favourite(app: Starlette, user_id: int, set_id: int, favourite: bo
     if changed:
         await services(app).cache.delete(f"bm:fav:{user_id}:{set_id}")
         await invalidate(app, set_id)  # favourite_count is part of the set's cached views
+        from core.users import profiles
+
+        # ... and favourite_beatmapset_count of the user's cached profile.
+        await profiles.invalidate(services(app), user_id)
     return changed

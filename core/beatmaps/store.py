@@ -335,6 +335,10 @@ async def store_set(
             if values.get("osz_key") is None:
                 values.pop("osz_key", None)
             await db.execute(beatmapsets.update().where(beatmapsets.c.id == set_id).values(values))
+        # Upload and status-change events on the owner's recent activity.
+        from core.users import events
+
+        await events.beatmapset_changed(db, existing_set, {**(existing_set or {}), **set_values})
         await db.execute(
             beatmapset_updates.insert().values(beatmapset_id=set_id, created_at=utcnow())
         )
@@ -503,10 +507,15 @@ async def set_status(db: Database, set_id: int, status: int, now: dt.datetime) -
     (empty when there is no such set).
     """
     async with db.transaction():
-        if await beatmapset_by_id(db, set_id) is None:
+        before = await beatmapset_by_id(db, set_id)
+        if before is None:
             return []
         values = {"status": status, "ranked_date": now if status > 0 else None}
         await db.execute(beatmapsets.update().where(beatmapsets.c.id == set_id).values(values))
+        # The mapper's `beatmapsetApprove` event, as an import's status change writes it.
+        from core.users import events
+
+        await events.beatmapset_changed(db, before, {**before, **values})
         await db.execute(
             beatmaps.update().where(beatmaps.c.beatmapset_id == set_id).values(status=status)
         )

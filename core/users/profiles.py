@@ -23,7 +23,7 @@ from core.db import utcnow
 from core.http import time_offset
 from core.scores.scoring import RULESETS
 from core.services import Services
-from core.users import statistics, user_statistics
+from core.users import activity, statistics, user_statistics
 from core.users import store as users_db
 
 ONLINE_WINDOW = dt.timedelta(minutes=10)
@@ -92,6 +92,12 @@ async def invalidate(svc: Services, user_id: int) -> None:
 
     keys = [profile_key(user_id, m) for m in (*RULESETS, None)]
     await svc.cache.delete(*keys, user_key(user_id))
+
+
+async def count_replay_view(svc: Services, score: Mapping[str, Any], viewer_id: int | None) -> None:
+    """A replay download by someone other than its player counts for the player's profile."""
+    if await activity.count_replay_view(svc.db, score, viewer_id):
+        await invalidate(svc, int(score["user_id"]))
 
 
 @cache
@@ -234,12 +240,12 @@ async def profile(
             "website": row["website"],
             "country": country(row["country_code"]),
             "cover": cover(row, conf),
+            # No modding or forum here: nobody earns kudosu (the honest total is zero).
             "kudosu": {"available": 0, "total": 0},
-            "account_history": [],
+            "account_history": await activity.history(db, uid, own=own),
             "active_tournament_banner": None,
             "active_tournament_banners": [],
             "badges": [],
-            "beatmap_playcounts_count": 0,
             "comments_count": 0,
             "current_season_stats": None,
             "current_user_attributes": None if viewer_id is None else {"has_blocked": has_blocked},
@@ -256,23 +262,18 @@ async def profile(
                 "weekly_streak_best": 0,
                 "weekly_streak_current": 0,
             },
-            "favourite_beatmapset_count": 0,
             "follower_count": followers,
-            "graveyard_beatmapset_count": 0,
             "groups": [],
-            "guest_beatmapset_count": 0,
-            "loved_beatmapset_count": 0,
             "mapping_follower_count": 0,
             "matchmaking_stats": [],
-            "monthly_playcounts": [],
+            "monthly_playcounts": await activity.monthly(db, uid, activity.PLAYS),
+            # Sets this user nominated: there is no nomination process on this server.
             "nominated_beatmapset_count": 0,
             "page": page(row["page_raw"]),
-            "pending_beatmapset_count": 0,
             "previous_usernames": previous,
             "rank_highest": None,
             "rank_history": None,
-            "ranked_beatmapset_count": 0,
-            "replays_watched_counts": [],
+            "replays_watched_counts": await activity.monthly(db, uid, activity.REPLAYS_WATCHED),
             "scores_best_count": 0,
             "scores_first_count": 0,
             "scores_pinned_count": 0,
@@ -283,6 +284,7 @@ async def profile(
             "user_achievements": [],
         }
     )
+    user.update(await activity.profile_counts(db, uid))
     # Rank history, highest rank and score counts come from the stored scores.
     user.update(
         await user_statistics.profile_extras(
@@ -305,7 +307,7 @@ async def profile(
                 "session_verified": True,
                 "user_preferences": dict(USER_PREFERENCES),
                 "statistics_rulesets": all_stats,
-                "unread_pm_count": 0,
+                "unread_pm_count": await activity.unread_pm_count(db, uid),
             }
         )
     return user

@@ -20,6 +20,7 @@ from databases import Database
 
 from core.db import utcnow
 from core.schema import TABLE_ARGS, metadata
+from core.users import events
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -318,6 +319,7 @@ async def rename(db: Database, user_id: int, old_username: str, new_username: st
         await update_user(
             db, user_id, username=new_username, username_clean=clean_username(new_username)
         )
+        await events.username_change(db, user_id, old_username, new_username)
 
 
 async def touch_last_visit(db: Database, user_id: int) -> None:

@@ -24,6 +24,7 @@ from core.http import time_z
 from core.schema import TABLE_ARGS, metadata
 from core.scores import scoring
 from core.scores import store as scores_db
+from core.users import activity
 from core.users.store import users
 
 Row = Mapping[str, Any]
@@ -254,6 +255,25 @@ async def global_rank(db: Database, ruleset_id: int, pp: float) -> int | None:
     return int(ahead or 0) + 1
 
 
+async def global_ranks(
+    db: Database, user_ids: Sequence[int], ruleset_id: int
+) -> dict[int, int | None]:
+    """The global rank of each user in a ruleset (None: unranked)."""
+    rows = await rows_for(db, user_ids, ruleset_id)
+    by_pp: dict[float, int | None] = {}
+    result: dict[int, int | None] = {}
+    for uid in user_ids:
+        row = rows.get(int(uid))
+        if row is None:
+            result[int(uid)] = None
+            continue
+        pp = float(row["pp"])
+        if pp not in by_pp:
+            by_pp[pp] = await global_rank(db, ruleset_id, pp)
+        result[int(uid)] = by_pp[pp]
+    return result
+
+
 async def country_rank(db: Database, ruleset_id: int, pp: float, country: str) -> int | None:
     if pp <= 0:
         return None
@@ -388,9 +408,13 @@ async def apply_score(
     user_id, ruleset_id = int(score["user_id"]), int(score["ruleset_id"])
     current = await lock_row(db, user_id, ruleset_id)
     values = {name: int(current[name]) for name in COUNTERS}
-    for name, delta in play_deltas(score, beatmap).items():
+    deltas = play_deltas(score, beatmap)
+    for name, delta in deltas.items():
         if name != "max_combo":
             values[name] += delta
+    if deltas["play_count"]:
+        # The profile's plays per month count the same plays as `play_count`.
+        await activity.add_to_month(db, user_id, activity.PLAYS, score["ended_at"] or utcnow())
     if combo_counts(score, beatmap):
         values["max_combo"] = max(values["max_combo"], int(score["max_combo"]))
     new_best = score.get("is_new_best", False)
@@ -676,7 +700,7 @@ async def profile_extras(
         "scores_pinned_count": await scores_db.pin_counts(db, user_id, ruleset_id),
         "scores_recent_count": len(
             await scores_db.recent_ids(
-                db, user_id, ruleset_id, since=since, include_fails=True, limit=100, offset=0
+                db, user_id, ruleset_id, since=since, include_fails=False, limit=100, offset=0
             )
         ),
     }

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.db import utcnow
 from core.http import json, params
 from core.http import time_v1 as v1_date
 from core.scores.scoring import RULESETS
 from core.services import services
-from core.users import statistics
+from core.users import events, statistics
 from core.users import store as users_db
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
+# `event_days` is clamped to 1-31 (default 1); the newest events of that window are listed.
+EVENT_DAYS_MAX = 31
+EVENTS_MAX = 100
 
 
 async def get_user(request: Request) -> Response:
@@ -39,13 +45,17 @@ async def get_user(request: Request) -> Response:
     ruleset = RULESETS[int(mode_raw)]
     uid = int(row["id"])
     stats = (await statistics.statistics_for(db, [uid], ruleset))[uid]
+    days = p.get("event_days", "1")
+    days = int(days) if isinstance(days, str) and days.isdigit() and len(days) <= 4 else 1
+    since = utcnow() - dt.timedelta(days=max(1, min(days, EVENT_DAYS_MAX)))
+    recent = await events.of_user(db, uid, limit=EVENTS_MAX, since=since)
     body = {
         "user_id": str(uid),
         "username": row["username"],
         "join_date": v1_date(row["join_date"]),
         **statistics.v1_fields(stats),
         "country": row["country_code"],
-        "events": [],
+        "events": [events.v1_shape(e) for e in recent],
     }
     ordered = {
         k: body[k]

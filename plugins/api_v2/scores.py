@@ -12,6 +12,7 @@ from core.scores import scoring, views
 from core.scores import store as scores_db
 from core.scores import submit as submission
 from core.services import services
+from core.users import profiles
 from plugins.api_v2._score_common import api_version, viewer_id
 
 SCORE_MODEL = "Solo\\Score"
@@ -95,6 +96,8 @@ async def download(request: Request) -> Response:
     data = await services(request).storage.get(scores_db.replay_key(int(score["id"])))
     if data is None:
         raise not_found()
+    if request.method == "GET":
+        await profiles.count_replay_view(services(request), score, viewer_id(request))
     ruleset = scoring.ruleset_name(score["ruleset_id"])
     filename = f"solo-replay-{ruleset}_{score['beatmap_id']}_{score['id']}.osr"
     return Response(

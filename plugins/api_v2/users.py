@@ -13,7 +13,7 @@ from core.auth import cached as auth_cached
 from core.http import JSONResponse, json, no_content, not_found, params, unprocessable
 from core.scores.scoring import RULESETS
 from core.services import services
-from core.users import profiles
+from core.users import profiles, user_statistics
 from core.users import store as users_db
 
 RELATIONS_VERSION = 20241022
@@ -143,8 +143,9 @@ async def lookup(request: Request) -> Response:
     ]
     users = await profiles.cards(db, rows, services(request).settings)
     if ruleset_number is not None:
+        ranks = await user_statistics.global_ranks(db, [u["id"] for u in users], ruleset_number)
         for user in users:
-            user["global_rank"] = {"rank": None, "ruleset_id": ruleset_number}
+            user["global_rank"] = {"rank": ranks[user["id"]], "ruleset_id": ruleset_number}
     return json({"users": users})
 
 

@@ -11,7 +11,7 @@ from core.app import standalone
 from core.auth import auth_settings, hash_password, revoke_user_tokens
 from core.config import load_settings
 from core.services import Services, services
-from core.users import accounts, profiles
+from core.users import accounts, activity, profiles
 from core.users import store as users_db
 
 
@@ -95,6 +95,9 @@ async def _restrict(app: Any, args: argparse.Namespace) -> int:
     if row is None:
         return _fail(f"no user {args.username!r}")
     await users_db.update_user(svc.db, int(row["id"]), restricted=not args.lift)
+    if not args.lift:
+        # The account history moderation keeps; a restriction from here has no end date.
+        await activity.add_history(svc.db, int(row["id"]), "restriction", permanent=True)
     await profiles.invalidate(svc, int(row["id"]))
     print(f"{row['username']} ({row['id']}) {'unrestricted' if args.lift else 'restricted'}")
     return 0

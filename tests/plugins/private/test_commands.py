@@ -52,3 +52,19 @@ def test_user_and_oauth_commands(settings: Settings) -> None:
     assert r.returncode == 0, r.stderr
     created = json.loads(r.stdout)
     assert isinstance(created["client_id"], int) and len(created["client_secret"]) >= 32
+
+
+async def test_restrict_is_recorded_in_the_account_history(app, settings: Settings) -> None:
+    from core.services import services
+    from core.users import activity
+    from tests.conftest import create_user
+
+    user_id = await create_user(app, "to restrict")
+    r = hitcircle(settings, "user", "restrict", str(user_id))
+    assert r.returncode == 0, r.stderr
+    r = hitcircle(settings, "user", "restrict", str(user_id), "--lift")
+    assert r.returncode == 0, r.stderr
+    [entry] = await activity.history(services(app).db, user_id, own=True)
+    assert entry["type"] == "restriction" and entry["permanent"] is True
+    # Others see silences only (osu-web's default scope).
+    assert await activity.history(services(app).db, user_id, own=False) == []
