@@ -52,3 +52,33 @@ def test_user_and_oauth_commands(settings: Settings) -> None:
     assert r.returncode == 0, r.stderr
     created = json.loads(r.stdout)
     assert isinstance(created["client_id"], int) and len(created["client_secret"]) >= 32
+
+
+def test_user_supporter_command(settings: Settings) -> None:
+    import sqlalchemy as sa
+
+    from core.db import sync_url
+
+    r = hitcircle(settings, "user", "create", "fan", "--password", "cli password")
+    assert r.returncode == 0, r.stderr
+    user_id = int(r.stdout.strip())
+    engine = sa.create_engine(sync_url(settings.database_url))
+
+    def level() -> tuple[int, bool]:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT support_level, has_supported FROM users WHERE id = :id"),
+                {"id": user_id},
+            ).one()
+        return int(row[0]), bool(row[1])
+
+    assert level() == (0, False)
+    r = hitcircle(settings, "user", "supporter", "fan")
+    assert r.returncode == 0 and "is now an osu!supporter" in r.stdout, r.stderr
+    assert level() == (1, True)
+    r = hitcircle(settings, "user", "supporter", str(user_id), "--off")
+    assert r.returncode == 0 and "no longer" in r.stdout, r.stderr
+    assert level() == (0, True)
+    r = hitcircle(settings, "user", "supporter", "nobody")
+    assert (r.returncode, r.stderr.strip()) == (1, "hitcircle: no user 'nobody'")
+    engine.dispose()
