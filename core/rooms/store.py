@@ -851,3 +851,18 @@ async def item_score_links(db: Database, item_ids: Sequence[int]) -> dict[int, l
     for row in rows:
         result[int(row[0])].append(int(row[1]))
     return result
+
+
+GAME_EVENTS = ("game_started", "game_completed", "game_aborted")
+
+
+async def game_events(db: Database, room_id: int, limit: int = 10_000) -> list[dict[str, Any]]:
+    """A realtime room's game starts and ends, oldest first."""
+    e = room_events.c
+    rows = await db.fetch_all(
+        room_events.select()
+        .where(e.room_id == room_id, e.event_type.in_(GAME_EVENTS))
+        .order_by(e.id)
+        .limit(limit)
+    )
+    return [r for r in map(_dict, as_rows(rows)) if r is not None]
