@@ -55,6 +55,7 @@ TABLE_MODULES = (
     "core.rooms.store",
     "core.chat.store",
     "core.chat.notifications",
+    "core.reports.store",
 )
 
 

@@ -90,6 +90,8 @@ scores = sa.Table(
     sa.Index("ix_scores_user_recent", "user_id", "ruleset_id", "ended_at"),
     sa.Index("ix_scores_user_pp", "user_id", "ruleset_id", "pp"),
     sa.Index("ix_scores_beatmap", "beatmap_id", "ruleset_id", "total_score"),
+    # scores/{ruleset}/{id}: stable-imported scores by their per-ruleset id.
+    sa.Index("ix_scores_legacy_id", "ruleset_id", "legacy_score_id"),
     **TABLE_ARGS,
 )
 
