@@ -109,7 +109,8 @@ room_participants = sa.Table(
     sa.Column("total_score", sa.BigInteger(), nullable=False),
     # Sums over the completed items; the averages are these divided by `completed`.
     sa.Column("accuracy", sa.Float(), nullable=False),
-    sa.Column("pp", sa.Float(), nullable=False),
+    # Double: the aggregate's pp is shown; MariaDB's FLOAT keeps about 6 digits.
+    sa.Column("pp", sa.Double(), nullable=False),
     sa.Column("last_score_id", sa.BigInteger(), nullable=True),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("updated_at", sa.DateTime(), nullable=False),
@@ -143,7 +144,7 @@ room_item_bests = sa.Table(
     sa.Column("score_id", sa.BigInteger(), nullable=False, unique=True),
     sa.Column("total_score", sa.BigInteger(), nullable=False),
     sa.Column("accuracy", sa.Float(), nullable=False),
-    sa.Column("pp", sa.Float(), nullable=False),
+    sa.Column("pp", sa.Double(), nullable=False),
     sa.Index("ix_room_item_bests_board", "playlist_item_id", "total_score", "score_id"),
     **TABLE_ARGS,
 )

@@ -1,4 +1,4 @@
-"""user_reports (POST /reports), and scores looked up by legacy id and ruleset
+"""user_reports (POST /reports), scores looked up by legacy id and ruleset, room pp as double
 
 Revision ID: 0008
 Revises: 0007
@@ -53,9 +53,19 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_scores_legacy_id", ["ruleset_id", "legacy_score_id"], unique=False
         )
+    for table in ("room_participants", "room_item_bests"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.alter_column(
+                "pp", existing_type=sa.Float(), type_=sa.Double(), existing_nullable=False
+            )
 
 
 def downgrade() -> None:
+    for table in ("room_participants", "room_item_bests"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.alter_column(
+                "pp", existing_type=sa.Double(), type_=sa.Float(), existing_nullable=False
+            )
     with op.batch_alter_table("scores", schema=None) as batch_op:
         batch_op.drop_index("ix_scores_legacy_id")
     op.drop_table("user_reports")
