@@ -58,6 +58,7 @@ TABLE_MODULES = (
     "core.chat.store",
     "core.chat.notifications",
     "core.jobs",
+    "core.reports.store",
 )
 
 

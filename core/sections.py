@@ -13,6 +13,7 @@ from core.config import Section
 from core.geoip import SECTION as GEOIP
 from core.mail import SECTION as MAIL
 from core.plugins import PP_SECTION
+from core.reports.filing import SECTION as REPORTS
 from core.rooms.playlists import SECTION as ROOMS
 from core.scores.submit import SECTION as SCORES
 from core.signalr.host import SECTION as SIGNALR
@@ -20,4 +21,16 @@ from core.users.profiles import SECTION as ACCOUNTS
 
 
 def core_sections() -> list[Section]:
-    return [ACCOUNTS, AUTH, BEATMAPS, CHAT, GEOIP, MAIL, PP_SECTION, ROOMS, SCORES, SIGNALR]
+    return [
+        ACCOUNTS,
+        AUTH,
+        BEATMAPS,
+        CHAT,
+        GEOIP,
+        MAIL,
+        PP_SECTION,
+        REPORTS,
+        ROOMS,
+        SCORES,
+        SIGNALR,
+    ]

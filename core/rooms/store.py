@@ -110,7 +110,8 @@ room_participants = sa.Table(
     sa.Column("total_score", sa.BigInteger(), nullable=False),
     # Sums over the completed items; the averages are these divided by `completed`.
     sa.Column("accuracy", sa.Float(), nullable=False),
-    sa.Column("pp", sa.Float(), nullable=False),
+    # Double: the aggregate's pp is shown; MariaDB's FLOAT keeps about 6 digits.
+    sa.Column("pp", sa.Double(), nullable=False),
     sa.Column("last_score_id", sa.BigInteger(), nullable=True),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("updated_at", sa.DateTime(), nullable=False),
@@ -144,7 +145,7 @@ room_item_bests = sa.Table(
     sa.Column("score_id", sa.BigInteger(), nullable=False, unique=True),
     sa.Column("total_score", sa.BigInteger(), nullable=False),
     sa.Column("accuracy", sa.Float(), nullable=False),
-    sa.Column("pp", sa.Float(), nullable=False),
+    sa.Column("pp", sa.Double(), nullable=False),
     sa.Index("ix_room_item_bests_board", "playlist_item_id", "total_score", "score_id"),
     **TABLE_ARGS,
 )
@@ -860,3 +861,18 @@ async def item_score_links(db: Database, item_ids: Sequence[int]) -> dict[int, l
     for row in rows:
         result[int(row[0])].append(int(row[1]))
     return result
+
+
+GAME_EVENTS = ("game_started", "game_completed", "game_aborted")
+
+
+async def game_events(db: Database, room_id: int, limit: int = 10_000) -> list[dict[str, Any]]:
+    """A realtime room's game starts and ends, oldest first."""
+    e = room_events.c
+    rows = await db.fetch_all(
+        room_events.select()
+        .where(e.room_id == room_id, e.event_type.in_(GAME_EVENTS))
+        .order_by(e.id)
+        .limit(limit)
+    )
+    return [r for r in map(_dict, as_rows(rows)) if r is not None]

@@ -147,33 +147,49 @@ async def rooms(
         ]
         if full:
             out["playlist"] = [playlist_item(i, beatmaps) for i in items]
-            out["current_user_score"] = (
-                await user_score(app, room, viewer_id) if viewer_id is not None else None
-            )
+            # Absent for a guest (osu-web RoomTransformer includeCurrentUserScore).
+            if viewer_id is not None:
+                out["current_user_score"] = await user_score(app, room, viewer_id)
         result.append(out)
     return result
 
 
 def aggregate(row: Row) -> dict[str, Any]:
+    """UserScoreAggregate (osu-web UserScoreAggregateTransformer). `pp` is the sum of the pp of
+    the user's best score on each item; osu-web sends 0 there, having no pp for room scores."""
     completed = int(row["completed"])
     return {
         "accuracy": float(row["accuracy"]) / completed if completed else 0.0,
         "attempts": int(row["attempts"]),
         "completed": completed,
-        "pp": 0,
+        "pp": float(row["pp"]),
         "room_id": int(row["room_id"]),
         "total_score": int(row["total_score"]),
         "user_id": int(row["user_id"]),
     }
 
 
-async def user_score(app: Starlette, room: Row, user_id: int) -> dict[str, Any] | None:
-    """current_user_score: the viewer's aggregate with playlist_item_attempts."""
+def empty_aggregate(room_id: int, user_id: int) -> dict[str, Any]:
+    """The aggregate of a user without attempts (osu-web UserScoreAggregate::lookupOrDefault)."""
+    return aggregate(
+        {
+            "accuracy": 0.0,
+            "attempts": 0,
+            "completed": 0,
+            "pp": 0.0,
+            "room_id": room_id,
+            "total_score": 0,
+            "user_id": user_id,
+        }
+    )
+
+
+async def user_score(app: Starlette, room: Row, user_id: int) -> dict[str, Any]:
+    """current_user_score: the viewer's aggregate with playlist_item_attempts, zeroed when the
+    viewer has not played in the room."""
     db = services(app).db
     row = await rooms_db.participant(db, int(room["id"]), user_id)
-    if row is None:
-        return None
-    out = aggregate(row)
+    out = aggregate(row) if row is not None else empty_aggregate(int(room["id"]), user_id)
     out["playlist_item_attempts"] = await rooms_db.item_attempts(db, int(room["id"]), user_id)
     return out
 

@@ -90,6 +90,8 @@ scores = sa.Table(
     sa.Index("ix_scores_user_recent", "user_id", "ruleset_id", "ended_at"),
     sa.Index("ix_scores_user_pp", "user_id", "ruleset_id", "pp"),
     sa.Index("ix_scores_beatmap", "beatmap_id", "ruleset_id", "total_score"),
+    # scores/{ruleset}/{id}: stable-imported scores by their per-ruleset id.
+    sa.Index("ix_scores_legacy_id", "ruleset_id", "legacy_score_id"),
     **TABLE_ARGS,
 )
 
@@ -757,3 +759,52 @@ async def token_of_score(db: Database, score_id: int) -> int | None:
         sa.select(score_tokens.c.id).where(score_tokens.c.score_id == score_id)
     )
     return None if token_id is None else int(token_id)
+
+
+# --- the recent scores feed and legacy ids -----------------------------------------------------
+
+
+async def max_score_id(db: Database) -> int:
+    return int(await db.fetch_val(sa.select(sa.func.max(scores.c.id))) or 0)
+
+
+async def feed(
+    db: Database, *, ruleset_id: int | None, after_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """`GET /scores` (osu-web ScoresController::index): passed, ranked scores of visible users,
+    oldest first; the newest `limit` without a cursor, else the `limit` after `after_id`. The
+    list stops before the first unprocessed score, so a tracker never skips one."""
+    from core.users.store import users
+
+    visible = sa.select(users.c.id).where(
+        users.c.restricted.is_(False), users.c.is_deleted.is_(False)
+    )
+    query = scores.select().where(
+        scores.c.passed.is_(True), scores.c.ranked.is_(True), scores.c.user_id.in_(visible)
+    )
+    if ruleset_id is not None:
+        query = query.where(scores.c.ruleset_id == ruleset_id)
+    if after_id is None:
+        rows = list(reversed(await db.fetch_all(query.order_by(scores.c.id.desc()).limit(limit))))
+    else:
+        rows = await db.fetch_all(
+            query.where(scores.c.id > after_id).order_by(scores.c.id).limit(limit)
+        )
+    found = _decode_all(as_rows(rows))
+    for index, score in enumerate(found):
+        if not score["processed"]:
+            return found[:index]
+    return found
+
+
+async def by_legacy_id(db: Database, ruleset_id: int, legacy_id: int) -> dict[str, Any] | None:
+    """The score imported from stable with this per-ruleset id (osu-web ScoresController::show)."""
+    return decode(
+        as_row(
+            await db.fetch_one(
+                scores.select().where(
+                    scores.c.ruleset_id == ruleset_id, scores.c.legacy_score_id == legacy_id
+                )
+            )
+        )
+    )

@@ -57,7 +57,7 @@ def _country(value: Any) -> str | None:
 SECTION = Section(
     "accounts",
     (
-        # A GeoIP plugin may choose better later.
+        # Without a GeoIP match ([geoip]).
         Key("default_country", "XX", "Country of new accounts (XX: unknown).", check=_country),
         # lazer loads images from *.ppy.sh only.
         Key(
@@ -72,6 +72,8 @@ SECTION = Section(
             "Profile cover of users who have not set their own.",
             check=http_url,
         ),
+        # Supporter-only leaderboards, friend limits.
+        Key("everyone_supporter", False, "Every account counts as an osu!supporter."),
     ),
     "New accounts and profile defaults.",
 )
@@ -79,6 +81,17 @@ SECTION = Section(
 
 def accounts_settings(settings: Settings) -> dict[str, Any]:
     return SECTION.read(settings)
+
+
+def support_level(row: Mapping[str, Any], conf: Mapping[str, Any]) -> int:
+    """The user's supporter level: their own (`hitcircle user supporter`), or 1 for everyone
+    when `[accounts] everyone_supporter` is on (osu-web User::isSupporter)."""
+    level = int(row["support_level"])
+    return max(level, 1) if conf["everyone_supporter"] else level
+
+
+def is_supporter(row: Mapping[str, Any], settings: Settings) -> bool:
+    return support_level(row, accounts_settings(settings)) > 0
 
 
 def profile_key(user_id: int, mode: str | None) -> str:
@@ -125,7 +138,7 @@ def user_compact(row: Mapping[str, Any], conf: Mapping[str, Any]) -> dict[str, A
         "is_bot": bool(row["is_bot"]),
         "is_deleted": bool(row["is_deleted"]),
         "is_online": visible and last_visit is not None and now - last_visit < ONLINE_WINDOW,
-        "is_supporter": row["support_level"] > 0,
+        "is_supporter": support_level(row, conf) > 0,
         "last_visit": time_offset(last_visit) if visible else None,
         "pm_friends_only": bool(row["pm_friends_only"]),
         "profile_colour": row["profile_colour"],
@@ -175,7 +188,7 @@ async def cards(
         uid = int(row["id"])
         if statistics_ruleset is not None:
             user["statistics"] = by_ruleset[statistics_ruleset][uid]
-            user["support_level"] = row["support_level"]
+            user["support_level"] = support_level(row, conf)
         if statistics_rulesets:
             user["statistics_rulesets"] = {
                 r: (
@@ -214,7 +227,7 @@ async def profile(
     has_blocked = False
     if viewer_id is not None and viewer_id != uid:
         has_blocked = await users_db.relation(db, uid, viewer_id) == users_db.RELATION_BLOCK
-    supporter = row["support_level"] > 0
+    supporter = support_level(row, conf) > 0
     max_friends = 500 if supporter else 250
     user = user_compact(row, conf)
     playstyle = [s for s in (row["playstyle"] or "").split(",") if s]
@@ -279,7 +292,7 @@ async def profile(
             "scores_pinned_count": 0,
             "scores_recent_count": 0,
             "statistics": statistics.with_rank_includes(stats, ruleset),
-            "support_level": row["support_level"],
+            "support_level": support_level(row, conf),
             "team": None,
             "user_achievements": [],
         }

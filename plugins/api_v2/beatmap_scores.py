@@ -17,6 +17,7 @@ from core.scores import leaderboard as board_cache
 from core.scores import scoring, views
 from core.scores import store as scores_db
 from core.services import services
+from core.users import profiles
 from core.users import store as users_db
 from plugins.api_v2._score_common import api_version, find_user, ruleset_id, viewer_id
 
@@ -64,21 +65,23 @@ class BoardFilters(TypedDict, total=False):
 
 
 async def _filters(request: Request, kind: str) -> tuple[str | None, Sequence[int] | None]:
-    """(country, user ids) for a leaderboard type; supporter-only types need a supporter."""
-    if kind == "global":
+    """(country, user ids) for a leaderboard type (osu-web ScoreSearchParams, ScoreSearch).
+
+    `country` and `friend` need a supporter (osu-web BeatmapsController
+    assertSupporterOnlyOptions); `team` is open to all and holds the members of the caller's
+    team, and since this server has no teams yet, it is always empty. An unknown type is global.
+    """
+    if kind not in ("country", "friend", "team"):
         return None, None
     user = current_user(request)
-    if kind not in ("country", "friend", "team"):
-        raise unprocessable("invalid leaderboard type")
-    if user is None or int(user["support_level"]) <= 0:
+    if kind == "team":
+        return None, []
+    if user is None or not profiles.is_supporter(user, services(request).settings):
         raise unprocessable(SUPPORTER_ONLY)
     if kind == "country":
         return str(user["country_code"]), None
-    if kind == "friend":
-        friends = await users_db.relations(services(request).db, int(user["id"]), "friend")
-        return None, [int(user["id"]), *(f["target_id"] for f in friends)]
-    # Teams do not exist on this server: a team board holds only the caller.
-    return None, [int(user["id"])]
+    friends = await users_db.relations(services(request).db, int(user["id"]), "friend")
+    return None, [int(user["id"]), *(f["target_id"] for f in friends)]
 
 
 async def _scores_by_ids(request: Request, ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -95,6 +98,11 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
     limit = max(1, min(p.int("limit", 50) or 50, 100))
     kind = p.str("type", "global") or "global"
     country, user_ids = await _filters(request, kind)
+    if kind not in ("country", "friend", "team"):
+        kind = "global"
+    if user_ids is not None and not user_ids:
+        # A board of nobody (a team board without teams): nothing to rank, no own entry.
+        return json({"scores": [], "score_count": 0})
     mods_key = mods_domain.parse_filter(p.list("mods"), scoring.ruleset_name(ruleset))
     db = services(request).db
     filters: BoardFilters = {"mods_key": mods_key, "country": country, "user_ids": user_ids}

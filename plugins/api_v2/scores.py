@@ -1,4 +1,5 @@
-"""API v2 scores: solo submission (token, then PUT), score by id, replay download, pins."""
+"""API v2 scores: solo submission (token, then PUT), the recent scores feed, score by id (or by
+legacy id and ruleset), replay download, pins."""
 
 from __future__ import annotations
 
@@ -6,16 +7,33 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.auth import api_route, require_user
-from core.http import error, json, no_content, not_found, params, path_id, time_z, unprocessable
+from core.http import (
+    INT64_MAX,
+    Params,
+    decode_cursor,
+    encode_cursor,
+    error,
+    json,
+    no_content,
+    not_found,
+    params,
+    path_id,
+    time_z,
+    unprocessable,
+)
 from core.ratelimit import throttle
 from core.scores import scoring, views
 from core.scores import store as scores_db
 from core.scores import submit as submission
 from core.services import services
 from core.users import profiles
-from plugins.api_v2._score_common import api_version, viewer_id
+from plugins.api_v2._score_common import api_version, ruleset_id, viewer_id
 
 SCORE_MODEL = "Solo\\Score"
+# osu-web ScoresController::index: up to 1000 scores a page; a cursor further than this many
+# ids behind the newest score is refused (config osu.scores.index_max_id_distance).
+FEED_LIMIT = 1000
+FEED_MAX_ID_DISTANCE = 10_000_000
 
 
 async def create_token(request: Request) -> Response:
@@ -62,11 +80,49 @@ async def submit_score(request: Request) -> Response:
     return json(body)
 
 
+def _feed_cursor(p: Params) -> tuple[dict | None, int | None]:
+    """(the cursor as sent, its score id); an unreadable cursor counts as none."""
+    cursor = decode_cursor(p.str("cursor_string", max_length=1000)) or p.dict("cursor") or None
+    raw = None if cursor is None else cursor.get("id")
+    text = str(raw).strip() if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
+    if not text.isdigit() or len(text) > 19 or int(text) > INT64_MAX:
+        return cursor, None
+    return cursor, int(text)
+
+
+async def index(request: Request) -> Response:
+    """The newest passed scores, oldest first, with an id cursor (osu-web ScoresController)."""
+    p = await params(request)
+    db = services(request).db
+    cursor, after = _feed_cursor(p)
+    if after is not None and await scores_db.max_score_id(db) - after > FEED_MAX_ID_DISTANCE:
+        raise unprocessable("cursor is too old")
+    ruleset = None
+    if p.get("ruleset") is not None:
+        ruleset = ruleset_id(p.get("ruleset"))
+        if ruleset is None:
+            raise unprocessable("invalid ruleset parameter")
+    rows = await scores_db.feed(db, ruleset_id=ruleset, after_id=after, limit=FEED_LIMIT)
+    rendered = await views.render(request.app, rows, version=views.NEW_FORMAT_VERSION)
+    # With nothing new, the cursor sent comes back, so a tracker polls from the same place.
+    next_cursor = {"id": int(rows[-1]["id"])} if rows else (cursor if after is not None else None)
+    return json(
+        {"scores": rendered, "cursor": next_cursor, "cursor_string": encode_cursor(next_cursor)}
+    )
+
+
 async def _score(request: Request) -> dict:
     score_id = path_id(request.path_params["score"])
     if score_id is None:
         raise error(404, "Invalid score id.")
-    score = await scores_db.get_score(services(request).db, score_id)
+    db = services(request).db
+    if "ruleset" in request.path_params:
+        ruleset = ruleset_id(request.path_params["ruleset"])
+        if ruleset is None:
+            raise error(404, "unknown ruleset name")
+        score = await scores_db.by_legacy_id(db, ruleset, score_id)
+    else:
+        score = await scores_db.get_score(db, score_id)
     if score is None:
         raise not_found(SCORE_MODEL)
     return score
@@ -150,8 +206,11 @@ ROUTES = [
     api_route(
         "/api/v2/beatmaps/{beatmap}/solo/scores/{token}", submit_score, methods=["PUT"], scope="*"
     ),
+    api_route("/api/v2/scores", index, methods=["GET", "HEAD"]),
     api_route("/api/v2/scores/{score}/download", download, methods=["GET", "HEAD"]),
     api_route("/api/v2/scores/{score}", show, methods=["GET", "HEAD"]),
+    api_route("/api/v2/scores/{ruleset}/{score}/download", download, methods=["GET", "HEAD"]),
+    api_route("/api/v2/scores/{ruleset}/{score}", show, methods=["GET", "HEAD"]),
     api_route("/api/v2/score-pins/{score}/reorder", reorder, methods=["POST"], scope="*"),
     api_route("/api/v2/score-pins/{score}", pin, methods=["PUT"], scope="*"),
     api_route("/api/v2/score-pins/{score}", unpin, methods=["DELETE"], scope="*"),

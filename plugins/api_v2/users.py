@@ -235,7 +235,7 @@ async def add_friend(request: Request) -> Response:
     if await users_db.relation(db, tid, uid) == users_db.RELATION_BLOCK:
         raise unprocessable("This user is blocking you.")
     if await users_db.relation(db, uid, tid) != users_db.RELATION_FRIEND:
-        limit = 500 if user["support_level"] > 0 else 250
+        limit = 500 if profiles.is_supporter(user, services(request).settings) else 250
         if await users_db.count_relations(db, uid, users_db.RELATION_FRIEND) >= limit:
             raise unprocessable("You have reached the friend limit.")
         await users_db.set_relation(db, uid, tid, users_db.RELATION_FRIEND)
@@ -250,7 +250,7 @@ async def add_block(request: Request) -> Response:
     target = await _target(request, uid)
     tid = int(target["id"])
     if await users_db.relation(db, uid, tid) != users_db.RELATION_BLOCK:
-        limit = 100 if user["support_level"] > 0 else 50
+        limit = 100 if profiles.is_supporter(user, services(request).settings) else 50
         if await users_db.count_relations(db, uid, users_db.RELATION_BLOCK) >= limit:
             raise unprocessable("You have reached the block limit.")
         await users_db.set_relation(db, uid, tid, users_db.RELATION_BLOCK)

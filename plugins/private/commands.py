@@ -1,4 +1,4 @@
-"""`hitcircle user create | set-password | restrict`."""
+"""`hitcircle user create | set-password | restrict | supporter`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ def add_commands(cli: Any) -> None:
     restrict.add_argument("username")
     restrict.add_argument("--lift", action="store_true")
     restrict.set_defaults(func=lambda args: _run(args, _restrict))
+    supporter = sub.add_parser(
+        "supporter", help="make an account an osu!supporter (or stop it with --off)"
+    )
+    supporter.add_argument("username")
+    supporter.add_argument("--off", action="store_true")
+    supporter.set_defaults(func=lambda args: _run(args, _supporter))
 
 
 def _run(args: argparse.Namespace, command: Any) -> int:
@@ -100,4 +106,22 @@ async def _restrict(app: Any, args: argparse.Namespace) -> int:
         await activity.add_history(svc.db, int(row["id"]), "restriction", permanent=True)
     await profiles.invalidate(svc, int(row["id"]))
     print(f"{row['username']} ({row['id']}) {'unrestricted' if args.lift else 'restricted'}")
+    return 0
+
+
+async def _supporter(app: Any, args: argparse.Namespace) -> int:
+    svc = services(app)
+    row = await _find(svc, args.username)
+    if row is None:
+        return _fail(f"no user {args.username!r}")
+    if args.off:
+        await users_db.update_user(svc.db, int(row["id"]), support_level=0)
+    else:
+        level = max(int(row["support_level"]), 1)
+        await users_db.update_user(svc.db, int(row["id"]), support_level=level, has_supported=True)
+    await profiles.invalidate(svc, int(row["id"]))
+    state = "is no longer" if args.off else "is now"
+    print(f"{row['username']} ({row['id']}) {state} an osu!supporter")
+    if args.off and profiles.accounts_settings(svc.settings)["everyone_supporter"]:
+        print("note: [accounts] everyone_supporter is on, so every account still counts as one")
     return 0

@@ -94,7 +94,18 @@ async def test_create_show_and_list_a_playlist(
     assert [r["id"] for r in owned.json()] == [room["id"]]
     assert (await client.get("/api/v2/rooms?mode=ended", headers=auth(token))).json() == []
     shown = (await client.get(f"/api/v2/rooms/{room['id']}", headers=auth(token))).json()
-    assert shown["host"]["id"] == user and shown["current_user_score"] is None
+    assert shown["host"]["id"] == user
+    # No attempts yet: a zeroed aggregate (osu-web UserScoreAggregate::lookupOrDefault).
+    assert shown["current_user_score"] == {
+        "accuracy": 0.0,
+        "attempts": 0,
+        "completed": 0,
+        "pp": 0.0,
+        "room_id": room["id"],
+        "total_score": 0,
+        "user_id": user,
+        "playlist_item_attempts": [],
+    }
     missing = await client.get("/api/v2/rooms/999999", headers=auth(token))
     assert missing.status_code == 404
     assert missing.json() == {"error": "Specified Multiplayer\\Room couldn't be found."}

@@ -68,3 +68,33 @@ async def test_restrict_is_recorded_in_the_account_history(app, settings: Settin
     assert entry["type"] == "restriction" and entry["permanent"] is True
     # Others see silences only (osu-web's default scope).
     assert await activity.history(services(app).db, user_id, own=False) == []
+
+
+def test_user_supporter_command(settings: Settings) -> None:
+    import sqlalchemy as sa
+
+    from core.db import sync_url
+
+    r = hitcircle(settings, "user", "create", "fan", "--password", "cli password")
+    assert r.returncode == 0, r.stderr
+    user_id = int(r.stdout.strip())
+    engine = sa.create_engine(sync_url(settings.database_url))
+
+    def level() -> tuple[int, bool]:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT support_level, has_supported FROM users WHERE id = :id"),
+                {"id": user_id},
+            ).one()
+        return int(row[0]), bool(row[1])
+
+    assert level() == (0, False)
+    r = hitcircle(settings, "user", "supporter", "fan")
+    assert r.returncode == 0 and "is now an osu!supporter" in r.stdout, r.stderr
+    assert level() == (1, True)
+    r = hitcircle(settings, "user", "supporter", str(user_id), "--off")
+    assert r.returncode == 0 and "no longer" in r.stdout, r.stderr
+    assert level() == (0, True)
+    r = hitcircle(settings, "user", "supporter", "nobody")
+    assert (r.returncode, r.stderr.strip()) == (1, "hitcircle: no user 'nobody'")
+    engine.dispose()
