@@ -13,6 +13,7 @@ there were), which `hitcircle jobs` shows.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import math
 import os
@@ -131,6 +132,16 @@ async def _run(job: Job, app: Any, clock: Clock) -> None:
         logger.warning("job {}: its run could not be recorded: {}", job.name, exc)
 
 
+# The tick a `once` job's run belongs to (whole multiples of its interval since the epoch), for a
+# job that keys its work by it (a daily room, a snapshot): `current_tick()` inside the run.
+_TICK: contextvars.ContextVar[int | None] = contextvars.ContextVar("job_tick", default=None)
+
+
+def current_tick() -> int | None:
+    """Inside a `once` job's run: the tick it claimed; None elsewhere."""
+    return _TICK.get()
+
+
 def claim_key(job: Job, tick: int) -> str:
     """The cache key whose SET NX gives one worker tick `tick` of a `once` job."""
     return f"job:{job.name}:{tick}"
@@ -165,7 +176,11 @@ async def _loop_once(job: Job, app: Any, clock: Clock, nap: Nap, cache: Any) -> 
             logger.exception("job {}: tick {} could not be claimed", job.name, tick)
             claimed = False
         if claimed:
-            await _run(job, app, clock)
+            reset = _TICK.set(tick)
+            try:
+                await _run(job, app, clock)
+            finally:
+                _TICK.reset(reset)
         # The next tick still ahead (a run longer than the interval skips the ticks it spanned).
         tick = max(tick + 1, math.floor(clock.time() / job.interval) + 1)
 

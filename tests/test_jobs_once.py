@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
+from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -194,3 +196,56 @@ async def test_settled_waits_for_the_jobs_that_came_due() -> None:
     await settled
     assert clock.sleepers == [2 * INTERVAL]
     await runner.stop()
+
+
+TICKER = """
+import os
+
+from core.hooks import hookimpl
+from core.jobs import Job, current_tick
+
+
+async def tick(app):
+    with open(os.environ["HITCIRCLE_TEST_TICKS"], "a") as out:
+        out.write(f"{current_tick()} {os.getpid()}\\n")
+
+
+@hookimpl
+def jobs():
+    return [Job("ticker", 1.0, tick, once=True)]
+"""
+
+
+def test_two_server_processes_run_a_once_job_once(
+    settings: Settings, backend: str, tmp_path: Path
+) -> None:
+    """Two `hitcircle serve` processes on one Redis: every tick of a `once` job runs in exactly
+    one of them (the claim is SET NX in the shared cache)."""
+    if backend != "mysql_redis":
+        pytest.skip("two processes share a cache only through Redis; memory is one process")
+    from tests.conftest import LiveServer
+
+    (tmp_path / "ticker.py").write_text(TICKER)
+    ticks = tmp_path / "ticks.txt"
+    ticks.touch()
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+        "HITCIRCLE_PLUGINS_MODULES": "ticker",
+        "HITCIRCLE_TEST_TICKS": str(ticks),
+    }
+    servers = [LiveServer(settings, extra_env=env) for _ in range(2)]
+    try:
+        for server in servers:
+            server.start()
+        # Wait (for a condition, not a time) until eight ticks ran, with both processes up.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(ticks.read_text().splitlines()) < 8:
+            time.sleep(0.1)
+        assert all(server.process and server.process.poll() is None for server in servers)
+    finally:
+        for server in servers:
+            server.stop()
+    lines = [line.split() for line in ticks.read_text().splitlines()]
+    ran = [int(tick) for tick, _ in lines]
+    assert len(ran) >= 8, lines
+    assert len(ran) == len(set(ran)), f"a tick ran twice: {lines}"
