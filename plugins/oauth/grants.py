@@ -209,30 +209,6 @@ async def check_login(request: Request, username: str, password: str) -> dict[st
 # --- token issue -------------------------------------------------------------------------------
 
 
-async def token_response(
-    svc: Services,
-    *,
-    user_id: int | None,
-    client_id: int,
-    scopes: Sequence[str],
-    refresh: bool,
-    owner_id: int | None = None,
-    verification: str | None = None,
-    family: str | None = None,
-) -> dict[str, Any]:
-    body, _ = await issue_tokens(
-        svc,
-        user_id=user_id,
-        client_id=client_id,
-        scopes=scopes,
-        refresh=refresh,
-        owner_id=owner_id,
-        verification=verification,
-        family=family,
-    )
-    return body
-
-
 async def issue_tokens(
     svc: Services,
     *,
@@ -318,7 +294,7 @@ async def client_credentials_grant(
     scopes = parse_scopes(p.get("scope"))
     await check_scope_policy(services(request), scopes, client, None, "client_credentials")
     owner = client["user_id"] if "delegate" in scopes else None
-    return await token_response(
+    body, _ = await issue_tokens(
         services(request),
         user_id=None,
         client_id=client["id"],
@@ -326,6 +302,7 @@ async def client_credentials_grant(
         refresh=False,
         owner_id=owner,
     )
+    return body
 
 
 async def authorization_code_grant(
@@ -358,7 +335,7 @@ async def authorization_code_grant(
     if not await oauth_db.use_auth_code(svc.db, row["id"]):
         await revoke_family(svc, family)
         raise errors.invalid_request("Authorization code has been revoked")
-    body = await token_response(
+    body, _ = await issue_tokens(
         svc,
         user_id=int(row["user_id"]),
         client_id=client["id"],
@@ -442,7 +419,7 @@ async def refresh_token_grant(
         user = await users_db.get_user(svc.db, user_id)
         if user is None or user["is_deleted"]:
             raise errors.invalid_refresh("Token has been revoked")
-    body = await token_response(
+    body, _ = await issue_tokens(
         svc,
         user_id=user_id,
         client_id=client["id"],

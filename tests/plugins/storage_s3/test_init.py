@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from core.config import ConfigError, Settings
 from core.services import services
 from core.storage import InvalidKey, LocalStorage
 from plugins.storage_s3 import S3Storage
-from tests.conftest import ROOT, settings_env
+from tests.conftest import run_cli
 from tests.scores import support
 
 _buckets = itertools.count(1)
@@ -150,42 +148,31 @@ def test_bad_settings_are_refused(
     assert refused.value.key == key
 
 
-def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
-        env=settings_env(settings),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 async def test_storage_copy_moves_existing_files(
     settings: Settings, s3_url: str, bucket: str
 ) -> None:
     local = LocalStorage(Path(settings.data.dir) / "files")
     await local.put("replays/7.osr", b"replay")
     await local.put("beatmaps/osz/a.osz", b"archive")
-    first = run(settings, "storage", "copy", "local")
+    first = run_cli(settings, "storage", "copy", "local")
     assert first.returncode == 0, first.stderr
     assert "copied 2 files from local to s3; 0 were there already" in first.stdout
     assert await objects(s3_url, bucket) == {
         "hc/replays/7.osr": b"replay",
         "hc/beatmaps/osz/a.osz": b"archive",
     }
-    again = run(settings, "storage", "copy", "local")
+    again = run_cli(settings, "storage", "copy", "local")
     assert "copied 0 files from local to s3; 2 were there already" in again.stdout
     await local.put("replays/7.osr", b"changed")
-    forced = run(settings, "storage", "copy", "local", "--overwrite")
+    forced = run_cli(settings, "storage", "copy", "local", "--overwrite")
     assert "copied 2 files" in forced.stdout
     assert (await objects(s3_url, bucket))["hc/replays/7.osr"] == b"changed"
     # And back, into an empty local folder.
     await local.delete("replays/7.osr")
-    back = run(settings, "storage", "copy", "s3", "--to", "local")
+    back = run_cli(settings, "storage", "copy", "s3", "--to", "local")
     assert "copied 1 files from s3 to local; 1 were there already" in back.stdout
     assert await local.get("replays/7.osr") == b"changed"
-    itself = run(settings, "storage", "copy", "s3")
+    itself = run_cli(settings, "storage", "copy", "s3")
     assert itself.returncode == 2 and "to itself" in itself.stderr
-    unknown = run(settings, "storage", "copy", "floppy")
+    unknown = run_cli(settings, "storage", "copy", "floppy")
     assert unknown.returncode == 2 and "storage.backend" in unknown.stderr
