@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import metrics
 from core.cache import CacheUnavailable
 from core.db import UNAVAILABLE_ERRORS
 
@@ -135,6 +136,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("state", {}).get("request_id", "-")
     if isinstance(exc, UNAVAILABLE):
+        metrics.backend_error(exc)
         logger.warning(
             "request {} {} {}: backend unavailable: {!r}",
             request_id,

@@ -26,6 +26,7 @@ from hypercorn.typing import ASGIFramework
 from loguru import logger
 from starlette.applications import Starlette
 
+from core import metrics
 from core.config import Settings, load_settings
 from core.services import services
 
@@ -37,7 +38,7 @@ DRAIN_TIMEOUT = 2.0
 
 def hypercorn_config(settings: Settings, access_log: bool = False) -> Config:
     config = Config()
-    config.bind = [f"{settings.server.host}:{settings.server.port}"]
+    config.bind = [f"{settings.server.host}:{settings.server.port}", *metrics.extra_binds(settings)]
     config.workers = settings.server.workers
     config.graceful_timeout = settings.server.graceful_timeout
     config.accesslog = "-" if access_log else None
@@ -146,6 +147,7 @@ def serve(settings: Settings, access_log: bool = False) -> int:
         if settings.server.workers == 1:
             run_worker(config, sockets)
             return 0
+        metrics.prepare_multiprocess(settings.data_dir)
         return _supervise(config, sockets, settings.server.workers)
     finally:
         for sock in (*sockets.secure_sockets, *sockets.insecure_sockets):
