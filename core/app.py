@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from core import cache_share, geoip
+from core import cache_share, geoip, metrics
 from core import db as dbmod
 from core.beatmaps import difficulty
 from core.beatmaps.sources import beatmap_settings
@@ -171,12 +171,14 @@ def create_app(
     app = App(
         routes=routes,
         middleware=[
+            Middleware(metrics.MetricsMiddleware, port=metrics.metrics_port(settings)),
             # First: everything after it (rate limits included) sees the real client address.
             Middleware(TrustedProxies, networks=parse_networks(settings.server.trusted_proxies)),
             Middleware(HostMiddleware),
             Middleware(ErrorMiddleware),
             Middleware(BodyLimitMiddleware, limits=body_limits(settings)),
             Middleware(RateLimitMiddleware, limits=limits),
+            Middleware(metrics.RouteTemplate),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import metrics
 from core.cache import CacheUnavailable
 from core.db import UNAVAILABLE_ERRORS, DatabaseUnavailable
 
@@ -235,6 +236,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("state", {}).get("request_id", "-")
     cause = unavailable_cause(exc)
     if cause is not None:
+        metrics.backend_error(exc)
         logger.warning(
             "request {} {} {} -> 503: {}", request_id, request.method, request.url.path, cause
         )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from loguru import logger
 
+from core import metrics
 from core.clock import Clock, clock_of
 from core.db import as_rows
 from core.schema import TABLE_ARGS, metadata
@@ -120,6 +121,7 @@ async def _run(job: Job, app: Any, clock: Clock) -> None:
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         logger.exception("job {} failed; it runs again next interval", job.name)
+    metrics.job_run(job.name, clock.monotonic() - begun, error is not None)
     try:
         db = app.services.db
     except (AttributeError, RuntimeError):

@@ -39,6 +39,7 @@ from hypercorn.typing import ASGIFramework
 from loguru import logger
 from starlette.applications import Starlette
 
+from core import metrics
 from core.config import ConfigError, Settings, load_settings
 from core.services import services
 
@@ -52,7 +53,7 @@ READY = b"ready"
 
 def hypercorn_config(settings: Settings, access_log: bool = False) -> Config:
     config = Config()
-    config.bind = [f"{settings.server.host}:{settings.server.port}"]
+    config.bind = [f"{settings.server.host}:{settings.server.port}", *metrics.extra_binds(settings)]
     config.workers = settings.server.workers
     config.graceful_timeout = settings.server.graceful_timeout
     config.accesslog = "-" if access_log else None
@@ -193,6 +194,7 @@ def serve(settings: Settings, access_log: bool = False) -> int:
         if settings.server.workers == 1:
             run_worker(config, sockets)
             return 0
+        metrics.prepare_multiprocess(settings.data_dir)
         return _supervise(config, sockets, settings.server.workers)
     finally:
         for sock in (*sockets.secure_sockets, *sockets.insecure_sockets):
@@ -419,6 +421,8 @@ class Supervisor:
     def _died(self, worker: _Worker) -> None:
         pid, code = worker.process.pid, worker.process.exitcode
         assert code is not None
+        if pid is not None:
+            metrics.worker_died(pid)  # its live gauges (hub connections) are gone with it
         cause = exit_cause(code)
         self._check_serving(worker)  # one that said READY and died at once still served
         worker.control.close()

@@ -189,7 +189,8 @@ def load_error(raw: dict[str, Any], env: dict[str, str] | None = None) -> str:
             {"HITCIRCLE_CHAT_MESAGE_LENGTH_LIMIT": "80"},
             "did you mean HITCIRCLE_CHAT_MESSAGE_LENGTH_LIMIT?",
         ),
-        ({"storage": {"backend": "s3"}}, {}, "storage.backend: 's3' is not provided"),
+        ({"storage": {"backend": "floppy"}}, {}, "storage.backend: 'floppy' is not provided"),
+        ({"storage": {"backend": "s3"}}, {}, "storage_s3.bucket: is required"),
         (
             {"plugins": {"disabled": ["maps_upstrem"]}},
             {},

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from core import metrics
 from core.config import Key, Section, Settings, positive
 from core.http import ApiError, json
 from core.lazer import (
@@ -393,6 +394,7 @@ class HubHost:
         target = message.target
         attr = self.methods.get(target)
         if attr is None:
+            metrics.hub_invocation(self.name, "<unknown>", "unknown_method")
             if invocation_id:
                 conn.send_frame(
                     encode_frame(
@@ -405,6 +407,7 @@ class HubHost:
                 )
             return
         if isinstance(message, InvocationBindingFailure):
+            metrics.hub_invocation(self.name, target, "bad_arguments")
             if invocation_id:
                 conn.send_frame(
                     encode_frame(
@@ -419,6 +422,7 @@ class HubHost:
         try:
             result = await getattr(self.hub, attr)(conn, *message.arguments)
         except HubError as exc:
+            metrics.hub_invocation(self.name, target, "hub_error")
             if invocation_id:
                 conn.send_frame(
                     encode_frame(Completion(invocation_id, error=exc.for_method(target)))
@@ -426,16 +430,19 @@ class HubHost:
             return
         except Exception:
             logger.exception("signalr {}.{} failed for user {}", self.name, target, conn.user_id)
+            metrics.hub_invocation(self.name, target, "error")
             if invocation_id:
                 error = f"An unexpected error occurred invoking '{target}' on the server."
                 conn.send_frame(encode_frame(Completion(invocation_id, error=error)))
             return
+        metrics.hub_invocation(self.name, target, "ok")
         if invocation_id:
             completion = Completion(invocation_id, VOID if result is None else result)
             conn.send_frame(encode_frame(completion))
 
     async def _register(self, conn: Connection) -> None:
         self.connections[conn.id] = conn
+        metrics.hub_connected(self.name, 1)
         self.by_user[conn.user_id].add(conn.id)
         if conn.session_id:
             # The same account from another client instance: the older session is told to go.
@@ -444,7 +451,8 @@ class HubHost:
             )
 
     async def _unregister(self, conn: Connection) -> None:
-        self.connections.pop(conn.id, None)
+        if self.connections.pop(conn.id, None) is not None:
+            metrics.hub_connected(self.name, -1)
         user_conns = self.by_user.get(conn.user_id)
         if user_conns is not None:
             user_conns.discard(conn.id)
