@@ -284,6 +284,17 @@ async def has_favourited(db: Database, user_id: int, set_id: int) -> bool:
     return await db.fetch_one(query) is not None
 
 
+async def recent_favourite_user_ids(db: Database, set_id: int, limit: int = 50) -> list[int]:
+    """Who favourited a set, newest first (osu-web Beatmapset::recentFavourites, 50 users)."""
+    query = (
+        sa.select(beatmapset_favourites.c.user_id)
+        .where(beatmapset_favourites.c.beatmapset_id == set_id)
+        .order_by(beatmapset_favourites.c.created_at.desc(), beatmapset_favourites.c.user_id.desc())
+        .limit(limit)
+    )
+    return [int(r[0]) for r in await db.fetch_all(query)]
+
+
 async def favourite_set_ids(db: Database, user_id: int) -> list[int]:
     query = (
         sa.select(beatmapset_favourites.c.beatmapset_id)
@@ -380,8 +391,12 @@ async def set_osu_key(db: Database, beatmap_id: int, key: str) -> None:
     await db.execute(beatmaps.update().where(beatmaps.c.id == beatmap_id).values(osu_key=key))
 
 
-async def set_favourite(db: Database, user_id: int, set_id: int, favourite: bool) -> bool:
-    """Add or remove a favourite; keeps `favourite_count` in step. True when something changed."""
+async def set_favourite(
+    db: Database, user_id: int, set_id: int, favourite: bool, now: dt.datetime | None = None
+) -> bool:
+    """Add or remove a favourite; keeps `favourite_count` in step. True when something changed.
+
+    `now` (naive UTC, from the app's clock) dates it: `recent_favourites` is newest first."""
     async with db.transaction():
         present = await has_favourited(db, user_id, set_id)
         if present == favourite:
@@ -389,7 +404,7 @@ async def set_favourite(db: Database, user_id: int, set_id: int, favourite: bool
         if favourite:
             await db.execute(
                 beatmapset_favourites.insert().values(
-                    user_id=user_id, beatmapset_id=set_id, created_at=utcnow()
+                    user_id=user_id, beatmapset_id=set_id, created_at=now or utcnow()
                 )
             )
             delta = 1
