@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 
-from core.beatmaps import resolve, views
+from core.beatmaps import converts, resolve, views
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import beatmap_settings
 from core.services import services
@@ -105,6 +105,7 @@ def _set_full(
     rows: Sequence[Row],
     owner_user: Mapping[str, Any],
     favourites: list[dict[str, Any]],
+    converted: Mapping[tuple[int, int], Row],
 ) -> dict[str, Any]:
     public_url = services(app).settings.public_url
     out = views.beatmapset_extended(beatmapset, [r["mode"] for r in rows])
@@ -116,7 +117,7 @@ def _set_full(
         item["current_user_playcount"] = 0
         maps.append(item)
     out["beatmaps"] = maps
-    out["converts"] = []
+    out["converts"] = converts.items(rows, converted, beatmapset, public_url)
     out["current_nominations"] = []
     out["description"] = {"description": beatmapset["description"] or ""}
     out["genre"] = {
@@ -176,7 +177,8 @@ async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
         ]
         owner = await _owner(app, beatmapset)
         favourites = await _recent_favourites(app, beatmapset["id"])
-        encoded = orjson.dumps(_set_full(app, beatmapset, rows, owner, favourites))
+        converted = await converts.ensure(app, rows)
+        encoded = orjson.dumps(_set_full(app, beatmapset, rows, owner, favourites, converted))
         ttl = beatmap_settings(services(app).settings)["cache_ttl"]
         await cache.set(key, encoded, ex=ttl)
     if viewer.user_id is None:
