@@ -1,9 +1,10 @@
 """Converts: every osu! difficulty of a set as taiko, catch and mania (osu-web
 app/Transformers/BeatmapsetTransformer.php includeConverts), each with its own nomod star rating.
 
-The values come from rosu-pp-py in the difficulty pool, once per `.osu` file: they are stored
-(`beatmap_converts`, with the file's checksum) the first time a set's view is built, and the view
-is cached, so no request computes them twice.
+The values come from rosu-pp-py in the difficulty pool, once per `.osu` file, and are stored
+(`beatmap_converts`, with the file's checksum): by the local importer, else (upstream sets, or
+values gone stale) the first time a set's view is built; that view is cached, so no request
+computes them twice.
 """
 
 from __future__ import annotations

@@ -169,3 +169,17 @@ def converts(osu: bytes) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def summary_with_converts(osu: bytes) -> tuple[float, int, list[dict[str, Any]] | None]:
+    """`summary`, plus `converts` for an osu! file (None for other rulesets, or when rosu-pp
+    cannot convert it): what an import needs, in one trip to the pool."""
+    stars, max_combo = summary(osu)
+    import rosu_pp_py as rosu
+
+    if int(rosu.Beatmap(bytes=osu).mode) != 0:  # type: ignore[call-overload]
+        return stars, max_combo, None
+    try:
+        return stars, max_combo, converts(osu)
+    except DifficultyError:
+        return stars, max_combo, None

@@ -74,6 +74,17 @@ async def test_converts_are_stored_once(
     assert again["converts"] == first["converts"]
 
 
+async def test_import_stores_converts(app: Starlette) -> None:
+    """A local import computes them with the difficulty: the first view has nothing to do."""
+    maps = await ranked_set(app, count=1)
+    rows = await services(app).db.fetch_all(
+        sa.select(beatmap_converts).order_by(beatmap_converts.c.ruleset)
+    )
+    assert [(r["beatmap_id"], r["ruleset"]) for r in rows] == [(101, 1), (101, 2), (101, 3)]
+    stars, cs = expected(maps[101], rosu.GameMode.Mania)
+    assert round(rows[2]["difficulty_rating"], 2) == stars and rows[2]["cs"] == cs
+
+
 async def test_stale_converts_are_recomputed(
     app: Starlette, client: httpx.AsyncClient, token: str
 ) -> None:
