@@ -141,3 +141,45 @@ def summary(osu: bytes) -> tuple[float, int]:
         raise DifficultyError(f"unreadable beatmap: {exc}") from None
     result = rosu.Difficulty().calculate(beatmap)
     return float(result.stars), int(result.max_combo)
+
+
+def converts(osu: bytes) -> list[dict[str, Any]]:
+    """An osu! beatmap converted to taiko, catch and mania (in that order, osu-web's): each one's
+    nomod star rating, max combo and `cs` (for mania, the key count the conversion chose)."""
+    import rosu_pp_py as rosu
+
+    out: list[dict[str, Any]] = []
+    for ruleset, mode in (
+        (1, rosu.GameMode.Taiko),
+        (2, rosu.GameMode.Catch),
+        (3, rosu.GameMode.Mania),
+    ):
+        try:
+            beatmap = rosu.Beatmap(bytes=osu)
+            beatmap.convert(mode, [])
+        except Exception as exc:
+            raise DifficultyError(f"unconvertible beatmap: {exc}") from None
+        result = rosu.Difficulty().calculate(beatmap)
+        out.append(
+            {
+                "ruleset": ruleset,
+                "difficulty_rating": float(result.stars),
+                "max_combo": int(result.max_combo),
+                "cs": float(beatmap.cs),
+            }
+        )
+    return out
+
+
+def summary_with_converts(osu: bytes) -> tuple[float, int, list[dict[str, Any]] | None]:
+    """`summary`, plus `converts` for an osu! file (None for other rulesets, or when rosu-pp
+    cannot convert it): what an import needs, in one trip to the pool."""
+    stars, max_combo = summary(osu)
+    import rosu_pp_py as rosu
+
+    if int(rosu.Beatmap(bytes=osu).mode) != 0:  # type: ignore[call-overload]
+        return stars, max_combo, None
+    try:
+        return stars, max_combo, converts(osu)
+    except DifficultyError:
+        return stars, max_combo, None

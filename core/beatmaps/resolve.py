@@ -236,10 +236,14 @@ async def record_play(app: Starlette, user_id: int, beatmap_id: int, passed: boo
 
 
 async def set_favourite(app: Starlette, user_id: int, set_id: int, favourite: bool) -> bool:
-    changed = await beatmaps_db.set_favourite(services(app).db, user_id, set_id, favourite)
+    now = dt.datetime.fromtimestamp(services(app).clock.time(), dt.UTC).replace(
+        tzinfo=None, microsecond=0
+    )
+    changed = await beatmaps_db.set_favourite(services(app).db, user_id, set_id, favourite, now)
     if changed:
         await services(app).cache.delete(f"bm:fav:{user_id}:{set_id}")
-        await invalidate(app, set_id)  # favourite_count is part of the set's cached views
+        # favourite_count and recent_favourites are part of the set's cached views
+        await invalidate(app, set_id)
         from core.users import profiles
 
         # ... and favourite_beatmapset_count of the user's cached profile.

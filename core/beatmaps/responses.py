@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 
-from core.beatmaps import resolve, views
+from core.beatmaps import converts, resolve, views
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import beatmap_settings
 from core.services import services
@@ -100,7 +100,12 @@ async def beatmaps(app: Starlette, viewer: Viewer, ids: Sequence[int]) -> bytes:
 
 
 def _set_full(
-    app: Starlette, beatmapset: Row, rows: Sequence[Row], owner_user: Mapping[str, Any]
+    app: Starlette,
+    beatmapset: Row,
+    rows: Sequence[Row],
+    owner_user: Mapping[str, Any],
+    favourites: list[dict[str, Any]],
+    converted: Mapping[tuple[int, int], Row],
 ) -> dict[str, Any]:
     public_url = services(app).settings.public_url
     out = views.beatmapset_extended(beatmapset, [r["mode"] for r in rows])
@@ -112,7 +117,7 @@ def _set_full(
         item["current_user_playcount"] = 0
         maps.append(item)
     out["beatmaps"] = maps
-    out["converts"] = []
+    out["converts"] = converts.items(rows, converted, beatmapset, public_url)
     out["current_nominations"] = []
     out["description"] = {"description": beatmapset["description"] or ""}
     out["genre"] = {
@@ -125,7 +130,7 @@ def _set_full(
     }
     out["pack_tags"] = []
     out["ratings"] = views.ratings(beatmapset)
-    out["recent_favourites"] = []
+    out["recent_favourites"] = favourites
     out["related_tags"] = []
     out["related_users"] = [owner_user]
     out["user"] = owner_user
@@ -145,6 +150,22 @@ async def _owner(app: Starlette, beatmapset: Row) -> dict[str, Any]:
     return views.stub_user(beatmapset["user_id"], beatmapset["creator"])
 
 
+async def _recent_favourites(app: Starlette, set_id: int) -> list[dict[str, Any]]:
+    """Up to 50 users who favourited the set, newest first; restricted accounts left out.
+
+    The set's cached view is dropped on every favourite change (`resolve.set_favourite`)."""
+    from core.users import profiles
+    from core.users import store as users_db
+
+    db = services(app).db
+    ids = await beatmaps_db.recent_favourite_user_ids(db, set_id)
+    rows = {r["id"]: r for r in await users_db.get_users(db, ids)}
+    conf = profiles.accounts_settings(services(app).settings)
+    return [
+        profiles.user_compact(rows[i], conf) for i in ids if i in rows and not rows[i]["restricted"]
+    ]
+
+
 async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
     """BeatmapsetExtended with the includes of `GET /beatmapsets/{id}`."""
     cache = services(app).cache
@@ -155,7 +176,9 @@ async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
             beatmapset["id"]
         ]
         owner = await _owner(app, beatmapset)
-        encoded = orjson.dumps(_set_full(app, beatmapset, rows, owner))
+        favourites = await _recent_favourites(app, beatmapset["id"])
+        converted = await converts.ensure(app, rows)
+        encoded = orjson.dumps(_set_full(app, beatmapset, rows, owner, favourites, converted))
         ttl = beatmap_settings(services(app).settings)["cache_ttl"]
         await cache.set(key, encoded, ex=ttl)
     if viewer.user_id is None:

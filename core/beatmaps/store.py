@@ -136,6 +136,26 @@ beatmapset_favourites = sa.Table(
     **TABLE_ARGS,
 )
 
+# An osu! difficulty played in another ruleset (osu-web BeatmapsetTransformer includeConverts):
+# its nomod star rating, max combo and `cs` (mania's key count) there, from rosu-pp-py. Kept with
+# the checksum of the `.osu` they came from: a changed file makes them stale, not wrong.
+beatmap_converts = sa.Table(
+    "beatmap_converts",
+    metadata,
+    sa.Column(
+        "beatmap_id",
+        sa.BigInteger(),
+        sa.ForeignKey("beatmaps.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("ruleset", sa.SmallInteger(), primary_key=True, autoincrement=False),
+    sa.Column("checksum", sa.String(32), nullable=False),
+    sa.Column("difficulty_rating", sa.Float(), nullable=False),
+    sa.Column("max_combo", sa.Integer(), nullable=False),
+    sa.Column("cs", sa.Float(), nullable=False),
+    **TABLE_ARGS,
+)
+
 beatmap_playcounts = sa.Table(
     "beatmap_playcounts",
     metadata,
@@ -284,6 +304,48 @@ async def has_favourited(db: Database, user_id: int, set_id: int) -> bool:
     return await db.fetch_one(query) is not None
 
 
+async def converts_of(db: Database, beatmap_ids: Sequence[int]) -> dict[tuple[int, int], Row]:
+    """Stored converts by (beatmap id, ruleset)."""
+    if not beatmap_ids:
+        return {}
+    rows = await db.fetch_all(
+        sa.select(beatmap_converts).where(beatmap_converts.c.beatmap_id.in_(list(beatmap_ids)))
+    )
+    return {(int(r["beatmap_id"]), int(r["ruleset"])): as_row(r) for r in rows}
+
+
+async def store_converts(
+    db: Database, beatmap_id: int, checksum: str, values: Sequence[Mapping[str, Any]]
+) -> None:
+    """Replace a beatmap's converts with `values` (`ruleset`, `difficulty_rating`, ...)."""
+    async with db.transaction():
+        await db.execute(
+            beatmap_converts.delete().where(beatmap_converts.c.beatmap_id == beatmap_id)
+        )
+        for value in values:
+            await db.execute(
+                beatmap_converts.insert().values(
+                    beatmap_id=beatmap_id,
+                    ruleset=value["ruleset"],
+                    checksum=checksum,
+                    difficulty_rating=value["difficulty_rating"],
+                    max_combo=value["max_combo"],
+                    cs=value["cs"],
+                )
+            )
+
+
+async def recent_favourite_user_ids(db: Database, set_id: int, limit: int = 50) -> list[int]:
+    """Who favourited a set, newest first (osu-web Beatmapset::recentFavourites, 50 users)."""
+    query = (
+        sa.select(beatmapset_favourites.c.user_id)
+        .where(beatmapset_favourites.c.beatmapset_id == set_id)
+        .order_by(beatmapset_favourites.c.created_at.desc(), beatmapset_favourites.c.user_id.desc())
+        .limit(limit)
+    )
+    return [int(r[0]) for r in await db.fetch_all(query)]
+
+
 async def favourite_set_ids(db: Database, user_id: int) -> list[int]:
     query = (
         sa.select(beatmapset_favourites.c.beatmapset_id)
@@ -384,8 +446,12 @@ async def set_osu_key(db: Database, beatmap_id: int, key: str) -> None:
     await db.execute(beatmaps.update().where(beatmaps.c.id == beatmap_id).values(osu_key=key))
 
 
-async def set_favourite(db: Database, user_id: int, set_id: int, favourite: bool) -> bool:
-    """Add or remove a favourite; keeps `favourite_count` in step. True when something changed."""
+async def set_favourite(
+    db: Database, user_id: int, set_id: int, favourite: bool, now: dt.datetime | None = None
+) -> bool:
+    """Add or remove a favourite; keeps `favourite_count` in step. True when something changed.
+
+    `now` (naive UTC, from the app's clock) dates it: `recent_favourites` is newest first."""
     async with db.transaction():
         present = await has_favourited(db, user_id, set_id)
         if present == favourite:
@@ -393,7 +459,7 @@ async def set_favourite(db: Database, user_id: int, set_id: int, favourite: bool
         if favourite:
             await db.execute(
                 beatmapset_favourites.insert().values(
-                    user_id=user_id, beatmapset_id=set_id, created_at=utcnow()
+                    user_id=user_id, beatmapset_id=set_id, created_at=now or utcnow()
                 )
             )
             delta = 1

@@ -54,6 +54,9 @@ class Parsed:
     info: OsuFile
     stars: float = 0.0
     max_combo: int = 0
+    # osu! files only: the taiko/catch/mania converts (core.beatmaps.converts), stored with it;
+    # None when rosu-pp could not convert it (the set's first view tries again and logs why).
+    converts: list[dict[str, Any]] | None = None
 
 
 def expand(paths: Sequence[str]) -> list[Path]:
@@ -163,7 +166,9 @@ class Importer:
         rated: list[Parsed] = []
         for p in parsed:
             try:
-                p.stars, p.max_combo = await difficulty.run(difficulty.summary, p.data)
+                p.stars, p.max_combo, p.converts = await difficulty.run(
+                    difficulty.summary_with_converts, p.data
+                )
             except difficulty.DifficultyError as exc:
                 if whole:
                     raise
@@ -227,6 +232,9 @@ class Importer:
         old_ids, old_sums = await beatmaps_db.store_set(
             db, set_row, rows, replace_missing=replace_missing
         )
+        for p, row in zip(fresh, rows, strict=False):
+            if p.converts is not None:
+                await beatmaps_db.store_converts(db, row["id"], p.info.checksum, p.converts)
         await invalidate(self.app, set_id, old_ids, old_sums)
         self.summary.imported += len(fresh) - updated
         self.summary.updated += updated

@@ -55,6 +55,12 @@ def stars(data: bytes, mods: int = 0) -> float:
     return rosu.Difficulty(mods=mods).calculate(rosu.Beatmap(bytes=data)).stars
 
 
+def convert_stars(data: bytes, mode: rosu.GameMode) -> float:
+    beatmap = rosu.Beatmap(bytes=data)
+    beatmap.convert(mode, [])
+    return round(rosu.Difficulty().calculate(beatmap).stars, 2)
+
+
 def test_ossapi(
     server: LiveServer, world: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -78,6 +84,14 @@ def test_ossapi(
     assert [b.id for b in api.beatmaps([30011, 30001])] == [30001, 30011]
     beatmapset = api.beatmapset(3000)
     assert beatmapset.title == "Live 00" and [b.id for b in beatmapset.beatmaps] == [30001]
+    # ossapi leaves `converts` untyped: plain dicts.
+    assert [(c["id"], c["mode_int"]) for c in beatmapset.converts] == [
+        (30001, m) for m in (1, 2, 3)
+    ]
+    assert [c["difficulty_rating"] for c in beatmapset.converts] == [
+        convert_stars(data, mode)
+        for mode in (rosu.GameMode.Taiko, rosu.GameMode.Catch, rosu.GameMode.Mania)
+    ]
     assert api.beatmapset(beatmap_id=30011).id == 3001
     first = api.search_beatmapsets(category=BeatmapsetSearchCategory.RANKED)
     assert len(first.beatmapsets) == 50 and first.total == SETS
@@ -106,6 +120,13 @@ async def test_aiosu(server: LiveServer, world: dict) -> None:
         assert [b.id for b in await client.get_beatmaps([30021, 30001])] == [30001, 30021]
         beatmapset = await client.get_beatmapset(3002)
         assert beatmapset.id == 3002 and beatmapset.beatmaps[0].id == 30021
+        converts = beatmapset.converts or []
+        assert [(c.id, c.mode.value, c.convert) for c in converts] == [  # aiosu: Gamemode ids
+            (30021, 1, True),
+            (30021, 2, True),
+            (30021, 3, True),
+        ]
+        assert converts[2].difficulty_rating == convert_stars(data, rosu.GameMode.Mania)
         first = await client.search_beatmapsets()
         assert len(first.beatmapsets) == 50 and first.cursor_string
         second = await client.search_beatmapsets(cursor_string=first.cursor_string)

@@ -173,6 +173,35 @@ async def test_favourites(app: Starlette, client: httpx.AsyncClient, token: str)
     assert response.json() == {"favourite_count": 0}
 
 
+async def test_recent_favourites_newest_first(
+    app: Starlette, client: httpx.AsyncClient, clock, make_user, token: str
+) -> None:
+    await ranked_set(app)
+    # The higher id favourites first: the order comes from the times, not the ids.
+    second, first = await make_user(), await make_user()
+    for user_id in (first, second):
+        user_token = await issue_token(app, user_id, ("*",))
+        response = await client.post(
+            "/api/v2/beatmapsets/100/favourites",
+            data={"action": "favourite"},
+            headers=auth(user_token),
+        )
+        assert response.status_code == 200
+        clock.advance(5)
+    body = (await client.get("/api/v2/beatmapsets/100", headers=auth(token))).json()
+    assert body["favourite_count"] == 2
+    assert [u["id"] for u in body["recent_favourites"]] == [second, first]
+    assert set(body["recent_favourites"][0]) >= {"id", "username", "avatar_url", "country_code"}
+    # Unfavouriting drops the user from the cached view.
+    await client.post(
+        "/api/v2/beatmapsets/100/favourites",
+        data={"action": "unfavourite"},
+        headers=auth(await issue_token(app, second, ("*",))),
+    )
+    body = (await client.get("/api/v2/beatmapsets/100", headers=auth(token))).json()
+    assert [u["id"] for u in body["recent_favourites"]] == [first]
+
+
 @pytest.mark.parametrize("data", [{}, {"action": "love"}, {"action": ["favourite"]}])
 async def test_favourite_bad_action(
     app: Starlette, client: httpx.AsyncClient, token: str, data: dict
