@@ -25,6 +25,7 @@ from core.db import DatabaseUnavailable
 from core.hooks import hookimpl
 from core.jobs import Job
 from core.services import services
+from core.testing import advance
 
 from .conftest import RedisProcess, create_user, issue_token, make_settings, running
 
@@ -67,7 +68,9 @@ async def test_startup_shutdown_and_jobs_are_awaited(settings: Settings) -> None
         assert events[0] == "startup"
         await ticked.wait()  # at start
         ticked.clear()
-        clock.advance(0.01)  # and one interval later, on the app's clock
+        # One interval later, on the app's clock (advance() lets the job record its run and go
+        # to sleep first, then waits for the run that came due).
+        await advance(app, 0.01)
         await ticked.wait()
     assert events == ["startup", "tick", "tick", "shutdown"]
 
