@@ -40,8 +40,10 @@ def in_background(work: Awaitable[None]) -> None:
 
 
 def _require_mail(svc: Services) -> None:
+    # 422, not 503: nothing is down, this server was set up without mail (a fixed answer, which
+    # a client must not retry as it would a passing outage).
     if not mail_enabled(svc.settings):
-        raise ApiError(503, {"error": "This server does not send e-mail."})
+        raise unprocessable("This server does not send e-mail.")
 
 
 async def _find(svc: Services, name: str) -> Mapping[str, Any] | None:

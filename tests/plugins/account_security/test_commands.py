@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.applications import Starlette
 
 from core.config import Settings
@@ -33,3 +35,11 @@ async def test_an_operator_turns_off_totp_and_verifies_an_address(
 
     missing = run_cli(settings, "security", "verify-email", "nobody")
     assert missing.returncode == 1 and "no user 'nobody'" in missing.stderr
+
+
+async def test_without_mail_the_mail_routes_refuse_clearly(app: Starlette, client: Any) -> None:
+    await create_user(app, "forgetful", email="f@example.com")
+    for path in ("password-reset", "email/verify/resend"):
+        answer = await client.post(f"/api/private/{path}", json={"username": "forgetful"})
+        assert answer.status_code == 422
+        assert answer.json()["error"] == "This server does not send e-mail."
