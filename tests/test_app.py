@@ -100,8 +100,8 @@ def test_the_app_runs_on_the_real_clock_unless_given_one(settings: Settings) -> 
 
 
 def test_missing_storage_backend_is_a_config_error(settings: Settings) -> None:
-    with pytest.raises(ConfigError, match=r"storage\.backend: 's3' is not provided"):
-        create_app(settings.replace(storage={"backend": "s3"}))
+    with pytest.raises(ConfigError, match=r"storage\.backend: 'floppy' is not provided"):
+        create_app(settings.replace(storage={"backend": "floppy"}))
 
 
 # --- Redis going away and coming back -----------------------------------------------------------

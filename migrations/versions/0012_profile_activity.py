@@ -79,8 +79,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_user_events_user_id_id", table_name="user_events")
+    # Dropping a table drops its indexes; MariaDB refuses to drop an index a foreign key needs.
     op.drop_table("user_events")
-    op.drop_index(op.f("ix_account_history_user_id"), table_name="account_history")
     op.drop_table("account_history")
     op.drop_table("user_monthly_counts")
