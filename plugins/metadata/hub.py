@@ -142,16 +142,21 @@ class MetadataHub(Hub):
     async def announce_beatmap_updates(self) -> None:
         """Send BeatmapSetsUpdated for queue entries no worker has announced yet."""
         cache, db = self.services.cache, self.services.db
-        latest = await beatmaps_db.latest_set_update(db)
-        # Whoever first claims this queue position announces it; other workers skip.
-        if not await cache.set(f"{ANNOUNCED_KEY}:{latest}", b"1", ex=3600, nx=True):
-            return
-        previous = await cache.get(ANNOUNCED_KEY)
-        await cache.set(ANNOUNCED_KEY, str(latest))
-        if previous is None or int(previous) >= latest:
-            # First look since the cache was empty: start from here, do not replay history.
-            return
-        set_ids, last = await beatmaps_db.set_updates_since(db, int(previous), limit=10_000)
+        # One announcer at a time across workers: reading the last announced position and
+        # moving it on must not interleave, or a slower worker writes back an older position
+        # and the next round announces sets again.
+        async with cache.lock(ANNOUNCED_KEY, timeout=30, wait=5):
+            previous = await cache.get(ANNOUNCED_KEY)
+            latest = await beatmaps_db.latest_set_update(db)
+            if previous is not None and int(previous) >= latest:
+                return
+            if previous is None:
+                # First look since the cache was empty: start from here, do not replay history.
+                await cache.set(ANNOUNCED_KEY, str(latest))
+                return
+            set_ids, last = await beatmaps_db.set_updates_since(db, int(previous), limit=10_000)
+            # A batch cut short by the limit leaves the rest for the next round.
+            await cache.set(ANNOUNCED_KEY, str(last if set_ids else latest))
         if set_ids:
             await self.send_group(
                 UPDATES_GROUP,
