@@ -22,7 +22,9 @@ def block_after(marker: str) -> str:
 
 def test_set_up_is_two_commands() -> None:
     assert block_after("serve-command").strip() == "pip install -e . && hitcircle serve"
-    assert block_after("test-command").strip() == "pip install -e '.[test]' && python -m pytest"
+    assert block_after("test-command").strip() == (
+        "pip install -e '.[test]' && python -m pytest -n auto"
+    )
 
 
 async def test_plugin_example_runs(
