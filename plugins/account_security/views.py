@@ -124,16 +124,24 @@ RESET_SENT = (
 BAD_RESET = "The reset key is invalid or has expired."
 
 
-async def reset_request(request: Request) -> Response:
-    """Mail a reset key; the answer is the same whether or not the account exists."""
+async def _mail_request(
+    request: Request, bucket: str, limit: str
+) -> tuple[Services, Mapping[str, Any] | None]:
+    """The start of a request that mails a key to `username`: mail configured, the rate limit,
+    then the account (None when there is none; the caller answers the same either way)."""
     svc = services(request)
     _require_mail(svc)
-    await throttle(request, "password-reset", "5/hour")
+    await throttle(request, bucket, limit)
     p = await params(request)
     name = p.str("username", max_length=254)
     if not name:
         raise unprocessable("username is required")
-    user = await _find(svc, name)
+    return svc, await _find(svc, name)
+
+
+async def reset_request(request: Request) -> Response:
+    """Mail a reset key; the answer is the same whether or not the account exists."""
+    svc, user = await _mail_request(request, "password-reset", "5/hour")
     if user is not None:
         conf = security.security_settings(svc.settings)
         in_background(
@@ -224,14 +232,7 @@ async def email_verify(request: Request) -> Response:
 
 
 async def email_resend(request: Request) -> Response:
-    svc = services(request)
-    _require_mail(svc)
-    await throttle(request, "email-resend", "3/hour")
-    p = await params(request)
-    name = p.str("username", max_length=254)
-    if not name:
-        raise unprocessable("username is required")
-    user = await _find(svc, name)
+    svc, user = await _mail_request(request, "email-resend", "3/hour")
     if user is not None and await email_pending(svc, int(user["id"])):
         in_background(mail_email_key(svc, user))
     return json({"message": VERIFY_SENT})
