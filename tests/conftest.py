@@ -165,6 +165,32 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         server.stop()
 
 
+@pytest.fixture
+def world_server(settings: Settings, world: Any) -> Iterator[LiveServer]:
+    """A live server started once the module's own `world` fixture has seeded its data."""
+    server = LiveServer(settings)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def local_ossapi(monkeypatch: pytest.MonkeyPatch, url: str, *args: Any, **kwargs: Any) -> Any:
+    """An ossapi client of the server at `url` (its OAuth and API addresses point there);
+    `args` and `kwargs` are Ossapi's own. oauthlib is told to accept the loopback's plain http."""
+    from ossapi import Ossapi
+
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+    class Local(Ossapi):  # type: ignore[misc]
+        TOKEN_URL = f"{url}/oauth/token"
+        AUTH_CODE_URL = f"{url}/oauth/authorize"
+        BASE_URL = f"{url}/api/v2"
+
+    return Local(*args, **kwargs)
+
+
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     """`hitcircle ARGS` in a subprocess on these settings' data."""
     return subprocess.run(

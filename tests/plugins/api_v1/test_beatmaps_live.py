@@ -1,11 +1,8 @@
 """ossapi's and aiosu's v1 clients against `hitcircle serve`: get_beatmaps and /osu/{id}."""
 
-from collections.abc import Iterator
-
 import pytest
 from starlette.applications import Starlette
 
-from core.config import Settings
 from core.services import services
 from core.users import store as users_db
 from tests.beatmaps.support import import_osz, make_osu, md5
@@ -21,21 +18,11 @@ async def world(app: Starlette) -> dict:
     return {"key": key, "data": data}
 
 
-@pytest.fixture
-def server(settings: Settings, world: dict) -> Iterator[LiveServer]:
-    live = LiveServer(settings)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
-def test_ossapi_v1(server: LiveServer, world: dict) -> None:
+def test_ossapi_v1(world_server: LiveServer, world: dict) -> None:
     from ossapi import OssapiV1
 
     api = OssapiV1(world["key"])
-    api.BASE_URL = f"{server.url}/api/"
+    api.BASE_URL = f"{world_server.url}/api/"
     beatmaps = api.get_beatmaps(beatmapset_id=80)
     assert [b.beatmap_id for b in beatmaps] == [81]
     assert beatmaps[0].beatmap_hash == md5(world["data"])
@@ -44,10 +31,10 @@ def test_ossapi_v1(server: LiveServer, world: dict) -> None:
     assert api.get_beatmaps(beatmap_hash=md5(world["data"]))[0].beatmap_id == 81
 
 
-async def test_aiosu_v1(server: LiveServer, world: dict) -> None:
+async def test_aiosu_v1(world_server: LiveServer, world: dict) -> None:
     import aiosu
 
-    async with aiosu.v1.Client(world["key"], base_url=server.url) as client:
+    async with aiosu.v1.Client(world["key"], base_url=world_server.url) as client:
         beatmapsets = await client.get_beatmap(beatmap_id=81)
         assert beatmapsets[0].id == 80
         assert [b.id for b in beatmapsets[0].beatmaps] == [81]

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import base64
 import lzma
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
-from core.config import Settings
 from core.services import services
 from core.users import store as users_db
 from tests.conftest import LiveServer, create_user, issue_token
@@ -44,22 +42,12 @@ async def world(app: Starlette, client: httpx.AsyncClient, token: str, user: int
     }
 
 
-@pytest.fixture
-def server(settings: Settings, world: dict) -> Iterator[LiveServer]:
-    live = LiveServer(settings)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
-def test_ossapi_v1_replay_and_match(server: LiveServer, world: dict[str, Any]) -> None:
+def test_ossapi_v1_replay_and_match(world_server: LiveServer, world: dict[str, Any]) -> None:
     from ossapi import OssapiV1
     from ossapi.ossapi import ReplayUnavailableException
 
     api = OssapiV1(world["key"])
-    api.BASE_URL = f"{server.url}/api/v1/"
+    api.BASE_URL = f"{world_server.url}/api/v1/"
     content = api.get_replay(score_id=world["score"]["id"])
     assert lzma.decompress(base64.b64decode(content)) == world["frames"]
     same = api.get_replay(beatmap_id=world["beatmap"].id, user=world["user"], user_type="id")
@@ -74,10 +62,10 @@ def test_ossapi_v1_replay_and_match(server: LiveServer, world: dict[str, Any]) -
     assert game.scores[0].score > game.scores[1].score and game.scores[0].passed
 
 
-async def test_aiosu_v1_replay_and_match(server: LiveServer, world: dict[str, Any]) -> None:
+async def test_aiosu_v1_replay_and_match(world_server: LiveServer, world: dict[str, Any]) -> None:
     import aiosu
 
-    async with aiosu.v1.Client(world["key"], base_url=server.url) as client:
+    async with aiosu.v1.Client(world["key"], base_url=world_server.url) as client:
         replay = await client.get_replay(score_id=world["score"]["id"])
         assert lzma.decompress(base64.b64decode(replay.content)) == world["frames"]
         match = await client.get_match(world["room_id"])

@@ -1,6 +1,5 @@
 """ossapi and aiosu against `hitcircle serve`: beatmaps, sets, two search pages, attributes."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -10,10 +9,9 @@ from starlette.applications import Starlette
 
 from core.auth import sha256_hex
 from core.auth import store as oauth_db
-from core.config import Settings
 from core.services import services
 from tests.beatmaps.support import import_osz, make_osu, md5
-from tests.conftest import LiveServer, create_user, issue_token
+from tests.conftest import LiveServer, create_user, issue_token, local_ossapi
 
 SECRET = "s3cret-" + "y" * 30
 SETS = 52  # more than one search page of 50
@@ -41,16 +39,6 @@ async def world(app: Starlette) -> dict:
     return {"client_id": client_id, "files": files, "lazer": lazer}
 
 
-@pytest.fixture
-def server(settings: Settings, world: dict) -> Iterator[LiveServer]:
-    live = LiveServer(settings)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
 def stars(data: bytes, mods: int = 0) -> float:
     return rosu.Difficulty(mods=mods).calculate(rosu.Beatmap(bytes=data)).stars
 
@@ -62,19 +50,13 @@ def convert_stars(data: bytes, mode: rosu.GameMode) -> float:
 
 
 def test_ossapi(
-    server: LiveServer, world: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world_server: LiveServer, world: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ossapi import Ossapi
     from ossapi.enums import BeatmapsetSearchCategory
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-    class Local(Ossapi):
-        TOKEN_URL = f"{server.url}/oauth/token"
-        AUTH_CODE_URL = f"{server.url}/oauth/authorize"
-        BASE_URL = f"{server.url}/api/v2"
-
-    api = Local(world["client_id"], SECRET, token_directory=str(tmp_path))
+    api = local_ossapi(
+        monkeypatch, world_server.url, world["client_id"], SECRET, token_directory=str(tmp_path)
+    )
     data = world["files"][30001]
     beatmap = api.beatmap(30001)
     assert beatmap.id == 30001 and beatmap.beatmapset_id == 3000
@@ -105,13 +87,13 @@ def test_ossapi(
     assert nomod.attributes.star_rating == pytest.approx(stars(data))
 
 
-async def test_aiosu(server: LiveServer, world: dict) -> None:
+async def test_aiosu(world_server: LiveServer, world: dict) -> None:
     import aiosu
     from aiosu.models import Mods
 
     data = world["files"][30021]
     async with aiosu.v2.Client(
-        client_id=world["client_id"], client_secret=SECRET, base_url=server.url
+        client_id=world["client_id"], client_secret=SECRET, base_url=world_server.url
     ) as client:
         beatmap = await client.get_beatmap(30021)
         assert beatmap.id == 30021 and beatmap.checksum == md5(data)
@@ -137,7 +119,7 @@ async def test_aiosu(server: LiveServer, world: dict) -> None:
         assert attributes.star_rating == pytest.approx(stars(data, 16))
 
 
-def test_lazer_lookup_shape(server: LiveServer, world: dict) -> None:
+def test_lazer_lookup_shape(world_server: LiveServer, world: dict) -> None:
     """The lookup lazer makes after an import: checksum + filename + id, with lazer's headers."""
     data = world["files"][30031]
     headers = {
@@ -147,7 +129,7 @@ def test_lazer_lookup_shape(server: LiveServer, world: dict) -> None:
         "Accept-Language": "en",
     }
     response = httpx.get(
-        f"{server.url}/api/v2/beatmaps/lookup",
+        f"{world_server.url}/api/v2/beatmaps/lookup",
         params={"id": 30031, "checksum": md5(data), "filename": "a.osu"},
         headers=headers,
     )
@@ -170,5 +152,5 @@ def test_lazer_lookup_shape(server: LiveServer, world: dict) -> None:
         "track_id", "spotlight",
     ):  # fmt: skip
         assert key in embedded, key
-    download = httpx.get(f"{server.url}/api/v2/beatmapsets/3003/download", headers=headers)
+    download = httpx.get(f"{world_server.url}/api/v2/beatmapsets/3003/download", headers=headers)
     assert download.status_code == 200 and download.content[:2] == b"PK"

@@ -4,7 +4,6 @@ by legacy id. (aiosu's search model reads `users`/`wiki_pages`, not the official
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,10 @@ from starlette.applications import Starlette
 
 from core.auth import sha256_hex
 from core.auth import store as oauth_db
-from core.config import Settings
 from core.scores import store as scores_db
 from core.services import services
 from core.users import store as users_db
-from tests.conftest import LiveServer, create_user, issue_token
+from tests.conftest import LiveServer, create_user, issue_token, local_ossapi
 from tests.scores import support
 
 SECRET = "s3cret-" + "p" * 30
@@ -55,29 +53,13 @@ async def world(app: Starlette, client: httpx.AsyncClient) -> dict[str, Any]:
     return {"ids": ids, "scores": scores[:2], "client_id": client_id}
 
 
-@pytest.fixture
-def server(settings: Settings, world: dict[str, Any]) -> Iterator[LiveServer]:
-    live = LiveServer(settings)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
 def test_ossapi(
-    server: LiveServer, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world_server: LiveServer, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ossapi import Ossapi
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-    class Local(Ossapi):
-        TOKEN_URL = f"{server.url}/oauth/token"
-        AUTH_CODE_URL = f"{server.url}/oauth/authorize"
-        BASE_URL = f"{server.url}/api/v2"
-
-    api = Local(world["client_id"], SECRET, token_directory=str(tmp_path))
+    api = local_ossapi(
+        monkeypatch, world_server.url, world["client_id"], SECRET, token_directory=str(tmp_path)
+    )
     found = api.search(query="cookie", mode="user")
     assert [u.username for u in found.users.data] == ["cookie monster", "cookiezi"]
     assert found.users.total == 2 and found.wiki_pages is None
@@ -97,13 +79,13 @@ def test_ossapi(
     assert api.download_score_mode("osu", LEGACY_ID, raw=True) == b"an osr"
 
 
-def test_osu_py(server: LiveServer, world: dict[str, Any]) -> None:
+def test_osu_py(world_server: LiveServer, world: dict[str, Any]) -> None:
     from osu import AuthHandler, Client
 
     auth = AuthHandler(world["client_id"], SECRET, "http://localhost/cb")
-    auth.http.base_url = f"{server.url}/api/v2/"
-    auth.http.token_url = f"{server.url}/oauth/token/"
-    auth.http.auth_url = f"{server.url}/oauth/authorize/"
+    auth.http.base_url = f"{world_server.url}/api/v2/"
+    auth.http.token_url = f"{world_server.url}/oauth/token/"
+    auth.http.auth_url = f"{world_server.url}/oauth/authorize/"
     client = Client(auth, request_wait_time=0)
     found = client.search(mode="user", query="cookie")
     assert [u.username for u in found.user] == ["cookie monster", "cookiezi"]

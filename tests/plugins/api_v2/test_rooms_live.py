@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,8 @@ from starlette.applications import Starlette
 
 from core.auth import sha256_hex
 from core.auth import store as oauth_db
-from core.config import Settings
 from core.services import services
-from tests.conftest import LiveServer, create_user, issue_token
+from tests.conftest import LiveServer, create_user, issue_token, local_ossapi
 from tests.scores import support
 
 SECRET = "s3cret-" + "r" * 30
@@ -41,21 +39,11 @@ async def world(app: Starlette) -> dict[str, Any]:
 
 
 @pytest.fixture
-def server(settings: Settings, world: dict[str, Any]) -> Iterator[LiveServer]:
-    live = LiveServer(settings)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
-@pytest.fixture
-def room(server: LiveServer, world: dict[str, Any]) -> dict[str, Any]:
+def room(world_server: LiveServer, world: dict[str, Any]) -> dict[str, Any]:
     """Alice's playlist; Alice and Bob each play it once, Alice better."""
     beatmap = world["map"]
     alice_auth = {"Authorization": f"Bearer {world['tokens'][world['alice']]}"}
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    with httpx.Client(base_url=world_server.url, timeout=30) as http:
         created = http.post(
             "/api/v2/rooms",
             json={
@@ -83,22 +71,16 @@ def room(server: LiveServer, world: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_ossapi_reads_the_room(
-    server: LiveServer,
+    world_server: LiveServer,
     world: dict[str, Any],
     room: dict[str, Any],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ossapi import Ossapi
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-    class Local(Ossapi):
-        TOKEN_URL = f"{server.url}/oauth/token"
-        AUTH_CODE_URL = f"{server.url}/oauth/authorize"
-        BASE_URL = f"{server.url}/api/v2"
-
-    api = Local(world["client_id"], SECRET, token_directory=str(tmp_path))
+    api = local_ossapi(
+        monkeypatch, world_server.url, world["client_id"], SECRET, token_directory=str(tmp_path)
+    )
     shown = api.room(room["id"])
     assert shown.id == room["id"] and shown.name == "live playlist"
     assert shown.playlist[0].beatmap.checksum == world["map"].checksum
@@ -111,12 +93,12 @@ def test_ossapi_reads_the_room(
 
 
 async def test_aiosu_reads_the_room(
-    server: LiveServer, world: dict[str, Any], room: dict[str, Any]
+    world_server: LiveServer, world: dict[str, Any], room: dict[str, Any]
 ) -> None:
     import aiosu
 
     async with aiosu.v2.Client(
-        client_id=world["client_id"], client_secret=SECRET, base_url=server.url
+        client_id=world["client_id"], client_secret=SECRET, base_url=world_server.url
     ) as client:
         shown = await client.get_multiplayer_room(room["id"])
         assert shown.id == room["id"]
@@ -129,7 +111,7 @@ async def test_aiosu_reads_the_room(
 
 
 def test_osu_py_reads_the_room(
-    server: LiveServer, world: dict[str, Any], room: dict[str, Any]
+    world_server: LiveServer, world: dict[str, Any], room: dict[str, Any]
 ) -> None:
     from urllib.parse import parse_qs, urlsplit
 
@@ -137,14 +119,14 @@ def test_osu_py_reads_the_room(
 
     # osu.py reads rooms only as a user: the authorization code flow, the test as browser.
     auth = AuthHandler(world["client_id"], SECRET, "http://localhost/cb", Scope.identify())
-    auth.http.base_url = f"{server.url}/api/v2/"
-    auth.http.token_url = f"{server.url}/oauth/token/"
-    auth.http.auth_url = f"{server.url}/oauth/authorize/"
+    auth.http.base_url = f"{world_server.url}/api/v2/"
+    auth.http.token_url = f"{world_server.url}/oauth/token/"
+    auth.http.auth_url = f"{world_server.url}/oauth/authorize/"
     url = auth.get_auth_url("state")
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     with httpx.Client() as browser:
         answer = browser.post(
-            f"{server.url}/oauth/authorize",
+            f"{world_server.url}/oauth/authorize",
             data=query | {"username": "bob", "password": "password123"},
         )
     assert answer.status_code == 302, answer.text

@@ -3,7 +3,6 @@ scores, leaderboards and rankings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,8 @@ from starlette.applications import Starlette
 
 from core.auth import sha256_hex
 from core.auth import store as oauth_db
-from core.config import Settings
 from core.services import services
-from tests.conftest import LiveServer, create_user, issue_token
+from tests.conftest import LiveServer, create_user, issue_token, local_ossapi
 from tests.scores import support
 
 SECRET = "s3cret-" + "z" * 30
@@ -43,20 +41,10 @@ async def world(app: Starlette) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def server(settings: Settings, world: dict[str, Any]) -> Iterator[LiveServer]:
-    live = LiveServer(settings)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
-def lazer_submit(server: LiveServer, token: str, beatmap: support.Map, payload: dict) -> dict:
+def lazer_submit(world_server: LiveServer, token: str, beatmap: support.Map, payload: dict) -> dict:
     """Exactly what lazer sends: a multipart token request, then the JSON score."""
     headers = {**LAZER, "Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+    with httpx.Client(base_url=world_server.url, headers=headers, timeout=30) as http:
         created = http.post(
             f"/api/v2/beatmaps/{beatmap.id}/solo/scores",
             files={
@@ -73,24 +61,26 @@ def lazer_submit(server: LiveServer, token: str, beatmap: support.Map, payload: 
         return response.json()
 
 
-def played(server: LiveServer, world: dict[str, Any]) -> dict[int, dict]:
+def played(world_server: LiveServer, world: dict[str, Any]) -> dict[int, dict]:
     """Alice plays all four rulesets, Bob the osu! map less well; Alice's scores by ruleset."""
     scores = {}
     for ruleset_id, beatmap in world["maps"].items():
         payload = support.body(beatmap, misses=1)
-        score = lazer_submit(server, world["tokens"][world["alice"]], beatmap, payload)
+        score = lazer_submit(world_server, world["tokens"][world["alice"]], beatmap, payload)
         score["expected_pp"] = support.expected_pp(beatmap, payload)
         scores[ruleset_id] = score
     osu_map = world["maps"][0]
-    lazer_submit(server, world["tokens"][world["bob"]], osu_map, support.body(osu_map, misses=3))
+    lazer_submit(
+        world_server, world["tokens"][world["bob"]], osu_map, support.body(osu_map, misses=3)
+    )
     return scores
 
 
-def test_lazer_flow_for_every_ruleset(server: LiveServer, world: dict[str, Any]) -> None:
-    scores = played(server, world)
+def test_lazer_flow_for_every_ruleset(world_server: LiveServer, world: dict[str, Any]) -> None:
+    scores = played(world_server, world)
     alice = world["alice"]
     headers = {**LAZER, "Authorization": f"Bearer {world['tokens'][alice]}"}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+    with httpx.Client(base_url=world_server.url, headers=headers, timeout=30) as http:
         for ruleset_id, score in scores.items():
             mode = ("osu", "taiko", "fruits", "mania")[ruleset_id]
             beatmap = world["maps"][ruleset_id]
@@ -113,19 +103,13 @@ def test_lazer_flow_for_every_ruleset(server: LiveServer, world: dict[str, Any])
 
 
 def test_ossapi_reads_scores_and_rankings(
-    server: LiveServer, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world_server: LiveServer, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ossapi import Ossapi
 
-    scores = played(server, world)
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-    class Local(Ossapi):
-        TOKEN_URL = f"{server.url}/oauth/token"
-        AUTH_CODE_URL = f"{server.url}/oauth/authorize"
-        BASE_URL = f"{server.url}/api/v2"
-
-    api = Local(world["client_id"], SECRET, token_directory=str(tmp_path))
+    scores = played(world_server, world)
+    api = local_ossapi(
+        monkeypatch, world_server.url, world["client_id"], SECRET, token_directory=str(tmp_path)
+    )
     osu_map = world["maps"][0]
     board = api.beatmap_scores(osu_map.id)
     assert [s.user_id for s in board.scores] == [world["alice"], world["bob"]]
@@ -143,14 +127,16 @@ def test_ossapi_reads_scores_and_rankings(
     assert len(api.ranking("osu", "country").ranking) == 2
 
 
-async def test_aiosu_reads_scores_and_rankings(server: LiveServer, world: dict[str, Any]) -> None:
+async def test_aiosu_reads_scores_and_rankings(
+    world_server: LiveServer, world: dict[str, Any]
+) -> None:
     import aiosu
     from aiosu.models import Gamemode
 
-    scores = played(server, world)
+    scores = played(world_server, world)
     osu_map = world["maps"][0]
     async with aiosu.v2.Client(
-        client_id=world["client_id"], client_secret=SECRET, base_url=server.url
+        client_id=world["client_id"], client_secret=SECRET, base_url=world_server.url
     ) as client:
         board = await client.get_beatmap_scores(osu_map.id)
         assert [s.user_id for s in board] == [world["alice"], world["bob"]]

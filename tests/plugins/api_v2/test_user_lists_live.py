@@ -3,7 +3,6 @@ profile lists, recent activity, kudosu and API v1 events."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,10 @@ from starlette.applications import Starlette
 from core.auth import sha256_hex
 from core.auth import store as oauth_db
 from core.beatmaps import store as beatmaps_db
-from core.config import Settings
 from core.services import services
 from core.users import store as users_db
 from tests.beatmaps.support import import_osz, make_osu
-from tests.conftest import LiveServer, create_user, issue_token
+from tests.conftest import LiveServer, create_user, issue_token, local_ossapi
 from tests.scores import support
 
 SECRET = "s3cret-" + "p" * 30
@@ -59,29 +57,14 @@ async def world(app: Starlette, client: httpx.AsyncClient) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def server(settings: Settings, world: dict[str, Any]) -> Iterator[LiveServer]:
-    live = LiveServer(settings)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
 def test_ossapi(
-    server: LiveServer, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world_server: LiveServer, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ossapi import Ossapi, OssapiV1
+    from ossapi import OssapiV1
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-    class Local(Ossapi):
-        TOKEN_URL = f"{server.url}/oauth/token"
-        AUTH_CODE_URL = f"{server.url}/oauth/authorize"
-        BASE_URL = f"{server.url}/api/v2"
-
-    api = Local(world["client_id"], SECRET, token_directory=str(tmp_path))
+    api = local_ossapi(
+        monkeypatch, world_server.url, world["client_id"], SECRET, token_directory=str(tmp_path)
+    )
     alice, bob = world["alice"], world["bob"]
     user = api.user(alice, mode="osu")
     assert user.ranked_beatmapset_count == 1 and user.graveyard_beatmapset_count == 1
@@ -109,17 +92,17 @@ def test_ossapi(
     [looked_up] = api.users_lookup([alice], ruleset_id=0)
     assert looked_up.global_rank.rank == 1
     v1 = OssapiV1(world["key"])
-    v1.BASE_URL = f"{server.url}/api/"
+    v1.BASE_URL = f"{world_server.url}/api/"
     shown = v1.get_user(bob, user_type="id", event_days=1)
     assert "has changed their username to bobby!" in shown.events[0].display_html
 
 
-async def test_aiosu(server: LiveServer, world: dict[str, Any]) -> None:
+async def test_aiosu(world_server: LiveServer, world: dict[str, Any]) -> None:
     import aiosu
 
     alice, bob = world["alice"], world["bob"]
     async with aiosu.v2.Client(
-        client_id=world["client_id"], client_secret=SECRET, base_url=server.url
+        client_id=world["client_id"], client_secret=SECRET, base_url=world_server.url
     ) as client:
         user = await client.get_user(alice)
         assert user.ranked_beatmapset_count == 1
@@ -135,20 +118,20 @@ async def test_aiosu(server: LiveServer, world: dict[str, Any]) -> None:
         assert [e.type for e in events] == ["rank", "beatmapsetUpload", "beatmapsetUpload"]
         assert await client.get_user_kudosu(alice) == []
         assert (await client.get_rankings_kudosu()).ranking == []
-    async with aiosu.v1.Client(world["key"], base_url=server.url) as v1:
+    async with aiosu.v1.Client(world["key"], base_url=world_server.url) as v1:
         # aiosu's v1 User keeps no events (ossapi's does, above): the request with
         # `event_days` must still parse.
         shown = await v1.get_user(bob, limit=31)
         assert shown.id == bob and shown.username == "bobby"
 
 
-def test_osu_py(server: LiveServer, world: dict[str, Any]) -> None:
+def test_osu_py(world_server: LiveServer, world: dict[str, Any]) -> None:
     from osu import AuthHandler, Client
 
     auth = AuthHandler(world["client_id"], SECRET, "http://localhost/cb")
-    auth.http.base_url = f"{server.url}/api/v2/"
-    auth.http.token_url = f"{server.url}/oauth/token/"
-    auth.http.auth_url = f"{server.url}/oauth/authorize/"
+    auth.http.base_url = f"{world_server.url}/api/v2/"
+    auth.http.token_url = f"{world_server.url}/oauth/token/"
+    auth.http.auth_url = f"{world_server.url}/oauth/authorize/"
     client = Client(auth, request_wait_time=0)
     alice, bob = world["alice"], world["bob"]
     user = client.get_user(alice)

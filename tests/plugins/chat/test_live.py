@@ -18,7 +18,7 @@ from core.auth import authenticator, revoke_access_tokens
 from core.chat import store as chat_db
 from core.config import Settings
 from core.services import services
-from tests.conftest import LiveServer, create_user, issue_token
+from tests.conftest import LiveServer, create_user, issue_token, local_ossapi
 
 CHAT = "/api/v2/chat"
 TIMEOUT = 10.0
@@ -247,19 +247,13 @@ async def test_ossapi_reads_channels_and_messages(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ossapi import Ossapi
     from ossapi.models import ChatChannel, ChatMessage
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     scopes = ["chat.read", "chat.write", "chat.write_manage", "identify", "public"]
     token = await issue_token(app, users["a"], scopes)
-
-    class Local(Ossapi):
-        TOKEN_URL = f"{live_server.url}/oauth/token"
-        AUTH_CODE_URL = f"{live_server.url}/oauth/authorize"
-        BASE_URL = f"{live_server.url}/api/v2"
-
-    api = Local(
+    api = local_ossapi(
+        monkeypatch,
+        live_server.url,
         5,
         "unused-secret",
         "http://localhost:7270/callback",

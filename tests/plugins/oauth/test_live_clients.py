@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from core.config import Settings
-from tests.conftest import LiveServer, create_user
+from tests.conftest import LiveServer, create_user, local_ossapi
 from tests.plugins.oauth.test_token import LAZER, make_client, multipart
 
 REDIRECT = "http://localhost:8080/cb"
@@ -91,16 +91,14 @@ def test_lazer_login_me_refresh_revoke(server: LiveServer, accounts: dict) -> No
 def test_ossapi_client_credentials(
     server: LiveServer, accounts: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ossapi import Ossapi
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-    class Local(Ossapi):
-        TOKEN_URL = f"{server.url}/oauth/token"
-        AUTH_CODE_URL = f"{server.url}/oauth/authorize"
-        BASE_URL = f"{server.url}/api/v2"
-
-    api = Local(accounts["client_id"], accounts["secret"], token_directory=str(tmp_path))
+    api = local_ossapi(
+        monkeypatch,
+        server.url,
+        accounts["client_id"],
+        accounts["secret"],
+        token_directory=str(tmp_path),
+    )
     user = api.user(accounts["user_id"])
     assert user.id == accounts["user_id"] and user.username == "peppy"
     assert api.user("peppy").id == accounts["user_id"]
