@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -19,8 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from core.auth import api_route
-from core.config import Key, Section, Settings
-from core.content import changelog, documents, news, wiki
+from core.content import changelog, documents, news, site, wiki
 from core.db import utcnow
 from core.hooks import hookimpl
 from core.http import decode_cursor, json, not_found, params, time_offset
@@ -28,67 +26,11 @@ from core.services import services
 from core.users import profiles
 from core.users import store as users_db
 
-
-def _urls(value: Any) -> str | None:
-    bad = [u for u in value if not u.startswith(("http://", "https://"))]
-    return f"expected http(s) URLs, got {bad[0]!r}" if bad else None
-
-
-def _time(value: Any) -> str | None:
-    if value and documents.meta_time(value) is None:
-        return f"expected an ISO 8601 time like 2027-03-01T00:00:00Z, got {value!r}"
-    return None
-
-
-SECTION = Section(
-    "content",
-    (
-        Key(
-            "dir",
-            "",
-            "Folder of the news/, wiki/ and changelog/ files (empty: data/content).",
-            path=True,
-        ),
-        Key("changelog_stream", "hitcircle", "Name of this server's changelog stream."),
-        Key("changelog_display_name", "hitcircle", "How the changelog stream is shown."),
-        Key(
-            "seasonal_backgrounds",
-            (),
-            "Image URLs of the seasonal menu backgrounds (lazer shows *.ppy.sh only).",
-            check=_urls,
-        ),
-        Key(
-            "seasonal_ends_at",
-            "",
-            "When the season ends, ISO 8601 (empty: the end of the current year).",
-            check=_time,
-        ),
-        Key("seasonal_user_id", 0, "The user credited for the backgrounds (0: nobody).", min=0),
-    ),
-    "News, wiki, changelog and seasonal backgrounds for lazer's overlays.",
-)
-
-
-@hookimpl
-def settings_sections() -> list[Section]:
-    return [SECTION]
-
-
-def content_dir(settings: Settings) -> Path:
-    folder: str = SECTION.read(settings)["dir"]
-    return Path(folder) if folder else settings.data_dir / "content"
-
-
-def _stream(settings: Settings) -> changelog.Stream:
-    conf = SECTION.read(settings)
-    return changelog.Stream(conf["changelog_stream"], conf["changelog_display_name"])
-
-
 # --- news ------------------------------------------------------------------------------------
 
 
 async def _posts(request: Request) -> list[news.NewsPost]:
-    folder = content_dir(services(request).settings) / "news"
+    folder = site.content_dir(services(request).settings) / "news"
     # File reads stay off the event loop.
     return await asyncio.to_thread(news.load, folder, utcnow())
 
@@ -128,7 +70,7 @@ async def wiki_show(request: Request) -> Response:
     path = wiki.clean_path(request.path_params.get("path", ""))
     if locale is None or path is None:
         raise not_found()
-    folder = content_dir(services(request).settings) / "wiki"
+    folder = site.content_dir(services(request).settings) / "wiki"
     page = await asyncio.to_thread(wiki.page, folder, locale, path)
     if page is None:
         raise not_found()
@@ -139,7 +81,7 @@ async def wiki_show(request: Request) -> Response:
 
 
 async def _builds(request: Request) -> list[changelog.Build]:
-    folder = content_dir(services(request).settings) / "changelog"
+    folder = site.content_dir(services(request).settings) / "changelog"
     return await asyncio.to_thread(changelog.load, folder)
 
 
@@ -151,7 +93,7 @@ async def changelog_index(request: Request) -> Response:
     p = await params(request)
     body = changelog.listing(
         await _builds(request),
-        _stream(services(request).settings),
+        site.stream(services(request).settings),
         stream_name=p.str("stream", max_length=100),
         from_version=p.str("from", max_length=100),
         to_version=p.str("to", max_length=100),
@@ -164,7 +106,7 @@ async def changelog_index(request: Request) -> Response:
 async def changelog_lookup(request: Request) -> Response:
     p = await params(request)
     builds = await _builds(request)
-    stream = _stream(services(request).settings)
+    stream = site.stream(services(request).settings)
     key = request.path_params["changelog"]
     build = changelog.lookup(builds, stream, key, p.str("key") == "id")
     if build is None:
@@ -175,7 +117,7 @@ async def changelog_lookup(request: Request) -> Response:
 async def changelog_build(request: Request) -> Response:
     p = await params(request)
     builds = await _builds(request)
-    stream = _stream(services(request).settings)
+    stream = site.stream(services(request).settings)
     version = request.path_params["build"]
     build = next((b for b in builds if b.version == version), None)
     if request.path_params["stream"] != stream.name or build is None:
@@ -205,7 +147,7 @@ NOBODY = {
 
 async def seasonal_backgrounds(request: Request) -> Response:
     svc = services(request)
-    conf = SECTION.read(svc.settings)
+    conf = site.content_settings(svc.settings)
     urls: tuple[str, ...] = conf["seasonal_backgrounds"]
     if not urls:
         # osu-web answers an empty object when no season is running.
