@@ -61,6 +61,9 @@ def read(path: Path) -> Document | None:
     try:
         stat = path.stat()
     except OSError:
+        # A removed file leaves nothing behind.
+        with _lock:
+            _cache.pop(path, None)
         return None
     if not path.is_file():
         return None

@@ -16,6 +16,7 @@ from tests.conftest import LiveServer, create_user
 from tests.plugins.content.support import write_content
 
 SECRET = "s3cret-" + "c" * 30
+BACKGROUNDS = ["https://assets.ppy.sh/seasonal/a.jpg", "https://assets.ppy.sh/seasonal/b.jpg"]
 
 
 async def test_clients_read_the_content(
@@ -30,7 +31,14 @@ async def test_clients_read_the_content(
     client_id = await oauth_db.create_client(
         services(app).db, user_id=owner, name="content", secret_hash=sha256_hex(SECRET), redirect=""
     )
-    server = LiveServer(settings)
+    server = LiveServer(
+        settings,
+        {
+            "HITCIRCLE_CONTENT_SEASONAL_BACKGROUNDS": ",".join(BACKGROUNDS),
+            "HITCIRCLE_CONTENT_SEASONAL_ENDS_AT": "2027-03-01T00:00:00Z",
+            "HITCIRCLE_CONTENT_SEASONAL_USER_ID": str(owner),
+        },
+    )
     server.start()
     try:
         monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
@@ -66,10 +74,10 @@ async def test_clients_read_the_content(
         assert build.versions.previous.id == 1
         assert build.changelog_entries[0].github_user.github_username == "alice"
         assert api.changelog_build_lookup("3", key="id").version == "2026.1202.0"
-        # No season is configured: osu-web's empty object, which no client model can read.
-        import httpx
-
-        assert httpx.get(f"{server.url}/api/v2/seasonal-backgrounds").json() == {}
+        season = api.seasonal_backgrounds()
+        assert [b.url for b in season.backgrounds] == BACKGROUNDS
+        assert season.backgrounds[0].user.username == "operator"
+        assert season.ends_at.year == 2027
 
         async with aiosu.v2.Client(
             client_id=client_id, client_secret=SECRET, base_url=server.url
@@ -83,6 +91,8 @@ async def test_clients_read_the_content(
             assert [b.id for b in builds.builds] == [3, 2, 1]
             assert (await client.get_changelog_build("hitcircle", "2026.1115.0")).id == 1
             assert (await client.lookup_changelog_build(2)).version == "2026.1201.0"
+            backgrounds = await client.get_seasonal_backgrounds()
+            assert backgrounds.backgrounds[1].url == BACKGROUNDS[1]
 
         auth = AuthHandler(client_id, SECRET, "http://localhost/cb")
         auth.http.base_url = f"{server.url}/api/v2/"
@@ -95,5 +105,6 @@ async def test_clients_read_the_content(
         assert [b.id for b in osu.get_changelog_listing().builds] == [3, 2, 1]
         assert osu.get_changelog_build("hitcircle", "2026.1202.0").id == 3
         assert osu.lookup_changelog_build("hitcircle").id == 3
+        assert osu.get_seasonal_backgrounds().backgrounds[0].user.id == owner
     finally:
         server.stop()
