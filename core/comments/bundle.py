@@ -197,8 +197,10 @@ async def bundle(
         "cursor": cursor_of(p.sort, rows[-1]) if rows else None,
     }
     if p.parent_id in (0, None):
-        result["top_level_count"] = await comments_db.count(db, commentable, top_level=True)
-        result["total"] = await comments_db.count(db, commentable, top_level=False)
+        for key, top_level in (("top_level_count", True), ("total", False)):
+            result[key] = await comments_db.count(
+                db, commentable, top_level=top_level, user_id=p.user_id
+            )
     result["commentable_meta"] = await _commentable_meta(svc, rows, commentable, viewer)
     return result
 

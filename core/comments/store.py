@@ -163,8 +163,10 @@ async def pinned(db: Database, commentable: Commentable) -> list[Row]:
     return as_rows(await db.fetch_all(query))
 
 
-async def count(db: Database, commentable: Commentable | None, *, top_level: bool) -> int:
-    where = _scope(commentable, None)
+async def count(
+    db: Database, commentable: Commentable | None, *, top_level: bool, user_id: int | None = None
+) -> int:
+    where = _scope(commentable, user_id)
     if top_level:
         where.append(c.parent_id.is_(None))
     query = sa.select(sa.func.count()).select_from(comments)

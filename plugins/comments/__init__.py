@@ -19,6 +19,8 @@ from core.hooks import hookimpl
 from core.http import Params, decode_cursor, json, not_found, params, unprocessable
 from core.ratelimit import throttle
 from core.services import services
+from core.users import profiles
+from core.users import store as users_db
 
 SECTION = Section(
     "comments",
@@ -62,6 +64,13 @@ async def index(request: Request) -> Response:
         commentable = Commentable(kind, commentable_id)
         if await commentables.find(svc, commentable) is None:
             raise not_found()
+    user_id = p.int("user_id")
+    author = None
+    if user_id is not None:
+        # osu-web answers 404 for a user the viewer may not see.
+        author = await users_db.get_user(svc.db, user_id)
+        if author is None or author["restricted"] or author["is_deleted"]:
+            raise not_found()
     sort = p.str("sort", max_length=16)
     after_id = p.int("after")
     after = None
@@ -72,7 +81,7 @@ async def index(request: Request) -> Response:
     limit = p.int("limit")
     listing = bundle.Params(
         parent_id=p.int("parent_id", minimum=0),
-        user_id=p.int("user_id"),
+        user_id=user_id,
         sort=sort if sort is not None and sort in SORTS else bundle.DEFAULT_SORT,
         limit=bundle.DEFAULT_LIMIT if limit is None else max(1, min(bundle.MAX_LIMIT, limit)),
         page=p.int("page", 1, minimum=1, maximum=10_000) or 1,
@@ -80,6 +89,8 @@ async def index(request: Request) -> Response:
         after=after,
     )
     body = await bundle.bundle(svc, current_user(request), commentable=commentable, params=listing)
+    if author is not None:
+        body["user"] = profiles.user_compact(author, profiles.accounts_settings(svc.settings))
     return json(body)
 
 

@@ -96,6 +96,10 @@ async def test_replies_and_nesting(world: World, client: httpx.AsyncClient) -> N
     assert shown["has_more_id"] == top["id"] and len(shown["included_comments"]) == 2
     replies = (await client.get("/api/v2/comments", params={"parent_id": top["id"]})).json()
     assert [c["message"] for c in replies["comments"]] == ["reply"]
+    by_bob = (await client.get("/api/v2/comments", params={"user_id": world.bob})).json()
+    assert [c["message"] for c in by_bob["comments"]] == ["reply"]
+    assert by_bob["user"]["username"] == "bob" and by_bob["total"] == 1
+    assert (await client.get("/api/v2/comments", params={"user_id": 999999})).status_code == 404
 
 
 async def test_sorts_and_cursors(app: Starlette, world: World, client: httpx.AsyncClient) -> None:
