@@ -10,6 +10,7 @@ from core.auth import SECTION as AUTH
 from core.beatmaps.sources import SECTION as BEATMAPS
 from core.chat.service import SECTION as CHAT
 from core.config import Section
+from core.content.site import SECTION as CONTENT
 from core.geoip import SECTION as GEOIP
 from core.mail import SECTION as MAIL
 from core.plugins import PP_SECTION
@@ -26,6 +27,7 @@ def core_sections() -> list[Section]:
         AUTH,
         BEATMAPS,
         CHAT,
+        CONTENT,
         GEOIP,
         MAIL,
         PP_SECTION,

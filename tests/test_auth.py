@@ -162,6 +162,10 @@ async def test_open_route_still_validates_a_sent_token(client: httpx.AsyncClient
     assert r.json() == {"user": None, "scopes": None}
     r = await client.get("/t/open", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
+    # An empty bearer is no token (Laravel's `bearerToken()`): open routes serve it.
+    for empty in ("Bearer", "Bearer "):
+        r = await client.get("/t/open", headers={"Authorization": empty})
+        assert r.json() == {"user": None, "scopes": None}
 
 
 async def test_wrong_signature_expired_and_revoked(

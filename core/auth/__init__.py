@@ -416,7 +416,11 @@ async def resolve_token(
         return None
     scheme, _, value = header.partition(" ")
     value = value.strip()
-    if scheme.lower() != "bearer" or not value:
+    if scheme.lower() == "bearer" and not value:
+        # An empty bearer is no token, as Laravel's `bearerToken()` reads it; aiosu sends one to
+        # the routes that need none (news, wiki, changelog) before it has any token.
+        return None
+    if scheme.lower() != "bearer":
         raise unauthenticated()
     claims = authenticator(svc).claims(value)
     if claims is None or claims["exp"] <= time.time():

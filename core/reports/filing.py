@@ -10,6 +10,7 @@ from typing import Any
 
 from core.beatmaps import store as beatmaps_db
 from core.chat import store as chat_db
+from core.comments import store as comments_db
 from core.config import Key, Section, Settings, rate_limit
 from core.db import utcnow
 from core.http import ApiError, error, not_found, unprocessable
@@ -86,7 +87,10 @@ async def _owner(svc: Services, kind: str, object_id: int, reporter_id: int) -> 
             if int(beatmapset["status"]) > 0:
                 raise unprocessable("Ranked beatmaps cannot be reported")
             owner = int(beatmapset["user_id"])
-    # kind == "comment": this server has no comments, so there is never one to report.
+    elif kind == "comment":
+        comment = await comments_db.get_comment(db, object_id)
+        if comment is not None and comment["deleted_at"] is None:
+            owner = int(comment["user_id"])
     if owner is None:
         raise not_found(MODELS[kind])
     row = await users_db.get_user(db, owner)
