@@ -1,4 +1,4 @@
-"""Migration 0017 (comments, comment_votes) goes down and up again on both backends."""
+"""Migration 0015 (comments, comment_votes) goes down and up again on both backends."""
 
 from __future__ import annotations
 
