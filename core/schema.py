@@ -59,6 +59,7 @@ TABLE_MODULES = (
     "core.chat.notifications",
     "core.jobs",
     "core.reports.store",
+    "core.moderation.store",
 )
 
 

@@ -30,6 +30,7 @@ from core.auth import store as oauth_db
 from core.config import Key, Section, Settings
 from core.db import utcnow
 from core.http import Params
+from core.moderation import sanctions
 from core.plugins import resolve
 from core.ratelimit import client_address
 from core.services import Services, services
@@ -252,6 +253,9 @@ async def password_grant(request: Request, p: Params, client: dict[str, Any]) ->
         raise errors.missing("password")
     scopes = parse_scopes(p.get("scope"))
     user = await check_login(request, username, password)
+    if user.get("banned"):
+        # Only after the password checked out: a wrong guess learns nothing about the account.
+        raise errors.invalid_grant(sanctions.BANNED)
     await check_scope_policy(services(request), scopes, client, user["id"], "password")
     svc = services(request)
     hooks = svc.plugins.hook
