@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.http import time_offset
+from core.http import in_int64, time_offset
 from core.moderation.audit import Actor, ModerationError, record, require
 from core.reports import store as reports_db
 from core.services import Services
@@ -46,7 +46,7 @@ async def close(
     """Resolve or dismiss an open report."""
     action = "report_resolve" if resolution == "resolved" else "report_dismiss"
     require(actor, action)
-    report = await reports_db.get_report(svc.db, report_id)
+    report = await reports_db.get_report(svc.db, report_id) if in_int64(report_id) else None
     if report is None:
         raise ModerationError("Specified UserReport couldn't be found.", 404)
     if report["resolution"] is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.http import in_int64
 from core.moderation import store as moderation_db
 from core.moderation.audit import Actor, ModerationError, record, require
 from core.services import Services
@@ -59,7 +60,7 @@ async def add_badge(
 
 async def remove_badge(svc: Services, actor: Actor, target: Row, badge_id: int) -> dict[str, Any]:
     require(actor, "badge_remove")
-    badge = await moderation_db.get_badge(svc.db, badge_id)
+    badge = await moderation_db.get_badge(svc.db, badge_id) if in_int64(badge_id) else None
     # Another user's badge is "not found" for this user, as osu-web scopes the lookup.
     if badge is None or int(badge["user_id"]) != int(target["id"]):
         raise ModerationError("Specified UserBadge couldn't be found.", 404)

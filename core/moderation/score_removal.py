@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.http import in_int64
 from core.moderation.audit import Actor, ModerationError, check_target, record, require
 from core.scores import leaderboard, submit
 from core.scores import store as scores_db
@@ -41,7 +42,7 @@ async def delete_score(
     svc: Services, actor: Actor, score_id: int, reason: str | None
 ) -> dict[str, Any]:
     require(actor, "score_delete")
-    score = await scores_db.get_score(svc.db, score_id)
+    score = await scores_db.get_score(svc.db, score_id) if in_int64(score_id) else None
     if score is None:
         raise ModerationError("Specified Solo\\Score couldn't be found.", 404)
     user_id = int(score["user_id"])

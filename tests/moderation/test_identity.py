@@ -60,8 +60,9 @@ async def test_groups_show_on_users(app: Starlette, client: httpx.AsyncClient) -
     }
     assert group["id"] > 29
     # Cards (user lists) carry groups too.
-    r = await client.get("/api/v2/users", params={"ids[]": [s.player, s.admin]},
-                         headers=s.auth("other"))
+    r = await client.get(
+        "/api/v2/users", params={"ids[]": [s.player, s.admin]}, headers=s.auth("other")
+    )
     by_id = {u["id"]: u for u in r.json()["users"]}
     assert [g["identifier"] for g in by_id[s.player]["groups"]] == ["mappers"]
     assert [g["identifier"] for g in by_id[s.admin]["groups"]] == ["admin"]
@@ -118,8 +119,12 @@ async def test_rename(app: Starlette, client: httpx.AsyncClient) -> None:
         ("users/99999999999999999999/groups", {"group": "nat"}, "admin", 404),
         ("groups", {"identifier": "Bad Id", "name": "x", "short_name": "x"}, "admin", 422),
         ("groups", {"identifier": "gmt", "name": "x", "short_name": "x"}, "admin", 422),
-        ("groups", {"identifier": "ok", "name": "x", "short_name": "x", "colour": "red"},
-         "admin", 422),
+        (
+            "groups",
+            {"identifier": "ok", "name": "x", "short_name": "x", "colour": "red"},
+            "admin",
+            422,
+        ),
         ("groups", {"identifier": "ok", "short_name": "x"}, "admin", 422),
         ("groups", {"identifier": "ok", "name": "x", "short_name": "TOOLONGNAME"}, "admin", 422),
         ("groups", {"identifier": "ok", "name": "x", "short_name": "x"}, "moderator", 403),

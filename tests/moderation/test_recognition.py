@@ -35,9 +35,7 @@ async def test_badges(app: Starlette, client: httpx.AsyncClient) -> None:
     r = await client.delete(f"{ADMIN}/users/{s.other}/badges/{badge_id}", headers=s.auth("admin"))
     assert r.status_code == 404
     assert await snapshot(app) == before
-    r = await client.delete(
-        f"{ADMIN}/users/{s.player}/badges/{badge_id}", headers=s.auth("admin")
-    )
+    r = await client.delete(f"{ADMIN}/users/{s.player}/badges/{badge_id}", headers=s.auth("admin"))
     assert r.status_code == 200
     r = await client.get(f"/api/v2/users/{s.player}", headers=s.auth("other"))
     assert r.json()["badges"] == []
@@ -67,8 +65,7 @@ async def test_bad_input_changes_nothing(app: Starlette, client: httpx.AsyncClie
         ("POST", "users/player/badges", {"description": "x"}, "admin", 422),
         ("POST", "users/player/badges", {"description": "x", "image_url": "ftp://a"}, "admin", 422),
         ("POST", "users/player/badges", {"description": ["x"], "image_url": IMAGE}, "admin", 422),
-        ("POST", "users/player/badges", {"description": "x", "image_url": IMAGE}, "moderator",
-         403),
+        ("POST", "users/player/badges", {"description": "x", "image_url": IMAGE}, "moderator", 403),
         ("POST", "users/player/badges", {"description": "x", "image_url": IMAGE}, "player", 403),
         ("DELETE", "users/player/badges/99999999999999999999", {}, "admin", 404),
         ("DELETE", "users/player/badges/1", {}, "admin", 404),

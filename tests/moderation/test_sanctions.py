@@ -110,8 +110,9 @@ async def test_restrict_hides_from_leaderboards_and_unrestrict_brings_back(
     r = await client.get("/api/v2/me", headers=s.auth("player"))
     [history] = r.json()["account_history"]
     assert history["type"] == "restriction" and history["permanent"] is True
-    r = await client.post(f"{ADMIN}/users/{s.player}/restrict", data={"reason": "again"},
-                          headers=s.auth("admin"))
+    r = await client.post(
+        f"{ADMIN}/users/{s.player}/restrict", data={"reason": "again"}, headers=s.auth("admin")
+    )
     assert r.status_code == 422
     # A moderator may lift a restriction.
     r = await client.post(f"{ADMIN}/users/{s.player}/unrestrict", headers=s.auth("moderator"))

@@ -37,9 +37,7 @@ async def played(app: Starlette, client: httpx.AsyncClient) -> tuple[Staff, list
         r = await scores.submit(client, s.player_token, beatmap, scores.body(beatmap))
         assert r.status_code == 200, r.text
         ids.append(r.json()["id"])
-    r = await scores.submit(
-        client, s.admin_token, first, scores.body(first, misses=3, oks=2)
-    )
+    r = await scores.submit(client, s.admin_token, first, scores.body(first, misses=3, oks=2))
     assert r.status_code == 200, r.text
     return s, ids, first, second
 
