@@ -45,7 +45,7 @@ async def played(app: Starlette, client: httpx.AsyncClient) -> tuple[Staff, list
 async def test_delete_score_recomputes_statistics_and_ranks(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    s, (a, b), first, second = await played(app, client)
+    s, (a, _), first, second = await played(app, client)
     assert await board(client, s, first.id) == [s.player, s.admin]
     before = await stats(client, s, s.player)
     admin_before = await stats(client, s, s.admin)
