@@ -341,3 +341,20 @@ async def user_badges(db: Database, user_id: int) -> list[dict[str, Any]]:
         .order_by(badges.c.awarded_at.desc(), badges.c.id.desc())
     )
     return [_plain(r) for r in rows]
+
+
+async def ensure_builtin_groups(db: Database) -> None:
+    """Put back any built-in group that is missing (the migration made them; a database emptied
+    or restored from elsewhere may lack them). Safe when several workers start at once."""
+    present = {g["identifier"] for g in await all_groups(db)}
+    for group in BUILTIN_GROUPS:
+        if group["identifier"] in present:
+            continue
+        taken = await db.fetch_val(sa.select(groups.c.id).where(groups.c.id == group["id"]))
+        values = dict(group) if taken is None else {k: v for k, v in group.items() if k != "id"}
+        try:
+            await db.execute(groups.insert().values(**values))
+        except Exception:
+            # Another worker put it back first (the driver's own IntegrityError): fine if so.
+            if await group_by_identifier(db, group["identifier"]) is None:
+                raise

@@ -342,6 +342,11 @@ def routes() -> list[BaseRoute]:
 
 
 @hookimpl
+def startup(app: Any) -> Any:
+    return moderation_db.ensure_builtin_groups(services(app).db)
+
+
+@hookimpl
 def commands(cli: Any) -> None:
     from plugins.admin.commands import add_commands
 
