@@ -194,7 +194,8 @@ async def check_login(request: Request, username: str, password: str) -> dict[st
 
     Failed attempts are counted and locked out per client address and per account by
     `core.auth.signin` (past the limit even a correct password is refused, so guessing gains
-    nothing); a name no account has costs the same bcrypt check as a wrong password.
+    nothing); a name no account has costs the same bcrypt check as a wrong password. A banned
+    account is refused with the ban's words (`core.moderation.sanctions`).
     """
     try:
         user = await signin.sign_in(
@@ -204,6 +205,9 @@ async def check_login(request: Request, username: str, password: str) -> dict[st
         raise errors.invalid_grant(signin.LOCKED) from None
     if user is None:
         raise errors.invalid_grant("Incorrect sign in")
+    if user.get("banned"):
+        # Only after the password checked out: a wrong guess learns nothing about the account.
+        raise errors.invalid_grant(sanctions.BANNED)
     return user
 
 
@@ -253,9 +257,6 @@ async def password_grant(request: Request, p: Params, client: dict[str, Any]) ->
         raise errors.missing("password")
     scopes = parse_scopes(p.get("scope"))
     user = await check_login(request, username, password)
-    if user.get("banned"):
-        # Only after the password checked out: a wrong guess learns nothing about the account.
-        raise errors.invalid_grant(sanctions.BANNED)
     await check_scope_policy(services(request), scopes, client, user["id"], "password")
     svc = services(request)
     hooks = svc.plugins.hook

@@ -16,6 +16,8 @@ from core.services import services
 from core.users import store as users_db
 from plugins.oauth.grants import LAZER_SECRETS
 from tests.moderation.support import ADMIN, snapshot, staff
+from tests.plugins.oauth.test_authorize import REDIRECT, approve
+from tests.plugins.oauth.test_token import make_client
 from tests.scores import support as scores
 
 
@@ -153,6 +155,10 @@ async def test_ban_refuses_sign_in_and_ends_sessions(
         },
     )
     assert r.json()["hint"] == "Incorrect sign in"
+    # The authorization page (the code flow of third-party applications) refuses it too.
+    client_id, _ = await make_client(app, s.admin, REDIRECT)
+    r = await approve(client, client_id, username="player")
+    assert r.status_code == 422 and sanctions.BANNED in r.text
     # Only an admin lifts a ban.
     r = await client.post(f"{ADMIN}/users/player/unrestrict", headers=s.auth("moderator"))
     assert r.status_code == 403
