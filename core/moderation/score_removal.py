@@ -3,7 +3,8 @@
 The removal and the recomputation run under the player's submission lock (as `hitcircle recalc`
 does, `core.scores.recalc`), so a score submitted meanwhile is not lost from the statistics.
 Ranks follow from pp (`core.users.user_statistics.global_rank`), so recomputing pp moves them;
-the leaderboards the scores were on and the player's cached profile are dropped.
+the leaderboards the scores were on and the player's cached profile are dropped, and a playlist
+room's aggregate built from a removed score is rebuilt from the scores left.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from core.http import in_int64
 from core.moderation.audit import Actor, ModerationError, check_target, record, require
+from core.rooms import store as rooms_db
 from core.scores import leaderboard, submit
 from core.scores import store as scores_db
 from core.scores.scoring import RULESETS
@@ -27,7 +29,12 @@ async def _remove(svc: Services, user_id: int, keys: Sequence[tuple[int, int, in
     async with svc.cache.lock(
         f"scores:user:{user_id}", timeout=max(conf["lock_timeout"], 300), wait=conf["lock_timeout"]
     ):
-        deleted = await scores_db.delete_scores(svc.db, [k[0] for k in keys])
+        ids = [k[0] for k in keys]
+        rooms = await rooms_db.rooms_of_scores(svc.db, ids)
+        deleted = await scores_db.delete_scores(svc.db, ids)
+        # Playlist aggregates were built from these scores: rebuilt from what is left.
+        for room_id, room_user in rooms:
+            await rooms_db.rebuild_aggregate(svc.db, room_id, room_user)
         for ruleset_id in sorted({k[2] for k in keys}):
             await user_statistics.recompute(svc.db, user_id, ruleset_id)
     for score_id, _, _ in keys:

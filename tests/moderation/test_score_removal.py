@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from core.http import INT64_MAX
 from core.scores import store as scores_db
 from core.services import services
 from tests.moderation.support import ADMIN, Staff, snapshot, staff
+from tests.plugins.api_v2 import test_rooms as rooms
 from tests.scores import support as scores
 
 
@@ -118,3 +120,38 @@ async def test_bad_input_and_callers(app: Starlette, client: httpx.AsyncClient) 
         assert r.status_code == status, (path, who, r.text)
     assert await snapshot(app) == before
     assert len(await scores_db.user_score_keys(services(app).db, s.player)) == count
+
+
+async def test_delete_a_playlist_score_rebuilds_the_room_aggregate(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    s = await staff(app)
+    beatmap = await scores.import_map(app, 0)
+    room = await rooms.create(client, s.admin_token, beatmap)
+    best = (await rooms.play(client, s.player_token, room, beatmap, misses=1)).json()
+    worse = (await rooms.play(client, s.player_token, room, beatmap, misses=4)).json()
+
+    async def mine() -> dict[str, Any]:
+        r = await client.get(f"/api/v2/rooms/{room['id']}", headers=s.auth("player"))
+        result: dict[str, Any] = r.json()["current_user_score"]
+        return result
+
+    assert (await mine())["total_score"] == best["total_score"]
+    r = await client.request("DELETE", f"{ADMIN}/scores/{best['id']}", headers=s.auth("admin"))
+    assert r.status_code == 200, r.text
+    aggregate = await mine()
+    assert (aggregate["total_score"], aggregate["completed"]) == (worse["total_score"], 1)
+    assert aggregate["pp"] == pytest.approx(worse["pp"])
+    r = await client.get(f"/api/v2/rooms/{room['id']}/leaderboard", headers=s.auth("player"))
+    assert r.status_code == 200
+    [entry] = r.json()["leaderboard"]
+    assert entry["total_score"] == worse["total_score"]
+    item = room["playlist"][0]["id"]
+    r = await client.get(
+        f"/api/v2/rooms/{room['id']}/playlist/{item}/scores", headers=s.auth("player")
+    )
+    assert r.status_code == 200 and [x["id"] for x in r.json()["scores"]] == [worse["id"]]
+    r = await client.request("DELETE", f"{ADMIN}/scores/{worse['id']}", headers=s.auth("admin"))
+    assert r.status_code == 200
+    aggregate = await mine()
+    assert (aggregate["total_score"], aggregate["completed"], aggregate["pp"]) == (0, 0, 0)
