@@ -220,6 +220,16 @@ async def _check_connections(settings: Settings) -> int:
     return EXIT_ERROR if failed else 0
 
 
+def command_group(cli: Any, name: str, help: str) -> Any:
+    """The subcommands of `hitcircle NAME`, made on first use: several plugins add commands to
+    one group (`user` has account commands and moderation ones), whichever loads first."""
+    parser = cli.choices.get(name)
+    if parser is None:
+        parser = cli.add_parser(name, help=help)
+        return parser.add_subparsers(dest=f"{name}_command", required=True)
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
 def build_parser(pm: Any) -> argparse.ArgumentParser:
     """The command line: the built-in commands, then those of the plugins in `pm`."""
     parser = argparse.ArgumentParser(

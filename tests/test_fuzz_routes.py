@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from core.http import INT64_MAX, encode_cursor
+from core.moderation import store as moderation_db
 from core.services import services
 from core.testing import create_user
 from core.users import store as users_db
@@ -206,6 +207,10 @@ async def seed(client: httpx.AsyncClient, app: Starlette, user: int, token: str)
         headers={"Authorization": f"Bearer {token}"},
     )
     assert pm.status_code == 200, pm.text
+    # An admin, so the moderation routes parse their input instead of refusing the caller.
+    admin = await moderation_db.group_by_identifier(services(app).db, "admin")
+    assert admin is not None
+    await moderation_db.add_member(services(app).db, user, int(admin["id"]))
 
 
 @pytest.mark.parametrize("settings_overrides", [FUZZ_SETTINGS])

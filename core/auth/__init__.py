@@ -450,7 +450,8 @@ async def resolve_token(
         user = await load_user(
             svc, token.user_id, found[1] if sub_id == token.user_id and len(found) > 1 else None
         )
-        if user is None or user.get("is_deleted"):
+        # A banned account's sessions end with the ban (core.moderation.sanctions).
+        if user is None or user.get("is_deleted") or user.get("banned"):
             raise unauthenticated()
     return token, user
 

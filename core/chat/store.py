@@ -480,3 +480,13 @@ async def silences(
     else:
         return []
     return [{"id": int(r["id"]), "user_id": int(r["user_id"])} for r in await db.fetch_all(query)]
+
+
+async def end_silences(db: Database, user_id: int) -> None:
+    """End the user's running silences now (a silence lifted early)."""
+    now = utcnow()
+    await db.execute(
+        chat_silences.update()
+        .where(chat_silences.c.user_id == user_id, chat_silences.c.ends_at > now)
+        .values(ends_at=now)
+    )

@@ -1,6 +1,7 @@
 """The `user_reports` table (osu-web app/Models/UserReport.php, `osu_user_reports`) and its SQL.
 
-Listing and resolving reports belong to the moderation tools; here they are stored.
+Reports are filed by players (`core.reports.filing`) and handled by moderators
+(`core.moderation.queue`): open until resolved (acted on) or dismissed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
-from core.db import as_row, utcnow
+from core.db import as_row, as_rows, utcnow
 from core.schema import TABLE_ARGS, metadata
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -36,6 +37,10 @@ user_reports = sa.Table(
     sa.Column("reason", sa.String(32), nullable=False),
     sa.Column("comments", sa.Text(), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
+    # None while open; "resolved" or "dismissed" once a moderator handled it.
+    sa.Column("resolution", sa.String(16), nullable=True),
+    sa.Column("resolved_by", sa.BigInteger(), nullable=True),
+    sa.Column("resolved_at", sa.DateTime(), nullable=True),
     sa.Index("ix_user_reports_reportable", "reportable_type", "reportable_id", "reporter_id"),
     **TABLE_ARGS,
 )
@@ -84,3 +89,33 @@ async def insert_report(
 async def get_report(db: Database, report_id: int) -> dict[str, Any] | None:
     row = as_row(await db.fetch_one(user_reports.select().where(user_reports.c.id == report_id)))
     return None if row is None else {str(k): row[k] for k in row.keys()}
+
+
+RESOLUTIONS = ("resolved", "dismissed")
+
+
+async def list_reports(
+    db: Database, *, status: str = "open", before_id: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Newest first. `status`: open, resolved, dismissed or all."""
+    query = user_reports.select()
+    if status == "open":
+        query = query.where(user_reports.c.resolution.is_(None))
+    elif status in RESOLUTIONS:
+        query = query.where(user_reports.c.resolution == status)
+    if before_id is not None:
+        query = query.where(user_reports.c.id < before_id)
+    rows = as_rows(await db.fetch_all(query.order_by(user_reports.c.id.desc()).limit(limit)))
+    return [{str(k): r[k] for k in r.keys()} for r in rows]
+
+
+async def close_report(
+    db: Database, report_id: int, resolution: str, resolved_by: int | None
+) -> bool:
+    """Mark an open report resolved or dismissed; False when it was not open."""
+    result = await db.execute(
+        user_reports.update()
+        .where(user_reports.c.id == report_id, user_reports.c.resolution.is_(None))
+        .values(resolution=resolution, resolved_by=resolved_by, resolved_at=utcnow())
+    )
+    return bool(result)

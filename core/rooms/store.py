@@ -876,3 +876,85 @@ async def game_events(db: Database, room_id: int, limit: int = 10_000) -> list[d
         .limit(limit)
     )
     return [r for r in map(_dict, as_rows(rows)) if r is not None]
+
+
+# --- scores removed by moderation --------------------------------------------------------------
+
+
+async def rooms_of_scores(db: Database, score_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(room id, user id) of the room scores among `score_ids`."""
+    if not score_ids:
+        return []
+    rows = await db.fetch_all(
+        sa.select(room_scores.c.room_id, room_scores.c.user_id)
+        .where(room_scores.c.score_id.in_(list(score_ids)))
+        .distinct()
+    )
+    return [(int(r[0]), int(r[1])) for r in rows]
+
+
+async def rebuild_aggregate(db: Database, room_id: int, user_id: int) -> None:
+    """Rebuild a user's item bests and aggregate in a room from the room scores still stored
+    (after scores were deleted): the best passed score per item, ties to the earlier, as
+    `link_score` keeps them."""
+    from core.scores.store import scores
+
+    rows = as_rows(
+        await db.fetch_all(
+            sa.select(
+                room_scores.c.playlist_item_id,
+                scores.c.id,
+                scores.c.total_score,
+                scores.c.accuracy,
+                scores.c.pp,
+            )
+            .select_from(room_scores.join(scores, scores.c.id == room_scores.c.score_id))
+            .where(
+                room_scores.c.room_id == room_id,
+                room_scores.c.user_id == user_id,
+                scores.c.passed.is_(True),
+            )
+            .order_by(scores.c.total_score.desc(), scores.c.id)
+        )
+    )
+    best: dict[int, Row] = {}
+    for row in rows:
+        best.setdefault(int(row["playlist_item_id"]), row)
+    last = await db.fetch_val(
+        sa.select(sa.func.max(room_scores.c.score_id)).where(
+            room_scores.c.room_id == room_id, room_scores.c.user_id == user_id
+        )
+    )
+    values = [
+        {
+            "playlist_item_id": item_id,
+            "user_id": user_id,
+            "room_id": room_id,
+            "score_id": int(row["id"]),
+            "total_score": int(row["total_score"]),
+            "accuracy": float(row["accuracy"]),
+            "pp": float(row["pp"] or 0.0),
+        }
+        for item_id, row in best.items()
+    ]
+    async with db.transaction():
+        await db.execute(
+            room_item_bests.delete().where(
+                room_item_bests.c.room_id == room_id, room_item_bests.c.user_id == user_id
+            )
+        )
+        if values:
+            await db.execute_many(room_item_bests.insert(), values)
+        p = room_participants.c
+        await db.execute(
+            room_participants.update()
+            .where(p.room_id == room_id, p.user_id == user_id)
+            .values(
+                total_score=sum(v["total_score"] for v in values),
+                accuracy=sum(v["accuracy"] for v in values),
+                pp=sum(v["pp"] for v in values),
+                completed=len(values),
+                last_score_id=None if last is None else int(last),
+                updated_at=utcnow(),
+            )
+        )

@@ -289,6 +289,11 @@ def _board_filters(
 ) -> Any:
     from core.users.store import users
 
+    # Restricted and banned players leave every leaderboard (osu-web hides restricted users'
+    # scores from everyone else).
+    query = query.where(
+        board.c.user_id.not_in(sa.select(users.c.id).where(users.c.restricted.is_(True)))
+    )
     if country is not None:
         query = query.where(
             board.c.user_id.in_(sa.select(users.c.id).where(users.c.country_code == country))
@@ -613,6 +618,51 @@ async def user_beatmap_ids(
         .limit(100)
     )
     return [int(r[0]) for r in await db.fetch_all(query)]
+
+
+async def user_boards(db: Database, user_id: int) -> list[tuple[int, int]]:
+    """(beatmap id, ruleset id) of every leaderboard the user has an entry on."""
+    rows = await db.fetch_all(
+        sa.select(score_bests.c.beatmap_id, score_bests.c.ruleset_id).where(
+            score_bests.c.user_id == user_id
+        )
+    )
+    return [(int(r[0]), int(r[1])) for r in rows]
+
+
+async def user_score_keys(
+    db: Database, user_id: int, ruleset_id: int | None = None
+) -> list[tuple[int, int, int]]:
+    """(score id, beatmap id, ruleset id) of every stored score of the user."""
+    query = sa.select(scores.c.id, scores.c.beatmap_id, scores.c.ruleset_id).where(
+        scores.c.user_id == user_id
+    )
+    if ruleset_id is not None:
+        query = query.where(scores.c.ruleset_id == ruleset_id)
+    rows = await db.fetch_all(query.order_by(scores.c.id))
+    return [(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+
+async def delete_scores(db: Database, score_ids: Sequence[int]) -> int:
+    """Remove scores and what hangs on them (pins, leaderboard entries, room scores, their
+    tokens); the caller recomputes the statistics. Returns how many went."""
+    from core.rooms.store import room_scores
+
+    ids = list(score_ids)
+    if not ids:
+        return 0
+    deleted = 0
+    async with db.transaction():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            await db.execute(score_pins.delete().where(score_pins.c.score_id.in_(chunk)))
+            await db.execute(score_bests.delete().where(score_bests.c.score_id.in_(chunk)))
+            await db.execute(room_scores.delete().where(room_scores.c.score_id.in_(chunk)))
+            # The token goes too: a retried submission finds no token rather than a score
+            # that is gone.
+            await db.execute(score_tokens.delete().where(score_tokens.c.score_id.in_(chunk)))
+            deleted += int(await db.execute(scores.delete().where(scores.c.id.in_(chunk))) or 0)
+    return deleted
 
 
 async def user_rulesets(db: Database, user_id: int) -> list[int]:

@@ -21,6 +21,7 @@ from databases import Database
 from core.config import Key, Section, Settings, http_url
 from core.db import utcnow
 from core.http import time_offset
+from core.moderation import views as moderation_views
 from core.scores.scoring import RULESETS
 from core.services import Services
 from core.users import activity, statistics, user_statistics
@@ -182,10 +183,12 @@ async def cards(
         wanted.append(statistics_ruleset)
     for ruleset in wanted:
         by_ruleset[ruleset] = await statistics.statistics_for(db, ids, ruleset)
+    groups = await moderation_views.groups_of(db, ids)
     result = []
     for row in rows:
         user = user_compact(row, conf) | card_includes(row, conf)
         uid = int(row["id"])
+        user["groups"] = groups[uid]
         if statistics_ruleset is not None:
             user["statistics"] = by_ruleset[statistics_ruleset][uid]
             user["support_level"] = support_level(row, conf)
@@ -258,7 +261,7 @@ async def profile(
             "account_history": await activity.history(db, uid, own=own),
             "active_tournament_banner": None,
             "active_tournament_banners": [],
-            "badges": [],
+            "badges": await moderation_views.badges_of(db, uid),
             "comments_count": 0,
             "current_season_stats": None,
             "current_user_attributes": None if viewer_id is None else {"has_blocked": has_blocked},
@@ -276,7 +279,7 @@ async def profile(
                 "weekly_streak_current": 0,
             },
             "follower_count": followers,
-            "groups": [],
+            "groups": (await moderation_views.groups_of(db, [uid]))[uid],
             "mapping_follower_count": 0,
             "matchmaking_stats": [],
             "monthly_playcounts": await activity.monthly(db, uid, activity.PLAYS),

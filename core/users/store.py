@@ -40,6 +40,8 @@ users = sa.Table(
     sa.Column("last_visit", sa.DateTime(), nullable=True),
     sa.Column("playmode", sa.SmallInteger(), nullable=False, default=0),
     sa.Column("restricted", sa.Boolean(), nullable=False, default=False),
+    # A ban: restricted, and signing in is refused (core.moderation.sanctions).
+    sa.Column("banned", sa.Boolean(), nullable=False, default=False),
     sa.Column("silenced_until", sa.DateTime(), nullable=True),
     sa.Column("is_bot", sa.Boolean(), nullable=False, default=False),
     sa.Column("is_deleted", sa.Boolean(), nullable=False, default=False),
@@ -292,6 +294,7 @@ async def insert_user(
         "join_date": utcnow(),
         "playmode": 0,
         "restricted": False,
+        "banned": False,
         "is_bot": False,
         "is_deleted": False,
         "support_level": 0,
