@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from core.config import Section
 from core.hooks import hookimpl
 from core.http import ApiError
+from core.services import services
 from plugins.web import accounts, pages, settings_pages
 from plugins.web.render import SECTION, page, redirect
 
@@ -89,6 +91,12 @@ def routes() -> list[BaseRoute]:
         *(Route(path, guarded(handler), methods=methods) for path, handler, methods in table),
         Mount("/assets", static, name="web-assets"),
     ]
+
+
+@hookimpl
+def score_processed(app: Any, score: dict[str, Any]) -> Any:
+    # The player's profile page, as signed-out visitors see it, shows the new score at once.
+    return pages.forget_profile(services(app), int(score["user_id"]))
 
 
 @hookimpl

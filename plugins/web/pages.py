@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from core import mods as mods_domain
 from core.beatmaps import resolve, responses, search
@@ -42,6 +42,12 @@ def _json(value: bytes | Any) -> Any:
     return orjson.loads(value) if isinstance(value, bytes | bytearray) else value
 
 
+# The home page's two counts are counted at most this often (two COUNT queries per visit
+# otherwise); players online are read every time.
+HOME_COUNTS = "web:home:counts"
+HOME_COUNTS_SECONDS = 10
+
+
 async def players_online(request: Request) -> int:
     cache = services(request).cache
     ids = [m.decode() for m in await cache.smembers(ONLINE_SET)]
@@ -53,12 +59,17 @@ async def players_online(request: Request) -> int:
 
 async def home(request: Request) -> Response:
     svc = services(request)
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    context = {
-        "online": await players_online(request),
-        "players": await users_db.count_players(svc.db),
-        "scores_today": await scores_db.count_since(svc.db, today),
-    }
+    cached = await svc.cache.get(HOME_COUNTS)
+    if cached is not None:
+        counts = orjson.loads(cached)
+    else:
+        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        counts = {
+            "players": await users_db.count_players(svc.db),
+            "scores_today": await scores_db.count_since(svc.db, today),
+        }
+        await svc.cache.set(HOME_COUNTS, orjson.dumps(counts), ex=HOME_COUNTS_SECONDS)
+    context = {"online": await players_online(request), **counts}
     return await page(request, "home.html", context)
 
 
@@ -95,11 +106,31 @@ async def _score_list(request: Request, ids: list[int], viewer_id: int | None) -
     )
 
 
+# Signed-out visitors share one rendering of a profile for this long (the API's profile bodies
+# are cached as long); a processed score of the player drops it sooner (`forget_profile`).
+PROFILE_PAGE_SECONDS = 60
+
+
+def profile_page_key(user_id: int, mode: str) -> str:
+    return f"web:profile:{user_id}:{mode}"
+
+
+async def forget_profile(svc: Any, user_id: int) -> None:
+    await svc.cache.delete(*(profile_page_key(user_id, m) for m in (*RULESETS, "default")))
+
+
 async def profile(request: Request) -> Response:
     svc = services(request)
     me = await viewer(request)
     viewer_id = int(me["id"]) if me is not None else None
     key = str(request.path_params["user"])
+    shared = me is None and key.isdigit() and len(key) <= 18
+    mode_key = str(request.path_params.get("mode", "default"))
+    page_key = profile_page_key(int(key), mode_key) if shared else ""
+    if shared:
+        cached = await svc.cache.get(page_key)
+        if cached is not None:
+            return HTMLResponse(cached)
     row = None
     if key.isdigit() and len(key) <= 18:
         row = await users_db.get_user(svc.db, int(key))
@@ -150,7 +181,10 @@ async def profile(request: Request) -> Response:
             if b in played_maps
         ],
     }
-    return await page(request, "profile.html", context, form=True)
+    response = await page(request, "profile.html", context)
+    if shared and not row["restricted"] and "set-cookie" not in response.headers:
+        await svc.cache.set(page_key, response.body, ex=PROFILE_PAGE_SECONDS)
+    return response
 
 
 # --- beatmapsets ---------------------------------------------------------------------------
@@ -212,7 +246,7 @@ async def beatmapset(request: Request) -> Response:
         "mods_error": mods_error,
         "favourite": favourite,
     }
-    return await page(request, "beatmapset.html", context, form=True)
+    return await page(request, "beatmapset.html", context)
 
 
 async def beatmapset_download(request: Request) -> Response:

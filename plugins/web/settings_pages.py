@@ -21,7 +21,7 @@ from core.services import services
 from core.users import accounts as accounts_domain
 from core.users import profiles
 from core.users import store as users_db
-from plugins.web import accounts
+from plugins.web import accounts, pages
 from plugins.web.render import page, redirect, viewer
 
 # action -> (plugin, handler attribute path, path parameter the handler reads)
@@ -121,6 +121,7 @@ async def settings_submit(request: Request) -> Response:
             notice = "Saved."
             if action == "username":
                 await profiles.invalidate(svc, int(me["id"]))
+                await pages.forget_profile(svc, int(me["id"]))
             if isinstance(answer, dict) and (
                 "secret" in answer or "key" in answer or "backup_codes" in answer or "uri" in answer
             ):
@@ -156,4 +157,5 @@ async def _change_email(request: Request, me: dict[str, Any], form: Params) -> d
         return {"email": found["user_email"]}
     await users_db.update_user(svc.db, uid, email=email[:254])
     await profiles.invalidate(svc, uid)
+    await pages.forget_profile(svc, uid)
     return {}

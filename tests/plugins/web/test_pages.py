@@ -186,6 +186,8 @@ async def test_profile_beatmapset_search_rankings_score_pages(
     uid = await create_user(app, "player", password="player password 1")
     token = await make_token(uid)
     beatmap = await scores_support.import_map(app, 0)
+    # Seen (and kept for signed-out visitors) before the score: the score still shows at once.
+    assert "None yet." in (await client.get(f"/users/{uid}")).text
     submitted = await scores_support.submit(
         client, token, beatmap, scores_support.body(beatmap, misses=1)
     )
