@@ -183,7 +183,7 @@ async def profile(request: Request) -> Response:
     }
     response = await page(request, "profile.html", context)
     if shared and not row["restricted"] and "set-cookie" not in response.headers:
-        await svc.cache.set(page_key, response.body, ex=PROFILE_PAGE_SECONDS)
+        await svc.cache.set(page_key, bytes(response.body), ex=PROFILE_PAGE_SECONDS)
     return response
 
 
