@@ -74,8 +74,8 @@ async def register_page(request: Request) -> Response:
 async def register_submit(request: Request) -> Response:
     svc = services(request)
     p = await checked_form(request)
-    # The same limit as `POST /users` (its route group); the host counts the web route too.
-    await throttle(request, "web-register", "10/hour")
+    # No limit of its own: like `POST /users`, the host's `[ratelimit]` groups count it (an
+    # operator tightens both with `"/users"` and `"/register"` groups).
     values = {
         "username": _text(p, "username", 64),
         "user_email": _text(p, "user_email", 254),

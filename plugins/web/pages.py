@@ -19,7 +19,7 @@ from core.beatmaps import resolve, responses, search
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.responses import Viewer
 from core.db import utcnow
-from core.http import Params, decode_cursor, encode_cursor, params, path_id
+from core.http import Params, encode_cursor, params, path_id
 from core.ratelimit import throttle
 from core.scores import scoring, views
 from core.scores import store as scores_db
@@ -287,24 +287,10 @@ async def beatmapset_favourite(request: Request, form: Params, me: dict[str, Any
 async def beatmapset_search(request: Request) -> Response:
     """The API's search (`GET /api/v2/beatmapsets/search`) with its filters, as a page."""
     p = await params(request)
-    query = search.SearchQuery()
     text = p.str("q", max_length=search.MAX_QUERY) or ""
-    if text:
-        search.parse_text(query, text)
-    ruleset = p.str("m", max_length=2) or ""
-    query.ruleset = int(ruleset) if ruleset in ("0", "1", "2", "3") else None
-    category = p.str("s", max_length=32) or "leaderboard"
-    category = search.LEGACY_CATEGORIES.get(category, category)
-    query.category = category if category in search.CATEGORIES else "leaderboard"
+    query = search.query_from_params(p, bool(text))
+    ruleset = "" if query.ruleset is None else str(query.ruleset)
     sort = p.str("sort", max_length=40) or ""
-    field, _, direction = sort.rpartition("_")
-    if field in search.SORT_FIELDS and direction in ("asc", "desc"):
-        query.sort_field, query.sort_desc = field, direction == "desc"
-    elif text:
-        query.sort_field, query.sort_desc = "relevance", True
-    elif query.category in ("pending", "wip", "graveyard", "mine"):
-        query.sort_field, query.sort_desc = "updated", True
-    query.cursor = decode_cursor(p.str("cursor_string", max_length=1000))
     me = await viewer(request)
     who = _viewer(me)
     rows, total, cursor = await search.run(services(request).db, query, who.user_id)
