@@ -133,7 +133,8 @@ async def test_a_player_walks_the_site(
     await phone.goto(f"/users/{user_id}")
     width = await phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
-    shot = tmp_path / "profile-phone.png"
+    # HITCIRCLE_WEB_SCREENSHOTS=DIR keeps the screenshot there, to look at.
+    shot = Path(os.environ.get("HITCIRCLE_WEB_SCREENSHOTS") or tmp_path) / "profile-phone.png"
     await phone.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 5000
     await phone.close()

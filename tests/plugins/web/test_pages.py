@@ -38,11 +38,19 @@ async def login(client: httpx.AsyncClient, username: str, password: str) -> http
 async def test_home_shows_the_server_and_its_counts(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    await create_user(app, "someone")
+    from core.lazer.types import UserPresence, UserStatus
+    from plugins.metadata.presence import Presences
+
+    uid = await create_user(app, "someone")
+    # Online as the metadata hub records it (the home page reads the same keys).
+    await Presences(services(app).cache).put(uid, "conn", UserPresence(status=UserStatus.ONLINE))
+    await Presences(services(app).cache).put(999, "gone", UserPresence(status=UserStatus.ONLINE))
+    await services(app).cache.delete("metadata:presence:999")
     home = await client.get("/")
     assert home.status_code == 200
     assert home.headers["content-type"].startswith("text/html")
     assert 'id="players">1<' in home.text
+    assert 'id="online">1<' in home.text
     assert 'id="scores-today">0<' in home.text
     assert "osu!lazer" in home.text
     css = await client.get("/assets/site.css")
@@ -229,3 +237,14 @@ async def test_settings_show_a_new_api_key_once(app: Starlette, client: httpx.As
         "/settings", data={"csrf_token": token, "action": "username", "username": "x"}
     )
     assert renamed.status_code == 422 and 'class="errors"' in renamed.text
+
+
+def test_rank_chart_puts_rank_one_on_top() -> None:
+    from plugins.web.pages import rank_chart
+
+    assert rank_chart(None) is None
+    assert rank_chart({"data": [0, 5]}) is None  # unranked days are left out
+    chart = rank_chart({"data": [10, 0, 30, 20]}, width=200, height=100)
+    assert chart is not None
+    assert chart["points"] == "0.0,8.0 100.0,92.0 200.0,50.0"
+    assert (chart["best"], chart["worst"], chart["last"], chart["days"]) == (10, 30, 20, 3)
