@@ -68,6 +68,7 @@ def routes() -> list[BaseRoute]:
         ("/register", accounts.register_submit, ["POST"]),
         ("/login", accounts.login_page, get),
         ("/login", accounts.login_submit, ["POST"]),
+        ("/login/verify", accounts.login_verify, ["POST"]),
         ("/logout", accounts.logout, ["POST"]),
         ("/verify-email", accounts.verify_email_page, get),
         ("/verify-email", accounts.verify_email_submit, ["POST"]),

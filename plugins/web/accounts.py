@@ -110,7 +110,9 @@ async def register_submit(request: Request) -> Response:
 
 
 async def login_page(request: Request) -> Response:
-    return await page(request, "login.html", {"errors": {}, "values": {}}, form=True)
+    p = await params(request)
+    context = {"errors": {}, "values": {}, "next": _text(p, "next", 200)}
+    return await page(request, "login.html", context, form=True)
 
 
 async def login_submit(request: Request) -> Response:
@@ -123,7 +125,12 @@ async def login_submit(request: Request) -> Response:
         return page(
             request,
             "login.html",
-            {"errors": {"form": [message]}, "values": {"username": name}, "totp": totp},
+            {
+                "errors": {"form": [message]},
+                "values": {"username": name},
+                "totp": totp,
+                "next": _text(p, "next", 200),
+            },
             status,
             form=True,
         )
@@ -150,11 +157,58 @@ async def login_submit(request: Request) -> Response:
         if not ok:
             message = "Incorrect code." if code else "Enter the code from your authenticator."
             return await refuse(message, 422, totp=True)
+        totp_checked = True
+    else:
+        totp_checked = False
+    if security is not None and not totp_checked:
+        # `[account_security] session_verification`: a device that has not verified lately
+        # confirms a mailed key first, as lazer's sign-in does.
+        method = await security.security.verification_method(svc, user, request)
+        if method is not None:
+            await sessions.hold(request, int(user["id"]))
+            security.views.in_background(
+                security.security.mail_session_key(svc, user, None)  # no API token: a web one
+            )
+            return await page(
+                request,
+                "login_verify.html",
+                {"errors": {}, "next": _text(p, "next", 200)},
+                form=True,
+            )
     await sessions.sign_in(request, int(user["id"]), lifetime(request))
+    return redirect(request, _next(p, int(user["id"])))
+
+
+def _next(p: Params, user_id: int) -> str:
     target = _text(p, "next", 200)
-    if not target.startswith("/") or target.startswith("//"):
-        target = f"/users/{user['id']}"
-    return redirect(request, target)
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = f"/users/{user_id}"
+    return target
+
+
+async def login_verify(request: Request) -> Response:
+    """The mailed key of a sign-in held for device verification."""
+    svc = services(request)
+    p = await checked_form(request)
+    session = await sessions.current(request)
+    security = security_plugin(request)
+    if session is None or session.pending is None or security is None:
+        return redirect(request, "/login")
+    await throttle(request, "session-verify", "60/10minutes")
+    user_id = session.pending
+    key = _text(p, "key", 64)
+    if (
+        not key
+        or await security.security.check_key(svc, user_id, security.store.SESSION, key) is None
+    ):
+        context = {"errors": {"key": ["Incorrect key."]}, "next": _text(p, "next", 200)}
+        return await page(request, "login_verify.html", context, 422, form=True)
+    days = security.security.security_settings(svc.settings)["trusted_device_days"]
+    if days:
+        device = security.security.device_hash(request)
+        await security.store.trust_device(svc.db, user_id, device, days * 86400)
+    await sessions.sign_in(request, user_id, lifetime(request))
+    return redirect(request, _next(p, user_id))
 
 
 async def logout(request: Request) -> Response:

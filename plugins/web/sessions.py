@@ -28,6 +28,8 @@ class Session:
     id: str
     user_id: int | None
     csrf: str
+    # A user whose password was right but whose device must still confirm a mailed key.
+    pending: int | None = None
 
 
 def _key(session_id: str) -> str:
@@ -45,11 +47,13 @@ async def _load(svc: Services, session_id: str) -> Session | None:
     if raw is None:
         return None
     data = orjson.loads(raw)
-    return Session(session_id, data["user_id"], data["csrf"])
+    return Session(session_id, data["user_id"], data["csrf"], data.get("pending"))
 
 
 async def _store(svc: Services, session: Session, seconds: float) -> None:
-    body = orjson.dumps({"user_id": session.user_id, "csrf": session.csrf})
+    body = orjson.dumps(
+        {"user_id": session.user_id, "csrf": session.csrf, "pending": session.pending}
+    )
     await svc.cache.set(_key(session.id), body, ex=seconds)
     if session.user_id is not None:
         await svc.cache.sadd(_user_key(session.user_id), sha256_hex(session.id))
@@ -86,6 +90,19 @@ async def sign_in(request: Request, user_id: int, lifetime: float) -> Session:
         await svc.cache.delete(_key(old.id))
     session = Session(secrets.token_urlsafe(32), user_id, secrets.token_urlsafe(24))
     await _store(svc, session, lifetime)
+    request.state.web_session = session
+    request.state.web_new_cookie = session.id
+    return session
+
+
+async def hold(request: Request, user_id: int) -> Session:
+    """A fresh, not yet signed-in session waiting for `user_id`'s mailed key."""
+    svc = services(request)
+    old = await current(request)
+    if old is not None:
+        await svc.cache.delete(_key(old.id))
+    session = Session(secrets.token_urlsafe(32), None, secrets.token_urlsafe(24), user_id)
+    await _store(svc, session, VISITOR_SECONDS)
     request.state.web_session = session
     request.state.web_new_cookie = session.id
     return session

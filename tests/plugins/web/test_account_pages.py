@@ -166,3 +166,44 @@ async def test_oauth_application_secret_is_shown_once_and_favourites(
     replay = await client.get(f"/scores/{score_id}/download")
     assert replay.status_code == 200 and replay.content == b"replay bytes"
     assert "attachment" in replay.headers["content-disposition"]
+
+
+@pytest.fixture
+def new_devices(settings_overrides: dict[str, Any]) -> None:
+    settings_overrides["account_security"] = {"session_verification": "new_devices"}
+
+
+async def test_new_device_confirms_a_mailed_key(
+    new_devices: None, app: Starlette, mail_sink: MailSink
+) -> None:
+    """Signing in on the site from a new device needs the mailed key, as lazer's sign-in does;
+    the device is trusted afterwards."""
+    await create_user(app, "traveller", password="travel password 1", email="t@example.com")
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        held = await client.post(
+            "/login",
+            data={
+                "csrf_token": await form_token(client, "/login?next=/settings"),
+                "username": "traveller",
+                "password": "travel password 1",
+                "next": "/settings",
+            },
+        )
+        assert held.status_code == 200 and "Confirm this device" in held.text
+        # Not signed in while the key is outstanding.
+        assert (await client.get("/settings")).status_code == 303
+        token = csrf_of(held.text)
+        wrong = await client.post(
+            "/login/verify", data={"csrf_token": token, "key": "00000000", "next": "/settings"}
+        )
+        assert wrong.status_code == 422 and "Incorrect key." in wrong.text
+        key = key_in(await mail_sink.next("t@example.com", "verification"))
+        done = await client.post(
+            "/login/verify", data={"csrf_token": token, "key": key, "next": "/settings"}
+        )
+        assert done.status_code == 303 and done.headers["location"] == "/settings"
+        assert (await client.get("/settings")).status_code == 200
+        # The same device is trusted now: the next sign-in goes straight through.
+        again = await login(client, "traveller", "travel password 1")
+        assert again.status_code == 303
