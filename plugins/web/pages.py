@@ -98,12 +98,18 @@ def rank_chart(history: Any, width: int = 600, height: int = 120) -> dict[str, A
     }
 
 
-async def _score_list(request: Request, ids: list[int], viewer_id: int | None) -> list[Any]:
+async def _score_sections(
+    request: Request, sections: list[tuple[str, list[int]]], viewer_id: int | None
+) -> list[tuple[str, list[Any]]]:
+    """The profile's score lists, rendered together (one lookup of scores, maps and sets)."""
+    ids = list(dict.fromkeys(i for _, part in sections for i in part))
     found = await scores_db.get_scores(services(request).db, ids)
     rows = [found[i] for i in ids if i in found]
-    return await views.render(
+    rendered = await views.render(
         request.app, rows, version=NEW_FORMAT, beatmap=True, beatmapset=True, viewer_id=viewer_id
     )
+    by_id = {int(score["id"]): score for score in rendered}
+    return [(title, [by_id[i] for i in part if i in by_id]) for title, part in sections]
 
 
 # Signed-out visitors share one rendering of a profile for this long (the API's profile bodies
@@ -168,12 +174,16 @@ async def profile(request: Request) -> Response:
         "mode": mode,
         "rulesets": RULESETS,
         "chart": rank_chart(user.get("rank_history")),
-        "sections": [
-            ("Pinned scores", await _score_list(request, pinned, viewer_id)),
-            ("Best performance", await _score_list(request, best, viewer_id)),
-            ("First places", await _score_list(request, firsts, viewer_id)),
-            ("Recent plays (24h)", await _score_list(request, recent, viewer_id)),
-        ],
+        "sections": await _score_sections(
+            request,
+            [
+                ("Pinned scores", pinned),
+                ("Best performance", best),
+                ("First places", firsts),
+                ("Recent plays (24h)", recent),
+            ],
+            viewer_id,
+        ),
         "favourites": [favourite_sets[i] for i in favourite_ids if i in favourite_sets],
         "most_played": [
             (played_maps[b], played_sets.get(int(played_maps[b]["beatmapset_id"])), count)

@@ -71,9 +71,28 @@ async def _seed(app: Starlette) -> tuple[int, int]:
     return user_id, 7000
 
 
-async def _rate(app: Any, path: str, seconds: float, concurrency: int) -> float:
+async def _signed_in(app: Starlette) -> httpx.Cookies:
+    """The session cookie of `benchplayer` signed in through the login form."""
+    import re
+
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        form = await client.get("/login")
+        found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert found
+        data = {"csrf_token": found.group(1), "username": "benchplayer", "password": "password123"}
+        signed = await client.post("/login", data=data)
+        assert signed.status_code == 303, signed.text
+        return client.cookies
+
+
+async def _rate(
+    app: Any, path: str, seconds: float, concurrency: int, cookies: httpx.Cookies | None = None
+) -> float:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://bench", cookies=cookies
+    ) as client:
         done = 0
         deadline = time.perf_counter() + seconds
 
@@ -121,11 +140,15 @@ async def run(seconds: float, concurrency: int) -> None:
                 for path in paths.values():
                     (await client.get(path)).raise_for_status()
             _release()
-            print(f"{'page':12s} {'host':>10s} {'bare':>10s} {'host/bare':>10s}")
-            for name, path in paths.items():
-                host = await _rate(app, path, seconds, concurrency)
+            cookies = await _signed_in(app)
+            print(f"{'page':22s} {'host':>10s} {'bare':>10s} {'host/bare':>10s}")
+            rows = [(name, path, None) for name, path in paths.items()]
+            # Signed in, the profile is rendered for each request (no shared page).
+            rows.append(("profile (signed in)", paths["profile"], cookies))
+            for name, path, jar in rows:
+                host = await _rate(app, path, seconds, concurrency, jar)
                 baseline = await _rate(bare, path, seconds, concurrency)
-                print(f"{name:12s} {host:8.0f}/s {baseline:8.0f}/s {host / baseline:10.1%}")
+                print(f"{name:22s} {host:8.0f}/s {baseline:8.0f}/s {host / baseline:10.1%}")
 
 
 def main() -> None:
