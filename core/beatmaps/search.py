@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.beatmaps.store import STATUS_IDS, beatmaps, beatmapset_favourites, beatmapsets
+from core.http import Params, decode_cursor, parse_bool
 
 PAGE_SIZE = 50
 MAX_QUERY = 500
@@ -309,3 +310,64 @@ async def run(
         last = rows[-1]
         next_cursor = {key: _cursor_value(query, last["sort_value"]), "id": last["id"]}
     return rows, int(total or 0), next_cursor
+
+
+def query_from_params(p: Params, has_text: bool) -> SearchQuery:
+    """The search of osu-web's `GET /beatmapsets/search` parameters (q, m, s, c, e, g, l, nsfw,
+    sort, cursor): the API's and the web site's search read them here."""
+    query = SearchQuery()
+    text = p.str("q", max_length=MAX_QUERY) or p.str("query", max_length=MAX_QUERY)
+    if text:
+        parse_text(query, text)
+    ruleset = p.get("m")
+    if ruleset is not None:
+        try:
+            number = int(str(ruleset))
+        except ValueError:
+            number = -1
+        query.ruleset = number if number in range(4) else None
+    category = p.str("s", max_length=32) or "leaderboard"
+    category = LEGACY_CATEGORIES.get(category, category)
+    query.category = category if category in CATEGORIES else "leaderboard"
+    general = (p.str("c", max_length=200) or "").split(".")
+    query.converts = "converts" in general
+    extras = (p.str("e", max_length=200) or "").split(".")
+    query.video = "video" in extras
+    query.storyboard = "storyboard" in extras
+    for name in ("g", "l"):
+        value = p.get(name)
+        try:
+            parsed = int(str(value)) if value is not None else None
+        except ValueError:
+            parsed = None
+        if parsed is not None and 0 < parsed < 100:
+            setattr(query, "genre" if name == "g" else "language", parsed)
+    query.nsfw = parse_bool(p.get("nsfw")) or False
+    sort = p.str("sort", max_length=40)
+    field, _, direction = (sort or "").rpartition("_")
+    if field in SORT_FIELDS and direction in ("asc", "desc"):
+        query.sort_field, query.sort_desc = field, direction == "desc"
+    elif has_text:
+        query.sort_field, query.sort_desc = "relevance", True
+    elif query.category in ("pending", "wip", "graveyard", "mine"):
+        query.sort_field, query.sort_desc = "updated", True
+    cursor = decode_cursor(p.str("cursor_string", max_length=1000))
+    raw_cursor = p.get("cursor")
+    if cursor is None and isinstance(raw_cursor, str):
+        # aiosu sends its cursor_string as `cursor=`; osu-web would ignore it (no second page).
+        cursor = decode_cursor(raw_cursor)
+    if cursor is None:
+        raw = p.dict("cursor")
+        cursor = {k: _cursor_scalar(v) for k, v in raw.items()} if raw else None
+    query.cursor = cursor
+    return query
+
+
+def _cursor_scalar(value: object) -> object:
+    if isinstance(value, str):
+        for cast in (int, float):
+            try:
+                return cast(value)
+            except ValueError:
+                pass
+    return value

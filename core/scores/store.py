@@ -858,3 +858,9 @@ async def by_legacy_id(db: Database, ruleset_id: int, legacy_id: int) -> dict[st
             )
         )
     )
+
+
+async def count_since(db: Database, since: dt.datetime) -> int:
+    """Scores set since `since` (passed or not)."""
+    query = sa.select(sa.func.count()).select_from(scores).where(scores.c.ended_at >= since)
+    return int(await db.fetch_val(query) or 0)

@@ -499,3 +499,17 @@ def email_errors(email: str) -> list[str]:
     if len(email) > 254 or not EMAIL_PATTERN.match(email):
         return ["Doesn't seem to be a valid email address."]
     return []
+
+
+async def count_players(db: Database) -> int:
+    """Registered accounts, not counting deleted, restricted or bot accounts."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(users)
+        .where(
+            users.c.is_deleted == sa.false(),
+            users.c.restricted == sa.false(),
+            users.c.is_bot == sa.false(),
+        )
+    )
+    return int(await db.fetch_val(query) or 0)

@@ -10,7 +10,6 @@ from core.auth import api_route, require_user
 from core.beatmaps import resolve, responses, search
 from core.beatmaps import store as beatmaps_db
 from core.http import (
-    decode_cursor,
     encode_cursor,
     error,
     json,
@@ -45,72 +44,10 @@ async def lookup(request: Request) -> Response:
     return json(await responses.beatmapset(request.app, viewer(request), row))
 
 
-def _search_query(p: object, has_text: bool) -> search.SearchQuery:
-    from core.http import Params
-
-    assert isinstance(p, Params)
-    query = search.SearchQuery()
-    text = p.str("q", max_length=search.MAX_QUERY) or p.str("query", max_length=search.MAX_QUERY)
-    if text:
-        search.parse_text(query, text)
-    ruleset = p.get("m")
-    if ruleset is not None:
-        try:
-            number = int(str(ruleset))
-        except ValueError:
-            number = -1
-        query.ruleset = number if number in range(4) else None
-    category = p.str("s", max_length=32) or "leaderboard"
-    category = search.LEGACY_CATEGORIES.get(category, category)
-    query.category = category if category in search.CATEGORIES else "leaderboard"
-    general = (p.str("c", max_length=200) or "").split(".")
-    query.converts = "converts" in general
-    extras = (p.str("e", max_length=200) or "").split(".")
-    query.video = "video" in extras
-    query.storyboard = "storyboard" in extras
-    for name in ("g", "l"):
-        value = p.get(name)
-        try:
-            parsed = int(str(value)) if value is not None else None
-        except ValueError:
-            parsed = None
-        if parsed is not None and 0 < parsed < 100:
-            setattr(query, "genre" if name == "g" else "language", parsed)
-    query.nsfw = parse_bool(p.get("nsfw")) or False
-    sort = p.str("sort", max_length=40)
-    field, _, direction = (sort or "").rpartition("_")
-    if field in search.SORT_FIELDS and direction in ("asc", "desc"):
-        query.sort_field, query.sort_desc = field, direction == "desc"
-    elif has_text:
-        query.sort_field, query.sort_desc = "relevance", True
-    elif query.category in ("pending", "wip", "graveyard", "mine"):
-        query.sort_field, query.sort_desc = "updated", True
-    cursor = decode_cursor(p.str("cursor_string", max_length=1000))
-    raw_cursor = p.get("cursor")
-    if cursor is None and isinstance(raw_cursor, str):
-        # aiosu sends its cursor_string as `cursor=`; osu-web would ignore it (no second page).
-        cursor = decode_cursor(raw_cursor)
-    if cursor is None:
-        raw = p.dict("cursor")
-        cursor = {k: _cursor_scalar(v) for k, v in raw.items()} if raw else None
-    query.cursor = cursor
-    return query
-
-
-def _cursor_scalar(value: object) -> object:
-    if isinstance(value, str):
-        for cast in (int, float):
-            try:
-                return cast(value)
-            except ValueError:
-                pass
-    return value
-
-
 async def search_sets(request: Request) -> Response:
     p = await params(request)
     has_text = bool(p.get("q") or p.get("query"))
-    query = _search_query(p, has_text)
+    query = search.query_from_params(p, has_text)
     who = viewer(request)
     rows, total, cursor = await search.run(services(request).db, query, who.user_id)
     body = {

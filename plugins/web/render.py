@@ -1,0 +1,126 @@
+"""Jinja2 templates, rendered on the server: one environment per process, autoescaped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from core.config import Key, Section, Settings
+from core.services import services
+from core.users import store as users_db
+from plugins.web import sessions
+
+HERE = Path(__file__).parent
+
+SECTION = Section(
+    "web",
+    (
+        Key("site_name", "hitcircle", "The name in every page's title and header."),
+        Key(
+            "description",
+            "An osu! server. Play with osu!lazer pointed at this server.",
+            "One paragraph on the home page saying what this server is.",
+        ),
+        Key("session_days", 30, "Days a web sign-in lasts.", min=1, max=365),
+    ),
+    "The web site: home, accounts, profiles, beatmaps, rankings and settings pages.",
+)
+
+
+def web_settings(settings: Settings) -> dict[str, Any]:
+    return SECTION.read(settings)
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    if value is None or isinstance(value, jinja2.Undefined):
+        return "-"
+    try:
+        return f"{float(value):,.{digits}f}"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, str):
+        return value.replace("T", " ").replace("Z", " UTC").replace("+00:00", " UTC")
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return "-"
+
+
+ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=jinja2.select_autoescape(("html",)),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+    enable_async=True,
+)
+ENV.filters["number"] = _number
+ENV.filters["when"] = _when
+ENV.globals["urlencode"] = urlencode
+
+
+def lifetime(request: Request) -> float:
+    return float(web_settings(services(request).settings)["session_days"]) * 86400
+
+
+async def viewer(request: Request) -> dict[str, Any] | None:
+    """The signed-in user's row, or None (also for a restricted or deleted account's session:
+    the session stays, the pages treat it as signed out)."""
+    if "web_viewer" in request.state._state:
+        found: dict[str, Any] | None = request.state.web_viewer
+        return found
+    session = await sessions.current(request)
+    row = None
+    if session is not None and session.user_id is not None:
+        row = await users_db.get_user(services(request).db, session.user_id)
+        if row is not None and row["is_deleted"]:
+            row = None
+    request.state.web_viewer = row
+    return row
+
+
+async def page(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    status: int = 200,
+    *,
+    form: bool = False,
+) -> Response:
+    """An HTML page; `form`: it has forms, so the session (and its CSRF token) must exist."""
+    svc = services(request)
+    conf = web_settings(svc.settings)
+    session = await sessions.ensure(request) if form else await sessions.current(request)
+    values = {
+        "site": conf,
+        "public_url": svc.settings.public_url,
+        "me": await viewer(request),
+        "csrf": session.csrf if session is not None else "",
+        "path": request.url.path,
+        **(context or {}),
+    }
+    body = await ENV.get_template(template).render_async(values)
+    response = HTMLResponse(body, status)
+    response.headers["x-frame-options"] = "DENY"
+    response.headers["referrer-policy"] = "same-origin"
+    sessions.set_cookie(request, response, lifetime(request))
+    return response
+
+
+async def not_found(request: Request, what: str = "page") -> Response:
+    return await page(request, "404.html", {"what": what}, 404)
+
+
+def redirect(request: Request, url: str) -> Response:
+    response = RedirectResponse(url, 303)
+    sessions.set_cookie(request, response, lifetime(request))
+    return response

@@ -1,0 +1,141 @@
+"""The web site in real Chromium (Debian's `chromium`, driven by Playwright with that executable;
+no browser is downloaded): register, verify the e-mail from the local SMTP sink, sign in, see the
+profile after a submitted score, search and open a beatmapset, change the password (old tokens
+stop working), and a phone-width screenshot of the profile.
+
+One server and one browser for the whole walk, per backend (the suite's time budget).
+Outside CI a machine without /usr/bin/chromium skips it; under CI (`CI` set) that fails.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from starlette.applications import Starlette
+
+from core.testing import issue_token
+from tests.conftest import MailSink
+from tests.plugins.account_security.test_views import key_in
+from tests.scores import support as scores_support
+
+CHROMIUM = Path("/usr/bin/chromium")
+PHONE = {"width": 375, "height": 740}
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium", pytrace=False)
+    pytest.skip(
+        f"{CHROMIUM} is missing: `apt-get install chromium` to run the browser tests",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture
+def settings_overrides(mail_sink: MailSink) -> dict[str, Any]:
+    return {
+        "mail": mail_sink.settings(),
+        "account_security": {"require_verified_email": True},
+        "beatmaps_upstream": {"osu_mirrors": []},
+    }
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def test_a_player_walks_the_site(
+    app: Starlette, app_url: str, browser: Any, mail_sink: MailSink, tmp_path: Path
+) -> None:
+    beatmap = await scores_support.import_map(app, 0)
+    context = await browser.new_context(base_url=app_url)
+    page = await context.new_page()
+
+    # The home page, by keyboard: the first Tab reaches the skip link.
+    await page.goto("/")
+    assert "Registered players" in await page.inner_text("main")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+    # Register: a bad e-mail is reported in place, then the account is made.
+    await page.goto("/register")
+    await page.get_by_label("Username").fill("browserkid")
+    await page.get_by_label("E-mail address").fill("not-an-address")
+    await page.get_by_label("Password").fill("a long good password 1")
+    await page.get_by_role("button", name="Register").click()
+    assert await page.locator("#user_email-errors").count() == 1
+    await page.get_by_label("E-mail address").fill("kid@example.com")
+    await page.get_by_label("Password").fill("a long good password 1")
+    await page.get_by_role("button", name="Register").click()
+    await page.wait_for_url("**/verify-email?**")
+
+    # Verify the address with the mailed key; then sign in.
+    key = key_in(await mail_sink.next("kid@example.com"))
+    await page.get_by_label("Key from the mail").fill(key)
+    await page.get_by_role("button", name="Verify").click()
+    assert "verified" in await page.inner_text("main")
+    await page.get_by_label("Username or e-mail").fill("browserkid")
+    await page.get_by_label("Password").fill("a long good password 1")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/users/*")
+    cookies = {c["name"]: c for c in await context.cookies()}
+    assert cookies["hc_session"]["httpOnly"] and cookies["hc_session"]["sameSite"] == "Lax"
+    user_id = int(page.url.rsplit("/", 1)[1])
+
+    # A score submitted from the game shows on the profile.
+    token = await issue_token(app, user_id)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+        submitted = await scores_support.submit(
+            api, token, beatmap, scores_support.body(beatmap, misses=1)
+        )
+        assert submitted.status_code == 200, submitted.text
+        await page.reload()
+        assert await page.locator("#play-count").inner_text() == "1"
+        assert await page.locator(f'a[href="/scores/{submitted.json()["id"]}"]').count() >= 1
+
+        # Search, open the set, see our score on its leaderboard.
+        await page.get_by_role("link", name="Beatmaps").click()
+        await page.get_by_label("Search").fill("Song 7000")
+        await page.get_by_role("button", name="Search").click()
+        await page.get_by_role("link", name="Song 7000").first.click()
+        await page.wait_for_url("**/beatmapsets/7000")
+        assert "browserkid" in await page.inner_text("table.scores")
+
+        # Change the password: the game's token stops working, the web session too.
+        await page.goto("/settings")
+        await page.get_by_label("Current password").first.fill("a long good password 1")
+        await page.get_by_label("New password").fill("another good password 2")
+        await page.get_by_role("button", name="Change password").click()
+        assert "Password changed" in await page.inner_text("main")
+        me = await api.get("/api/v2/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 401
+    await page.goto("/settings")
+    assert "/login" in page.url
+
+    # Phone width: the profile fits without sideways scrolling; keep a screenshot.
+    phone = await browser.new_page(viewport=PHONE, base_url=app_url)
+    await phone.goto(f"/users/{user_id}")
+    width = await phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    # HITCIRCLE_WEB_SCREENSHOTS=DIR keeps the screenshot there, to look at.
+    shot = Path(os.environ.get("HITCIRCLE_WEB_SCREENSHOTS") or tmp_path) / "profile-phone.png"
+    await phone.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 5000
+    await phone.close()
+    await context.close()
