@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from core.auth import auth_settings, authenticator, hash_password, verify_password
@@ -38,6 +38,16 @@ from core.users import store as users_db
 # `login.locked_ip`); the same for both locks, so it does not say which one (or that the account
 # exists).
 LOCKED = "Your IP address is locked. Please wait a few minutes."
+
+
+BANNED = "This account is banned."
+
+
+def refusal(user: Mapping[str, Any]) -> str | None:
+    """Why an account whose password checked out may still not sign in (a ban, set by
+    `core.moderation.sanctions`), or None. Asked only after the password: a wrong guess learns
+    nothing about the account."""
+    return BANNED if user.get("banned") else None
 
 
 class SignInLocked(Exception):

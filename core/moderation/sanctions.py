@@ -30,7 +30,6 @@ from core.users import activity, profiles
 from core.users import store as users_db
 
 # What a banned user is told when signing in (the OAuth hint lazer shows).
-BANNED = "This account is banned."
 Row = Mapping[str, Any]
 
 
@@ -111,7 +110,7 @@ async def ban(svc: Services, actor: Actor, target: Row, reason: str | None) -> d
         permanent=True,
         actor_id=actor.user_id,
     )
-    # Every session ends now; signing in again is refused with BANNED.
+    # Every session ends now; signing in again is refused (core.auth.signin.refusal).
     await revoke_user_tokens(svc, user_id)
     await _changed(svc, user_id, boards=not target["restricted"])
     return await record(svc.db, actor, "ban", user_id=user_id, reason=reason)

@@ -30,7 +30,6 @@ from core.auth import store as oauth_db
 from core.config import Key, Section, Settings
 from core.db import utcnow
 from core.http import Params
-from core.moderation import sanctions
 from core.plugins import resolve
 from core.ratelimit import client_address
 from core.services import Services, services
@@ -195,7 +194,7 @@ async def check_login(request: Request, username: str, password: str) -> dict[st
     Failed attempts are counted and locked out per client address and per account by
     `core.auth.signin` (past the limit even a correct password is refused, so guessing gains
     nothing); a name no account has costs the same bcrypt check as a wrong password. A banned
-    account is refused with the ban's words (`core.moderation.sanctions`).
+    account is refused with `signin.refusal`'s words.
     """
     try:
         user = await signin.sign_in(
@@ -205,9 +204,9 @@ async def check_login(request: Request, username: str, password: str) -> dict[st
         raise errors.invalid_grant(signin.LOCKED) from None
     if user is None:
         raise errors.invalid_grant("Incorrect sign in")
-    if user.get("banned"):
-        # Only after the password checked out: a wrong guess learns nothing about the account.
-        raise errors.invalid_grant(sanctions.BANNED)
+    refused = signin.refusal(user)
+    if refused:
+        raise errors.invalid_grant(refused)
     return user
 
 

@@ -143,6 +143,9 @@ async def login_submit(request: Request) -> Response:
         return await refuse(signin.LOCKED, 429)
     if user is None:
         return await refuse("Incorrect username or password.")
+    refused = signin.refusal(user)
+    if refused:
+        return await refuse(refused, 403)
     for result in svc.plugins.hook.login_refused(app=request.app, user=user):
         message = await resolve(result)
         if message:

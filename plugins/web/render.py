@@ -73,8 +73,9 @@ def lifetime(request: Request) -> float:
 
 
 async def viewer(request: Request) -> dict[str, Any] | None:
-    """The signed-in user's row, or None (also for a restricted or deleted account's session:
-    the session stays, the pages treat it as signed out)."""
+    """The signed-in user's row, or None (also for a banned or deleted account's session: the
+    session stays, the pages treat it as signed out). A restricted player still sees their own
+    pages, as on osu-web."""
     if "web_viewer" in request.state._state:
         found: dict[str, Any] | None = request.state.web_viewer
         return found
@@ -82,7 +83,7 @@ async def viewer(request: Request) -> dict[str, Any] | None:
     row = None
     if session is not None and session.user_id is not None:
         row = await users_db.get_user(services(request).db, session.user_id)
-        if row is not None and row["is_deleted"]:
+        if row is not None and (row["is_deleted"] or row["banned"]):
             row = None
     request.state.web_viewer = row
     return row

@@ -7,10 +7,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from core.auth import signin
 from core.chat import service as chat
 from core.chat import store as chat_db
 from core.http import INT64_MAX
-from core.moderation import sanctions
 from core.moderation import store as moderation_db
 from core.services import services
 from core.users import store as users_db
@@ -138,7 +138,7 @@ async def test_ban_refuses_sign_in_and_ends_sessions(
     assert r.status_code == 200, r.text
     r = await login(client, "player")
     assert r.status_code == 400
-    assert r.json()["error"] == "invalid_grant" and r.json()["hint"] == sanctions.BANNED
+    assert r.json()["error"] == "invalid_grant" and r.json()["hint"] == signin.BANNED
     # The session they had is over.
     r = await client.get("/api/v2/me", headers=s.auth("player"))
     assert r.status_code == 401
@@ -158,7 +158,7 @@ async def test_ban_refuses_sign_in_and_ends_sessions(
     # The authorization page (the code flow of third-party applications) refuses it too.
     client_id, _ = await make_client(app, s.admin, REDIRECT)
     r = await approve(client, client_id, username="player")
-    assert r.status_code == 422 and sanctions.BANNED in r.text
+    assert r.status_code == 422 and signin.BANNED in r.text
     # Only an admin lifts a ban.
     r = await client.post(f"{ADMIN}/users/player/unrestrict", headers=s.auth("moderator"))
     assert r.status_code == 403

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from core.auth import signin
 from core.chat import service as chat
 from core.chat import store as chat_db
 from core.config import Settings
-from core.moderation import sanctions
 from core.services import services
 from plugins.oauth.grants import LAZER_SECRETS
 from tests.conftest import LiveServer, issue_token, lazer_login, run_cli
@@ -117,7 +117,7 @@ async def test_moderation_commands_through_real_clients(
 
     assert "banned" in cli(settings, "user", "ban", "player", "--reason", "cheating")
     r = refused_login(url, "player")
-    assert r.status_code == 400 and r.json()["hint"] == sanctions.BANNED
+    assert r.status_code == 400 and r.json()["hint"] == signin.BANNED
     assert "unrestricted" in cli(settings, "user", "unrestrict", "player")
     assert refused_login(url, "player").status_code == 200
 

@@ -248,3 +248,20 @@ def test_rank_chart_puts_rank_one_on_top() -> None:
     assert chart is not None
     assert chart["points"] == "0.0,8.0 100.0,92.0 200.0,50.0"
     assert (chart["best"], chart["worst"], chart["last"], chart["days"]) == (10, 30, 20, 3)
+
+
+async def test_a_ban_signs_the_web_session_out_and_refuses_sign_in(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    from core.moderation import sanctions
+    from core.moderation.audit import OPERATOR
+
+    uid = await create_user(app, "banned", password="banned password 1")
+    assert (await login(client, "banned", "banned password 1")).status_code == 303
+    assert (await client.get("/settings")).status_code == 200
+    svc = services(app)
+    await sanctions.ban(svc, OPERATOR, await users_db.get_user(svc.db, uid), "cheating")
+    # The session cookie is still sent; the account behind it is gone for the pages.
+    assert (await client.get("/settings")).status_code == 303
+    refused = await login(client, "banned", "banned password 1")
+    assert refused.status_code != 303 and "banned" in refused.text
