@@ -60,6 +60,7 @@ TABLE_MODULES = (
     "core.jobs",
     "core.reports.store",
     "core.comments.store",
+    "core.daily_challenge.store",
 )
 
 
