@@ -6,18 +6,21 @@ BeginWatchingMultiplayerRoom, a playlist score counts on the profile; and bad in
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from core.clock import ManualClock
+from core.config import Settings
 from core.daily_challenge import rotation
 from core.daily_challenge import store as dc_db
 from core.services import services
 from core.testing import HubClient, advance
 from plugins.daily_challenge import make_room
-from tests.conftest import create_user, issue_token
+from tests.conftest import LiveServer, create_user, issue_token, run_cli
 from tests.scores import support
 
 DAY = 86400.0
@@ -142,3 +145,34 @@ async def test_bad_input(
     # The hub still answers for an ended room (its final statistics).
     ended = await hub.invoke("BeginWatchingMultiplayerRoom", old)
     assert ended.error is None and ended.result[0][2] == 0
+
+
+async def test_rotation_reaches_every_server(
+    backend: str, app: Starlette, settings: Settings
+) -> None:
+    if backend != "mysql_redis":
+        pytest.skip("processes share announcements only through Redis")
+    beatmap = await support.import_map(app, 0)
+    token = await issue_token(app, await create_user(app, "peppy"))
+    await dc_db.add_entry(services(app).db, beatmap.id, 0, [], [])
+    servers = [LiveServer(settings), LiveServer(settings)]
+    for server in servers:
+        server.start()
+    hubs = []
+    try:
+        for server in servers:
+            hubs.append(await HubClient.open(server.url, "metadata", token))
+            assert (await hubs[-1].callback("DailyChallengeUpdated")).arguments == [None]
+        # The command, a third process, makes the room; both servers' clients hear of it.
+        rotated = run_cli(settings, "daily-challenge", "rotate")
+        assert rotated.returncode == 0, rotated.stderr
+        room_id = await dc_db.room_of(services(app).db, rotation.day_of(time.time()))
+        assert room_id is not None
+        for hub in hubs:
+            update = await hub.callback("DailyChallengeUpdated", timeout=10)
+            assert update.arguments[0].room_id == room_id
+    finally:
+        for hub in hubs:
+            await hub.close()
+        for server in servers:
+            server.stop()
