@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from databases import Database
 
 from core.db import as_row, as_rows, utcnow
+from core.rooms.store import room_playlist_items
 from core.schema import TABLE_ARGS, metadata
+from core.scores.store import score_tokens
 
 # A duplicate key, as each driver reports it (`databases` hands the drivers' own errors on).
 DUPLICATE = (sa.exc.IntegrityError, sqlite3.IntegrityError, pymysql.err.IntegrityError)
@@ -159,6 +161,21 @@ async def room_of(db: Database, day: dt.date) -> int | None:
 
 async def day_of_room(db: Database, room_id: int) -> dt.date | None:
     value = await db.fetch_val(sa.select(days.c.day).where(days.c.room_id == room_id))
+    return value if isinstance(value, dt.date) else None
+
+
+async def day_of_score(db: Database, score_id: int) -> dt.date | None:
+    """The day whose room the score was played in (through its token's playlist item), or None
+    for a score of any other room or outside rooms. One query."""
+    value = await db.fetch_val(
+        sa.select(days.c.day)
+        .select_from(
+            score_tokens.join(
+                room_playlist_items, room_playlist_items.c.id == score_tokens.c.playlist_item_id
+            ).join(days, days.c.room_id == room_playlist_items.c.room_id)
+        )
+        .where(score_tokens.c.score_id == score_id)
+    )
     return value if isinstance(value, dt.date) else None
 
 

@@ -13,8 +13,6 @@ from core.daily_challenge import rotation, stats
 from core.daily_challenge import store as dc_db
 from core.hooks import hookimpl
 from core.jobs import Job, current_tick
-from core.rooms import store as rooms_db
-from core.scores.store import score_tokens
 from core.services import services
 from core.users import profiles
 
@@ -89,19 +87,7 @@ async def score_processed(app: Starlette, score: dict[str, Any]) -> None:
     if not score.get("passed") or int(score.get("total_score") or 0) <= 0:
         return
     db = services(app).db
-    item_id = await db.fetch_val(
-        score_tokens.select()
-        .with_only_columns(score_tokens.c.playlist_item_id)
-        .where(score_tokens.c.score_id == int(score["id"]))
-    )
-    if item_id is None:
-        return
-    room_id = await db.fetch_val(
-        rooms_db.room_playlist_items.select()
-        .with_only_columns(rooms_db.room_playlist_items.c.room_id)
-        .where(rooms_db.room_playlist_items.c.id == int(item_id))
-    )
-    day = await dc_db.day_of_room(db, int(room_id)) if room_id is not None else None
+    day = await dc_db.day_of_score(db, int(score["id"]))
     if day is None:
         return
     if await stats.record_play(db, int(score["user_id"]), day):
