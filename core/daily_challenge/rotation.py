@@ -27,7 +27,8 @@ from core.rooms.scores import SUBMIT_GRACE_SECONDS
 from core.services import services
 from core.users import store as users_db
 
-# Published (JSON `{"room_id": id}`) when a day's room is made.
+# Published (JSON `{"room_id": id}`) when a day's room is made, `{"room_id": null}` when a day began
+# without one.
 CHANNEL = "daily-challenge:updated"
 # osu-web ranked and approved.
 RANKED_STATUSES = (1, 2)
@@ -134,7 +135,8 @@ async def rotate(
     return room_id, True
 
 
-async def announce(app: Any, room_id: int) -> None:
+async def announce(app: Any, room_id: int | None) -> None:
+    """Tell every worker's metadata hub connections of the day's room (None: there is none)."""
     await services(app).cache.publish(CHANNEL, orjson.dumps({"room_id": room_id}))
 
 

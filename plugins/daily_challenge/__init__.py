@@ -19,6 +19,7 @@ from core.users import profiles
 # Hourly: the tick at 00:00 UTC makes the day's room; later ticks count the placements of the
 # day before once its late scores are in, and make the room if 00:00 was missed.
 INTERVAL = 3600.0
+DAY = 86400.0
 
 
 def _ruleset(value: Any) -> str | None:
@@ -68,6 +69,9 @@ async def daily_job(app: Any) -> None:
     if made and room_id is not None:
         logger.info("daily challenge room {} made for {}", room_id, rotation.day_of(now))
         await rotation.announce(app, room_id)
+    elif room_id is None and now % DAY < INTERVAL:
+        # The day began without a room: clients showing yesterday's are told there is none.
+        await rotation.announce(app, None)
     await rotation.finalise_due(app, services(app).clock.time())
 
 

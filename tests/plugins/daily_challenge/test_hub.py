@@ -176,3 +176,23 @@ async def test_rotation_reaches_every_server(
             await hub.close()
         for server in servers:
             server.stop()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"daily_challenge": {"random_ruleset": 3}}])
+async def test_a_day_without_a_room_is_announced_as_none(
+    app: Starlette, clock: ManualClock, hub_client: OpenHub
+) -> None:
+    # One pool entry, and no mania map for the random pick once it is used.
+    beatmap = await support.import_map(app, 0)
+    token = await issue_token(app, await create_user(app, "peppy"))
+    await dc_db.add_entry(services(app).db, beatmap.id, 0, [], [])
+    room_id, _ = await make_room(app, clock.time())
+    hub = await hub_client("metadata", token)
+    assert (await hub.callback("DailyChallengeUpdated")).arguments[0].room_id == room_id
+    await advance(app, (clock.time() // DAY + 1) * DAY - clock.time())
+    assert (await hub.callback("DailyChallengeUpdated")).arguments == [None]
+    # Later runs that day stay quiet: the next announcement on the channel (a barrier, as the
+    # channel keeps its order) is the first one heard.
+    await advance(app, 3600)
+    await rotation.announce(app, 12345)
+    assert (await hub.callback("DailyChallengeUpdated")).arguments[0].room_id == 12345
