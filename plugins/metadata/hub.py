@@ -286,7 +286,9 @@ class MetadataHub(Hub):
     @hub_method
     async def BeginWatchingMultiplayerRoom(self, conn: Connection, room_id: int) -> list[Any]:
         if await rooms_db.get_room(self.services.db, room_id) is None:
-            raise HubError(f"Room {room_id} does not exist.", "InvalidOperationException")
+            # As osu-server-spectator answers a room it knows nothing of: no statistics (not an
+            # error), and nothing to watch.
+            return []
         await self.add_to_group(conn, room_group(room_id))
         return await rooms.item_stats(self.app, room_id)
 
