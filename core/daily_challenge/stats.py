@@ -8,6 +8,8 @@ is over:
   daily streak goes on if the last play was the day before (else starts again at 1), the weekly
   streak (weeks from Monday) goes on if the last play was the week before, stays within a week,
   and starts again at 1 after a gap. Further plays the same day change nothing.
+  (osu-web counts a week only when the previous week was played, so after a missed week its
+  weekly streak stays 0; here the week played starts a new streak at 1.)
 - Placements: with the day's best scores by total descending and `n` of them, a score at or
   above the total at index `int(n * 0.1)` is a top 10% placement, else at or above the one at
   `int(n * 0.5)` a top 50% placement (osu-web's thresholds).
