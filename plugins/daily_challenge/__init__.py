@@ -100,6 +100,6 @@ async def score_processed(app: Starlette, score: dict[str, Any]) -> None:
 
 @hookimpl
 def commands(cli: Any) -> None:
-    from plugins.daily_challenge.commands import add_commands
+    from plugins.daily_challenge.cli import add_commands
 
     add_commands(cli)

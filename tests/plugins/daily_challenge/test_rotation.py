@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from argparse import Namespace
 
+import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
@@ -17,7 +19,7 @@ from core.daily_challenge import store as dc_db
 from core.rooms import store as rooms_db
 from core.services import services
 from core.testing import advance
-from plugins.daily_challenge import make_room
+from plugins.daily_challenge import cli, make_room
 from tests.conftest import create_user, run_cli
 from tests.scores import support
 
@@ -84,7 +86,7 @@ async def test_pool_order_then_random_ranked_once_per_day(
 
 
 async def test_pool_cli_adds_lists_removes_and_refuses_bad_entries(
-    app: Starlette, settings: Settings
+    app: Starlette, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     beatmap = await support.import_map(app, 0)
     await create_user(app, "host")
@@ -97,16 +99,19 @@ async def test_pool_cli_adds_lists_removes_and_refuses_bad_entries(
 
     db = services(app).db
     before = await dc_db.entries(db, include_used=True)
-    for args, message in (
-        (("999999",), "does not exist"),
-        ((str(beatmap.id), "--required", "ZZ"), "Invalid mods"),
-        ((str(beatmap.id), "--allowed", "[1, 2"), "not valid JSON"),
-        ((str(beatmap.id), "--required", "DT", "--allowed", "HT"), "Invalid mods"),
-        ((str(beatmap.id), "--ruleset", "7"), "unsupported ruleset"),
+    # Through the command once; the other refusals through the same function in process.
+    refused = run_cli(settings, "daily-challenge", "pool", "add", "999999")
+    assert refused.returncode == 1 and "does not exist" in refused.stderr, refused.stderr
+    for required, allowed, ruleset, message in (
+        ("ZZ", "", None, "Invalid mods"),
+        ("", "[1, 2", None, "not valid JSON"),
+        ("", '{"acronym": "HD"}', None, "must be a JSON array"),
+        ("DT", "HT", None, "Invalid mods"),
+        ("", "", 7, "unsupported ruleset"),
     ):
-        refused = run_cli(settings, "daily-challenge", "pool", "add", *args)
-        assert refused.returncode == 1, (args, refused.stdout)
-        assert message in refused.stderr, (args, refused.stderr)
+        args = Namespace(beatmap_id=beatmap.id, required=required, allowed=allowed, ruleset=ruleset)
+        assert await cli._add(app, args) == 1, args
+        assert message in capsys.readouterr().err, args
     assert await dc_db.entries(db, include_used=True) == before
 
     # `rotate` makes today's room from it (or finds the one the job made).

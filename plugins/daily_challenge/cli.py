@@ -56,7 +56,7 @@ def parse_mods(value: str) -> list[Any]:
     value = value.strip()
     if not value:
         return []
-    if value.startswith("["):
+    if value.startswith(("[", "{")):
         try:
             parsed = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
