@@ -61,6 +61,7 @@ TABLE_MODULES = (
     "core.reports.store",
     "core.comments.store",
     "core.moderation.store",
+    "core.daily_challenge.store",
 )
 
 

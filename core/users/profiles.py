@@ -19,6 +19,8 @@ import orjson
 from databases import Database
 
 from core.config import Key, Section, Settings, http_url
+from core.daily_challenge import stats as dc_stats
+from core.daily_challenge import store as dc_db
 from core.db import utcnow
 from core.http import time_offset
 from core.moderation import views as moderation_views
@@ -265,19 +267,13 @@ async def profile(
             "comments_count": 0,
             "current_season_stats": None,
             "current_user_attributes": None if viewer_id is None else {"has_blocked": has_blocked},
-            "daily_challenge_user_stats": {
-                "daily_streak_best": 0,
-                "daily_streak_current": 0,
-                # ossapi requires both timestamps; a user who never played gets the join date.
-                "last_update": time_offset(row["join_date"]),
-                "last_weekly_streak": time_offset(row["join_date"]),
-                "playcount": 0,
-                "top_10p_placements": 0,
-                "top_50p_placements": 0,
-                "user_id": uid,
-                "weekly_streak_best": 0,
-                "weekly_streak_current": 0,
-            },
+            "daily_challenge_user_stats": dc_stats.view(
+                (await dc_db.stats_of(db, [uid])).get(uid),
+                uid,
+                utcnow().date(),
+                # ossapi requires both timestamps: a user who never played gets the join date.
+                never=time_offset(row["join_date"]) or "",
+            ),
             "follower_count": followers,
             "groups": (await moderation_views.groups_of(db, [uid]))[uid],
             "mapping_follower_count": 0,

@@ -1,5 +1,5 @@
 """Metadata hub: online presence (with friends' presence across workers), the beatmap change
-queue, and empty answers for the daily challenge and room statistics (ppy/osu
+queue, the daily challenge room (`DailyChallengeUpdated`) and room score statistics (ppy/osu
 osu.Game/Online/Metadata/IMetadataServer.cs)."""
 
 from __future__ import annotations

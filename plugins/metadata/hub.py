@@ -16,7 +16,15 @@ from loguru import logger
 
 from core.beatmaps import store as beatmaps_db
 from core.config import Key, Section, Settings, positive
-from core.lazer.types import BeatmapUpdates, UserActivity, UserPresence, UserStatus
+from core.daily_challenge import rotation
+from core.lazer.types import (
+    BeatmapUpdates,
+    DailyChallengeInfo,
+    UserActivity,
+    UserPresence,
+    UserStatus,
+)
+from core.rooms import store as rooms_db
 from core.services import services
 from core.signalr import Connection, Hub, HubError, hub_method
 from core.users import store as users_db
@@ -93,6 +101,7 @@ class MetadataHub(Hub):
         self._refresher: asyncio.Task[None] | None = None
         self._room_scores: asyncio.Task[None] | None = None
         self._updates: asyncio.Task[None] | None = None
+        self._daily: asyncio.Task[None] | None = None
         self.config = metadata_settings(services(app).settings)
 
     @property
@@ -114,9 +123,12 @@ class MetadataHub(Hub):
             rooms.relay(self.app, self.host, room_group), name="metadata-room-scores"
         )
         self._updates = asyncio.create_task(self._updates_loop(), name="metadata-beatmap-updates")
+        self._daily = asyncio.create_task(
+            rooms.relay_daily_challenge(self.app, self.host), name="metadata-daily-challenge"
+        )
 
     async def on_shutdown(self) -> None:
-        for task in (self._refresher, self._room_scores, self._updates):
+        for task in (self._refresher, self._room_scores, self._updates, self._daily):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -167,12 +179,20 @@ class MetadataHub(Hub):
     async def on_connected(self, conn: Connection) -> None:
         current = session(conn)
         await self.add_to_group(conn, UPDATES_GROUP)
-        # No daily challenge is hosted (yet): nil tells the client there is none.
-        conn.send("DailyChallengeUpdated", None)
+        conn.send("DailyChallengeUpdated", await self._daily_challenge())
         current.friends = await self._friend_ids(conn.user_id)
         for friend_id in current.friends:
             await self.add_to_group(conn, friends_group(friend_id))
         await self._send_friend_presences(conn, current.friends)
+
+    async def _daily_challenge(self) -> DailyChallengeInfo | None:
+        """Today's room (nil: none, or the daily challenge plugin is off)."""
+        try:
+            room_id = await rotation.current_room(self.app, self.services.clock.time())
+        except Exception as exc:  # the database is away: the client hears of none for now
+            logger.warning("metadata daily challenge look-up failed: {!r}", exc)
+            return None
+        return None if room_id is None else DailyChallengeInfo(room_id=room_id)
 
     async def on_disconnected(self, conn: Connection) -> None:
         current = session(conn)
@@ -265,6 +285,10 @@ class MetadataHub(Hub):
 
     @hub_method
     async def BeginWatchingMultiplayerRoom(self, conn: Connection, room_id: int) -> list[Any]:
+        if await rooms_db.get_room(self.services.db, room_id) is None:
+            # As osu-server-spectator answers a room it knows nothing of: no statistics (not an
+            # error), and nothing to watch.
+            return []
         await self.add_to_group(conn, room_group(room_id))
         return await rooms.item_stats(self.app, room_id)
 

@@ -10,8 +10,13 @@ from typing import Any
 import orjson
 from loguru import logger
 
+from core.daily_challenge import rotation
 from core.lazer import Invocation, encode_frame
-from core.lazer.types import MultiplayerPlaylistItemStats, MultiplayerRoomScoreSetEvent
+from core.lazer.types import (
+    DailyChallengeInfo,
+    MultiplayerPlaylistItemStats,
+    MultiplayerRoomScoreSetEvent,
+)
 from core.rooms import store as rooms_db
 from core.services import services
 
@@ -50,4 +55,24 @@ async def relay(app: Any, host: Any, group_of: Any) -> None:
             raise
         except Exception as exc:
             logger.warning("metadata room score relay lost ({!r}); resubscribing", exc)
+            await asyncio.sleep(1)
+
+
+async def relay_daily_challenge(app: Any, host: Any) -> None:
+    """Run for the worker's lifetime: a new daily challenge room (announced on
+    `core.daily_challenge.rotation.CHANNEL` by whichever worker or command made it) ->
+    `DailyChallengeUpdated` to every connection of this worker."""
+    while True:
+        try:
+            async with services(app).cache.subscribe(rotation.CHANNEL) as subscription:
+                async for _, data in subscription:
+                    room_id = orjson.loads(data).get("room_id")
+                    info = None if room_id is None else DailyChallengeInfo(room_id=int(room_id))
+                    frame = encode_frame(Invocation("DailyChallengeUpdated", [info]))
+                    for conn in list(host.connections.values()):
+                        conn.send_frame(frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("metadata daily challenge relay lost ({!r}); resubscribing", exc)
             await asyncio.sleep(1)
