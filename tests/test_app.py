@@ -25,7 +25,7 @@ from core.db import DatabaseUnavailable
 from core.hooks import hookimpl
 from core.jobs import Job
 from core.services import services
-from core.testing import advance
+from core.testing import advance, settle
 
 from .conftest import RedisProcess, create_user, issue_token, make_settings, running
 
@@ -234,6 +234,8 @@ def logged() -> Iterator[list[Logged]]:
 async def failing(settings: Settings) -> AsyncIterator[Starlette]:
     app = create_app(settings, [Failing()])
     async with running(app):
+        # The jobs' start-up runs (and what they log) are over before the test's requests.
+        await settle(app)
         yield app
 
 

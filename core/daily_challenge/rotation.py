@@ -88,7 +88,7 @@ async def rotate(
     else:
         picked = await random_ranked(db, ruleset_id)
         if picked is None:
-            logger.warning("daily challenge {}: empty pool and no ranked map; no room", day)
+            logger.info("daily challenge {}: empty pool and no ranked map; no room", day)
             return None, False
         beatmap_id, ruleset = int(picked[0]), int(picked[1])
         required, allowed = [], []
