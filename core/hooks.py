@@ -314,7 +314,8 @@ def user_logged_in(
     verification: str | None,
     request: Request,
 ) -> MaybeAwaitable[None]:
-    """A password sign-in succeeded and its token was made (`token_id`, the JWT's `jti`).
+    """A password sign-in succeeded and its token was made (`token_id`, the JWT's `jti`; empty
+    for a sign-in to the web site, which makes no API token).
 
     Kind: event. May return an awaitable; the host awaits it.
 

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
+from loguru import logger
 
 from core import hooks
 from core.config import ConfigError, Key, Section, Settings, check_sections, did_you_mean
@@ -269,6 +270,21 @@ async def resolve(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+async def fire(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> None:
+    """Call the event hook `name` and await what each implementation returned. One that raises
+    is logged: an event must not fail the action it reports."""
+    try:
+        results = getattr(pm.hook, name)(**kwargs)
+    except Exception:
+        logger.exception("{} hook failed", name)
+        return
+    for result in results:
+        try:
+            await resolve(result)
+        except Exception:
+            logger.exception("{} hook failed", name)
 
 
 def collect(results: Iterable[list[Any] | None]) -> list[Any]:

@@ -28,7 +28,7 @@ from core.config import Key, Section, Settings, positive, rate_limit
 from core.db import utcnow
 from core.hooks import Performance
 from core.http import ApiError, unprocessable
-from core.plugins import performance_calculator
+from core.plugins import fire, performance_calculator
 from core.plugins import resolve as resolve_hook
 from core.scores import leaderboard, scoring
 from core.scores import store as scores_db
@@ -470,16 +470,7 @@ async def _after(app: Starlette, score: Mapping[str, Any]) -> None:
             "leaderboard invalidation",
             leaderboard.changed(svc.cache, int(score["beatmap_id"]), ruleset_id),
         )
-    try:
-        results = svc.plugins.hook.score_processed(app=app, score=dict(score))
-    except Exception:
-        logger.exception("score_processed hook failed")
-        return
-    for result in results:
-        try:
-            await resolve_hook(result)
-        except Exception:
-            logger.exception("score_processed hook failed")
+    await fire(svc.plugins, "score_processed", app=app, score=dict(score))
 
 
 async def _best_effort(what: str, step: Awaitable[None]) -> None:

@@ -10,7 +10,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from loguru import logger
 from starlette.requests import Request
 
 from core.auth import (
@@ -30,7 +29,7 @@ from core.auth import store as oauth_db
 from core.config import Key, Section, Settings
 from core.db import utcnow
 from core.http import Params
-from core.plugins import resolve
+from core.plugins import fire, resolve
 from core.ratelimit import client_address
 from core.services import Services, services
 from core.users import store as users_db
@@ -278,17 +277,15 @@ async def password_grant(request: Request, p: Params, client: dict[str, Any]) ->
         refresh=True,
         verification=verification,
     )
-    for result in hooks.user_logged_in(
+    await fire(
+        svc.plugins,
+        "user_logged_in",
         app=request.app,
         user=user,
         token_id=jti,
         verification=verification,
         request=request,
-    ):
-        try:
-            await resolve(result)
-        except Exception:
-            logger.exception("user_logged_in hook failed")
+    )
     return body
 
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from core.auth import auth_settings, hash_password, revoke_user_tokens, signin
 from core.geoip import country_of
 from core.http import ApiError, Params, params
-from core.plugins import resolve
+from core.plugins import fire, resolve
 from core.ratelimit import client_address, throttle
 from core.services import services
 from core.users import accounts
@@ -178,8 +178,25 @@ async def login_submit(request: Request) -> Response:
                 {"errors": {}, "next": _text(p, "next", 200)},
                 form=True,
             )
-    await sessions.sign_in(request, int(user["id"]), lifetime(request))
+    await signed_in_with_password(request, user)
     return redirect(request, _next(p, int(user["id"])))
+
+
+async def signed_in_with_password(request: Request, user: dict[str, Any]) -> None:
+    """The session starts, and the sign-in is announced as the API's is (the login history of
+    account_security keeps it); the web makes no API token, so `token_id` is empty."""
+    svc = services(request)
+    await sessions.sign_in(request, int(user["id"]), lifetime(request))
+    await users_db.touch_last_visit(svc.db, int(user["id"]))
+    await fire(
+        svc.plugins,
+        "user_logged_in",
+        app=request.app,
+        user=user,
+        token_id="",
+        verification=None,
+        request=request,
+    )
 
 
 def _next(p: Params, user_id: int) -> str:
@@ -210,7 +227,10 @@ async def login_verify(request: Request) -> Response:
     if days:
         device = security.security.device_hash(request)
         await security.store.trust_device(svc.db, user_id, device, days * 86400)
-    await sessions.sign_in(request, user_id, lifetime(request))
+    user = await users_db.get_user(svc.db, user_id)
+    if user is None:
+        return redirect(request, "/login")
+    await signed_in_with_password(request, dict(user))
     return redirect(request, _next(p, user_id))
 
 

@@ -265,3 +265,18 @@ async def test_a_ban_signs_the_web_session_out_and_refuses_sign_in(
     assert (await client.get("/settings")).status_code == 303
     refused = await login(client, "banned", "banned password 1")
     assert refused.status_code != 303 and "banned" in refused.text
+
+
+async def test_a_web_sign_in_is_in_the_login_history(
+    app: Starlette, client: httpx.AsyncClient, make_token: Any
+) -> None:
+    uid = await create_user(app, "historian", password="historian password 1")
+    headers = {"User-Agent": "Mozilla/5.0 (test browser)"}
+    client.headers.update(headers)
+    assert (await login(client, "historian", "historian password 1")).status_code == 303
+    token = await make_token(uid)
+    logins = await client.get(
+        "/api/private/me/logins", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert logins.status_code == 200
+    assert [entry["client"] for entry in logins.json()["logins"]] == ["Mozilla/5.0 (test browser)"]
