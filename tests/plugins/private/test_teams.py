@@ -1,0 +1,239 @@
+"""Teams through the private API: the lifecycle, where a team shows (cards, profiles,
+teams/{id}, rankings, type=team boards), and refusals that change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from starlette.applications import Starlette
+
+from core.services import services
+from core.teams import store as teams_db
+from core.users import user_statistics
+from tests.scores import support
+
+P = "/api/private/teams"
+TEAM = {
+    "name": "Cookie Club",
+    "short_name": "CKC",
+    "flag_url": "https://example.com/flag.png",
+    "colour_primary": "#FF66aa",
+    "description": "we click circles",
+}
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def snapshot(app: Starlette) -> list[list[dict[str, Any]]]:
+    db = services(app).db
+    out = []
+    for table in (teams_db.teams, teams_db.team_members, teams_db.team_requests):
+        rows = await db.fetch_all(sa.select(table).order_by(*table.primary_key.columns))
+        out.append([dict(r._mapping) for r in rows])
+    return out
+
+
+async def players(
+    make_user: Callable[..., Awaitable[int]], make_token: Callable[..., Awaitable[str]], n: int
+) -> tuple[list[int], list[dict[str, str]]]:
+    ids = [await make_user() for _ in range(n)]
+    return ids, [auth(await make_token(i)) for i in ids]
+
+
+async def test_lifecycle_and_where_teams_show(
+    app: Starlette, client: httpx.AsyncClient, make_user: Any, make_token: Any
+) -> None:
+    (lead, b, c, d), (h_lead, h_b, h_c, h_d) = await players(make_user, make_token, 4)
+    r = await client.post(P, json=TEAM, headers=h_lead)
+    assert r.status_code == 201, r.text
+    team = r.json()
+    team_id = team["id"]
+    assert team["colour_primary"] == "#ff66aa" and team["leader_id"] == lead
+
+    # b applies, the leader sees and accepts the application.
+    r = await client.post(f"{P}/{team_id}/applications", headers=h_b)
+    assert r.json() == {"result": "applied"}
+    pending = (await client.get(f"{P}/requests", headers=h_lead)).json()
+    assert [(q["kind"], q["user_id"]) for q in pending] == [("apply", b)]
+    r = await client.post(f"{P}/requests/{pending[0]['id']}/accept", headers=h_lead)
+    assert r.json() == {"team_id": team_id}
+    # c is invited and accepts; d is invited then applies, which joins at once.
+    assert (
+        await client.post(f"{P}/{team_id}/invites", json={"user_id": c}, headers=h_lead)
+    ).json() == {"result": "invited"}
+    invitation = (await client.get(f"{P}/requests", headers=h_c)).json()
+    assert invitation[0]["team"]["short_name"] == "CKC"
+    assert (
+        await client.post(f"{P}/requests/{invitation[0]['id']}/accept", headers=h_c)
+    ).status_code == 200
+    await client.post(f"{P}/{team_id}/invites", json={"user_id": d}, headers=h_lead)
+    assert (await client.post(f"{P}/{team_id}/applications", headers=h_d)).json() == {
+        "result": "joined"
+    }
+    assert await teams_db.member_ids(services(app).db, team_id) == [lead, b, c, d]
+
+    # The team on user cards, profiles and teams/{id}.
+    compact = {
+        "id": team_id,
+        "name": "Cookie Club",
+        "short_name": "CKC",
+        "flag_url": TEAM["flag_url"],
+    }
+    profile = (await client.get(f"/api/v2/users/{b}", headers=h_c)).json()
+    assert profile["team"] == compact
+    cards = (await client.get("/api/v2/users", params={"ids[]": [b, lead]}, headers=h_c)).json()
+    assert all(u["team"] == compact for u in cards["users"])
+    shown = (await client.get(f"/api/v2/teams/{team_id}", headers=h_c)).json()
+    assert shown["leader"]["id"] == lead and [m["id"] for m in shown["members"]] == [lead, b, c, d]
+    assert shown["description"] == "we click circles" and shown["statistics"] == []
+
+    # Transfer, the old leader leaves, the new one kicks, edits, disbands.
+    r = await client.post(f"{P}/{team_id}/leader", json={"user_id": b}, headers=h_lead)
+    assert r.json()["leader_id"] == b
+    assert (await client.post(f"{P}/{team_id}/leave", headers=h_lead)).status_code == 204
+    assert (await client.get(f"/api/v2/users/{lead}", headers=h_c)).json()["team"] is None
+    assert (await client.delete(f"{P}/{team_id}/members/{c}", headers=h_b)).status_code == 204
+    r = await client.patch(f"{P}/{team_id}", json={"name": "Circle Club"}, headers=h_b)
+    assert r.json()["name"] == "Circle Club" and r.json()["short_name"] == "CKC"
+    assert (await client.get(f"/api/v2/users/{d}", headers=h_c)).json()["team"][
+        "name"
+    ] == "Circle Club"
+    assert (await client.delete(f"{P}/{team_id}", headers=h_b)).status_code == 204
+    assert (await client.get(f"/api/v2/users/{b}", headers=h_c)).json()["team"] is None
+    assert (await client.get(f"/api/v2/teams/{team_id}", headers=h_c)).status_code == 404
+    assert await snapshot(app) == [[], [], []]
+
+
+async def test_refusals_change_nothing(
+    app: Starlette, client: httpx.AsyncClient, make_user: Any, make_token: Any
+) -> None:
+    (lead, member, other, outsider), (h_lead, h_member, h_other, h_out) = await players(
+        make_user, make_token, 4
+    )
+    team_id = (await client.post(P, json=TEAM, headers=h_lead)).json()["id"]
+    await client.post(f"{P}/{team_id}/invites", json={"user_id": member}, headers=h_lead)
+    invite = (await client.get(f"{P}/requests", headers=h_member)).json()[0]["id"]
+    await client.post(f"{P}/requests/{invite}/accept", headers=h_member)
+    other_team = (
+        await client.post(P, json={"name": "Other", "short_name": "OTH"}, headers=h_other)
+    ).json()["id"]
+    await client.post(f"{P}/{other_team}/applications", headers=h_out)
+    application = (await client.get(f"{P}/requests", headers=h_out)).json()[0]["id"]
+    before = await snapshot(app)
+
+    refusals: list[tuple[str, str, dict[str, Any] | None, dict[str, str], int]] = [
+        # Wrong types, missing fields, bad values.
+        ("POST", P, {"name": 5, "short_name": "X"}, h_out, 422),
+        ("POST", P, {"name": ["a"], "short_name": "X"}, h_out, 422),
+        ("POST", P, {"short_name": "X"}, h_out, 422),
+        ("POST", P, {"name": "x" * 51, "short_name": "X"}, h_out, 422),
+        ("POST", P, {"name": "Ok", "short_name": "X", "colour_primary": "red"}, h_out, 422),
+        (
+            "POST",
+            P,
+            {"name": "Ok", "short_name": "X", "flag_url": "javascript:alert(1)"},
+            h_out,
+            422,
+        ),
+        (
+            "POST",
+            P,
+            {"name": "Ok", "short_name": "X", "flag_url": "https://e.com/" + "a" * 300},
+            h_out,
+            422,
+        ),
+        ("POST", P, {"name": "Bad\x00name", "short_name": "X"}, h_out, 422),
+        # Taken names (case-insensitive); a member creating a second team.
+        ("POST", P, {"name": "cookie club", "short_name": "NEW"}, h_out, 422),
+        ("POST", P, {"name": "Fresh", "short_name": "ckc"}, h_out, 422),
+        ("POST", P, {"name": "Fresh", "short_name": "FRS"}, h_member, 409),
+        # Huge and bad ids.
+        ("POST", f"{P}/99999999999999999999999/applications", None, h_out, 404),
+        ("POST", f"{P}/9223372036854775807/applications", None, h_out, 404),
+        ("POST", f"{P}/{team_id}/invites", {"user_id": 2**70}, h_lead, 422),
+        ("POST", f"{P}/{team_id}/invites", {"user_id": "abc"}, h_lead, 422),
+        ("POST", f"{P}/{team_id}/invites", {}, h_lead, 422),
+        ("POST", f"{P}/{team_id}/invites", {"user_id": 9_000_000_000}, h_lead, 404),
+        ("POST", f"{P}/requests/99999999999999999999/accept", None, h_out, 404),
+        # Not the leader.
+        ("DELETE", f"{P}/{team_id}/members/{lead}", None, h_member, 403),
+        ("POST", f"{P}/{team_id}/invites", {"user_id": outsider}, h_member, 403),
+        ("POST", f"{P}/{team_id}/leader", {"user_id": member}, h_member, 403),
+        ("PATCH", f"{P}/{team_id}", {"name": "Mine"}, h_member, 403),
+        ("DELETE", f"{P}/{team_id}", None, h_member, 403),
+        # Another team's members and requests.
+        ("DELETE", f"{P}/{team_id}/members/{other}", None, h_lead, 404),
+        ("POST", f"{P}/{team_id}/leader", {"user_id": other}, h_lead, 422),
+        ("POST", f"{P}/requests/{application}/accept", None, h_lead, 404),
+        ("DELETE", f"{P}/requests/{application}", None, h_lead, 404),
+        # Joining two teams; the leader leaving or kicking themselves.
+        ("POST", f"{P}/{other_team}/applications", None, h_member, 409),
+        ("POST", f"{P}/{other_team}/invites", {"user_id": member}, h_other, 409),
+        ("POST", f"{P}/{team_id}/leave", None, h_lead, 422),
+        ("POST", f"{P}/{other_team}/leave", None, h_member, 404),
+        ("DELETE", f"{P}/{team_id}/members/{lead}", None, h_lead, 422),
+        # No token.
+        ("POST", P, {"name": "Anon", "short_name": "ANO"}, {}, 401),
+    ]
+    for method, url, body, headers, status in refusals:
+        r = await client.request(method, url, json=body, headers=headers)
+        assert r.status_code == status, (method, url, body, r.status_code, r.text)
+        assert "error" in r.json() or status == 401, r.text
+    assert await snapshot(app) == before
+    assert (await client.get("/api/v2/teams/abc", headers=h_out)).status_code == 404
+    assert (await client.get(f"/api/v2/teams/{2**64}", headers=h_out)).status_code == 404
+
+    # The leader inviting a player who applied lets them in at once.
+    await client.post(f"{P}/{other_team}/invites", json={"user_id": outsider}, headers=h_other)
+    assert await teams_db.team_of(services(app).db, outsider) == other_team
+
+
+async def test_rankings_statistics_and_team_boards(
+    app: Starlette, client: httpx.AsyncClient, make_user: Any, make_token: Any
+) -> None:
+    (a, b, c, solo), heads = await players(make_user, make_token, 4)
+    db = services(app).db
+    first = (await client.post(P, json=TEAM, headers=heads[0])).json()["id"]
+    second = (
+        await client.post(P, json={"name": "Two", "short_name": "TWO"}, headers=heads[2])
+    ).json()["id"]
+    await client.post(f"{P}/{first}/invites", json={"user_id": b}, headers=heads[0])
+    await client.post(f"{P}/{first}/applications", headers=heads[1])
+    beatmap = await support.import_map(app, 0)
+    for token in heads:
+        r = await support.submit(client, token["Authorization"][7:], beatmap, support.body(beatmap))
+        assert r.status_code == 200, r.text
+    # Distinct pp so the order is known: first team a+b, second team c; solo is in no team.
+    for uid, pp in ((a, 100.0), (b, 50.5), (c, 120.0), (solo, 500.0)):
+        await db.execute(
+            sa.update(user_statistics.user_statistics)
+            .where(user_statistics.user_statistics.c.user_id == uid)
+            .values(pp=pp)
+        )
+    ranking = (await client.get("/api/v2/rankings/osu/team", headers=heads[3])).json()
+    assert ranking["total"] == 2 and ranking["cursor"] is None
+    assert [(e["team"]["id"], e["performance"], e["member_count"]) for e in ranking["ranking"]] == [
+        (first, 150, 2),
+        (second, 120, 1),
+    ]
+    assert ranking["ranking"][0]["team_id"] == first and ranking["ranking"][0]["ruleset_id"] == 0
+    assert ranking["ranking"][0]["play_count"] == 2
+    assert (await client.get("/api/v2/rankings/taiko/team", headers=heads[3])).json()["total"] == 0
+
+    shown = (await client.get(f"/api/v2/teams/{first}", headers=heads[3])).json()
+    assert [(s["ruleset_id"], s["rank"], s["member_count"]) for s in shown["statistics"]] == [
+        (0, 1, 2)
+    ]
+
+    board = f"/api/v2/beatmaps/{beatmap.id}/scores"
+    mine = (await client.get(board, params={"type": "team"}, headers=heads[0])).json()
+    assert sorted(s["user_id"] for s in mine["scores"]) == [a, b]
+    theirs = (await client.get(board, params={"type": "team"}, headers=heads[2])).json()
+    assert [s["user_id"] for s in theirs["scores"]] == [c]
+    alone = (await client.get(board, params={"type": "team"}, headers=heads[3])).json()
+    assert alone["scores"] == []
