@@ -237,3 +237,54 @@ async def test_rankings_statistics_and_team_boards(
     assert [s["user_id"] for s in theirs["scores"]] == [c]
     alone = (await client.get(board, params={"type": "team"}, headers=heads[3])).json()
     assert alone["scores"] == []
+
+
+async def test_cli(app: Starlette, settings: Any, make_user: Any, capsys: Any) -> None:
+    """One command through `hitcircle` (the wiring); the others in process (subprocesses are
+    seconds each)."""
+    import importlib
+    from argparse import Namespace
+
+    commands = importlib.import_module("plugins.private.commands")
+    from tests.plugins.private.test_commands import hitcircle
+
+    lead, other = await make_user("cli leader"), await make_user("cli other")
+    r = hitcircle(
+        settings, "teams", "create", "Cli Team", "CLI", "--leader", "cli leader",
+        "--colour", "#00ff00", "--flag-url", "https://e.com/f.png",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    team_id = int(r.stdout)
+
+    async def run(command: Any, **args: Any) -> tuple[int, str, str]:
+        code = await command(app, Namespace(**args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    new = {"flag_url": None, "colour": None, "description": None}
+    code, _, err = await run(
+        commands._team_create, name="Two", short_name="TW", leader=str(lead), **new
+    )
+    assert code == 1 and "already in a team" in err
+    code, _, err = await run(
+        commands._team_create, name="Two", short_name="TW", leader="nobody", **new
+    )
+    assert code == 1 and "no user" in err
+    bad = new | {"colour": "green"}
+    code, _, err = await run(
+        commands._team_create, name="Two", short_name="TW", leader=str(other), **bad
+    )
+    assert code == 1 and "colour" in err
+    assert (await run(commands._team_add, team=team_id, user="cli other"))[0] == 0
+    code, _, err = await run(commands._team_add, team=team_id, user="cli other")
+    assert code == 1 and "already in a team" in err
+    code, out, _ = await run(commands._team_list)
+    assert out.split("\t") == [str(team_id), "[CLI]", "Cli Team", f"leader {lead}", "2 members\n"]
+    code, _, err = await run(commands._team_remove, team=team_id, user=str(lead))
+    assert code == 1 and "leader" in err
+    assert (await run(commands._team_remove, team=team_id, user="cli other"))[0] == 0
+    assert await teams_db.member_ids(services(app).db, team_id) == [lead]
+    assert (await run(commands._team_disband, team=team_id))[0] == 0
+    code, _, err = await run(commands._team_disband, team=team_id)
+    assert code == 1 and "not found" in err
+    assert await snapshot(app) == [[], [], []]
