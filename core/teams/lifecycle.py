@@ -118,11 +118,21 @@ async def _led(svc: Services, actor_id: int, team_id: int) -> Mapping[str, Any]:
 
 
 async def _user_exists(svc: Services, user_id: int) -> None:
+    """A player who can be in a team: restricted and deleted accounts are "not found"."""
     from core.users import store as users_db
 
     row = await users_db.get_user(svc.db, user_id)
-    if row is None or row["is_deleted"]:
+    if row is None or row["is_deleted"] or row["restricted"]:
         raise TeamRefused(404, "user not found", "user_id")
+
+
+async def _may_join(svc: Services, user_id: int) -> None:
+    """The acting player may found or join a team: not while restricted (osu-web TeamPolicy)."""
+    from core.users import store as users_db
+
+    row = await users_db.get_user(svc.db, user_id)
+    if row is None or row["is_deleted"] or row["restricted"]:
+        raise TeamRefused(403, "restricted players cannot found or join teams")
 
 
 async def _names_free(svc: Services, name: str, short_name: str, except_team: int = 0) -> None:
@@ -133,7 +143,7 @@ async def _names_free(svc: Services, name: str, short_name: str, except_team: in
 
 async def create(svc: Services, leader_id: int, fields: Mapping[str, Any]) -> int:
     values = clean_fields(fields, partial=False)
-    await _user_exists(svc, leader_id)
+    await _may_join(svc, leader_id)
     if await store.team_of(svc.db, leader_id) is not None:
         raise TeamRefused(409, "you are already in a team")
     await _names_free(svc, values["name"], values["short_name"])
@@ -189,6 +199,7 @@ async def invite(svc: Services, actor_id: int, team_id: int, user_id: int) -> st
 async def apply(svc: Services, user_id: int, team_id: int) -> str:
     """A player asks to join: "applied", or "joined" when the team had invited them."""
     await _team(svc, team_id)
+    await _may_join(svc, user_id)
     if await store.team_of(svc.db, user_id) is not None:
         raise TeamRefused(409, "you are already in a team")
     pending = await store.find_request(svc.db, team_id, user_id)
@@ -219,6 +230,7 @@ async def _own_request(svc: Services, actor_id: int, request_id: int) -> Mapping
 async def accept(svc: Services, actor_id: int, request_id: int) -> int:
     """Accept an invitation (the invited player) or application (the leader); the team id."""
     row = await _own_request(svc, actor_id, request_id)
+    await _may_join(svc, int(row["user_id"]))
     await _join(svc, int(row["team_id"]), int(row["user_id"]))
     return int(row["team_id"])
 

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 
 from core.services import services
 from core.teams import store as teams_db
+from core.users import store as users_db
 from core.users import user_statistics
 from tests.scores import support
 
@@ -124,6 +125,9 @@ async def test_refusals_change_nothing(
     ).json()["id"]
     await client.post(f"{P}/{other_team}/applications", headers=h_out)
     application = (await client.get(f"{P}/requests", headers=h_out)).json()[0]["id"]
+    shady = await make_user()
+    h_shady = auth(await make_token(shady))
+    await users_db.update_user(services(app).db, shady, restricted=True)
     before = await snapshot(app)
 
     refusals: list[tuple[str, str, dict[str, Any] | None, dict[str, str], int]] = [
@@ -177,6 +181,10 @@ async def test_refusals_change_nothing(
         ("POST", f"{P}/{team_id}/leave", None, h_lead, 422),
         ("POST", f"{P}/{other_team}/leave", None, h_member, 404),
         ("DELETE", f"{P}/{team_id}/members/{lead}", None, h_lead, 422),
+        # Restricted players neither found, join nor get invited.
+        ("POST", P, {"name": "Shady", "short_name": "SHD"}, h_shady, 403),
+        ("POST", f"{P}/{team_id}/applications", None, h_shady, 403),
+        ("POST", f"{P}/{team_id}/invites", {"user_id": shady}, h_lead, 404),
         # No token.
         ("POST", P, {"name": "Anon", "short_name": "ANO"}, {}, 401),
     ]
