@@ -296,3 +296,31 @@ async def test_cli(app: Starlette, settings: Any, make_user: Any, capsys: Any) -
     code, _, err = await run(commands._team_disband, team=team_id)
     assert code == 1 and "not found" in err
     assert await snapshot(app) == [[], [], []]
+
+
+async def test_two_invitations_accepted_at_once_join_one_team(
+    app: Starlette, client: httpx.AsyncClient, make_user: Any, make_token: Any
+) -> None:
+    import asyncio
+
+    (_, _, player), (h_one, h_two, h_player) = await players(make_user, make_token, 3)
+    first = (await client.post(P, json={"name": "One", "short_name": "ONE"}, headers=h_one)).json()
+    second = (await client.post(P, json={"name": "Two", "short_name": "TWO"}, headers=h_two)).json()
+    for team, headers in ((first, h_one), (second, h_two)):
+        r = await client.post(
+            f"{P}/{team['id']}/invites", json={"user_id": player}, headers=headers
+        )
+        assert r.json() == {"result": "invited"}
+    ids = [q["id"] for q in (await client.get(f"{P}/requests", headers=h_player)).json()]
+    assert len(ids) == 2
+    answers = await asyncio.gather(
+        *(client.post(f"{P}/requests/{i}/accept", headers=h_player) for i in ids)
+    )
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses[0] == 200 and statuses[1] in (404, 409), [r.text for r in answers]
+    joined = next(r.json()["team_id"] for r in answers if r.status_code == 200)
+    db = services(app).db
+    assert await teams_db.team_of(db, player) == joined
+    sizes = [len(await teams_db.member_ids(db, t["id"])) for t in (first, second)]
+    assert sorted(sizes) == [1, 2]
+    assert (await client.get(f"{P}/requests", headers=h_player)).json() == []
