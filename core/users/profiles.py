@@ -26,6 +26,8 @@ from core.http import time_offset
 from core.moderation import views as moderation_views
 from core.scores.scoring import RULESETS
 from core.services import Services
+from core.teams import store as teams_db
+from core.teams import views as team_views
 from core.users import activity, statistics, user_statistics
 from core.users import store as users_db
 
@@ -186,11 +188,13 @@ async def cards(
     for ruleset in wanted:
         by_ruleset[ruleset] = await statistics.statistics_for(db, ids, ruleset)
     groups = await moderation_views.groups_of(db, ids)
+    teams = await teams_db.teams_of(db, ids)
     result = []
     for row in rows:
         user = user_compact(row, conf) | card_includes(row, conf)
         uid = int(row["id"])
         user["groups"] = groups[uid]
+        user["team"] = team_views.compact(teams[uid]) if uid in teams else None
         if statistics_ruleset is not None:
             user["statistics"] = by_ruleset[statistics_ruleset][uid]
             user["support_level"] = support_level(row, conf)
@@ -229,6 +233,7 @@ async def profile(
     stats = (await statistics.statistics_for(db, [uid], ruleset))[uid]
     previous = await users_db.previous_usernames(db, uid)
     followers = await users_db.follower_count(db, uid)
+    team_row = (await teams_db.teams_of(db, [uid])).get(uid)
     has_blocked = False
     if viewer_id is not None and viewer_id != uid:
         has_blocked = await users_db.relation(db, uid, viewer_id) == users_db.RELATION_BLOCK
@@ -292,7 +297,7 @@ async def profile(
             "scores_recent_count": 0,
             "statistics": statistics.with_rank_includes(stats, ruleset),
             "support_level": support_level(row, conf),
-            "team": None,
+            "team": team_views.compact(team_row) if team_row is not None else None,
             "user_achievements": [],
         }
     )

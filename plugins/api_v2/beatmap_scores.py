@@ -17,6 +17,7 @@ from core.scores import leaderboard as board_cache
 from core.scores import scoring, views
 from core.scores import store as scores_db
 from core.services import services
+from core.teams import store as teams_db
 from core.users import profiles
 from core.users import store as users_db
 from plugins.api_v2._score_common import api_version, find_user, ruleset_id, viewer_id
@@ -69,13 +70,17 @@ async def _filters(request: Request, kind: str) -> tuple[str | None, Sequence[in
 
     `country` and `friend` need a supporter (osu-web BeatmapsController
     assertSupporterOnlyOptions); `team` is open to all and holds the members of the caller's
-    team, and since this server has no teams yet, it is always empty. An unknown type is global.
+    team (empty for a guest or a player in no team). An unknown type is global.
     """
     if kind not in ("country", "friend", "team"):
         return None, None
     user = current_user(request)
     if kind == "team":
-        return None, []
+        if user is None:
+            return None, []
+        db = services(request).db
+        team_id = await teams_db.team_of(db, int(user["id"]))
+        return None, [] if team_id is None else await teams_db.member_ids(db, team_id)
     if user is None or not profiles.is_supporter(user, services(request).settings):
         raise unprocessable(SUPPORTER_ONLY)
     if kind == "country":
@@ -101,7 +106,7 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
     if kind not in ("country", "friend", "team"):
         kind = "global"
     if user_ids is not None and not user_ids:
-        # A board of nobody (a team board without teams): nothing to rank, no own entry.
+        # A board of nobody (a team board of a player in no team): nothing to rank.
         return json({"scores": [], "score_count": 0})
     mods_key = mods_domain.parse_filter(p.list("mods"), scoring.ruleset_name(ruleset))
     db = services(request).db

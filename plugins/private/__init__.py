@@ -1,4 +1,5 @@
-"""Account management under `/api/private`: rename, password change, OAuth applications, API keys.
+"""Account management under `/api/private`: rename, password change, OAuth applications, API keys,
+teams.
 
 Every route needs a lazer-scope (`*`) token of the account itself; another user's application or
 key is "not found", never "forbidden".
@@ -30,6 +31,7 @@ from core.ratelimit import client_address
 from core.services import services
 from core.users import profiles
 from core.users import store as users_db
+from plugins.private.teams import team_routes
 
 PREFIX = "/api/private"
 MAX_CLIENTS = 10
@@ -260,11 +262,13 @@ def routes() -> list[BaseRoute]:
         api_route(f"{PREFIX}/api-keys", list_keys, scope="*"),
         api_route(f"{PREFIX}/api-keys", create_key, methods=["POST"], scope="*"),
         api_route(f"{PREFIX}/api-keys/{{key}}", delete_key, methods=["DELETE"], scope="*"),
+        *team_routes(),
     ]
 
 
 @hookimpl
 def commands(cli: Any) -> None:
-    from plugins.private.commands import add_commands
+    from plugins.private.commands import add_commands, add_team_commands
 
     add_commands(cli)
+    add_team_commands(cli)

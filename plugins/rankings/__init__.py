@@ -20,6 +20,8 @@ from core.http import decode_cursor, encode_cursor, error, json, not_found, para
 from core.jobs import Job
 from core.scores import scoring
 from core.services import services
+from core.teams import store as teams_db
+from core.teams import views as team_views
 from core.users import profiles, user_statistics
 from core.users import store as users_db
 
@@ -52,7 +54,7 @@ async def rankings(request: Request) -> Response:
         raise error(422, "invalid variant")
     db = services(request).db
     if kind == "team":
-        return json({"ranking": [], "total": 0, "cursor": None, "cursor_string": None})
+        return await _team_ranking(request, ruleset_id, page)
     if kind == "country":
         rows, total = await user_statistics.country_ranking(db, ruleset_id, page=page)
         for row in rows:
@@ -114,6 +116,26 @@ async def _ranking_entries(
             entry["user"] = card
         entries.append(entry)
     return entries
+
+
+async def _team_ranking(request: Request, ruleset_id: int, page: int) -> Response:
+    """Teams by the sum of their visible members' pp in the ruleset (osu-web TeamStatistics)."""
+    db = services(request).db
+    rows, total = await teams_db.ranking(
+        db,
+        ruleset_id,
+        limit=user_statistics.RANKING_PAGE,
+        offset=(page - 1) * user_statistics.RANKING_PAGE,
+    )
+    found = await teams_db.get_teams(db, [r["team_id"] for r in rows])
+    ranking = [
+        {"team": team_views.compact(found[r["team_id"]])} | team_views.statistic(r)
+        for r in rows
+        if r["team_id"] in found
+    ]
+    for entry in ranking:
+        del entry["rank"]  # The place in the list is the rank.
+    return _envelope(ranking, min(total, MAX_TOTAL), page)
 
 
 def _envelope(ranking: list[dict[str, Any]], total: int, page: int) -> Response:
