@@ -62,6 +62,7 @@ TABLE_MODULES = (
     "core.comments.store",
     "core.moderation.store",
     "core.daily_challenge.store",
+    "core.medals.store",
 )
 
 
