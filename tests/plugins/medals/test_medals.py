@@ -6,6 +6,7 @@ once, a rule answering unknown ids or raising is logged and ignored."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -268,3 +269,16 @@ async def test_clients_read_user_achievements(
     osu_client = Client(handler, request_wait_time=0)
     ouser = await asyncio.to_thread(osu_client.get_user, user_id)
     assert [a.achievement_id for a in ouser.user_achievements] == [medal]
+
+
+async def test_without_the_medals_plugin_no_official_medal(settings: Settings) -> None:
+    disabled = dataclasses.replace(
+        settings, plugins=dataclasses.replace(settings.plugins, disabled=("medals",))
+    )
+    async with serve(disabled) as (app, client):
+        user_id = await create_user(app)
+        token = await issue_token(app, user_id)
+        beatmap = await rated_map(app, 0, 3.3)
+        body = support.body(beatmap, mods=[{"acronym": "HD"}])
+        assert (await support.submit(client, token, beatmap, body)).status_code == 200
+        assert await achievements(client, token, user_id) == []
