@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from core.beatmaps.sources import BeatmapSource
     from core.config import Section
     from core.jobs import Job
+    from core.medals.awarding import MedalRule
     from core.signalr.hub import Hub
     from core.storage import StorageFactory
 
@@ -246,6 +247,24 @@ def storage_backends() -> dict[str, StorageFactory] | None:
     `.osu` files and beatmap archives). The `[storage] backend` setting picks one factory by name
     when the app (or a CLI command) is built; a name no enabled plugin provides stops start-up.
     The dicts are merged in call order, so on a name clash the plugin called last wins.
+    """
+
+
+@hookspec
+def medal_rules(app: Starlette) -> list[MedalRule] | None:
+    """Rules that award medals (osu-web achievements) for a processed score.
+
+    Kind: collect. Sync: return the rules; a rule may be an `async def`.
+
+    A rule is a callable taking a `core.medals.awarding.MedalContext` (`score`, the stored score
+    row with `mods` decoded; `beatmap`; `stars`, the nomod star rating in the score's ruleset;
+    `statistics`, the user's `user_statistics` row for that ruleset; `held`, the medal ids the
+    user has) and returning an iterable of catalogue medal ids (`core/medals/catalogue.json`) or
+    None. Called after every solo or room submission has committed, and by `hitcircle recalc`
+    for every stored passed score. Ids the user holds are skipped; an id not in the catalogue, or
+    a rule that raises, is logged and ignored. Each medal is stored once per user (concurrent
+    submissions included) and its unlock is pushed to the player's notification websocket.
+    The built-in `medals` plugin holds the official rules.
     """
 
 

@@ -63,6 +63,7 @@ TABLE_MODULES = (
     "core.moderation.store",
     "core.daily_challenge.store",
     "core.teams.store",
+    "core.medals.store",
 )
 
 

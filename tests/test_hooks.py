@@ -567,6 +567,34 @@ async def test_hook_score_processed(settings: Settings) -> None:
     assert row["pp"] == pytest.approx(score["pp"])
 
 
+async def test_hook_medal_rules(settings: Settings) -> None:
+    from core.medals import catalogue
+    from core.medals import store as medals_db
+    from core.medals.awarding import MedalContext
+
+    seen: list[MedalContext] = []
+    perfectionist = catalogue.by_slug()["all-intro-perfect"]["id"]
+
+    async def any_pass(ctx: MedalContext) -> list[int]:
+        seen.append(ctx)
+        return [perfectionist] if ctx.score["passed"] else []
+
+    @hookimpl
+    def medal_rules(app: Starlette) -> list[Callable[..., Any]]:
+        return [any_pass]
+
+    async with serve(settings, plugin("medal_rule", medal_rules)) as (app, client):
+        beatmap, score = await submit_score(app, client)
+        held = await medals_db.held(services(app).db, score["user_id"])
+    [ctx] = seen
+    assert ctx.score["id"] == score["id"] and ctx.score["mods"] == []
+    assert ctx.beatmap is not None and ctx.beatmap["id"] == beatmap.id
+    assert ctx.stars == pytest.approx(float(ctx.beatmap["difficulty_rating"]))
+    assert ctx.statistics is not None and ctx.statistics["play_count"] == 1
+    assert ctx.held == frozenset() and ctx.ruleset == "osu"
+    assert perfectionist in held
+
+
 async def test_hook_user_registered(settings: Settings) -> None:
     registered: list[Mapping[str, Any]] = []
 

@@ -1,4 +1,5 @@
-"""Recompute per-score pp and user statistics from stored scores (`hitcircle recalc`).
+"""Recompute per-score pp and user statistics from stored scores, and award the medals they
+earn that were missed (`hitcircle recalc`).
 
 Each user is one transaction (all their rulesets together) under the same per-user lock
 submissions take: the new pp values are computed first, outside the transaction, then written with
@@ -14,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.beatmaps import store as beatmaps_db
+from core.medals import awarding
 from core.scores import store as scores_db
 from core.scores import submit
 from core.services import services
@@ -67,7 +69,25 @@ async def recalc_user(
                 await scores_db.set_worth(db, score_id, value, ranked)
             for ruleset_id in ruleset_ids:
                 await user_statistics.recompute(db, user_id, ruleset_id)
+    await award_missed(app, user_id, ruleset_ids, beatmap_ids)
     await profiles.invalidate(services(app), user_id)
+
+
+async def award_missed(
+    app: Any, user_id: int, ruleset_ids: Sequence[int], beatmap_ids: Collection[int] | None = None
+) -> int:
+    """Run the medal rules over the user's stored passed scores, oldest first, and store the
+    medals they earn that the user lacks (rules added since, or a failed award). No unlock is
+    pushed: these are not news to a player who is playing now. Returns how many were given."""
+    given = 0
+    for ruleset_id in ruleset_ids:
+        for score in await scores_db.user_scores(services(app).db, user_id, ruleset_id):
+            if not score["passed"]:
+                continue
+            if beatmap_ids is not None and int(score["beatmap_id"]) not in beatmap_ids:
+                continue
+            given += len(await awarding.award_for_score(app, score, notify=False))
+    return given
 
 
 async def recalc(

@@ -452,8 +452,8 @@ async def _store_in_transaction(
 
 async def _after(app: Starlette, score: Mapping[str, Any]) -> None:
     """After the commit, each step on its own and none able to fail the submission:
-    rank_highest, cached profiles, the leaderboard version, the `score_processed` event. A cache
-    that is down leaves stale entries that expire; the score itself is stored."""
+    rank_highest, cached profiles, the leaderboard version, medals, the `score_processed` event.
+    A cache that is down leaves stale entries that expire; the score itself is stored."""
     svc = services(app)
     user_id, ruleset_id = int(score["user_id"]), int(score["ruleset_id"])
 
@@ -470,7 +470,16 @@ async def _after(app: Starlette, score: Mapping[str, Any]) -> None:
             "leaderboard invalidation",
             leaderboard.changed(svc.cache, int(score["beatmap_id"]), ruleset_id),
         )
+    await _best_effort("medals", _medals(app, score))
     await fire(svc.plugins, "score_processed", app=app, score=dict(score))
+
+
+async def _medals(app: Starlette, score: Mapping[str, Any]) -> None:
+    from core.medals import awarding
+
+    if await awarding.award_for_score(app, score):
+        # The profile was invalidated before the medals were stored: again, so they show.
+        await profiles.invalidate(services(app), int(score["user_id"]))
 
 
 async def _best_effort(what: str, step: Awaitable[None]) -> None:

@@ -23,6 +23,7 @@ from core.daily_challenge import stats as dc_stats
 from core.daily_challenge import store as dc_db
 from core.db import utcnow
 from core.http import time_offset
+from core.medals import store as medals_db
 from core.moderation import views as moderation_views
 from core.scores.scoring import RULESETS
 from core.services import Services
@@ -298,7 +299,10 @@ async def profile(
             "statistics": statistics.with_rank_includes(stats, ruleset),
             "support_level": support_level(row, conf),
             "team": team_views.compact(team_row) if team_row is not None else None,
-            "user_achievements": [],
+            "user_achievements": [
+                {"achieved_at": time_offset(m["achieved_at"]), "achievement_id": m["id"]}
+                for m in await medals_db.of_user(db, uid)
+            ],
         }
     )
     user.update(await activity.profile_counts(db, uid))

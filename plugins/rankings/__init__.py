@@ -181,7 +181,9 @@ def jobs() -> list[Job]:
 
 @hookimpl
 def commands(cli: Any) -> None:
-    cmd = cli.add_parser("recalc", help="recompute pp and user statistics from stored scores")
+    cmd = cli.add_parser(
+        "recalc", help="recompute pp and statistics from stored scores, award missed medals"
+    )
     cmd.add_argument("--ruleset", help="osu, taiko, fruits, mania or 0-3 (default: all)")
     cmd.add_argument("--user", type=int, action="append", help="only this user id (repeatable)")
     cmd.add_argument("--no-pp", action="store_true", help="keep stored per-score pp")
