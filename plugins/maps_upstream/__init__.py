@@ -1,7 +1,9 @@
 """Beatmaps from the official osu! API v2 (client credentials), fetched on a lookup miss.
 
 Sets that are not ranked, approved or loved are fetched again once older than `refresh_after`;
-`.osu` files come from `osu_mirrors` (tried in order); downloads redirect to `download_url`.
+`.osu` files come from `osu_mirrors` (tried in order); downloads are fetched from
+`download_mirrors` (in order, failing over on error or timeout, one time budget) or else
+redirect to `download_url`.
 With no credentials configured the source stays silent, so the plugin is harmless when unused.
 Settings: `[beatmaps_upstream]`.
 """
@@ -63,9 +65,18 @@ SECTION = Section(
             check=_urls,
         ),
         Key(
+            "download_mirrors",
+            (),
+            "`.osz` URLs fetched in order on download, failing over on error or timeout, all"
+            " within one `timeout` ({id}: set id, {no_video}: 1 or 0); tried before"
+            " `download_url`.",
+            check=_urls,
+        ),
+        Key(
             "download_url",
             "",
-            "Where downloads redirect ({id}: set id, {no_video}: 1 or 0); empty: no downloads.",
+            "Where downloads redirect ({id}: set id, {no_video}: 1 or 0) when no mirror in"
+            " `download_mirrors` gave the file; empty: no redirect.",
             check=_optional_url,
         ),
     ),
@@ -86,22 +97,28 @@ def settings_sections() -> list[Section]:
 CLIENT_KEY = "beatmaps_upstream"
 
 
+def _make(svc: Any) -> UpstreamClient:
+    config = upstream_settings(svc.settings)
+    return UpstreamClient(
+        config["base_url"],
+        config["client_id"],
+        config["client_secret"],
+        retries=config["retries"],
+        timeout=config["timeout"],
+        clock=svc.clock,
+    )
+
+
 def _client(app: Starlette) -> UpstreamClient | None:
-    svc = services(app)
-
-    def make() -> UpstreamClient:
-        config = upstream_settings(svc.settings)
-        return UpstreamClient(
-            config["base_url"],
-            config["client_id"],
-            config["client_secret"],
-            retries=config["retries"],
-            timeout=config["timeout"],
-            clock=svc.clock,
-        )
-
-    client = svc.extra_or_make(CLIENT_KEY, UpstreamClient, make)
+    client = _plain_client(app)
     return client if client.configured else None
+
+
+def _plain_client(app: Starlette) -> UpstreamClient:
+    """The client even without API credentials: mirrors need none."""
+    svc = services(app)
+    client = svc.extra_or_make(CLIENT_KEY, UpstreamClient, lambda: _make(svc))
+    return client
 
 
 def _time(value: Any) -> dt.datetime | None:
@@ -266,7 +283,18 @@ class UpstreamSource:
     async def download(
         self, app: Starlette, beatmapset: Mapping[str, Any], no_video: bool
     ) -> Download | None:
-        template = upstream_settings(services(app).settings)["download_url"]
+        config = upstream_settings(services(app).settings)
+        mirrors = [
+            url.format(id=beatmapset["id"], no_video=int(no_video))
+            for url in config["download_mirrors"]
+        ]
+        client = _client(app) or _plain_client(app)
+        if mirrors:
+            data = await client.first_file(mirrors)
+            # A mirror's error page is not an archive: only a zip counts as the file.
+            if data and data.startswith(b"PK"):
+                return Download(data=data, filename=f"{beatmapset['id']}.osz")
+        template = config["download_url"]
         if not template:
             return None
         return Download(url=template.format(id=beatmapset["id"], no_video=int(no_video)))

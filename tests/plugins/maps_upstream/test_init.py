@@ -26,8 +26,21 @@ def fake() -> Iterator[FakeUpstream]:
 
 
 @pytest.fixture
-def settings_overrides(fake: FakeUpstream) -> dict[str, dict[str, Any]]:
-    return {"beatmaps_upstream": {**fake.settings(), "timeout": 1.0, "refresh_after": 3600}}
+def mirrors(fake: FakeUpstream, request: pytest.FixtureRequest) -> list[str]:
+    """`download_mirrors` as fake routes (`osz`, `broken`, `hang`); by parametrize, else none."""
+    return [f"{fake.url}/{kind}/{{id}}" for kind in getattr(request, "param", ())]
+
+
+@pytest.fixture
+def settings_overrides(fake: FakeUpstream, mirrors: list[str]) -> dict[str, dict[str, Any]]:
+    return {
+        "beatmaps_upstream": {
+            **fake.settings(),
+            "timeout": 1.0,
+            "refresh_after": 3600,
+            "download_mirrors": mirrors,
+        }
+    }
 
 
 @pytest.fixture
@@ -215,3 +228,50 @@ async def test_lookup_and_set_share_one_budget(
         "GET /api/v2/beatmaps/lookup",
         "GET /api/v2/beatmapsets/800",
     ]
+
+
+@pytest.mark.parametrize("mirrors", [("broken", "osz")], indirect=True)
+async def test_download_fails_over_to_the_next_mirror_on_error(
+    app: Starlette, client: httpx.AsyncClient, fake: FakeUpstream, clock: ManualClock
+) -> None:
+    from tests.conftest import create_user, issue_token
+
+    lazer = await issue_token(app, await create_user(app))
+    fake.add(710, {711: make_osu(beatmap_id=711, set_id=710)})
+    response = await client.get("/api/v2/beatmapsets/710/download", headers=auth(lazer))
+    assert response.status_code == 200, response.text
+    assert response.content == fake.osz(710)
+    tried = [r.split("?")[0] for r in fake.requests if "/osz/" in r or "/broken/" in r]
+    # the broken mirror is retried (`retries`) before the next one is asked
+    assert tried[-1] == "GET /osz/710" and tried[0] == "GET /broken/710"
+
+
+@pytest.mark.parametrize("mirrors", [("hang", "osz")], indirect=True)
+async def test_download_fails_over_on_timeout_within_one_budget(
+    app: Starlette, client: httpx.AsyncClient, fake: FakeUpstream, clock: ManualClock
+) -> None:
+    from tests.conftest import create_user, issue_token
+
+    lazer = await issue_token(app, await create_user(app))
+    fake.add(720, {721: make_osu(beatmap_id=721, set_id=720)})
+    response = asyncio.create_task(
+        client.get("/api/v2/beatmapsets/720/download", headers=auth(lazer))
+    )
+    await fake.held()  # the first mirror hangs
+    clock.advance(0.5)  # its half of the budget passes
+    result = await response
+    assert result.status_code == 200, result.text
+    assert result.content == fake.osz(720)
+
+
+@pytest.mark.parametrize("mirrors", [("broken", "broken")], indirect=True)
+async def test_download_with_every_mirror_down_falls_back_to_the_redirect(
+    app: Starlette, client: httpx.AsyncClient, fake: FakeUpstream, clock: ManualClock
+) -> None:
+    from tests.conftest import create_user, issue_token
+
+    lazer = await issue_token(app, await create_user(app))
+    fake.add(730, {731: make_osu(beatmap_id=731, set_id=730)})
+    response = await client.get("/api/v2/beatmapsets/730/download", headers=auth(lazer))
+    assert response.status_code == 302
+    assert response.headers["location"] == "https://mirror.invalid/d/730?novideo=0"
