@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from loguru import logger
 from starlette.applications import Starlette
 
 from core.beatmaps.sources import Download, FetchedSet
@@ -56,6 +57,17 @@ SECTION = Section(
             check=positive,
         ),
         Key("retries", 3, "Attempts per request on 429/5xx.", min=1),
+        Key(
+            "search",
+            False,
+            "Merge upstream's first page into `beatmapsets/search` (first pages only).",
+        ),
+        Key(
+            "search_timeout",
+            1.0,
+            "Seconds a search may wait for upstream before answering with local sets only.",
+            check=positive,
+        ),
         # So clients cannot hammer upstream with unknown checksums or ids.
         Key("miss_ttl", 300, "Seconds a miss is remembered.", min=1),
         Key(
@@ -266,6 +278,35 @@ class UpstreamSource:
             )
             return None
         return to_rows(data)
+
+    async def search(self, app: Starlette, params: Mapping[str, str]) -> list[FetchedSet]:
+        """Upstream's first page of `beatmapsets/search` for these parameters, within
+        `search_timeout`; nothing unless `search` is on and credentials are set. An answer (or
+        a failure) is remembered for `miss_ttl`, so repeated searches do not ask again."""
+        config = upstream_settings(services(app).settings)
+        client = _client(app)
+        if client is None or not config["search"]:
+            return []
+        cache = services(app).cache
+        key = "bm:up:search:" + hashlib.sha1(orjson.dumps(dict(sorted(params.items())))).hexdigest()
+        if await cache.exists(key):
+            return []
+        await cache.set(key, b"1", ex=config["miss_ttl"])
+        deadline = client.clock.monotonic() + min(config["search_timeout"], config["timeout"])
+        try:
+            data = await client.api("/beatmapsets/search", params, deadline)
+        except UpstreamError as exc:
+            logger.info("upstream search gave up: {}", exc)
+            return []
+        if not isinstance(data, dict) or not isinstance(data.get("beatmapsets"), list):
+            return []
+        found = []
+        for item in data["beatmapsets"]:
+            try:
+                found.append(to_rows(item))
+            except (KeyError, TypeError, ValueError):
+                continue  # one malformed set does not spoil the page
+        return found
 
     async def osu_file(self, app: Starlette, beatmap: Mapping[str, Any]) -> bytes | None:
         client = _client(app)

@@ -267,6 +267,15 @@ class FakeUpstream:
                 return JSONResponse({"error": None}, 404)
             return JSONResponse(data)
 
+        async def search(request: Request) -> Response:
+            if (blocked := await gate(request)) is not None:
+                return blocked
+            if not authorised(request):
+                return JSONResponse({"authentication": "basic"}, 401)
+            q = (request.query_params.get("q") or "").lower()
+            found = [data for data in self.sets.values() if q in str(data["title"]).lower()]
+            return JSONResponse({"beatmapsets": found, "cursor_string": None, "total": len(found)})
+
         async def osu(request: Request) -> Response:
             if (blocked := await gate(request)) is not None:
                 return blocked
@@ -303,6 +312,7 @@ class FakeUpstream:
                 Route("/hang/{id:int}", hang),
                 Route("/oauth/token", token, methods=["POST"]),
                 Route("/api/v2/beatmaps/lookup", lookup),
+                Route("/api/v2/beatmapsets/search", search),
                 Route("/api/v2/beatmapsets/{id:int}", beatmapset),
                 Route("/osu/{id:int}", osu),
             ]
