@@ -187,6 +187,29 @@ async def store(app: Starlette, fetched: FetchedSet) -> None:
     await invalidate(app, set_id, old_ids, old_sums)
 
 
+async def search_sources(app: Starlette, params: Mapping[str, str]) -> int:
+    """Store the sets that sources with a `search` method find for these search parameters.
+
+    Sources are optional here (a `search(app, params) -> list[FetchedSet]` method; each bounds
+    its own time). Sets already stored are left alone (refreshing them is `_refresh_if_stale`'s
+    job), so the local search that follows sees each set once and its keyset cursor is stable.
+    Returns how many sets were added.
+    """
+    added = 0
+    for source in ordered_sources(app):
+        finder = getattr(source, "search", None)
+        if finder is None:
+            continue
+        found = await _ask(finder(app, params), source)
+        for fetched in found or []:
+            set_id = fetched.beatmapset["id"]
+            if await beatmaps_db.beatmapset_by_id(services(app).db, set_id) is not None:
+                continue
+            await store(app, fetched)
+            added += 1
+    return added
+
+
 # --- files ---------------------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -44,11 +46,27 @@ async def lookup(request: Request) -> Response:
     return json(await responses.beatmapset(request.app, viewer(request), row))
 
 
+# The search parameters a source is told (osu-web's names); the rest stay local.
+_FORWARDED = ("q", "query", "m", "s", "sort", "g", "l", "nsfw", "e", "c", "r")
+
+
+def _forwarded(p: Any) -> dict[str, str]:
+    out = {}
+    for name in _FORWARDED:
+        value = p.get(name)
+        if isinstance(value, (str, int, float, bool)) and str(value) != "":
+            out[name] = str(value)[:200]
+    return out
+
+
 async def search_sets(request: Request) -> Response:
     p = await params(request)
     has_text = bool(p.get("q") or p.get("query"))
     query = search.query_from_params(p, has_text)
     who = viewer(request)
+    if query.cursor is None:
+        # First page only: later pages page through what is stored, so the cursor is stable.
+        await resolve.search_sources(request.app, _forwarded(p))
     rows, total, cursor = await search.run(services(request).db, query, who.user_id)
     body = {
         "beatmapsets": await responses.search_sets(request.app, who, rows),

@@ -1,7 +1,9 @@
 """Beatmaps from the official osu! API v2 (client credentials), fetched on a lookup miss.
 
 Sets that are not ranked, approved or loved are fetched again once older than `refresh_after`;
-`.osu` files come from `osu_mirrors` (tried in order); downloads redirect to `download_url`.
+`.osu` files come from `osu_mirrors` (tried in order); downloads are fetched from
+`download_mirrors` (in order, failing over on error or timeout, one time budget) or else
+redirect to `download_url`.
 With no credentials configured the source stays silent, so the plugin is harmless when unused.
 Settings: `[beatmaps_upstream]`.
 """
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from loguru import logger
 from starlette.applications import Starlette
 
 from core.beatmaps.sources import Download, FetchedSet
@@ -54,6 +57,17 @@ SECTION = Section(
             check=positive,
         ),
         Key("retries", 3, "Attempts per request on 429/5xx.", min=1),
+        Key(
+            "search",
+            False,
+            "Merge upstream's first page into `beatmapsets/search` (first pages only).",
+        ),
+        Key(
+            "search_timeout",
+            1.0,
+            "Seconds a search may wait for upstream before answering with local sets only.",
+            check=positive,
+        ),
         # So clients cannot hammer upstream with unknown checksums or ids.
         Key("miss_ttl", 300, "Seconds a miss is remembered.", min=1),
         Key(
@@ -63,9 +77,18 @@ SECTION = Section(
             check=_urls,
         ),
         Key(
+            "download_mirrors",
+            (),
+            "`.osz` URLs fetched in order on download, failing over on error or timeout, all"
+            " within one `timeout` ({id}: set id, {no_video}: 1 or 0); tried before"
+            " `download_url`.",
+            check=_urls,
+        ),
+        Key(
             "download_url",
             "",
-            "Where downloads redirect ({id}: set id, {no_video}: 1 or 0); empty: no downloads.",
+            "Where downloads redirect ({id}: set id, {no_video}: 1 or 0) when no mirror in"
+            " `download_mirrors` gave the file; empty: no redirect.",
             check=_optional_url,
         ),
     ),
@@ -86,22 +109,28 @@ def settings_sections() -> list[Section]:
 CLIENT_KEY = "beatmaps_upstream"
 
 
+def _make(svc: Any) -> UpstreamClient:
+    config = upstream_settings(svc.settings)
+    return UpstreamClient(
+        config["base_url"],
+        config["client_id"],
+        config["client_secret"],
+        retries=config["retries"],
+        timeout=config["timeout"],
+        clock=svc.clock,
+    )
+
+
 def _client(app: Starlette) -> UpstreamClient | None:
-    svc = services(app)
-
-    def make() -> UpstreamClient:
-        config = upstream_settings(svc.settings)
-        return UpstreamClient(
-            config["base_url"],
-            config["client_id"],
-            config["client_secret"],
-            retries=config["retries"],
-            timeout=config["timeout"],
-            clock=svc.clock,
-        )
-
-    client = svc.extra_or_make(CLIENT_KEY, UpstreamClient, make)
+    client = _plain_client(app)
     return client if client.configured else None
+
+
+def _plain_client(app: Starlette) -> UpstreamClient:
+    """The client even without API credentials: mirrors need none."""
+    svc = services(app)
+    client = svc.extra_or_make(CLIENT_KEY, UpstreamClient, lambda: _make(svc))
+    return client
 
 
 def _time(value: Any) -> dt.datetime | None:
@@ -250,6 +279,35 @@ class UpstreamSource:
             return None
         return to_rows(data)
 
+    async def search(self, app: Starlette, params: Mapping[str, str]) -> list[FetchedSet]:
+        """Upstream's first page of `beatmapsets/search` for these parameters, within
+        `search_timeout`; nothing unless `search` is on and credentials are set. An answer (or
+        a failure) is remembered for `miss_ttl`, so repeated searches do not ask again."""
+        config = upstream_settings(services(app).settings)
+        client = _client(app)
+        if client is None or not config["search"]:
+            return []
+        cache = services(app).cache
+        key = "bm:up:search:" + hashlib.sha1(orjson.dumps(dict(sorted(params.items())))).hexdigest()
+        if await cache.exists(key):
+            return []
+        await cache.set(key, b"1", ex=config["miss_ttl"])
+        deadline = client.clock.monotonic() + min(config["search_timeout"], config["timeout"])
+        try:
+            data = await client.api("/beatmapsets/search", params, deadline)
+        except UpstreamError as exc:
+            logger.info("upstream search gave up: {}", exc)
+            return []
+        if not isinstance(data, dict) or not isinstance(data.get("beatmapsets"), list):
+            return []
+        found = []
+        for item in data["beatmapsets"]:
+            try:
+                found.append(to_rows(item))
+            except (KeyError, TypeError, ValueError):
+                continue  # one malformed set does not spoil the page
+        return found
+
     async def osu_file(self, app: Starlette, beatmap: Mapping[str, Any]) -> bytes | None:
         client = _client(app)
         if client is None:
@@ -266,7 +324,18 @@ class UpstreamSource:
     async def download(
         self, app: Starlette, beatmapset: Mapping[str, Any], no_video: bool
     ) -> Download | None:
-        template = upstream_settings(services(app).settings)["download_url"]
+        config = upstream_settings(services(app).settings)
+        mirrors = [
+            url.format(id=beatmapset["id"], no_video=int(no_video))
+            for url in config["download_mirrors"]
+        ]
+        client = _client(app) or _plain_client(app)
+        if mirrors:
+            data = await client.first_file(mirrors)
+            # A mirror's error page is not an archive: only a zip counts as the file.
+            if data and data.startswith(b"PK"):
+                return Download(data=data, filename=f"{beatmapset['id']}.osz")
+        template = config["download_url"]
         if not template:
             return None
         return Download(url=template.format(id=beatmapset["id"], no_video=int(no_video)))

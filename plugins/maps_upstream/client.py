@@ -136,11 +136,36 @@ class UpstreamClient:
                 raise UpstreamError(f"GET {path} answered with bad JSON") from None
         raise UpstreamError("upstream refused our token")
 
-    async def file(self, url: str) -> bytes | None:
-        response = await self._send("GET", url, self.deadline())
+    async def file(self, url: str, deadline: float | None = None) -> bytes | None:
+        """GET a file: its bytes, None unless 200; UpstreamError when out of time or retries."""
+        response = await self._send(
+            "GET", url, deadline if deadline is not None else self.deadline()
+        )
         if response.status_code != 200:
             return None
         return response.content
+
+    async def first_file(self, urls: list[str], deadline: float | None = None) -> bytes | None:
+        """The first of `urls` that answers 200, trying them in order within one time budget.
+
+        Each URL gets an equal share of what is left of the budget, so one that hangs leaves
+        time for the next (failover on error, non-200 or timeout).
+        """
+        deadline = deadline if deadline is not None else self.deadline()
+        for index, url in enumerate(urls):
+            remaining = deadline - self.clock.monotonic()
+            if remaining <= 0:
+                break
+            share = self.clock.monotonic() + remaining / (len(urls) - index)
+            try:
+                data = await self.file(url, share)
+            except UpstreamError as exc:
+                logger.info("mirror {} failed: {}", url, exc)
+                continue
+            if data:
+                return data
+            logger.info("mirror {} had nothing", url)
+        return None
 
     async def _send(self, method: str, url: str, deadline: float, **kwargs: Any) -> httpx.Response:
         """One request with bounded retries; never runs past `deadline` (monotonic)."""

@@ -267,6 +267,15 @@ class FakeUpstream:
                 return JSONResponse({"error": None}, 404)
             return JSONResponse(data)
 
+        async def search(request: Request) -> Response:
+            if (blocked := await gate(request)) is not None:
+                return blocked
+            if not authorised(request):
+                return JSONResponse({"authentication": "basic"}, 401)
+            q = (request.query_params.get("q") or "").lower()
+            found = [data for data in self.sets.values() if q in str(data["title"]).lower()]
+            return JSONResponse({"beatmapsets": found, "cursor_string": None, "total": len(found)})
+
         async def osu(request: Request) -> Response:
             if (blocked := await gate(request)) is not None:
                 return blocked
@@ -275,14 +284,47 @@ class FakeUpstream:
                 return Response(b"", 404)
             return Response(data, media_type="text/plain")
 
+        async def osz(request: Request) -> Response:
+            if (blocked := await gate(request)) is not None:
+                return blocked
+            set_id = int(request.path_params["id"])
+            if set_id not in self.sets:
+                return Response(b"", 404)
+            return Response(self.osz(set_id), media_type="application/x-osu-beatmap-archive")
+
+        async def broken(request: Request) -> Response:
+            self.requests.append(f"{request.method} {request.url.path}?{request.url.query}")
+            return Response(b"down", 503, headers={"Retry-After": "0"})
+
+        async def hang(request: Request) -> Response:
+            self.requests.append(f"{request.method} {request.url.path}?{request.url.query}")
+            go = threading.Event()
+            self.waiting.put(go)
+            while not await asyncio.to_thread(go.wait, 0.05):
+                if self.released.is_set():
+                    break
+            return Response(b"late", 200)
+
         return Starlette(
             routes=[
+                Route("/osz/{id:int}", osz),
+                Route("/broken/{id:int}", broken),
+                Route("/hang/{id:int}", hang),
                 Route("/oauth/token", token, methods=["POST"]),
                 Route("/api/v2/beatmaps/lookup", lookup),
+                Route("/api/v2/beatmapsets/search", search),
                 Route("/api/v2/beatmapsets/{id:int}", beatmapset),
                 Route("/osu/{id:int}", osu),
             ]
         )
+
+    def osz(self, set_id: int) -> bytes:
+        """The set as an `.osz` (a zip of its `.osu` files)."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for beatmap in self.sets[set_id]["beatmaps"]:
+                archive.writestr(f"{beatmap['id']}.osu", self.files[beatmap["id"]])
+        return buffer.getvalue()
 
     def settings(self) -> dict[str, Any]:
         """The `[beatmaps_upstream]` section pointing at this server."""

@@ -9,6 +9,7 @@ import rosu_pp_py as rosu
 from starlette.applications import Starlette
 
 from core.clock import ManualClock
+from core.http import encode_cursor
 from core.services import services
 from tests.beatmaps.support import FakeUpstream, make_osu, md5, serve_in_thread
 from tests.conftest import free_port
@@ -26,8 +27,30 @@ def fake() -> Iterator[FakeUpstream]:
 
 
 @pytest.fixture
-def settings_overrides(fake: FakeUpstream) -> dict[str, dict[str, Any]]:
-    return {"beatmaps_upstream": {**fake.settings(), "timeout": 1.0, "refresh_after": 3600}}
+def mirrors(fake: FakeUpstream, request: pytest.FixtureRequest) -> list[str]:
+    """`download_mirrors` as fake routes (`osz`, `broken`, `hang`); by parametrize, else none."""
+    return [f"{fake.url}/{kind}/{{id}}" for kind in getattr(request, "param", ())]
+
+
+@pytest.fixture
+def search_on(request: pytest.FixtureRequest) -> bool:
+    return bool(getattr(request, "param", False))
+
+
+@pytest.fixture
+def settings_overrides(
+    fake: FakeUpstream, mirrors: list[str], search_on: bool
+) -> dict[str, dict[str, Any]]:
+    return {
+        "beatmaps_upstream": {
+            **fake.settings(),
+            "search": search_on,
+            "search_timeout": 0.5,
+            "timeout": 1.0,
+            "refresh_after": 3600,
+            "download_mirrors": mirrors,
+        }
+    }
 
 
 @pytest.fixture
@@ -215,3 +238,114 @@ async def test_lookup_and_set_share_one_budget(
         "GET /api/v2/beatmaps/lookup",
         "GET /api/v2/beatmapsets/800",
     ]
+
+
+@pytest.mark.parametrize("mirrors", [("broken", "osz")], indirect=True)
+async def test_download_fails_over_to_the_next_mirror_on_error(
+    app: Starlette, client: httpx.AsyncClient, fake: FakeUpstream, clock: ManualClock
+) -> None:
+    from tests.conftest import create_user, issue_token
+
+    lazer = await issue_token(app, await create_user(app))
+    fake.add(710, {711: make_osu(beatmap_id=711, set_id=710)})
+    response = await client.get("/api/v2/beatmapsets/710/download", headers=auth(lazer))
+    assert response.status_code == 200, response.text
+    assert response.content == fake.osz(710)
+    tried = [r.split("?")[0] for r in fake.requests if "/osz/" in r or "/broken/" in r]
+    # the broken mirror is retried (`retries`) before the next one is asked
+    assert tried[-1] == "GET /osz/710" and tried[0] == "GET /broken/710"
+
+
+@pytest.mark.parametrize("mirrors", [("hang", "osz")], indirect=True)
+async def test_download_fails_over_on_timeout_within_one_budget(
+    app: Starlette, client: httpx.AsyncClient, fake: FakeUpstream, clock: ManualClock
+) -> None:
+    from tests.conftest import create_user, issue_token
+
+    lazer = await issue_token(app, await create_user(app))
+    fake.add(720, {721: make_osu(beatmap_id=721, set_id=720)})
+    response = asyncio.create_task(
+        client.get("/api/v2/beatmapsets/720/download", headers=auth(lazer))
+    )
+    await fake.held()  # the first mirror hangs
+    clock.advance(0.5)  # its half of the budget passes
+    result = await response
+    assert result.status_code == 200, result.text
+    assert result.content == fake.osz(720)
+
+
+@pytest.mark.parametrize("mirrors", [("broken", "broken")], indirect=True)
+async def test_download_with_every_mirror_down_falls_back_to_the_redirect(
+    app: Starlette, client: httpx.AsyncClient, fake: FakeUpstream, clock: ManualClock
+) -> None:
+    from tests.conftest import create_user, issue_token
+
+    lazer = await issue_token(app, await create_user(app))
+    fake.add(730, {731: make_osu(beatmap_id=731, set_id=730)})
+    response = await client.get("/api/v2/beatmapsets/730/download", headers=auth(lazer))
+    assert response.status_code == 302
+    assert response.headers["location"] == "https://mirror.invalid/d/730?novideo=0"
+
+
+def search_calls(fake: FakeUpstream) -> list[str]:
+    return [r for r in fake.requests if "/beatmapsets/search" in r]
+
+
+@pytest.mark.parametrize("search_on", [True], indirect=True)
+async def test_search_merges_upstream_sets_once_each(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    for set_id in (910, 920, 930):
+        fake.add(set_id, {set_id + 1: make_osu(beatmap_id=set_id + 1, set_id=set_id)})
+    # 920 is already stored (fetched by id): the merge must not list it twice
+    assert (await client.get("/api/v2/beatmapsets/920", headers=auth(token))).status_code == 200
+    response = await client.get(
+        "/api/v2/beatmapsets/search", params={"q": "upstream"}, headers=auth(token)
+    )
+    assert response.status_code == 200, response.text
+    ids = [s["id"] for s in response.json()["beatmapsets"]]
+    assert sorted(ids) == [910, 920, 930]
+    assert len(search_calls(fake)) == 1
+    # the same search again, and a later page, do not ask upstream again
+    again = await client.get(
+        "/api/v2/beatmapsets/search", params={"q": "upstream"}, headers=auth(token)
+    )
+    assert [s["id"] for s in again.json()["beatmapsets"]] == ids
+    cursor = encode_cursor({"ranked_date": "2020-01-03T00:00:00Z", "id": 920})
+    paged = await client.get(
+        "/api/v2/beatmapsets/search",
+        params={"q": "other", "cursor_string": cursor},
+        headers=auth(token),
+    )
+    assert paged.status_code == 200
+    assert len(search_calls(fake)) == 1
+
+
+@pytest.mark.parametrize("search_on", [True], indirect=True)
+async def test_slow_upstream_search_answers_locally_within_the_budget(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str, clock: ManualClock
+) -> None:
+    fake.add(940, {941: make_osu(beatmap_id=941, set_id=940)})
+    await client.get("/api/v2/beatmapsets/940", headers=auth(token))  # stored before the hold
+    fake.add(950, {951: make_osu(beatmap_id=951, set_id=950)})
+    fake.hold = True
+    response = asyncio.create_task(
+        client.get("/api/v2/beatmapsets/search", params={"q": "upstream"}, headers=auth(token))
+    )
+    await fake.held()
+    clock.advance(0.5)  # `search_timeout` passes: search answers with what is stored
+    result = await response
+    assert result.status_code == 200
+    assert [s["id"] for s in result.json()["beatmapsets"]] == [940]
+
+
+async def test_search_does_not_ask_upstream_unless_enabled(
+    fake: FakeUpstream, client: httpx.AsyncClient, token: str
+) -> None:
+    fake.add(960, {961: make_osu(beatmap_id=961, set_id=960)})
+    response = await client.get(
+        "/api/v2/beatmapsets/search", params={"q": "upstream"}, headers=auth(token)
+    )
+    assert response.status_code == 200
+    assert response.json()["beatmapsets"] == []
+    assert search_calls(fake) == []
