@@ -50,7 +50,9 @@ async def test_packs_listing_show_and_completion(
         "tag",
         "url",
     }
-    theme = await client.get("/api/v2/beatmaps/packs", params={"type": "theme"}, headers=auth(token))
+    theme = await client.get(
+        "/api/v2/beatmaps/packs", params={"type": "theme"}, headers=auth(token)
+    )
     assert [p["tag"] for p in theme.json()["beatmap_packs"]] == ["T1"]
     unknown = await client.get("/api/v2/beatmaps/packs?type=nope", headers=auth(token))
     assert unknown.status_code == 404
