@@ -13,6 +13,7 @@ from core.app import standalone
 from core.beatmaps import feedback, packs, resolve, set_events
 from core.beatmaps import store as beatmaps_db
 from core.config import load_settings
+from core.daily_challenge.store import DUPLICATE
 from core.services import services
 
 Command = Callable[[Any, argparse.Namespace], Awaitable[int]]
@@ -121,7 +122,11 @@ async def _pack_create(app: Any, args: argparse.Namespace) -> int:
         return _fail(f"a pack tag starts with its type's letter ({letters}), e.g. S1")
     if await packs.by_tag(db, tag) is not None:
         return _fail(f"pack {tag} exists")
-    await packs.create(db, tag, args.name, args.author, args.ruleset, args.url)
+    try:
+        await packs.create(db, tag, args.name, args.author, args.ruleset, args.url)
+    except DUPLICATE:
+        # MariaDB compares tags without case: `s1` is taken when `S1` exists.
+        return _fail(f"pack {tag} exists")
     print(f"pack {tag}: {args.name}")
     return 0
 

@@ -101,7 +101,9 @@ async def create(
 
 
 async def by_tag(db: Database, tag: str) -> Row | None:
-    return as_row(await db.fetch_one(sa.select(packs).where(packs.c.tag == tag)))
+    row = as_row(await db.fetch_one(sa.select(packs).where(packs.c.tag == tag)))
+    # MariaDB's collation matches `s1` or `S1\0` to `S1`: a tag names one pack exactly.
+    return row if row is not None and row["tag"] == tag else None
 
 
 async def delete(db: Database, pack_id: int) -> None:
