@@ -117,9 +117,13 @@ async def _tag_remove(app: Any, args: argparse.Namespace) -> int:
 async def _pack_create(app: Any, args: argparse.Namespace) -> int:
     db = services(app).db
     tag = args.tag.strip()
-    if not tag or len(tag) > packs.MAX_TAG or tag[0] not in packs.TYPE_PREFIXES.values():
+    if (
+        not packs.TAG_PATTERN.fullmatch(tag)
+        or len(tag) > packs.MAX_TAG
+        or tag[0] not in packs.TYPE_PREFIXES.values()
+    ):
         letters = ", ".join(f"{v} {k}" for k, v in packs.TYPE_PREFIXES.items())
-        return _fail(f"a pack tag starts with its type's letter ({letters}), e.g. S1")
+        return _fail(f"a pack tag is its type's letter ({letters}), then letters, digits, - or _")
     if await packs.by_tag(db, tag) is not None:
         return _fail(f"pack {tag} exists")
     try:

@@ -7,6 +7,7 @@ beatmap_pack_items  the sets of each pack (osu-web `osu_beatmappacks_items`)
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,8 @@ TYPE_PREFIXES = {
     "artist": "A",
 }
 MAX_TAG = 32
+# What a tag may hold: it is a URL path segment (`beatmaps/packs/{tag}`).
+TAG_PATTERN = re.compile(r"[A-Z][A-Za-z0-9_-]*")
 PAGE_SIZE = 100
 
 packs = sa.Table(

@@ -121,7 +121,10 @@ async def test_pack_commands_refuse_bad_input(
     assert await _create(app, "S1") == 1
     # MariaDB compares without case: `s1` is taken there (refused, no crash); SQLite has both.
     mariadb = str(services(app).db.url).startswith("mysql")
-    assert await _create(app, "s1") == (1 if mariadb else 0)
+    assert await _create(app, "SA") == 0
+    assert await _create(app, "Sa") == (1 if mariadb else 0)
+    assert await _create(app, "S1\x00") == 1
+    assert await _create(app, "S 2") == 1
     assert await _pack_add_set(app, ns(tag="S9", set_id=100)) == 1
     assert await _pack_add_set(app, ns(tag="S1", set_id=999)) == 1
     assert await _pack_add_set(app, ns(tag="S1", set_id=100)) == 0
@@ -129,6 +132,7 @@ async def test_pack_commands_refuse_bad_input(
     assert await _pack_delete(app, ns(tag="S9")) == 1
     assert await _pack_list(app, ns()) == 0
     assert "S1\tPack S1\tby op\t1 sets" in capsys.readouterr().out
+    assert len(await packs.all_packs(services(app).db)) == (2 if mariadb else 3)
     pack = await packs.by_tag(services(app).db, "S1")
     assert pack is not None
     assert await packs.set_ids(services(app).db, int(pack["id"])) == [100]
