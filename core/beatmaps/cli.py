@@ -92,7 +92,10 @@ async def _tag_add(app: Any, args: argparse.Namespace) -> int:
         return _fail(f"a description is at most {feedback.MAX_TAG_DESCRIPTION} characters")
     if await feedback.tag_by_name(db, name) is not None:
         return _fail(f"tag {name!r} exists")
-    tag_id = await feedback.add_tag(db, name, args.description, args.ruleset)
+    try:
+        tag_id = await feedback.add_tag(db, name, args.description, args.ruleset)
+    except DUPLICATE:
+        return _fail(f"tag {name!r} exists (names are compared without case on MariaDB)")
     print(f"tag {tag_id}: {name}")
     return 0
 

@@ -188,7 +188,9 @@ async def tag_by_id(db: Database, tag_id: int) -> Row | None:
 
 
 async def tag_by_name(db: Database, name: str) -> Row | None:
-    return as_row(await db.fetch_one(sa.select(tags).where(tags.c.name == name)))
+    row = as_row(await db.fetch_one(sa.select(tags).where(tags.c.name == name)))
+    # MariaDB's collation matches names that differ in case: a name names one tag exactly.
+    return row if row is not None and row["name"] == name else None
 
 
 async def add_tag(db: Database, name: str, description: str, ruleset_id: int | None) -> int:

@@ -153,6 +153,12 @@ async def test_tag_commands(app: Starlette, capsys: pytest.CaptureFixture[str]) 
     assert await _tag_add(app, ns(name="genre/rock", description="Rock", ruleset=None)) == 0
     assert await _tag_add(app, ns(name="genre/rock", description="again", ruleset=None)) == 1
     assert await _tag_add(app, ns(name="x" * 101, description="long", ruleset=None)) == 1
+    assert await _tag_add(app, ns(name="  ", description="blank", ruleset=None)) == 1
+    mariadb = str(services(app).db.url).startswith("mysql")
+    other_case = await _tag_add(app, ns(name="Genre/Rock", description="Rock", ruleset=None))
+    assert other_case == (1 if mariadb else 0)
+    if not mariadb:
+        assert await _tag_remove(app, ns(name="Genre/Rock")) == 0
     assert await _tag_list(app, ns()) == 0
     out = capsys.readouterr().out
     assert "genre/rock\truleset all\tRock" in out
