@@ -152,10 +152,13 @@ async def rate(db: Database, set_id: int, user_id: int, rating: int) -> list[int
         for row in rows:
             if 0 <= int(row["rating"]) <= MAX_RATING:
                 counts[int(row["rating"])] = int(row["n"])
+        total = sum(counts)
+        # `rating` (the mean, what search sorts by) follows the counts, as osu-web's does.
+        mean = sum(i * n for i, n in enumerate(counts)) / total if total else 0.0
         await db.execute(
             beatmapsets.update()
             .where(beatmapsets.c.id == set_id)
-            .values(ratings=orjson.dumps(counts).decode())
+            .values(ratings=orjson.dumps(counts).decode(), rating=mean)
         )
     return counts
 

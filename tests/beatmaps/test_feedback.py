@@ -22,7 +22,7 @@ async def _tag(app: Starlette, name: str, ruleset: int | None = None) -> int:
 
 
 async def test_rating_needs_a_pass_and_replaces_the_earlier_one(
-    app: Starlette, client: httpx.AsyncClient, token: str, user: int
+    app: Starlette, client: httpx.AsyncClient, token: str, user: int, make_user
 ) -> None:
     await ranked_set(app)
     url = "/api/v2/beatmapsets/100/ratings"
@@ -45,6 +45,14 @@ async def test_rating_needs_a_pass_and_replaces_the_earlier_one(
     assert (await client.get(url, headers=auth(token))).json() == {"rating": 9}
     body = (await client.get("/api/v2/beatmapsets/100", headers=auth(token))).json()
     assert body["ratings"] == expected
+    assert body["rating"] == 9.0
+    other = await make_user()
+    await play(app, other, 101)
+    other_token = await issue_token(app, other, ("*",))
+    both = await client.post(url, json={"rating": 5}, headers=auth(other_token))
+    assert both.json()["ratings"] == [0] * 5 + [1, 0, 0, 0, 1, 0]
+    body = (await client.get("/api/v2/beatmapsets/100", headers=auth(token))).json()
+    assert body["rating"] == 7.0
     lookup = await client.get("/api/v2/beatmaps/lookup", params={"id": 101}, headers=auth(token))
     assert lookup.json()["beatmapset"]["ratings"] == expected
 
