@@ -132,6 +132,11 @@ async def user_rating(db: Database, set_id: int, user_id: int) -> int | None:
     return None if value is None else int(value)
 
 
+async def has_ratings(db: Database, set_id: int) -> bool:
+    query = sa.select(ratings.c.user_id).where(ratings.c.beatmapset_id == set_id).limit(1)
+    return await db.fetch_val(query) is not None
+
+
 async def rate(db: Database, set_id: int, user_id: int, rating: int) -> list[int]:
     """Store the user's rating (replacing an earlier one); returns the set's 11 new counts."""
     async with db.transaction():

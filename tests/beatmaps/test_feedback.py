@@ -7,6 +7,7 @@ import pytest
 from starlette.applications import Starlette
 
 from core.beatmaps import feedback
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps.cli import _tag_add, _tag_list, _tag_remove
 from core.services import services
 from tests.beatmaps.support import play, ranked_set
@@ -55,6 +56,18 @@ async def test_rating_needs_a_pass_and_replaces_the_earlier_one(
     assert body["rating"] == 7.0
     lookup = await client.get("/api/v2/beatmaps/lookup", params={"id": 101}, headers=auth(token))
     assert lookup.json()["beatmapset"]["ratings"] == [0] * 5 + [1, 0, 0, 0, 1, 0]
+    # A refresh of the set (here a re-import; an upstream one alike) keeps the players' ratings.
+    stored = await beatmaps_db.beatmapset_by_id(services(app).db, 100)
+    assert stored is not None
+    await beatmaps_db.store_set(
+        services(app).db,
+        {**stored, "ratings": "[9,9,9,9,9,9,9,9,9,9,9]", "rating": 1.0},
+        [],
+        replace_missing=False,
+    )
+    stored = await beatmaps_db.beatmapset_by_id(services(app).db, 100)
+    assert stored is not None and stored["ratings"] == "[0,0,0,0,0,1,0,0,0,1,0]"
+    assert stored["rating"] == 7.0
 
 
 @pytest.mark.parametrize(
