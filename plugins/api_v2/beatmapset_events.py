@@ -58,7 +58,11 @@ async def index(request: Request) -> Response:
         page=page,
     )
     sets = await beatmaps_db.beatmapsets_by_ids(db, {int(r["beatmapset_id"]) for r in rows})
-    compact = {i: views.beatmapset_compact(row) for i, row in sets.items()}
+    # osu-web includes `beatmapset.user`: the mapper, as on search results.
+    compact = {}
+    for set_id, row in sets.items():
+        mapper = views.stub_user(row["user_id"], row["creator"])
+        compact[set_id] = {**views.beatmapset_compact(row), "user": mapper}
     users: list[dict[str, Any]] = []
     user_ids = sorted({int(r["user_id"]) for r in rows if r["user_id"] is not None})
     if user_ids:

@@ -61,6 +61,7 @@ async def test_import_status_and_nominate_write_events(
     }
     assert first["comment"] == {"modes": ["osu"]} and first["user_id"] is None
     assert first["beatmapset"]["title"] == "Test Song"
+    assert first["beatmapset"]["user"]["username"] == "mapper"
 
     only = await client.get(
         "/api/v2/beatmapsets/events",
