@@ -50,6 +50,11 @@ def add_commands(cli: Any, group: Callable[[Any, str, str], Any]) -> None:
     create.add_argument("--author", required=True)
     create.add_argument("--ruleset", type=_ruleset, default=None)
     create.add_argument("--url", default="", help="where the pack's archive is downloaded")
+    create.add_argument(
+        "--no-diff-reduction",
+        action="store_true",
+        help="passes with EZ, HT, NF or DC do not count towards completing it",
+    )
     create.set_defaults(func=lambda args: _run(args, _pack_create))
     add_set = pk_sub.add_parser("add-set", help="put a stored beatmapset in a pack")
     add_set.add_argument("tag")
@@ -130,7 +135,15 @@ async def _pack_create(app: Any, args: argparse.Namespace) -> int:
     if await packs.by_tag(db, tag) is not None:
         return _fail(f"pack {tag} exists")
     try:
-        await packs.create(db, tag, args.name, args.author, args.ruleset, args.url)
+        await packs.create(
+            db,
+            tag,
+            args.name,
+            args.author,
+            args.ruleset,
+            args.url,
+            getattr(args, "no_diff_reduction", False),
+        )
     except DUPLICATE:
         # MariaDB compares tags without case: `s1` is taken when `S1` exists.
         return _fail(f"pack {tag} exists")

@@ -32,6 +32,8 @@ TYPE_PREFIXES = {
     "artist": "A",
 }
 MAX_TAG = 32
+# osu-web BeatmapPack: mods that do not count towards a `no_diff_reduction` pack.
+DIFF_REDUCTION_MODS = ("DC", "EZ", "HT", "NF")
 # What a tag may hold: it is a URL path segment (`beatmaps/packs/{tag}`).
 TAG_PATTERN = re.compile(r"[A-Z][A-Za-z0-9_-]*")
 PAGE_SIZE = 100
@@ -169,9 +171,14 @@ async def tags_of_sets(db: Database, set_ids: Sequence[int]) -> dict[int, list[s
 
 
 async def passed_set_ids(
-    db: Database, user_id: int, set_ids: Sequence[int], ruleset_id: int | None
+    db: Database,
+    user_id: int,
+    set_ids: Sequence[int],
+    ruleset_id: int | None,
+    no_diff_reduction: bool = False,
 ) -> list[int]:
-    """The sets among `set_ids` where the user passed a difficulty (in the pack's ruleset)."""
+    """The sets among `set_ids` where the user passed a difficulty (in the pack's ruleset;
+    without a difficulty-reducing mod for a `no_diff_reduction` pack)."""
     from core.beatmaps.store import beatmaps
 
     if not set_ids:
@@ -188,4 +195,9 @@ async def passed_set_ids(
     )
     if ruleset_id is not None:
         query = query.where(scores.c.ruleset_id == ruleset_id)
+    if no_diff_reduction:
+        # `mods_key` is the comma-joined acronyms ("EZ,HD"): a whole-acronym match each.
+        padded = sa.literal(",") + scores.c.mods_key + sa.literal(",")
+        for acronym in DIFF_REDUCTION_MODS:
+            query = query.where(~padded.like(f"%,{acronym},%"))
     return sorted(int(r["beatmapset_id"]) for r in await db.fetch_all(query))

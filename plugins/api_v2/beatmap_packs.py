@@ -53,7 +53,9 @@ async def show(request: Request) -> Response:
     body["beatmapsets"] = await responses.search_sets(request.app, who, rows)
     if who.user_id is not None:
         live = [int(r["id"]) for r in rows]
-        passed = await packs.passed_set_ids(db, who.user_id, live, pack["ruleset_id"])
+        passed = await packs.passed_set_ids(
+            db, who.user_id, live, pack["ruleset_id"], bool(pack["no_diff_reduction"])
+        )
         body["user_completion_data"] = {
             "completed": bool(live) and len(passed) == len(live),
             "beatmapset_ids": passed,

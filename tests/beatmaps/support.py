@@ -359,7 +359,9 @@ async def ranked_set(app: Starlette, set_id: int = 100, count: int = 2) -> dict[
     return maps
 
 
-async def play(app: Starlette, user_id: int, beatmap_id: int, passed: bool = True) -> int:
+async def play(
+    app: Starlette, user_id: int, beatmap_id: int, passed: bool = True, mods_key: str = ""
+) -> int:
     """A score row of `user_id` on `beatmap_id` (what counts as a pass for ratings and tags)."""
     from core.db import utcnow
     from core.scores import store as scores_db
@@ -382,7 +384,7 @@ async def play(app: Starlette, user_id: int, beatmap_id: int, passed: bool = Tru
         "mods": [],
         "statistics": {},
         "maximum_statistics": {},
-        "mods_key": "",
+        "mods_key": mods_key,
         "legacy_mods": 0,
         "preserve": True,
         "ranked": True,

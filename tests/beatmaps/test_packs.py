@@ -20,10 +20,18 @@ def ns(**kw: object) -> argparse.Namespace:
     return argparse.Namespace(**kw)
 
 
-async def _create(app: Starlette, tag: str, ruleset: int | None = None) -> int:
-    return await _pack_create(
-        app, ns(tag=tag, name=f"Pack {tag}", author="op", ruleset=ruleset, url="")
+async def _create(
+    app: Starlette, tag: str, ruleset: int | None = None, no_diff_reduction: bool = False
+) -> int:
+    args = ns(
+        tag=tag,
+        name=f"Pack {tag}",
+        author="op",
+        ruleset=ruleset,
+        url="",
+        no_diff_reduction=no_diff_reduction,
     )
+    return await _pack_create(app, args)
 
 
 async def test_packs_listing_show_and_completion(
@@ -136,3 +144,24 @@ async def test_pack_commands_refuse_bad_input(
     pack = await packs.by_tag(services(app).db, "S1")
     assert pack is not None
     assert await packs.set_ids(services(app).db, int(pack["id"])) == [100]
+
+
+async def test_no_diff_reduction_packs_refuse_easier_passes(
+    app: Starlette, client: httpx.AsyncClient, token: str, user: int
+) -> None:
+    await ranked_set(app, 100)
+    assert await _create(app, "S5", no_diff_reduction=True) == 0
+    assert await _create(app, "S6", ruleset=1) == 0
+    for tag in ("S5", "S6"):
+        assert await _pack_add_set(app, ns(tag=tag, set_id=100)) == 0
+    await play(app, user, 101, mods_key="EZ,HD")
+    await play(app, user, 102, mods_key="HT")
+    pack = (await client.get("/api/v2/beatmaps/packs/S5", headers=auth(token))).json()
+    assert pack["no_diff_reduction"] is True
+    assert pack["user_completion_data"] == {"completed": False, "beatmapset_ids": []}
+    # A taiko pack wants a taiko pass: these osu! ones do not count.
+    taiko = (await client.get("/api/v2/beatmaps/packs/S6", headers=auth(token))).json()
+    assert taiko["user_completion_data"]["beatmapset_ids"] == []
+    await play(app, user, 101, mods_key="HD,HR")
+    pack = (await client.get("/api/v2/beatmaps/packs/S5", headers=auth(token))).json()
+    assert pack["user_completion_data"] == {"completed": True, "beatmapset_ids": [100]}
