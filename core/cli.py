@@ -277,6 +277,9 @@ def build_parser(pm: Any) -> argparse.ArgumentParser:
     )
     check.add_argument("--connect", action="store_true", help="also reach the database and Redis")
     check.set_defaults(func=cmd_config_check)
+    from core.beatmaps.cli import add_commands as beatmap_commands
+
+    beatmap_commands(sub, command_group)
     pm.hook.commands(cli=sub)
     return parser
 

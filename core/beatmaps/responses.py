@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 
-from core.beatmaps import converts, resolve, views
+from core.beatmaps import converts, feedback, packs, resolve, views
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import beatmap_settings
 from core.services import services
@@ -106,18 +106,22 @@ def _set_full(
     owner_user: Mapping[str, Any],
     favourites: list[dict[str, Any]],
     converted: Mapping[tuple[int, int], Row],
+    top_tags: Mapping[int, list[dict[str, int]]],
+    pack_tags: list[str],
 ) -> dict[str, Any]:
     public_url = services(app).settings.public_url
     out = views.beatmapset_extended(beatmapset, [r["mode"] for r in rows])
     maps = []
     for row in rows:
         item = views.beatmap_includes(views.beatmap_extended(row, public_url), row, beatmapset)
-        item["top_tag_ids"] = []
+        item["top_tag_ids"] = top_tags.get(row["id"], [])
         item["current_user_tag_ids"] = []
         item["current_user_playcount"] = 0
         maps.append(item)
     out["beatmaps"] = maps
     out["converts"] = converts.items(rows, converted, beatmapset, public_url)
+    for item in out["converts"]:
+        item["top_tag_ids"] = top_tags.get(item["id"], [])
     out["current_nominations"] = []
     out["description"] = {"description": beatmapset["description"] or ""}
     out["genre"] = {
@@ -128,7 +132,7 @@ def _set_full(
         "id": beatmapset["language_id"],
         "name": views.LANGUAGES.get(beatmapset["language_id"], "Unspecified"),
     }
-    out["pack_tags"] = []
+    out["pack_tags"] = pack_tags
     out["ratings"] = views.ratings(beatmapset)
     out["recent_favourites"] = favourites
     out["related_tags"] = []
@@ -178,7 +182,12 @@ async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
         owner = await _owner(app, beatmapset)
         favourites = await _recent_favourites(app, beatmapset["id"])
         converted = await converts.ensure(app, rows)
-        encoded = orjson.dumps(_set_full(app, beatmapset, rows, owner, favourites, converted))
+        db = services(app).db
+        top_tags = await feedback.top_tags(db, [r["id"] for r in rows])
+        pack_tags = (await packs.tags_of_sets(db, [beatmapset["id"]]))[beatmapset["id"]]
+        encoded = orjson.dumps(
+            _set_full(app, beatmapset, rows, owner, favourites, converted, top_tags, pack_tags)
+        )
         ttl = beatmap_settings(services(app).settings)["cache_ttl"]
         await cache.set(key, encoded, ex=ttl)
     if viewer.user_id is None:
@@ -186,8 +195,10 @@ async def beatmapset(app: Starlette, viewer: Viewer, beatmapset: Row) -> bytes:
     data = orjson.loads(encoded)
     ids = [b["id"] for b in data["beatmaps"]]
     counts = await beatmaps_db.user_playcounts(services(app).db, viewer.user_id, ids)
+    voted = await feedback.user_tag_ids(services(app).db, viewer.user_id, ids)
     for item in data["beatmaps"]:
         item["current_user_playcount"] = counts.get(item["id"], 0)
+        item["current_user_tag_ids"] = voted.get(item["id"], [])
     if viewer.favourites_visible:
         data["has_favourited"] = await beatmaps_db.has_favourited(
             services(app).db, viewer.user_id, beatmapset["id"]
@@ -204,6 +215,7 @@ async def search_sets(app: Starlette, viewer: Viewer, rows: Sequence[Row]) -> li
     if viewer.favourites_visible and ids:
         favourites = set(await beatmaps_db.favourite_set_ids(db, viewer.user_id or 0)) & set(ids)
     public_url = services(app).settings.public_url
+    tags_of = await packs.tags_of_sets(db, ids)
     out = []
     for row in rows:
         item = views.beatmapset_extended(row, [m["mode"] for m in maps[row["id"]]])
@@ -213,6 +225,6 @@ async def search_sets(app: Starlette, viewer: Viewer, rows: Sequence[Row]) -> li
             {**views.beatmap_extended(m, public_url), "max_combo": m["max_combo"] or 0}
             for m in maps[row["id"]]
         ]
-        item["pack_tags"] = []
+        item["pack_tags"] = tags_of.get(row["id"], [])
         out.append(item)
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.beatmaps import set_events
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.resolve import invalidate
 from core.db import utcnow
@@ -26,11 +27,15 @@ class UnknownSet(LookupError):
 async def change_status(app: Any, set_id: int, status: str) -> int:
     """Give a stored set a status; returns how many players' statistics were recomputed."""
     svc = services(app)
+    before = await beatmaps_db.beatmapset_by_id(svc.db, set_id)
     beatmap_ids = await beatmaps_db.set_status(
         svc.db, set_id, beatmaps_db.STATUS_IDS[status], utcnow()
     )
     if not beatmap_ids:
         raise UnknownSet(set_id)
+    old = beatmaps_db.STATUS_NAMES.get(int(before["status"])) if before is not None else None
+    for kind in set_events.status_events(old, status):
+        await set_events.record(svc.db, set_id, kind)
     await invalidate(app, set_id, beatmap_ids)
     for beatmap_id in beatmap_ids:
         await leaderboard.beatmap_changed(svc.cache, beatmap_id)

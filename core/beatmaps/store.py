@@ -394,6 +394,12 @@ async def store_set(
             await db.execute(beatmapsets.insert().values(**set_values))
         else:
             values = {k: v for k, v in set_values.items() if k not in LOCAL_SET_COUNTERS}
+            from core.beatmaps import feedback
+
+            # Once players here rate a set, its ratings are theirs: a refresh keeps them.
+            if await feedback.has_ratings(db, set_id):
+                values.pop("ratings", None)
+                values.pop("rating", None)
             if values.get("osz_key") is None:
                 values.pop("osz_key", None)
             await db.execute(beatmapsets.update().where(beatmapsets.c.id == set_id).values(values))

@@ -20,6 +20,7 @@ from core.beatmaps import archive
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import Download, FetchedSet
 from core.beatmaps.store import OPERATOR_STATUSES
+from core.cli import command_group
 from core.config import Key, Section, Settings, load_settings
 from core.hooks import hookimpl
 from core.services import services
@@ -120,8 +121,8 @@ def beatmap_sources() -> list[Any]:
 
 @hookimpl
 def commands(cli: Any) -> None:
-    beatmaps = cli.add_parser("beatmaps", help="beatmap maintenance")
-    sub = beatmaps.add_subparsers(dest="beatmaps_command", required=True)
+    # `beatmaps nominate` is core's (core/beatmaps/cli.py): the group is shared.
+    sub = command_group(cli, "beatmaps", "beatmap maintenance")
     cmd = sub.add_parser(
         "import", help="import .osz archives and .osu files (folders are searched)"
     )

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.beatmaps import archive, difficulty
+from core.beatmaps import archive, difficulty, set_events
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.osu_file import OsuFile, OsuFileError, parse
 from core.beatmaps.resolve import invalidate, osu_key
 from core.beatmaps.sources import beatmap_settings
-from core.beatmaps.store import STATUS_IDS
+from core.beatmaps.store import STATUS_IDS, STATUS_NAMES
 from core.db import utcnow
 from core.services import services
 from core.users import store as users_db
@@ -236,6 +236,11 @@ class Importer:
             if p.converts is not None:
                 await beatmaps_db.store_converts(db, row["id"], p.info.checksum, p.converts)
         await invalidate(self.app, set_id, old_ids, old_sums)
+        previous = (
+            STATUS_NAMES.get(int(existing_set["status"])) if existing_set is not None else None
+        )
+        for kind in set_events.status_events(previous, STATUS_NAMES[self.status]):
+            await set_events.record(db, set_id, kind)
         self.summary.imported += len(fresh) - updated
         self.summary.updated += updated
         self.summary.sets.add(set_id)
@@ -314,7 +319,8 @@ class Importer:
             "audio_offset": 0,
             "track_id": None,
             "rating": 0.0,
-            "ratings": None,
+            # Players' ratings survive a re-import (core/beatmaps/feedback.py keeps the counts).
+            "ratings": existing["ratings"] if existing is not None else None,
             "description": None,
             "favourite_count": 0,
             "play_count": 0,

@@ -399,3 +399,40 @@ async def ranked_set(app: Starlette, set_id: int = 100, count: int = 2) -> dict[
     summary = await import_osz(app, {f"diff{i}.osu": d for i, d in maps.items()})
     assert not summary.failed, summary.failed
     return maps
+
+
+async def play(
+    app: Starlette, user_id: int, beatmap_id: int, passed: bool = True, mods_key: str = ""
+) -> int:
+    """A score row of `user_id` on `beatmap_id` (what counts as a pass for ratings and tags)."""
+    from core.db import utcnow
+    from core.scores import store as scores_db
+    from core.services import services
+
+    now = utcnow()
+    values = {
+        "user_id": user_id,
+        "beatmap_id": beatmap_id,
+        "ruleset_id": 0,
+        "passed": passed,
+        "rank": "A" if passed else "F",
+        "total_score": 500_000,
+        "classic_total_score": 0,
+        "legacy_total_score": 0,
+        "accuracy": 0.95,
+        "max_combo": 10,
+        "is_perfect_combo": False,
+        "legacy_perfect": False,
+        "mods": [],
+        "statistics": {},
+        "maximum_statistics": {},
+        "mods_key": mods_key,
+        "legacy_mods": 0,
+        "preserve": True,
+        "ranked": True,
+        "processed": True,
+        "has_replay": False,
+        "replay_views": 0,
+        "ended_at": now,
+    }
+    return await scores_db.insert_score(services(app).db, values)
