@@ -64,6 +64,7 @@ TABLE_MODULES = (
     "core.daily_challenge.store",
     "core.teams.store",
     "core.medals.store",
+    "core.spotlights.store",
 )
 
 
