@@ -67,6 +67,7 @@ TABLE_MODULES = (
     "core.daily_challenge.store",
     "core.teams.store",
     "core.medals.store",
+    "core.spotlights.store",
 )
 
 

@@ -1,4 +1,5 @@
-"""Rankings: `/api/v2/rankings/{mode}/{type}`, the daily rank-history job, `hitcircle recalc`."""
+"""Rankings: `/api/v2/rankings/{mode}/{type}` (spotlight charts included), `/api/v2/spotlights`,
+the daily rank-history job, `hitcircle recalc` and `hitcircle spotlights`."""
 
 from __future__ import annotations
 
@@ -13,13 +14,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from core.app import standalone
-from core.auth import api_route, current_user
+from core.auth import api_route, current_token, current_user
+from core.beatmaps import store as beatmaps_db
+from core.beatmaps.responses import Viewer, search_sets
 from core.config import Settings, load_settings
 from core.hooks import hookimpl
 from core.http import decode_cursor, encode_cursor, error, json, not_found, params
 from core.jobs import Job
 from core.scores import scoring
 from core.services import services
+from core.spotlights import charts
+from core.spotlights import store as spotlights_db
+from core.spotlights import views as spotlight_views
 from core.teams import store as teams_db
 from core.teams import views as team_views
 from core.users import profiles, user_statistics
@@ -41,10 +47,12 @@ def _page(p: Any) -> int:
 
 async def rankings(request: Request) -> Response:
     mode, kind = request.path_params["mode"], request.path_params["type"]
-    if mode not in scoring.RULESET_IDS or kind not in TYPES or kind == "charts":
+    if mode not in scoring.RULESET_IDS or kind not in TYPES:
         raise not_found()
     ruleset_id = scoring.RULESET_IDS[mode]
     p = await params(request)
+    if kind == "charts":
+        return await _charts(request, ruleset_id, p.int("spotlight"))
     page = _page(p)
     filter_ = p.str("filter", "all")
     if filter_ not in ("all", "friends"):
@@ -138,6 +146,64 @@ async def _team_ranking(request: Request, ruleset_id: int, page: int) -> Respons
     return _envelope(ranking, min(total, MAX_TOTAL), page)
 
 
+async def _charts(request: Request, ruleset_id: int, spotlight_id: int | None) -> Response:
+    """A spotlight's chart (osu-web RankingController::spotlight); without `spotlight`, the
+    newest. Only `beatmapsets`, `ranking` and `spotlight`: no cursor, the top 40 only."""
+    db = services(request).db
+    if spotlight_id is None:
+        spotlight = await spotlights_db.latest(db)
+    else:
+        spotlight = await spotlights_db.get(db, spotlight_id)
+    if spotlight is None:
+        raise not_found("spotlight")
+    rows, participants = await charts.ranking(db, spotlight, ruleset_id)
+    set_ids = await spotlights_db.set_ids(db, int(spotlight["id"]))
+    sets = await _live_sets(db, set_ids)
+    maps = await beatmaps_db.beatmaps_of_sets(db, set_ids)
+    if spotlight["mode_specific"]:
+        # Each ruleset's chart shows the sets made for it.
+        sets = [s for s in sets if any(m["mode"] == ruleset_id for m in maps.get(s["id"], []))]
+    user = current_user(request)
+    token = current_token(request)
+    viewer = Viewer(
+        user_id=int(user["id"]) if user is not None else None,
+        lazer=token is not None and "*" in token.scopes,
+    )
+    beatmapsets = await search_sets(request.app, viewer, sets)
+    user_rows = {u["id"]: u for u in await users_db.get_users(db, [r["user_id"] for r in rows])}
+    cards = {
+        c["id"]: c
+        for c in await profiles.cards(db, list(user_rows.values()), services(request).settings)
+    }
+    ranking = []
+    for position, row in enumerate(rows, 1):
+        # The place in this chart stands for the rank: a chart has no pp.
+        entry = user_statistics.shape(row, global_rank=position, ranked_users=participants)
+        card = cards.get(int(row["user_id"]))
+        if card is not None:
+            entry["user"] = card
+        ranking.append(entry)
+    return json(
+        {
+            "beatmapsets": beatmapsets,
+            "ranking": ranking,
+            "spotlight": spotlight_views.spotlight(spotlight, participants),
+        }
+    )
+
+
+async def _live_sets(db: Any, set_ids: list[int]) -> list[Any]:
+    """The spotlight's live beatmapsets, in id order."""
+    found = await beatmaps_db.beatmapsets_by_ids(db, set_ids)
+    return [found[i] for i in set_ids if i in found and found[i]["deleted_at"] is None]
+
+
+async def spotlights(request: Request) -> Response:
+    """`{spotlights: Spotlight[]}`, newest first (osu-web SpotlightsController::index)."""
+    rows = await spotlights_db.listing(services(request).db)
+    return json({"spotlights": [spotlight_views.spotlight(r) for r in rows]})
+
+
 def _envelope(ranking: list[dict[str, Any]], total: int, page: int) -> Response:
     last = page * user_statistics.RANKING_PAGE >= min(
         total, user_statistics.RANKING_PAGE * user_statistics.RANKING_MAX_PAGES
@@ -155,7 +221,10 @@ def _envelope(ranking: list[dict[str, Any]], total: int, page: int) -> Response:
 
 @hookimpl
 def routes() -> list[BaseRoute]:
-    return [api_route("/api/v2/rankings/{mode}/{type}", rankings, methods=["GET", "HEAD"])]
+    return [
+        api_route("/api/v2/rankings/{mode}/{type}", rankings, methods=["GET", "HEAD"]),
+        api_route("/api/v2/spotlights", spotlights, methods=["GET", "HEAD"]),
+    ]
 
 
 # --- the daily rank-history snapshot -----------------------------------------------------------
@@ -188,6 +257,9 @@ def commands(cli: Any) -> None:
     cmd.add_argument("--user", type=int, action="append", help="only this user id (repeatable)")
     cmd.add_argument("--no-pp", action="store_true", help="keep stored per-score pp")
     cmd.set_defaults(func=cmd_recalc)
+    from plugins.rankings.spotlights_cli import add_commands
+
+    add_commands(cli)
 
 
 def parse_ruleset(value: str | None) -> int | None:

@@ -1,0 +1,132 @@
+"""`hitcircle spotlights create|add-set|list`: the operator's spotlights (ranking charts)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from typing import Any
+
+from core.app import standalone
+from core.cli import command_group
+from core.config import load_settings
+from core.services import services
+from core.spotlights import store as spotlights_db
+
+# Beatmapset ids are BIGINT; past this no set exists (and the drivers would refuse the number).
+MAX_SET_ID = 2**63 - 1
+
+
+def add_commands(cli: Any) -> None:
+    sub = command_group(cli, "spotlights", "spotlights: ranking charts over chosen beatmapsets")
+    create = sub.add_parser("create", help="make a spotlight (then add its sets with add-set)")
+    create.add_argument("name")
+    create.add_argument("--type", required=True, choices=spotlights_db.TYPES)
+    create.add_argument("--start", required=True, metavar="YYYY-MM-DD", help="first day (UTC)")
+    create.add_argument("--end", required=True, metavar="YYYY-MM-DD", help="last day (UTC)")
+    create.add_argument(
+        "--mode-specific",
+        action="store_true",
+        help="each ruleset counts only the beatmaps made for it (no converts)",
+    )
+    create.set_defaults(func=lambda args: _run(args, _create))
+    add = sub.add_parser("add-set", help="add a beatmapset to a spotlight")
+    add.add_argument("spotlight_id", type=int, metavar="ID")
+    add.add_argument("set_id", type=int, metavar="SET_ID")
+    add.set_defaults(func=lambda args: _run(args, _add_set))
+    show = sub.add_parser("list", help="every spotlight, newest first")
+    show.set_defaults(func=lambda args: _run(args, _list))
+
+
+def _fail(message: str) -> int:
+    print(f"hitcircle spotlights: {message}", file=sys.stderr)
+    return 1
+
+
+def parse_window(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
+    """[first day 00:00:00, last day 23:59:59] in naive UTC; ValueError when it is no window."""
+    try:
+        first = dt.date.fromisoformat(start)
+        last = dt.date.fromisoformat(end)
+    except ValueError:
+        raise ValueError("dates are YYYY-MM-DD") from None
+    if last < first:
+        raise ValueError("the end date is before the start date")
+    return (
+        dt.datetime.combine(first, dt.time.min),
+        dt.datetime.combine(last, dt.time(23, 59, 59)),
+    )
+
+
+def _run(args: argparse.Namespace, command: Any) -> int:
+    # Checked before anything opens: a refused command touches nothing.
+    if args.spotlights_command == "create":
+        name = args.name.strip()
+        if not name or len(name) > 255:
+            return _fail("the name must have 1 to 255 characters")
+        try:
+            args.window = parse_window(args.start, args.end)
+        except ValueError as exc:
+            return _fail(str(exc))
+        args.name = name
+    if args.spotlights_command == "add-set" and not 0 < args.set_id <= MAX_SET_ID:
+        return _fail(f"no beatmapset {args.set_id}")
+    settings = load_settings(args.config)
+
+    async def main() -> int:
+        async with standalone(settings) as app:
+            result: int = await command(app, args)
+            return result
+
+    return asyncio.run(main())
+
+
+async def _create(app: Any, args: argparse.Namespace) -> int:
+    start, end = args.window
+    spotlight_id = await spotlights_db.create(
+        services(app).db,
+        name=args.name,
+        type=args.type,
+        start=start,
+        end=end,
+        mode_specific=args.mode_specific,
+    )
+    print(f"spotlight {spotlight_id}: {args.name} ({args.type}, {args.start} to {args.end})")
+    return 0
+
+
+async def _add_set(app: Any, args: argparse.Namespace) -> int:
+    from core.beatmaps import resolve
+
+    db = services(app).db
+    spotlight = await spotlights_db.get(db, args.spotlight_id)
+    if spotlight is None:
+        return _fail(f"no spotlight {args.spotlight_id}")
+    # Known here, or fetched from the configured beatmap sources.
+    beatmapset = await resolve.find_set(app, args.set_id)
+    if beatmapset is None or beatmapset["deleted_at"] is not None:
+        return _fail(f"no beatmapset {args.set_id}")
+    if not await spotlights_db.add_set(db, args.spotlight_id, args.set_id):
+        return _fail(f"beatmapset {args.set_id} is already in spotlight {args.spotlight_id}")
+    print(
+        f"spotlight {args.spotlight_id}: added {beatmapset['artist']} - {beatmapset['title']} "
+        f"({args.set_id})"
+    )
+    return 0
+
+
+async def _list(app: Any, args: argparse.Namespace) -> int:
+    db = services(app).db
+    rows = await spotlights_db.listing(db)
+    if not rows:
+        print("no spotlights")
+        return 0
+    counts = await spotlights_db.set_counts(db)
+    for row in rows:
+        specific = "\tmode-specific" if row["mode_specific"] else ""
+        print(
+            f"{row['id']}\t{row['name']}\t{row['type']}\t{row['start_date']:%Y-%m-%d} to "
+            f"{row['end_date']:%Y-%m-%d}\t{counts.get(int(row['id']), 0)} sets{specific}"
+        )
+    return 0
