@@ -19,6 +19,7 @@ import orjson
 from loguru import logger
 from starlette.applications import Starlette
 
+from core.beatmaps import archive
 from core.beatmaps.sources import Download, FetchedSet
 from core.beatmaps.store import STATUS_IDS
 from core.config import Key, Section, Settings, http_url, positive
@@ -331,7 +332,8 @@ class UpstreamSource:
         ]
         client = _client(app) or _plain_client(app)
         if mirrors:
-            data = await client.first_file(mirrors)
+            # An archive past the import limit is refused as it streams in: the next mirror.
+            data = await client.first_file(mirrors, max_bytes=archive.MAX_ARCHIVE_BYTES)
             # A mirror's error page is not an archive: only a zip counts as the file.
             if data and data.startswith(b"PK"):
                 return Download(data=data, filename=f"{beatmapset['id']}.osz")

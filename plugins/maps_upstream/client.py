@@ -136,16 +136,21 @@ class UpstreamClient:
                 raise UpstreamError(f"GET {path} answered with bad JSON") from None
         raise UpstreamError("upstream refused our token")
 
-    async def file(self, url: str, deadline: float | None = None) -> bytes | None:
-        """GET a file: its bytes, None unless 200; UpstreamError when out of time or retries."""
+    async def file(
+        self, url: str, deadline: float | None = None, max_bytes: int | None = None
+    ) -> bytes | None:
+        """GET a file: its bytes, None unless 200; UpstreamError when out of time or retries,
+        or when the body passes `max_bytes` (read as it streams, so a huge body is never held)."""
         response = await self._send(
-            "GET", url, deadline if deadline is not None else self.deadline()
+            "GET", url, deadline if deadline is not None else self.deadline(), max_bytes=max_bytes
         )
         if response.status_code != 200:
             return None
         return response.content
 
-    async def first_file(self, urls: list[str], deadline: float | None = None) -> bytes | None:
+    async def first_file(
+        self, urls: list[str], deadline: float | None = None, max_bytes: int | None = None
+    ) -> bytes | None:
         """The first of `urls` that answers 200, trying them in order within one time budget.
 
         Each URL gets an equal share of what is left of the budget, so one that hangs leaves
@@ -158,7 +163,7 @@ class UpstreamClient:
                 break
             share = self.clock.monotonic() + remaining / (len(urls) - index)
             try:
-                data = await self.file(url, share)
+                data = await self.file(url, share, max_bytes)
             except UpstreamError as exc:
                 logger.info("mirror {} failed: {}", url, exc)
                 continue
@@ -167,7 +172,38 @@ class UpstreamClient:
             logger.info("mirror {} had nothing", url)
         return None
 
-    async def _send(self, method: str, url: str, deadline: float, **kwargs: Any) -> httpx.Response:
+    async def _bounded(
+        self, method: str, url: str, max_bytes: int | None, **kwargs: Any
+    ) -> httpx.Response:
+        """The request, its body read whole only up to `max_bytes` (UpstreamError past it)."""
+        if max_bytes is None:
+            return await self.http.request(method, url, **kwargs)
+        request = self.http.build_request(method, url, **kwargs)
+        response = await self.http.send(request, stream=True)
+        body = bytearray()
+        try:
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                raise UpstreamError(f"{method} {url}: {length} bytes, more than {max_bytes}")
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise UpstreamError(f"{method} {url}: more than {max_bytes} bytes")
+        finally:
+            await response.aclose()
+        # The body is decoded already: the answer keeps no encoding or length of the wire's.
+        headers = [
+            (name, value)
+            for name, value in response.headers.items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request
+        )
+
+    async def _send(
+        self, method: str, url: str, deadline: float, max_bytes: int | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """One request with bounded retries; never runs past `deadline` (monotonic)."""
 
         def wait(state: RetryCallState) -> float:
@@ -185,7 +221,7 @@ class UpstreamClient:
                 raise UpstreamError("time budget used up")
             try:
                 response = await wait_for(
-                    self.clock, self.http.request(method, url, **kwargs), remaining
+                    self.clock, self._bounded(method, url, max_bytes, **kwargs), remaining
                 )
             except (httpx.TransportError, TimeoutError) as exc:
                 raise Retryable(f"{method} {url}: {type(exc).__name__}") from None

@@ -12,14 +12,14 @@ import io
 import queue
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 
@@ -296,6 +296,17 @@ class FakeUpstream:
             self.requests.append(f"{request.method} {request.url.path}?{request.url.query}")
             return Response(b"down", 503, headers={"Retry-After": "0"})
 
+        async def huge(request: Request) -> Response:
+            # A zip's first bytes, then far more than any limit a test sets, with no length.
+            self.requests.append(f"{request.method} {request.url.path}?{request.url.query}")
+
+            async def body() -> AsyncIterator[bytes]:
+                yield b"PK\x03\x04"
+                for _ in range(64):
+                    yield b"\0" * 65536
+
+            return StreamingResponse(body(), media_type="application/octet-stream")
+
         async def hang(request: Request) -> Response:
             self.requests.append(f"{request.method} {request.url.path}?{request.url.query}")
             go = threading.Event()
@@ -310,6 +321,7 @@ class FakeUpstream:
                 Route("/osz/{id:int}", osz),
                 Route("/broken/{id:int}", broken),
                 Route("/hang/{id:int}", hang),
+                Route("/huge/{id:int}", huge),
                 Route("/oauth/token", token, methods=["POST"]),
                 Route("/api/v2/beatmaps/lookup", lookup),
                 Route("/api/v2/beatmapsets/search", search),

@@ -274,6 +274,27 @@ async def test_download_fails_over_on_timeout_within_one_budget(
     assert result.content == fake.osz(720)
 
 
+@pytest.mark.parametrize("mirrors", [("huge", "osz")], indirect=True)
+async def test_a_mirror_body_past_the_archive_limit_is_cut_off_and_the_next_asked(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    fake: FakeUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.beatmaps import archive
+    from tests.conftest import create_user, issue_token
+
+    lazer = await issue_token(app, await create_user(app))
+    fake.add(740, {741: make_osu(beatmap_id=741, set_id=740)})
+    # The huge mirror streams 4 MiB with no length; the limit stops it well before that.
+    monkeypatch.setattr(archive, "MAX_ARCHIVE_BYTES", len(fake.osz(740)) + 1024)
+    response = await client.get("/api/v2/beatmapsets/740/download", headers=auth(lazer))
+    assert response.status_code == 200, response.text
+    assert response.content == fake.osz(740)
+    tried = [r.split("?")[0] for r in fake.requests if "/osz/" in r or "/huge/" in r]
+    assert tried == ["GET /huge/740", "GET /osz/740"]
+
+
 @pytest.mark.parametrize("mirrors", [("broken", "broken")], indirect=True)
 async def test_download_with_every_mirror_down_falls_back_to_the_redirect(
     app: Starlette, client: httpx.AsyncClient, fake: FakeUpstream, clock: ManualClock
