@@ -71,6 +71,10 @@ async def test_variant_ranking_and_profile(
     # An empty variant is no variant (osu-web reads it with presence()): the main ranking.
     empty = await client.get("/api/v2/rankings/mania/performance?variant=", headers=auth(token))
     assert empty.json()["ranking"] == main["ranking"]
+    # A score ranking has no variants: the variant is ignored there.
+    score = await client.get("/api/v2/rankings/mania/score", headers=auth(token))
+    score_7k = await client.get("/api/v2/rankings/mania/score?variant=7k", headers=auth(token))
+    assert score_7k.status_code == 200 and score_7k.json() == score.json()
     profile = (await client.get(f"/api/v2/users/{second}/mania", headers=auth(token))).json()
     by_variant = {v["variant"]: v for v in profile["statistics"]["variants"]}
     assert by_variant["4k"]["global_rank"] == 2 and by_variant["4k"]["country_rank"] == 2
@@ -162,3 +166,17 @@ def test_ossapi_variant_ranking(
     variants_ = {getattr(v.variant, "value", v.variant): v for v in user.statistics.variants}
     assert variants_["4k"].global_rank == 2 and variants_["4k"].pp > 0
     assert variants_["7k"].global_rank is None
+
+
+async def test_aiosu_statistics_variants(world_server: LiveServer, world: dict[str, Any]) -> None:
+    import aiosu
+    from aiosu.models import Gamemode
+
+    async with aiosu.v2.Client(
+        client_id=world["client_id"], client_secret=SECRET, base_url=world_server.url
+    ) as aclient:
+        user = await aclient.get_user(world["ids"]["first"], mode=Gamemode.MANIA)
+    assert user.statistics is not None and user.statistics.variants is not None
+    by_variant = {str(v.variant): v for v in user.statistics.variants}
+    assert by_variant["4k"].global_rank == 1 and by_variant["4k"].pp > 0
+    assert by_variant["7k"].global_rank is None
