@@ -68,6 +68,7 @@ TABLE_MODULES = (
     "core.teams.store",
     "core.medals.store",
     "core.spotlights.store",
+    "core.users.variants",
 )
 
 

@@ -29,7 +29,7 @@ from core.scores.scoring import RULESETS
 from core.services import Services
 from core.teams import store as teams_db
 from core.teams import views as team_views
-from core.users import activity, statistics, user_statistics
+from core.users import activity, statistics, user_statistics, variants
 from core.users import store as users_db
 
 ONLINE_WINDOW = dt.timedelta(minutes=10)
@@ -232,6 +232,8 @@ async def profile(
     conf = accounts_settings(settings)
     uid = int(row["id"])
     stats = (await statistics.statistics_for(db, [uid], ruleset))[uid]
+    if ruleset == "mania":
+        stats["variants"] = (await variants.variants_for(db, [uid]))[uid]
     previous = await users_db.previous_usernames(db, uid)
     followers = await users_db.follower_count(db, uid)
     team_row = (await teams_db.teams_of(db, [uid])).get(uid)

@@ -24,7 +24,7 @@ from core.http import time_z
 from core.schema import TABLE_ARGS, metadata
 from core.scores import scoring
 from core.scores import store as scores_db
-from core.users import activity
+from core.users import activity, variants
 from core.users.store import users
 
 Row = Mapping[str, Any]
@@ -427,6 +427,8 @@ async def apply_score(
     pp, accuracy = float(current["pp"]), float(current["accuracy"])
     if score["pp"] is not None:
         pp, accuracy = pp_totals(await scores_db.pp_scores(db, user_id, ruleset_id))
+        if ruleset_id == variants.MANIA:
+            await variants.refresh(db, user_id)
     changes: dict[str, int | float | dt.datetime] = {
         **values,
         "pp": pp,
@@ -514,6 +516,8 @@ async def recompute(db: Database, user_id: int, ruleset_id: int) -> dict[str, An
         await scores_db.rebuild_bests(db, user_id, ruleset_id)
         values = derive(user_scores, infos, await scores_db.pp_scores(db, user_id, ruleset_id))
         values["updated_at"] = utcnow()
+        if ruleset_id == variants.MANIA:
+            await variants.refresh(db, user_id)
         await db.execute(
             user_statistics.update()
             .where(user_statistics.c.user_id == user_id, user_statistics.c.ruleset_id == ruleset_id)

@@ -28,7 +28,7 @@ from core.spotlights import store as spotlights_db
 from core.spotlights import views as spotlight_views
 from core.teams import store as teams_db
 from core.teams import views as team_views
-from core.users import profiles, user_statistics
+from core.users import profiles, user_statistics, variants
 from core.users import store as users_db
 
 TYPES = ("performance", "score", "country", "charts", "team")
@@ -78,14 +78,37 @@ async def rankings(request: Request) -> Response:
             user_ids = [int(viewer["id"]), *(f["target_id"] for f in friends)]
     country = (p.str("country", max_length=2) or "").upper() or None
     if variant is not None:
-        # Key-count variants are not tracked separately here: nobody is ranked in them.
-        rows, total = [], 0
+        if kind != "performance":
+            # osu-web RankingController: variants rank by pp only; a score ranking ignores them.
+            variant = None
+    if variant is not None:
+        rows, total = await _variant_rows(db, variant, page, country, user_ids)
     else:
         rows, total = await user_statistics.ranking_page(
             db, ruleset_id, kind, page=page, country=country, user_ids=user_ids
         )
     ranking = await _ranking_entries(request, rows, ruleset_id, kind, page, country, filter_)
     return _envelope(ranking, total if filter_ == "friends" else min(total, MAX_TOTAL), page)
+
+
+async def _variant_rows(
+    db: Any, variant: str, page: int, country: str | None, user_ids: list[int] | None
+) -> tuple[list[dict[str, Any]], int]:
+    """Statistics rows of one page of a mania key-count ranking, with the variant's pp."""
+    ranked, total = await variants.ranking_page(
+        db,
+        variant,
+        page=page,
+        page_size=user_statistics.RANKING_PAGE,
+        country=country,
+        user_ids=user_ids,
+    )
+    stored = await user_statistics.rows_for(db, [r["user_id"] for r in ranked], variants.MANIA)
+    rows = []
+    for r in ranked:
+        row = stored.get(r["user_id"]) or user_statistics.zero_row(r["user_id"], variants.MANIA)
+        rows.append({**row, "pp": r["pp"], "variant": variant})
+    return rows, total
 
 
 async def _ranking_entries(
@@ -110,7 +133,10 @@ async def _ranking_entries(
     )
     entries = []
     for index, row in enumerate(rows):
-        rank = await user_statistics.global_rank(db, ruleset_id, float(row["pp"]))
+        if "variant" in row:
+            rank = await variants.global_rank(db, row["variant"], float(row["pp"]))
+        else:
+            rank = await user_statistics.global_rank(db, ruleset_id, float(row["pp"]))
         entry = user_statistics.shape(row, global_rank=rank, ranked_users=total_ranked)
         if country is not None:
             entry["country_rank"] = (page - 1) * user_statistics.RANKING_PAGE + index + 1
