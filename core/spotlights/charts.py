@@ -2,7 +2,9 @@
 beatmaps, set within its window (osu-web RankingController::spotlight, which shows the top 40).
 
 Two queries whatever the number of players: the ranking (with the participant count as a window
-over it), then the hit counts of the shown players' counted scores.
+over it), then the details of the shown players' counted scores: hit counts, play time (the
+beatmaps' lengths) and pp (the counted scores' pp weighted 0.95ⁱ from the best down, as a
+profile's total is, without its bonus for the number of scores).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 from databases import Database
 
 from core.beatmaps.store import beatmaps
-from core.scores.scoring import ruleset_name
+from core.scores.scoring import ruleset_name, weighted_pp
 from core.scores.store import scores
 from core.spotlights.store import spotlight_beatmapsets
 from core.users.store import users
@@ -56,6 +58,8 @@ def _best_scores(spotlight: Row, ruleset_id: int) -> Any:
             scores.c.max_combo,
             scores.c.rank,
             scores.c.statistics,
+            scores.c.pp,
+            beatmaps.c.total_length,
             place,
         )
         .select_from(
@@ -106,21 +110,21 @@ async def ranking(
         return [], 0
     participants = int(rows[0]["participants"])
     shown = [int(r["user_id"]) for r in rows]
-    hits = await _hit_counts(db, spotlight, ruleset_id, shown)
+    details = await _details(db, spotlight, ruleset_id, shown)
     out = []
     for r in rows:
         uid = int(r["user_id"])
-        n300, n100, n50, miss = hits.get(uid, (0, 0, 0, 0))
+        n300, n100, n50, miss, play_time, pp = details.get(uid, (0, 0, 0, 0, 0, 0.0))
         out.append(
             {
                 "user_id": uid,
                 "ranked_score": int(r["ranked_score"] or 0),
                 "total_score": int(r["ranked_score"] or 0),
                 "play_count": int(r["play_count"]),
-                "play_time": 0,
+                "play_time": play_time,
                 "accuracy": float(r["accuracy"] or 0) * 100,
                 "max_combo": int(r["max_combo"] or 0),
-                "pp": 0.0,
+                "pp": pp,
                 "replays_watched": 0,
                 "count_300": n300,
                 "count_100": n100,
@@ -132,20 +136,28 @@ async def ranking(
     return out, participants
 
 
-async def _hit_counts(
+async def _details(
     db: Database, spotlight: Row, ruleset_id: int, user_ids: Sequence[int]
-) -> dict[int, tuple[int, int, int, int]]:
+) -> dict[int, tuple[int, int, int, int, int, float]]:
+    """Per shown player: (300s, 100s, 50s, misses, play time in seconds, pp)."""
     best = _best_scores(spotlight, ruleset_id)
     rows = await db.fetch_all(
-        sa.select(best.c.user_id, best.c.statistics).where(
+        sa.select(best.c.user_id, best.c.statistics, best.c.pp, best.c.total_length).where(
             best.c.n == 1, best.c.user_id.in_(list(user_ids))
         )
     )
     ruleset = ruleset_name(ruleset_id)
     sums: dict[int, list[int]] = {}
+    pps: dict[int, list[float]] = {}
     for row in rows:
+        uid = int(row["user_id"])
         counts = hit_counts(orjson.loads(row["statistics"] or "{}"), ruleset)
-        total = sums.setdefault(int(row["user_id"]), [0, 0, 0, 0])
+        total = sums.setdefault(uid, [0, 0, 0, 0, 0])
         for i, value in enumerate(counts):
             total[i] += value
-    return {uid: (t[0], t[1], t[2], t[3]) for uid, t in sums.items()}
+        total[4] += int(row["total_length"] or 0)
+        pps.setdefault(uid, []).append(float(row["pp"] or 0.0))
+    return {
+        uid: (t[0], t[1], t[2], t[3], t[4], weighted_pp(sorted(pps[uid], reverse=True), 0))
+        for uid, t in sums.items()
+    }

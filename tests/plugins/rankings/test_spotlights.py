@@ -92,6 +92,10 @@ async def test_charts_rank_best_scores_in_window(
     assert alice["count_miss"] == 0 and alice["count_300"] > 0
     assert bob["ranked_score"] == played["bob"][0]["total_score"]
     assert bob["count_miss"] == 1
+    # One counted score each: its pp, and the map's length as play time.
+    assert alice["pp"] == pytest.approx(best["pp"]) and best["pp"] > 0
+    assert bob["pp"] == pytest.approx(played["bob"][0]["pp"]) and bob["pp"] < alice["pp"]
+    assert alice["play_time"] == bob["play_time"] > 0
     assert [r["global_rank"] for r in body["ranking"]] == [1, 2]
     grades = {k: alice["grade_counts"][k] for k in ("ss", "ssh", "s", "sh", "a")}
     assert sum(grades.values()) == 1
