@@ -220,6 +220,27 @@ async def _check_connections(settings: Settings) -> int:
     return EXIT_ERROR if failed else 0
 
 
+def run_on_app(args: argparse.Namespace, command: Callable[..., Any], *extra: Any) -> int:
+    """A command's body: `await command(app, args, *extra)` on an app made from the command
+    line's settings (its database and cache, no server), exiting with what it returns."""
+    from core.app import standalone
+
+    settings = load_settings(args.config)
+
+    async def main() -> int:
+        async with standalone(settings) as app:
+            result: int = await command(app, args, *extra)
+            return result
+
+    return asyncio.run(main())
+
+
+def fail(message: str) -> int:
+    """A refused command: its one line on stderr, exit code 1."""
+    print(f"hitcircle: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def command_group(cli: Any, name: str, help: str) -> Any:
     """The subcommands of `hitcircle NAME`, made on first use: several plugins add commands to
     one group (`user` has account commands and moderation ones), whichever loads first."""

@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core.app import standalone
 from core.beatmaps import feedback, packs, resolve, set_events
 from core.beatmaps import store as beatmaps_db
-from core.config import load_settings
+from core.cli import fail, run_on_app
 from core.daily_challenge.store import DUPLICATE
 from core.services import services
 
@@ -34,13 +31,13 @@ def add_commands(cli: Any, group: Callable[[Any, str, str], Any]) -> None:
     add.add_argument("name")
     add.add_argument("--description", required=True)
     add.add_argument("--ruleset", type=_ruleset, default=None, help="0-3 (default: every one)")
-    add.set_defaults(func=lambda args: _run(args, _tag_add))
+    add.set_defaults(func=lambda args: run_on_app(args, _tag_add))
     tags_sub.add_parser("list", help="list the tags").set_defaults(
-        func=lambda args: _run(args, _tag_list)
+        func=lambda args: run_on_app(args, _tag_list)
     )
     remove = tags_sub.add_parser("remove", help="remove a tag (by name) and its votes")
     remove.add_argument("name")
-    remove.set_defaults(func=lambda args: _run(args, _tag_remove))
+    remove.set_defaults(func=lambda args: run_on_app(args, _tag_remove))
 
     pk = cli.add_parser("packs", help="beatmap packs")
     pk_sub = pk.add_subparsers(dest="packs_command", required=True)
@@ -55,52 +52,37 @@ def add_commands(cli: Any, group: Callable[[Any, str, str], Any]) -> None:
         action="store_true",
         help="passes with EZ, HT, NF or DC do not count towards completing it",
     )
-    create.set_defaults(func=lambda args: _run(args, _pack_create))
+    create.set_defaults(func=lambda args: run_on_app(args, _pack_create))
     add_set = pk_sub.add_parser("add-set", help="put a stored beatmapset in a pack")
     add_set.add_argument("tag")
     add_set.add_argument("set_id", type=int, metavar="SET_ID")
-    add_set.set_defaults(func=lambda args: _run(args, _pack_add_set))
+    add_set.set_defaults(func=lambda args: run_on_app(args, _pack_add_set))
     pk_sub.add_parser("list", help="list the packs").set_defaults(
-        func=lambda args: _run(args, _pack_list)
+        func=lambda args: run_on_app(args, _pack_list)
     )
     delete = pk_sub.add_parser("delete", help="delete a pack")
     delete.add_argument("tag")
-    delete.set_defaults(func=lambda args: _run(args, _pack_delete))
+    delete.set_defaults(func=lambda args: run_on_app(args, _pack_delete))
 
     beatmaps = group(cli, "beatmaps", "beatmap maintenance")
     nominate = beatmaps.add_parser("nominate", help="nominate a set (a modding history event)")
     nominate.add_argument("set_id", type=int, metavar="SET_ID")
-    nominate.set_defaults(func=lambda args: _run(args, _nominate))
-
-
-def _run(args: argparse.Namespace, command: Command) -> int:
-    settings = load_settings(args.config)
-
-    async def main() -> int:
-        async with standalone(settings) as app:
-            return await command(app, args)
-
-    return asyncio.run(main())
-
-
-def _fail(message: str) -> int:
-    print(f"hitcircle: {message}", file=sys.stderr)
-    return 1
+    nominate.set_defaults(func=lambda args: run_on_app(args, _nominate))
 
 
 async def _tag_add(app: Any, args: argparse.Namespace) -> int:
     db = services(app).db
     name = args.name.strip()
     if not name or len(name) > feedback.MAX_TAG_NAME:
-        return _fail(f"a tag name is 1-{feedback.MAX_TAG_NAME} characters")
+        return fail(f"a tag name is 1-{feedback.MAX_TAG_NAME} characters")
     if len(args.description) > feedback.MAX_TAG_DESCRIPTION:
-        return _fail(f"a description is at most {feedback.MAX_TAG_DESCRIPTION} characters")
+        return fail(f"a description is at most {feedback.MAX_TAG_DESCRIPTION} characters")
     if await feedback.tag_by_name(db, name) is not None:
-        return _fail(f"tag {name!r} exists")
+        return fail(f"tag {name!r} exists")
     try:
         tag_id = await feedback.add_tag(db, name, args.description, args.ruleset)
     except DUPLICATE:
-        return _fail(f"tag {name!r} exists (names are compared without case on MariaDB)")
+        return fail(f"tag {name!r} exists (names are compared without case on MariaDB)")
     print(f"tag {tag_id}: {name}")
     return 0
 
@@ -116,7 +98,7 @@ async def _tag_remove(app: Any, args: argparse.Namespace) -> int:
     db = services(app).db
     tag = await feedback.tag_by_name(db, args.name)
     if tag is None:
-        return _fail(f"no tag {args.name!r}")
+        return fail(f"no tag {args.name!r}")
     await feedback.remove_tag(db, int(tag["id"]))
     print(f"removed tag {args.name}")
     return 0
@@ -131,9 +113,9 @@ async def _pack_create(app: Any, args: argparse.Namespace) -> int:
         or tag[0] not in packs.TYPE_PREFIXES.values()
     ):
         letters = ", ".join(f"{v} {k}" for k, v in packs.TYPE_PREFIXES.items())
-        return _fail(f"a pack tag is its type's letter ({letters}), then letters, digits, - or _")
+        return fail(f"a pack tag is its type's letter ({letters}), then letters, digits, - or _")
     if await packs.by_tag(db, tag) is not None:
-        return _fail(f"pack {tag} exists")
+        return fail(f"pack {tag} exists")
     try:
         await packs.create(
             db,
@@ -146,7 +128,7 @@ async def _pack_create(app: Any, args: argparse.Namespace) -> int:
         )
     except DUPLICATE:
         # MariaDB compares tags without case: `s1` is taken when `S1` exists.
-        return _fail(f"pack {tag} exists")
+        return fail(f"pack {tag} exists")
     print(f"pack {tag}: {args.name}")
     return 0
 
@@ -155,12 +137,12 @@ async def _pack_add_set(app: Any, args: argparse.Namespace) -> int:
     db = services(app).db
     pack = await packs.by_tag(db, args.tag)
     if pack is None:
-        return _fail(f"no pack {args.tag}")
+        return fail(f"no pack {args.tag}")
     row = await beatmaps_db.beatmapset_by_id(db, args.set_id)
     if row is None or row["deleted_at"] is not None:
-        return _fail(f"no beatmapset {args.set_id} is stored")
+        return fail(f"no beatmapset {args.set_id} is stored")
     if not await packs.add_set(db, int(pack["id"]), args.set_id):
-        return _fail(f"beatmapset {args.set_id} is in pack {args.tag} already")
+        return fail(f"beatmapset {args.set_id} is in pack {args.tag} already")
     # `pack_tags` is in the cached set view.
     await resolve.invalidate(app, args.set_id)
     print(f"beatmapset {args.set_id} added to pack {args.tag}")
@@ -179,7 +161,7 @@ async def _pack_delete(app: Any, args: argparse.Namespace) -> int:
     db = services(app).db
     pack = await packs.by_tag(db, args.tag)
     if pack is None:
-        return _fail(f"no pack {args.tag}")
+        return fail(f"no pack {args.tag}")
     set_ids = await packs.set_ids(db, int(pack["id"]))
     await packs.delete(db, int(pack["id"]))
     for set_id in set_ids:
@@ -192,7 +174,7 @@ async def _nominate(app: Any, args: argparse.Namespace) -> int:
     db = services(app).db
     row = await beatmaps_db.beatmapset_by_id(db, args.set_id)
     if row is None or row["deleted_at"] is not None:
-        return _fail(f"no beatmapset {args.set_id} is stored")
+        return fail(f"no beatmapset {args.set_id} is stored")
     modes = sorted(
         {
             int(r["mode"])

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from typing import Any
 
 from core.app import standalone
-from core.cli import command_group
+from core.cli import command_group, fail
 from core.config import load_settings
 from core.moderation import audit, identity, queue, recognition, sanctions, score_removal
 from core.moderation import store as moderation_db
@@ -138,15 +137,10 @@ def _run(args: argparse.Namespace, command: Any, *extra: Any) -> int:
             try:
                 result: int = await command(services(app), args, *extra)
             except ModerationError as exc:
-                return _fail(str(exc))
+                return fail(str(exc))
             return result
 
     return asyncio.run(main())
-
-
-def _fail(message: str) -> int:
-    print(f"hitcircle: {message}", file=sys.stderr)
-    return 1
 
 
 class NoUser(ModerationError):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
 import orjson
 
-from core.app import standalone
-from core.config import load_settings
+from core.cli import run_on_app
 from core.daily_challenge import rotation
 from core.daily_challenge import store as dc_db
 from core.rooms.items import InvalidItem, check_item
@@ -29,26 +27,15 @@ def add_commands(cli: Any) -> None:
         "--required", default="", help="required mods: acronyms (HD,HR) or a JSON array"
     )
     add.add_argument("--allowed", default="", help="allowed mods: acronyms or a JSON array")
-    add.set_defaults(func=lambda args: _run(args, _add))
+    add.set_defaults(func=lambda args: run_on_app(args, _add))
     show = pool_sub.add_parser("list", help="the queued maps (--all: with those used)")
     show.add_argument("--all", action="store_true")
-    show.set_defaults(func=lambda args: _run(args, _list))
+    show.set_defaults(func=lambda args: run_on_app(args, _list))
     remove = pool_sub.add_parser("remove", help="drop a queued map by its pool id")
     remove.add_argument("entry_id", type=int)
-    remove.set_defaults(func=lambda args: _run(args, _remove))
+    remove.set_defaults(func=lambda args: run_on_app(args, _remove))
     rotate = sub.add_parser("rotate", help="make today's room now, unless it exists")
-    rotate.set_defaults(func=lambda args: _run(args, _rotate))
-
-
-def _run(args: argparse.Namespace, command: Any) -> int:
-    settings = load_settings(args.config)
-
-    async def main() -> int:
-        async with standalone(settings) as app:
-            result: int = await command(app, args)
-            return result
-
-    return asyncio.run(main())
+    rotate.set_defaults(func=lambda args: run_on_app(args, _rotate))
 
 
 def parse_mods(value: str) -> list[Any]:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from typing import Any
 
-from core.app import standalone
 from core.auth import auth_settings, hash_password, revoke_user_tokens
-from core.cli import command_group
-from core.config import load_settings
+from core.cli import command_group, fail, run_on_app
 from core.services import Services, services
 from core.teams import lifecycle
 from core.teams import store as teams_db
@@ -25,26 +21,11 @@ def add_commands(cli: Any) -> None:
     create.add_argument("--password", required=True)
     create.add_argument("--email", default=None)
     create.add_argument("--country", default=None, help="ISO 3166-1 alpha-2 (default: config)")
-    create.set_defaults(func=lambda args: _run(args, _create))
+    create.set_defaults(func=lambda args: run_on_app(args, _create))
     password = sub.add_parser("set-password", help="set a password; ends every session")
     password.add_argument("username")
     password.add_argument("--password", required=True)
-    password.set_defaults(func=lambda args: _run(args, _set_password))
-
-
-def _run(args: argparse.Namespace, command: Any) -> int:
-    settings = load_settings(args.config)
-
-    async def main() -> int:
-        async with standalone(settings) as app:
-            return await command(app, args)
-
-    return asyncio.run(main())
-
-
-def _fail(message: str) -> int:
-    print(f"hitcircle: {message}", file=sys.stderr)
-    return 1
+    password.set_defaults(func=lambda args: run_on_app(args, _set_password))
 
 
 async def _create(app: Any, args: argparse.Namespace) -> int:
@@ -57,7 +38,7 @@ async def _create(app: Any, args: argparse.Namespace) -> int:
             country=args.country,
         )
     except accounts.AccountRefused as refused:
-        return _fail(str(refused))
+        return fail(str(refused))
     print(row["id"])
     return 0
 
@@ -74,10 +55,10 @@ async def _set_password(app: Any, args: argparse.Namespace) -> int:
     svc = services(app)
     row = await _find(svc, args.username)
     if row is None:
-        return _fail(f"no user {args.username!r}")
+        return fail(f"no user {args.username!r}")
     problems = users_db.password_errors(args.password, row["username"])
     if problems:
-        return _fail("; ".join(problems))
+        return fail("; ".join(problems))
     rounds = auth_settings(svc.settings)["bcrypt_rounds"]
     await users_db.update_user(
         svc.db, int(row["id"]), password_hash=await hash_password(args.password, rounds)
@@ -99,9 +80,9 @@ def add_team_commands(cli: Any) -> None:
     create.add_argument("--flag-url", default=None, help="http(s) URL of the flag image")
     create.add_argument("--colour", default=None, help="primary colour, #rrggbb")
     create.add_argument("--description", default=None)
-    create.set_defaults(func=lambda args: _run(args, _team_create))
+    create.set_defaults(func=lambda args: run_on_app(args, _team_create))
     listing = sub.add_parser("list", help="list teams: id, short name, name, leader, members")
-    listing.set_defaults(func=lambda args: _run(args, _team_list))
+    listing.set_defaults(func=lambda args: run_on_app(args, _team_list))
     for name, helptext, command in (
         ("add-member", "put a user (not in a team) in a team", _team_add),
         ("remove-member", "take a user (not the leader) out of a team", _team_remove),
@@ -109,17 +90,17 @@ def add_team_commands(cli: Any) -> None:
         cmd = sub.add_parser(name, help=helptext)
         cmd.add_argument("team", type=int)
         cmd.add_argument("user", help="username or id")
-        cmd.set_defaults(func=lambda args, command=command: _run(args, command))
+        cmd.set_defaults(func=lambda args, command=command: run_on_app(args, command))
     disband = sub.add_parser("disband", help="delete a team, its members and requests")
     disband.add_argument("team", type=int)
-    disband.set_defaults(func=lambda args: _run(args, _team_disband))
+    disband.set_defaults(func=lambda args: run_on_app(args, _team_disband))
 
 
 async def _team_create(app: Any, args: argparse.Namespace) -> int:
     svc = services(app)
     leader = await _find(svc, args.leader)
     if leader is None:
-        return _fail(f"no user {args.leader!r}")
+        return fail(f"no user {args.leader!r}")
     fields = {
         "name": args.name,
         "short_name": args.short_name,
@@ -130,7 +111,7 @@ async def _team_create(app: Any, args: argparse.Namespace) -> int:
     try:
         team_id = await lifecycle.create(svc, int(leader["id"]), fields)
     except lifecycle.TeamRefused as refused:
-        return _fail(str(refused))
+        return fail(str(refused))
     print(team_id)
     return 0
 
@@ -150,11 +131,11 @@ async def _team_member(app: Any, args: argparse.Namespace, change: Any, done: st
     svc = services(app)
     row = await _find(svc, args.user)
     if row is None:
-        return _fail(f"no user {args.user!r}")
+        return fail(f"no user {args.user!r}")
     try:
         await change(svc, args.team, int(row["id"]))
     except lifecycle.TeamRefused as refused:
-        return _fail(str(refused))
+        return fail(str(refused))
     print(f"{row['username']} ({row['id']}) {done} team {args.team}")
     return 0
 
@@ -171,6 +152,6 @@ async def _team_disband(app: Any, args: argparse.Namespace) -> int:
     try:
         await lifecycle.disband(services(app), None, args.team)
     except lifecycle.TeamRefused as refused:
-        return _fail(str(refused))
+        return fail(str(refused))
     print(f"team {args.team} disbanded")
     return 0

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
-import sys
 from typing import Any
 
-from core.app import standalone
-from core.cli import command_group
-from core.config import load_settings
+from core.cli import command_group, fail, run_on_app
 from core.services import services
 from core.spotlights import store as spotlights_db
 
@@ -39,11 +35,6 @@ def add_commands(cli: Any) -> None:
     show.set_defaults(func=lambda args: _run(args, _list))
 
 
-def _fail(message: str) -> int:
-    print(f"hitcircle spotlights: {message}", file=sys.stderr)
-    return 1
-
-
 def parse_window(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
     """[first day 00:00:00, last day 23:59:59] in naive UTC; ValueError when it is no window."""
     try:
@@ -64,22 +55,15 @@ def _run(args: argparse.Namespace, command: Any) -> int:
     if args.spotlights_command == "create":
         name = args.name.strip()
         if not name or len(name) > 255:
-            return _fail("the name must have 1 to 255 characters")
+            return fail("the name must have 1 to 255 characters")
         try:
             args.window = parse_window(args.start, args.end)
         except ValueError as exc:
-            return _fail(str(exc))
+            return fail(str(exc))
         args.name = name
     if args.spotlights_command == "add-set" and not 0 < args.set_id <= MAX_SET_ID:
-        return _fail(f"no beatmapset {args.set_id}")
-    settings = load_settings(args.config)
-
-    async def main() -> int:
-        async with standalone(settings) as app:
-            result: int = await command(app, args)
-            return result
-
-    return asyncio.run(main())
+        return fail(f"no beatmapset {args.set_id}")
+    return run_on_app(args, command)
 
 
 async def _create(app: Any, args: argparse.Namespace) -> int:
@@ -102,13 +86,13 @@ async def _add_set(app: Any, args: argparse.Namespace) -> int:
     db = services(app).db
     spotlight = await spotlights_db.get(db, args.spotlight_id)
     if spotlight is None:
-        return _fail(f"no spotlight {args.spotlight_id}")
+        return fail(f"no spotlight {args.spotlight_id}")
     # Known here, or fetched from the configured beatmap sources.
     beatmapset = await resolve.find_set(app, args.set_id)
     if beatmapset is None or beatmapset["deleted_at"] is not None:
-        return _fail(f"no beatmapset {args.set_id}")
+        return fail(f"no beatmapset {args.set_id}")
     if not await spotlights_db.add_set(db, args.spotlight_id, args.set_id):
-        return _fail(f"beatmapset {args.set_id} is already in spotlight {args.spotlight_id}")
+        return fail(f"beatmapset {args.set_id} is already in spotlight {args.spotlight_id}")
     print(
         f"spotlight {args.spotlight_id}: added {beatmapset['artist']} - {beatmapset['title']} "
         f"({args.set_id})"
