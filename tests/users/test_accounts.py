@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -9,29 +12,43 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from core.cli import main
 from core.hooks import hookimpl
 from core.services import services
 from core.users import accounts
 from core.users import store as users_db
+from tests.conftest import ROOT
 
-HEARD: list[str] = []
+# Where the subprocess's hook below writes the names it heard.
+HEARD_FILE = "HC_TEST_HEARD_FILE"
 
 
 @hookimpl
 def user_registered(app: Any, user: Mapping[str, Any]) -> None:
-    HEARD.append(str(user["username"]))
+    with open(os.environ[HEARD_FILE], "a") as heard:
+        heard.write(f"{user['username']}\n")
 
 
-def test_the_cli_fires_user_registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HITCIRCLE_CONFIG", "none")
-    monkeypatch.setenv("HITCIRCLE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("HITCIRCLE_PLUGINS_MODULES", __name__)
-    monkeypatch.setenv("HITCIRCLE_AUTH_BCRYPT_ROUNDS", "4")
-    HEARD.clear()
-    code = main(["user", "create", "from cli", "--password", "a long password"])
-    assert code == 0
-    assert HEARD == ["from cli"]
+def test_the_cli_fires_user_registered(tmp_path: Path) -> None:
+    # A subprocess, as an operator runs it: nothing of this process's plugin state counts.
+    heard = tmp_path / "heard"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HITCIRCLE_")}
+    env.update(
+        HITCIRCLE_CONFIG="none",
+        HITCIRCLE_DATA_DIR=str(tmp_path),
+        HITCIRCLE_PLUGINS_MODULES=__name__,
+        HITCIRCLE_AUTH_BCRYPT_ROUNDS="4",
+        HC_TEST_HEARD_FILE=str(heard),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", "user", "create", "from cli", "--password", "pw long 1"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert heard.read_text().splitlines() == ["from cli"]
 
 
 async def test_refusals_name_their_field_and_store_nothing(app: Starlette) -> None:
