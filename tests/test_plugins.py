@@ -1,9 +1,13 @@
+import argparse
+import importlib
+import pkgutil
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from core import hooks
 from core.config import ConfigError, settings_from
 from core.hooks import hookimpl
 from core.plugins import PluginError, collect, discover, load, performance_calculator, resolve
@@ -220,3 +224,29 @@ def test_the_named_calculator_is_the_only_one_asked() -> None:
     # "" switches pp off, and then no plugin, not even pp_rosu, is needed.
     off = settings_from({"pp": {"calculator": ""}, "plugins": {"disabled": ["pp_rosu"]}}, {})
     assert performance_calculator(load(off), off) is None
+
+
+def test_a_second_load_in_one_process_keeps_every_hook() -> None:
+    """Building the command line imports the plugins' command modules. A submodule named as a
+    hook (`plugins/x/commands.py` beside `def commands`) replaced the package's hook function
+    with the module, and the next plugin manager in that process lost those commands."""
+    from core.cli import build_parser
+
+    settings = settings_from({}, {})
+
+    def commands() -> set[str]:
+        parser = build_parser(load(settings))
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return set(sub.choices)
+
+    first = commands()
+    assert {"user", "scores", "oauth"} <= first
+    assert commands() == first
+
+
+def test_no_plugin_module_shadows_a_hook_of_its_package() -> None:
+    hook_names = {name for name in dir(hooks) if not name.startswith("_")}
+    for info in discover(settings_from({}, {})):
+        package = importlib.import_module(info.module)
+        for module in pkgutil.iter_modules(getattr(package, "__path__", [])):
+            assert module.name not in hook_names, f"{info.module}.{module.name} is a hook's name"

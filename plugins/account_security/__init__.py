@@ -134,6 +134,6 @@ def jobs() -> list[Job]:
 
 @hookimpl
 def commands(cli: Any) -> None:
-    from plugins.account_security.commands import add_commands
+    from plugins.account_security.cli import add_commands
 
     add_commands(cli)

@@ -348,6 +348,6 @@ def startup(app: Any) -> Any:
 
 @hookimpl
 def commands(cli: Any) -> None:
-    from plugins.admin.commands import add_commands
+    from plugins.admin.cli import add_commands
 
     add_commands(cli)

@@ -56,7 +56,7 @@ def jobs() -> list[Job]:
 
 @hookimpl
 def commands(cli: Any) -> None:
-    from plugins.oauth.commands import add_commands
+    from plugins.oauth.cli import add_commands
 
     add_commands(cli)
 

@@ -268,7 +268,7 @@ def routes() -> list[BaseRoute]:
 
 @hookimpl
 def commands(cli: Any) -> None:
-    from plugins.private.commands import add_commands, add_team_commands
+    from plugins.private.cli import add_commands, add_team_commands
 
     add_commands(cli)
     add_team_commands(cli)

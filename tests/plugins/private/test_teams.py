@@ -253,8 +253,8 @@ async def test_cli(app: Starlette, settings: Any, make_user: Any, capsys: Any) -
     import importlib
     from argparse import Namespace
 
-    commands = importlib.import_module("plugins.private.commands")
-    from tests.plugins.private.test_commands import hitcircle
+    commands = importlib.import_module("plugins.private.cli")
+    from tests.plugins.private.test_cli import hitcircle
 
     lead, other = await make_user("cli leader"), await make_user("cli other")
     r = hitcircle(

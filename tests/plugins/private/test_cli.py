@@ -1,20 +1,12 @@
 import json
 import subprocess
-import sys
 
 from core.config import Settings
-from tests.conftest import ROOT, settings_env
+from tests.conftest import run_cli
 
 
 def hitcircle(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
-        env=settings_env(settings) | {"HITCIRCLE_AUTH_BCRYPT_ROUNDS": "4"},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(settings, *args, env={"HITCIRCLE_AUTH_BCRYPT_ROUNDS": "4"})
 
 
 def test_user_and_oauth_commands(settings: Settings) -> None:
