@@ -169,7 +169,33 @@ def _mysql_engine(url: str | None = None) -> Any:
 
     from core.db import sync_url
 
-    return sa.create_engine(url or sync_url(MYSQL_URL))
+    # A statement that waits for a table lock gives up after a minute (MariaDB's default is a
+    # day), so a connection left in a transaction fails a test instead of stalling the run.
+    return sa.create_engine(
+        url or sync_url(MYSQL_URL),
+        connect_args={"init_command": f"SET SESSION lock_wait_timeout = {LOCK_WAIT_SECONDS}"},
+    )
+
+
+LOCK_WAIT_SECONDS = 60
+
+
+def _lock_holders(conn: Any) -> str:
+    """Who holds what on this database: the sessions and open transactions, for a failure."""
+    sessions = conn.exec_driver_sql(
+        "SELECT id, user, host, db, command, time, state, info FROM information_schema.processlist"
+        " WHERE db = DATABASE()"
+    ).fetchall()
+    transactions = conn.exec_driver_sql(
+        "SELECT trx_mysql_thread_id, trx_started, trx_state, trx_query"
+        " FROM information_schema.innodb_trx"
+    ).fetchall()
+    return (
+        "sessions:\n"
+        + "\n".join(map(str, sessions))
+        + "\ntransactions:\n"
+        + ("\n".join(map(str, transactions)))
+    )
 
 
 def create_mysql_database() -> None:
@@ -205,9 +231,14 @@ def empty_mysql() -> None:
         for name, next_id in tables:
             if name == "alembic_version":
                 continue
-            conn.exec_driver_sql(f"DELETE FROM `{name}`")
-            if next_id and next_id > 1:
-                conn.exec_driver_sql(f"ALTER TABLE `{name}` AUTO_INCREMENT = 1")
+            try:
+                conn.exec_driver_sql(f"DELETE FROM `{name}`")
+                if next_id and next_id > 1:
+                    conn.exec_driver_sql(f"ALTER TABLE `{name}` AUTO_INCREMENT = 1")
+            except Exception as error:
+                with engine.connect() as other:
+                    holders = _lock_holders(other)
+                raise RuntimeError(f"emptying `{name}` failed: {error}\n{holders}") from error
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
     engine.dispose()
 

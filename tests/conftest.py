@@ -13,19 +13,23 @@ Redis fails the run instead of skipping.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.message
 import email.policy
+import io
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -115,13 +119,25 @@ class LiveServer:
         self.env = settings_env(settings) | {"HITCIRCLE_SERVER_PUBLIC_URL": self.url}
         self.env |= extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
+        # The server's output goes to a file, not a pipe: a pipe nobody reads fills at 64 KiB
+        # and then blocks the server's next log line, and with it the request being served.
+        self.log: IO[bytes] | None = None
+        self.final_output = ""
+
+    def output(self) -> str:
+        """Everything the server printed so far (all of it, once stopped)."""
+        if self.log is None or self.log.closed:
+            return self.final_output
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def start(self, timeout: float = 30.0) -> None:
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "core.cli", "serve", "--port", str(self.port)],
             env=self.env,
             cwd=ROOT,
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             # Its own process group, as a terminal gives a server: a test can signal the whole
             # group (as Ctrl-C does) without reaching pytest.
@@ -130,7 +146,7 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
+                output = self.output()
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{output}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code in (200, 503):
@@ -151,8 +167,15 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout is not None:
+        # Workers the server left behind would keep their database connections (and the
+        # locks of any open transaction) into the next test.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process.stdout is not None:  # a test that started it with a pipe of its own
             self.process.stdout.close()
+        if self.log is not None and not self.log.closed:
+            self.final_output = self.output()
+            self.log.close()
 
 
 @pytest.fixture
@@ -191,15 +214,41 @@ def local_ossapi(monkeypatch: pytest.MonkeyPatch, url: str, *args: Any, **kwargs
     return Local(*args, **kwargs)
 
 
-def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """`hitcircle ARGS` in a subprocess on these settings' data."""
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
-        env=settings_env(settings),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+def run_cli(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`hitcircle ARGS` on these settings' data, as an operator runs it, but in this process:
+    a subprocess spends a second and more importing hitcircle again for every command.
+
+    The command gets the environment a subprocess would (`settings_env`) and its own thread
+    (its `asyncio.run` cannot nest in the test's event loop); its output is captured. Tests of
+    the executable itself (exit on signals, no config file) start it as a process instead."""
+    from core.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code: list[int] = []
+
+    def command() -> None:
+        try:
+            code.append(main(list(args)))
+        except SystemExit as exit:  # argparse: --help, or a usage error
+            code.append(exit.code if isinstance(exit.code, int) else int(exit.code is not None))
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(settings_env(settings) | (env or {}))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            thread = threading.Thread(target=command, name="hitcircle-cli")
+            thread.start()
+            thread.join(120)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    if thread.is_alive():
+        raise AssertionError(f"hitcircle {' '.join(args)}: still running after 120 s")
+    return subprocess.CompletedProcess(
+        ["hitcircle", *args], code[0], out.getvalue(), err.getvalue()
     )
 
 

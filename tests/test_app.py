@@ -354,8 +354,7 @@ async def test_a_live_server_logs_a_redis_outage_as_one_line(
         assert server.process is not None
         server.process.send_signal(signal.SIGTERM)
         await asyncio.to_thread(server.process.wait, 30)
-        assert server.process.stdout is not None
-        output = server.process.stdout.read().decode()
+        output = server.output()
     finally:
         server.stop()
     lines = [line for line in output.splitlines() if "/api/v2/me" in line]

@@ -120,9 +120,9 @@ async def test_sigterm_tells_hub_clients_then_exits_in_time(
         assert isinstance(close, Close) and close.error is None and close.allow_reconnect
         code = await asyncio.to_thread(server.process.wait, GRACEFUL + 5)
         took = time.monotonic() - stopped_at
-        assert code == 0, server.process.stdout.read().decode() if server.process.stdout else ""
+        assert code == 0, server.output()
         assert took < GRACEFUL + 1, f"took {took:.2f} s to stop"
-        output = server.process.stdout.read().decode() if server.process.stdout else ""
+        output = server.output()
         assert "CancelledError" not in output and "Traceback" not in output, output
 
 
@@ -136,7 +136,7 @@ async def test_ctrl_c_stops_the_server_after_pp_work(
         os.killpg(server.process.pid, signal.SIGINT)
         code = await asyncio.to_thread(server.process.wait, GRACEFUL + 5)
         assert time.monotonic() - stopped_at < GRACEFUL + 1
-        output = server.process.stdout.read().decode() if server.process.stdout else ""
+        output = server.output()
         assert code == 0, output
         assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
 

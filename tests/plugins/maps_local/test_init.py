@@ -1,13 +1,11 @@
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from core.config import Settings
 from tests.beatmaps.support import make_osu, make_osz
-from tests.conftest import ROOT, LiveServer, lazer_login, run_cli, settings_env
+from tests.conftest import LiveServer, lazer_login, run_cli
 
 
 def test_import_command(settings: Settings, tmp_path: Path) -> None:
@@ -48,14 +46,12 @@ def test_import_command(settings: Settings, tmp_path: Path) -> None:
 def test_import_status_default_from_config(settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "a.osu"
     path.write_bytes(make_osu(beatmap_id=41, set_id=40))
-    env_settings = settings
-    result = subprocess.run(
-        [sys.executable, "-m", "core.cli", "beatmaps", "import", str(path)],
-        env={**settings_env(env_settings), "HITCIRCLE_BEATMAPS_LOCAL_DEFAULT_STATUS": "loved"},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_cli(
+        settings,
+        "beatmaps",
+        "import",
+        str(path),
+        env={"HITCIRCLE_BEATMAPS_LOCAL_DEFAULT_STATUS": "loved"},
     )
     assert result.returncode == 0, result.stderr
     import sqlalchemy as sa
@@ -67,14 +63,7 @@ def test_import_status_default_from_config(settings: Settings, tmp_path: Path) -
         status = conn.exec_driver_sql("SELECT status FROM beatmapsets WHERE id = 40").scalar()
     engine.dispose()
     assert status == 4
-    bad = subprocess.run(
-        [sys.executable, "-m", "core.cli", "beatmaps", "import", str(path), "--status", "famous"],
-        env=settings_env(settings),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = run_cli(settings, "beatmaps", "import", str(path), "--status", "famous")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
     assert os.path.exists(path)
 
