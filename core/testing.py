@@ -77,7 +77,10 @@ def _per_worker(url: str) -> str:
 
 MYSQL_URL = _per_worker(os.environ.get("HITCIRCLE_TEST_MYSQL_URL", ""))
 REDIS_URL = os.environ.get("HITCIRCLE_TEST_REDIS_URL", "")
-REDIS_PREFIX = f"hctest:{WORKER}:" if WORKER else "hctest:"
+# Pub/sub channels are shared by every database of a Redis server: a run of its own prefix
+# (xdist's id for the whole run, else this process) hears nothing another run publishes.
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8] or str(os.getpid())
+REDIS_PREFIX = f"hctest:{_RUN}:{WORKER}:" if WORKER else f"hctest:{_RUN}:"
 BACKENDS = ["embedded", *(["mysql_redis"] if MYSQL_URL and REDIS_URL else [])]
 TEST_CLIENT_ID = 5  # the built-in osu!lazer client: it always exists and may hold any scope
 
