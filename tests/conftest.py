@@ -113,6 +113,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class LiveServer:
     """`hitcircle serve` in a subprocess on a free loopback port."""
 
+    # Those started and not yet stopped: `_no_server_outlives_its_test` stops them.
+    started: set[LiveServer] = set()
+
     def __init__(self, settings: Settings, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -133,6 +136,7 @@ class LiveServer:
 
     def start(self, timeout: float = 30.0) -> None:
         self.log = tempfile.TemporaryFile()
+        LiveServer.started.add(self)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "core.cli", "serve", "--port", str(self.port)],
             env=self.env,
@@ -158,6 +162,7 @@ class LiveServer:
         raise RuntimeError("server did not start in time")
 
     def stop(self) -> None:
+        LiveServer.started.discard(self)
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -176,6 +181,15 @@ class LiveServer:
         if self.log is not None and not self.log.closed:
             self.final_output = self.output()
             self.log.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_server_outlives_its_test() -> Iterator[None]:
+    """A test that failed between starting a server and its `finally` would leave the server
+    running on the next tests' database, its jobs writing there."""
+    yield
+    for server in list(LiveServer.started):
+        server.stop()
 
 
 @pytest.fixture

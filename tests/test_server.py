@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -303,18 +302,14 @@ def _worker_pids(server: subprocess.Popen[bytes]) -> set[int]:
 
 
 class _Output:
-    """A live server's output, read as it comes (a full pipe would stall the server)."""
+    """A live server's output so far, read from the file it writes to."""
 
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
-        self.stream = process.stdout
-        self.lines: list[str] = []
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
 
-    def _read(self) -> None:
-        for line in iter(self.stream.readline, b""):
-            self.lines.append(line.decode().rstrip("\n"))
+    @property
+    def lines(self) -> list[str]:
+        return self.server.output().splitlines()
 
     def has(self, text: str) -> bool:
         return any(text in line for line in self.lines)
@@ -323,7 +318,7 @@ class _Output:
         return sum(text in line for line in self.lines)
 
     def __str__(self) -> str:
-        return "\n".join(self.lines)
+        return self.server.output()
 
 
 async def _wait(condition: Callable[[], object], timeout: float, what: str) -> None:
@@ -350,9 +345,7 @@ async def test_a_worker_that_dies_under_load_is_replaced_while_health_answers(
             "HITCIRCLE_LOG_LEVEL": "INFO",
         },
     )
-    server.start()
-    assert server.process is not None
-    output = _Output(server.process)
+    output = _Output(server)
     answers: list[tuple[float, bool]] = []
     done = asyncio.Event()
 
@@ -365,6 +358,8 @@ async def test_a_worker_that_dies_under_load_is_replaced_while_health_answers(
             answers.append((time.monotonic(), ok))
 
     try:
+        server.start()
+        assert server.process is not None
         # hypercorn says "Running on" once per worker that listens.
         await _wait(lambda: output.count("Running on") == 2, 60, "both workers listen")
         first, second = sorted(_worker_pids(server.process))
@@ -391,7 +386,6 @@ async def test_a_worker_that_dies_under_load_is_replaced_while_health_answers(
         assert len(replacements) == 2 and not replacements & {first, second}, replacements
         server.process.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(server.process.wait, GRACEFUL + 10)
-        output.thread.join(10)
         assert code == 0, str(output)
         assert "Traceback" not in str(output), str(output)
     finally:
