@@ -13,6 +13,7 @@ Redis fails the run instead of skipping.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.message
@@ -236,8 +237,19 @@ def run_cli(
 
     The command gets the environment a subprocess would (`settings_env`) and its own thread
     (its `asyncio.run` cannot nest in the test's event loop); its output is captured. Tests of
-    the executable itself (exit on signals, no config file) start it as a process instead."""
+    the executable itself (exit on signals, no config file) start it as a process instead.
+
+    From an async test, `await run_command(...)`: here the test's event loop would stand still
+    while the command runs, and a command reaching the test's running app (the embedded
+    backend's cache share) would wait out its connect timeout on every call."""
     from core.cli import main
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("an event loop runs in this thread: `await run_command(...)`")
 
     out, err = io.StringIO(), io.StringIO()
     code: list[int] = []
@@ -264,6 +276,13 @@ def run_cli(
     return subprocess.CompletedProcess(
         ["hitcircle", *args], code[0], out.getvalue(), err.getvalue()
     )
+
+
+async def run_command(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`run_cli` from an async test: the command runs while the test's loop goes on serving."""
+    return await asyncio.to_thread(run_cli, settings, *args, env=env)
 
 
 def lazer_login(url: str, username: str, password: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from core.beatmaps.status import change_status
 from core.config import Settings
 from core.services import services
 from tests.beatmaps.support import import_osz, make_osu, ranked_set
-from tests.conftest import run_cli
+from tests.conftest import run_command
 
 
 def auth(token: str) -> dict[str, str]:
@@ -130,19 +130,19 @@ async def test_commands_through_hitcircle(
     """`beatmaps nominate` shares its group with maps_local's commands; `tags` and `packs` are
     there too (refusals are tested in process, a subprocess is slow)."""
     await ranked_set(app, 100)
-    done = run_cli(settings, "beatmaps", "nominate", "100")
+    done = await run_command(settings, "beatmaps", "nominate", "100")
     assert done.returncode == 0, done.stderr
-    refused = run_cli(settings, "beatmaps", "nominate", "999")
+    refused = await run_command(settings, "beatmaps", "nominate", "999")
     assert refused.returncode == 1 and "no beatmapset 999" in refused.stderr
-    tag = run_cli(
+    tag = await run_command(
         settings, "tags", "add", "style/jumps", "--description", "Jumps", "--ruleset", "0"
     )
     assert tag.returncode == 0, tag.stderr
-    bad = run_cli(settings, "tags", "add", "x", "--description", "X", "--ruleset", "9")
+    bad = await run_command(settings, "tags", "add", "x", "--description", "X", "--ruleset", "9")
     assert bad.returncode == 2
-    pack = run_cli(settings, "packs", "create", "S1", "One", "--author", "op")
+    pack = await run_command(settings, "packs", "create", "S1", "One", "--author", "op")
     assert pack.returncode == 0, pack.stderr
-    assert run_cli(settings, "packs", "add-set", "S1", "100").returncode == 0
+    assert (await run_command(settings, "packs", "add-set", "S1", "100")).returncode == 0
     body = await client.get("/api/v2/beatmapsets/events?type=nominate", headers=auth(token))
     assert [e["beatmapset"]["id"] for e in body.json()["events"]] == [100]
     tags = (await client.get("/api/v2/tags", headers=auth(token))).json()["tags"]

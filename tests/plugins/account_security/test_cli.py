@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from core.config import Settings
 from core.services import services
 from plugins.account_security import store
-from tests.conftest import create_user, run_cli
+from tests.conftest import create_user, run_command
 
 
 async def test_an_operator_turns_off_totp_and_verifies_an_address(
@@ -20,20 +20,22 @@ async def test_an_operator_turns_off_totp_and_verifies_an_address(
     await store.update_security(db, uid, totp_secret="JBSWY3DPEHPK3PXP", email_required=True)
     await store.replace_backup_codes(db, uid, ["a" * 64])
 
-    done = run_cli(settings, "security", "totp-disable", "locked_out")
+    done = await run_command(settings, "security", "totp-disable", "locked_out")
     assert done.returncode == 0, done.stderr
     assert "TOTP of locked_out" in done.stdout
     row = await store.security_row(db, uid)
     assert row is not None and row["totp_secret"] is None
     assert await store.unused_backup_codes(db, uid) == 0
-    assert "has no TOTP" in run_cli(settings, "security", "totp-disable", str(uid)).stdout
+    assert (
+        "has no TOTP" in (await run_command(settings, "security", "totp-disable", str(uid))).stdout
+    )
 
-    verified = run_cli(settings, "security", "verify-email", "locked_out")
+    verified = await run_command(settings, "security", "verify-email", "locked_out")
     assert verified.returncode == 0, verified.stderr
     row = await store.security_row(db, uid)
     assert row is not None and row["email_verified_at"] is not None
 
-    missing = run_cli(settings, "security", "verify-email", "nobody")
+    missing = await run_command(settings, "security", "verify-email", "nobody")
     assert missing.returncode == 1 and "no user 'nobody'" in missing.stderr
 
 

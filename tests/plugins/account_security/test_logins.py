@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from core.config import Settings
 from core.services import services
 from core.users import store as users_db
-from tests.conftest import create_user, issue_token, run_cli
+from tests.conftest import create_user, issue_token, run_command
 from tests.geoip_support import write_country_db
 from tests.plugins.account_security.test_views import PRIVATE, bearer, sign_in
 
@@ -67,11 +67,14 @@ async def test_sign_ups_and_sign_ins_know_their_country(
     tokyo = await users_db.find_by_username(services(app).db, "tokyo", previous=False)
     assert tokyo is not None and tokyo["country_code"] == "JP"  # a known country stays
 
-    listed = run_cli(settings, "security", "logins", "nowhere")
+    listed = await run_command(settings, "security", "logins", "nowhere")
     assert listed.returncode == 0, listed.stderr
     assert "198.51.100.9" in listed.stdout and "FR" in listed.stdout
     never = await create_user(app, "never")
-    assert "has not signed in" in run_cli(settings, "security", "logins", str(never)).stdout
+    assert (
+        "has not signed in"
+        in (await run_command(settings, "security", "logins", str(never))).stdout
+    )
 
 
 async def test_logins_need_a_lazer_token_and_take_a_sane_limit(

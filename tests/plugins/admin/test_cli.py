@@ -12,7 +12,7 @@ from core.moderation import store as moderation_db
 from core.reports import store as reports_db
 from core.scores import store as scores_db
 from core.services import services
-from tests.conftest import run_cli
+from tests.conftest import run_command
 from tests.moderation.support import snapshot, staff
 from tests.scores import support as scores
 
@@ -38,21 +38,21 @@ async def test_scores_reports_and_groups(
         comments="too good",
     )
 
-    r = run_cli(settings, "scores", "delete", str(ids[0]), "--reason", "cheated")
+    r = await run_command(settings, "scores", "delete", str(ids[0]), "--reason", "cheated")
     assert r.returncode == 0 and "deleted" in r.stdout, r.stderr
     assert await scores_db.get_score(db, ids[0]) is None
-    r = run_cli(settings, "user", "wipe-scores", "player", "--ruleset", "osu")
+    r = await run_command(settings, "user", "wipe-scores", "player", "--ruleset", "osu")
     assert r.returncode == 0 and r.stdout.startswith("1 scores"), r.stderr
     assert await scores_db.user_score_keys(db, s.player) == []
 
-    r = run_cli(settings, "reports", "list")
+    r = await run_command(settings, "reports", "list")
     assert r.returncode == 0 and r.stdout.startswith(f"{report} "), r.stderr
     assert "Cheating" in r.stdout and "too good" in r.stdout
-    r = run_cli(settings, "reports", "resolve", str(report), "--note", "wiped")
+    r = await run_command(settings, "reports", "resolve", str(report), "--note", "wiped")
     assert r.returncode == 0, r.stderr
     assert (await reports_db.get_report(db, report) or {})["resolution"] == "resolved"
 
-    r = run_cli(
+    r = await run_command(
         settings,
         "groups",
         "create",
@@ -65,11 +65,11 @@ async def test_scores_reports_and_groups(
         "#123abc",
     )
     assert r.returncode == 0 and r.stdout.strip().isdigit(), r.stderr
-    r = run_cli(settings, "groups", "list")
+    r = await run_command(settings, "groups", "list")
     assert r.returncode == 0 and "osc  OSC  #123ABC  Contest Winners  (0 members)" in r.stdout
     assert "gmt  GMT  #99EB47" in r.stdout
 
-    r = run_cli(settings, "audit")
+    r = await run_command(settings, "audit")
     actions = [line.split()[4] for line in r.stdout.splitlines()]
     assert actions == ["group_create", "report_resolve", "scores_wipe", "score_delete"]
 
@@ -100,7 +100,7 @@ async def test_bad_input_changes_nothing(app: Starlette, settings: Settings) -> 
             "hitcircle: Specified Solo\\Score couldn't be found.",
         ),
     ):
-        r = run_cli(settings, *args)
+        r = await run_command(settings, *args)
         assert r.returncode == code, (args, r.stdout, r.stderr)
         if message is not None:
             assert r.stderr.strip() == message, args

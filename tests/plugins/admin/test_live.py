@@ -17,7 +17,7 @@ from core.chat import store as chat_db
 from core.config import Settings
 from core.services import services
 from plugins.oauth.grants import LAZER_SECRETS
-from tests.conftest import LiveServer, issue_token, lazer_login, run_cli
+from tests.conftest import LiveServer, issue_token, lazer_login, run_command
 from tests.moderation.support import staff
 
 
@@ -28,8 +28,8 @@ def settings_overrides() -> dict[str, dict[str, Any]]:
     return {"auth": {"cache_seconds": 1}}
 
 
-def cli(settings: Settings, *args: str) -> str:
-    r = run_cli(settings, *args)
+async def cli(settings: Settings, *args: str) -> str:
+    r = await run_command(settings, *args)
     assert r.returncode == 0, r.stderr
     return r.stdout
 
@@ -65,20 +65,22 @@ async def test_moderation_commands_through_real_clients(
     r = httpx.put(f"{url}/api/v2/chat/channels/{channel}/users/{s.player}", headers=player)
     assert r.status_code == 200, r.text
 
-    cli(settings, "user", "group", "add", "player", "nat", "--playmodes", "osu,mania")
-    badge_id = cli(
-        settings,
-        "user",
-        "badge",
-        "add",
-        "player",
-        "--description",
-        "Mapping contest winner",
-        "--image-url",
-        "https://assets.ppy.sh/profile-badges/contest.png",
+    await cli(settings, "user", "group", "add", "player", "nat", "--playmodes", "osu,mania")
+    badge_id = (
+        await cli(
+            settings,
+            "user",
+            "badge",
+            "add",
+            "player",
+            "--description",
+            "Mapping contest winner",
+            "--image-url",
+            "https://assets.ppy.sh/profile-badges/contest.png",
+        )
     ).strip()
     assert badge_id.isdigit()
-    assert "silenced for 1h" in cli(
+    assert "silenced for 1h" in await cli(
         settings, "user", "silence", "player", "--duration", "1h", "--reason", "spam"
     )
 
@@ -115,13 +117,13 @@ async def test_moderation_commands_through_real_clients(
     )
     assert r.status_code == 422 and r.json() == {"error": chat.RESTRICTED}
 
-    assert "banned" in cli(settings, "user", "ban", "player", "--reason", "cheating")
+    assert "banned" in await cli(settings, "user", "ban", "player", "--reason", "cheating")
     r = refused_login(url, "player")
     assert r.status_code == 400 and r.json()["hint"] == signin.BANNED
-    assert "unrestricted" in cli(settings, "user", "unrestrict", "player")
+    assert "unrestricted" in await cli(settings, "user", "unrestrict", "player")
     assert refused_login(url, "player").status_code == 200
 
-    log = cli(settings, "audit", "--user", "player")
+    log = await cli(settings, "audit", "--user", "player")
     actions = [line.split()[4] for line in log.splitlines()]
     assert actions == ["unrestrict", "ban", "silence", "badge_add", "group_add"]
     assert all(line.split()[3] == "cli" for line in log.splitlines())

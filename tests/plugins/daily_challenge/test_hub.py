@@ -20,7 +20,7 @@ from core.daily_challenge import store as dc_db
 from core.services import services
 from core.testing import HubClient, advance
 from plugins.daily_challenge import make_room
-from tests.conftest import LiveServer, create_user, issue_token, run_cli
+from tests.conftest import LiveServer, create_user, issue_token, run_command
 from tests.scores import support
 
 DAY = 86400.0
@@ -165,7 +165,7 @@ async def test_rotation_reaches_every_server(
             hubs.append(await HubClient.open(server.url, "metadata", token))
             assert (await hubs[-1].callback("DailyChallengeUpdated")).arguments == [None]
         # The command, a third process, makes the room; both servers' clients hear of it.
-        rotated = run_cli(settings, "daily-challenge", "rotate")
+        rotated = await run_command(settings, "daily-challenge", "rotate")
         assert rotated.returncode == 0, rotated.stderr
         room_id = await dc_db.room_of(services(app).db, rotation.day_of(time.time()))
         assert room_id is not None

@@ -20,7 +20,7 @@ from core.rooms import store as rooms_db
 from core.services import services
 from core.testing import advance
 from plugins.daily_challenge import cli, make_room
-from tests.conftest import create_user, run_cli
+from tests.conftest import create_user, run_command
 from tests.scores import support
 
 DAY = 86400.0
@@ -90,17 +90,17 @@ async def test_pool_cli_adds_lists_removes_and_refuses_bad_entries(
 ) -> None:
     beatmap = await support.import_map(app, 0)
     await create_user(app, "host")
-    added = run_cli(
+    added = await run_command(
         settings, "daily-challenge", "pool", "add", str(beatmap.id), "--required", "HD,DT"
     )
     assert added.returncode == 0, added.stderr
-    listed = run_cli(settings, "daily-challenge", "pool", "list")
+    listed = await run_command(settings, "daily-challenge", "pool", "list")
     assert f"beatmap {beatmap.id}" in listed.stdout and "required HD,DT" in listed.stdout
 
     db = services(app).db
     before = await dc_db.entries(db, include_used=True)
     # Through the command once; the other refusals through the same function in process.
-    refused = run_cli(settings, "daily-challenge", "pool", "add", "999999")
+    refused = await run_command(settings, "daily-challenge", "pool", "add", "999999")
     assert refused.returncode == 1 and "does not exist" in refused.stderr, refused.stderr
     for required, allowed, ruleset, message in (
         ("ZZ", "", None, "Invalid mods"),
@@ -115,18 +115,18 @@ async def test_pool_cli_adds_lists_removes_and_refuses_bad_entries(
     assert await dc_db.entries(db, include_used=True) == before
 
     # `rotate` makes today's room from it (or finds the one the job made).
-    rotated = run_cli(settings, "daily-challenge", "rotate")
+    rotated = await run_command(settings, "daily-challenge", "rotate")
     assert rotated.returncode == 0, rotated.stderr
-    again = run_cli(settings, "daily-challenge", "rotate")
+    again = await run_command(settings, "daily-challenge", "rotate")
     assert "already there" in again.stdout
     assert len(await daily_rooms(app)) == 1
 
     # Used entries stay as history and cannot be removed; unknown ids are refused.
     (entry,) = await dc_db.entries(db, include_used=True)
     assert entry["used_on"] is not None
-    gone = run_cli(settings, "daily-challenge", "pool", "remove", str(entry["id"]))
+    gone = await run_command(settings, "daily-challenge", "pool", "remove", str(entry["id"]))
     assert gone.returncode == 1 and "no queued pool entry" in gone.stderr
     queued = await dc_db.add_entry(db, beatmap.id, 0, [], [])
-    removed = run_cli(settings, "daily-challenge", "pool", "remove", str(queued))
+    removed = await run_command(settings, "daily-challenge", "pool", "remove", str(queued))
     assert removed.returncode == 0, removed.stderr
     assert await dc_db.entries(db) == []

@@ -30,7 +30,7 @@ from core.medals.awarding import MedalContext, award_for_score
 from core.scores import store as scores_db
 from core.scores.recalc import recalc
 from core.services import services
-from tests.conftest import LiveServer, create_user, issue_token, local_ossapi, run_cli
+from tests.conftest import LiveServer, create_user, issue_token, local_ossapi, run_command
 from tests.scores import support
 from tests.test_hooks import plugin, serve
 
@@ -217,7 +217,7 @@ async def test_recalc_awards_missed_medals(
     assert sorted(await medals_db.held(db, user_id)) == expected
     # The command does it too, in its own process.
     await medals_db.revoke(db, [user_id], ID["fruits-skill-pass-3"])
-    done = run_cli(settings, "recalc", "--user", str(user_id), "--no-pp")
+    done = await run_command(settings, "recalc", "--user", str(user_id), "--no-pp")
     assert done.returncode == 0, done.stderr
     assert sorted(await medals_db.held(db, user_id)) == expected
 

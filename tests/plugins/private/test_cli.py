@@ -2,15 +2,15 @@ import json
 import subprocess
 
 from core.config import Settings
-from tests.conftest import run_cli
+from tests.conftest import run_command
 
 
-def hitcircle(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(settings, *args, env={"HITCIRCLE_AUTH_BCRYPT_ROUNDS": "4"})
+async def hitcircle(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return await run_command(settings, *args, env={"HITCIRCLE_AUTH_BCRYPT_ROUNDS": "4"})
 
 
-def test_user_and_oauth_commands(settings: Settings) -> None:
-    r = hitcircle(
+async def test_user_and_oauth_commands(settings: Settings) -> None:
+    r = await hitcircle(
         settings,
         "user",
         "create",
@@ -22,17 +22,19 @@ def test_user_and_oauth_commands(settings: Settings) -> None:
     )
     assert r.returncode == 0, r.stderr
     user_id = int(r.stdout.strip())
-    r = hitcircle(settings, "user", "create", "CLI_USER", "--password", "cli password")
+    r = await hitcircle(settings, "user", "create", "CLI_USER", "--password", "cli password")
     assert r.returncode == 1 and "already in use" in r.stderr
-    r = hitcircle(settings, "user", "create", "x", "--password", "cli password")
+    r = await hitcircle(settings, "user", "create", "x", "--password", "cli password")
     assert r.returncode == 1 and "too short" in r.stderr
-    r = hitcircle(settings, "user", "set-password", "cli user", "--password", "other password")
+    r = await hitcircle(
+        settings, "user", "set-password", "cli user", "--password", "other password"
+    )
     assert r.returncode == 0, r.stderr
-    r = hitcircle(settings, "user", "restrict", str(user_id))
+    r = await hitcircle(settings, "user", "restrict", str(user_id))
     assert r.returncode == 0 and "restricted" in r.stdout
-    r = hitcircle(settings, "user", "restrict", "nobody")
+    r = await hitcircle(settings, "user", "restrict", "nobody")
     assert r.returncode == 1
-    r = hitcircle(
+    r = await hitcircle(
         settings,
         "oauth",
         "create-client",
@@ -52,9 +54,9 @@ async def test_restrict_is_recorded_in_the_account_history(app, settings: Settin
     from tests.conftest import create_user
 
     user_id = await create_user(app, "to restrict")
-    r = hitcircle(settings, "user", "restrict", str(user_id))
+    r = await hitcircle(settings, "user", "restrict", str(user_id))
     assert r.returncode == 0, r.stderr
-    r = hitcircle(settings, "user", "restrict", str(user_id), "--lift")
+    r = await hitcircle(settings, "user", "restrict", str(user_id), "--lift")
     assert r.returncode == 0, r.stderr
     [entry] = await activity.history(services(app).db, user_id, own=True)
     assert entry["type"] == "restriction" and entry["permanent"] is True
@@ -62,12 +64,12 @@ async def test_restrict_is_recorded_in_the_account_history(app, settings: Settin
     assert await activity.history(services(app).db, user_id, own=False) == []
 
 
-def test_user_supporter_command(settings: Settings) -> None:
+async def test_user_supporter_command(settings: Settings) -> None:
     import sqlalchemy as sa
 
     from core.db import sync_url
 
-    r = hitcircle(settings, "user", "create", "fan", "--password", "cli password")
+    r = await hitcircle(settings, "user", "create", "fan", "--password", "cli password")
     assert r.returncode == 0, r.stderr
     user_id = int(r.stdout.strip())
     engine = sa.create_engine(sync_url(settings.database_url))
@@ -81,12 +83,12 @@ def test_user_supporter_command(settings: Settings) -> None:
         return int(row[0]), bool(row[1])
 
     assert level() == (0, False)
-    r = hitcircle(settings, "user", "supporter", "fan")
+    r = await hitcircle(settings, "user", "supporter", "fan")
     assert r.returncode == 0 and "is now an osu!supporter" in r.stdout, r.stderr
     assert level() == (1, True)
-    r = hitcircle(settings, "user", "supporter", str(user_id), "--off")
+    r = await hitcircle(settings, "user", "supporter", str(user_id), "--off")
     assert r.returncode == 0 and "no longer" in r.stdout, r.stderr
     assert level() == (0, True)
-    r = hitcircle(settings, "user", "supporter", "nobody")
+    r = await hitcircle(settings, "user", "supporter", "nobody")
     assert (r.returncode, r.stderr.strip()) == (1, "hitcircle: no user 'nobody'")
     engine.dispose()

@@ -257,7 +257,7 @@ async def test_cli(app: Starlette, settings: Any, make_user: Any, capsys: Any) -
     from tests.plugins.private.test_cli import hitcircle
 
     lead, other = await make_user("cli leader"), await make_user("cli other")
-    r = hitcircle(
+    r = await hitcircle(
         settings, "teams", "create", "Cli Team", "CLI", "--leader", "cli leader",
         "--colour", "#00ff00", "--flag-url", "https://e.com/f.png",
     )  # fmt: skip

@@ -16,7 +16,7 @@ from core.db import utcnow
 from core.scores.store import scores
 from core.services import services
 from core.spotlights import store as spotlights_db
-from tests.conftest import create_user, issue_token, run_cli
+from tests.conftest import create_user, issue_token, run_command
 from tests.scores import support
 
 
@@ -229,7 +229,7 @@ async def test_cli(app: Starlette, settings: Settings, capsys: pytest.CaptureFix
     code, err = cli(capsys, "add-set", "1", "x")
     assert code == 2
     assert await stored() == (0, 0)
-    made = run_cli(
+    made = await run_command(
         settings, "spotlights", "create", "January", "--type", "monthly", *window, "--mode-specific"
     )
     assert made.returncode == 0, made.stderr
@@ -243,14 +243,14 @@ async def test_cli(app: Starlette, settings: Settings, capsys: pytest.CaptureFix
         ((sid, "424242"), "no beatmapset 424242"),
         (("424242", "7000"), "no spotlight 424242"),
     ):
-        refused = run_cli(settings, "spotlights", "add-set", *args)
+        refused = await run_command(settings, "spotlights", "add-set", *args)
         assert refused.returncode == 1 and message in refused.stderr, refused.stderr
     assert await stored() == (1, 0)
-    added = run_cli(settings, "spotlights", "add-set", sid, "7000")
+    added = await run_command(settings, "spotlights", "add-set", sid, "7000")
     assert added.returncode == 0, added.stderr
     assert not await spotlights_db.add_set(db, int(sid), 7000)  # once only
     assert await stored() == (1, 1)
-    listed = run_cli(settings, "spotlights", "list")
+    listed = await run_command(settings, "spotlights", "list")
     assert listed.returncode == 0
     assert f"{sid}\tJanuary\tmonthly\t2026-01-01 to 2026-01-31\t1 sets\tmode-specific" in (
         listed.stdout

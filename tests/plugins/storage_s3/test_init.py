@@ -16,7 +16,7 @@ from core.config import ConfigError, Settings
 from core.services import services
 from core.storage import InvalidKey, LocalStorage
 from plugins.storage_s3 import S3Storage
-from tests.conftest import run_cli
+from tests.conftest import run_command
 from tests.scores import support
 
 _buckets = itertools.count(1)
@@ -154,25 +154,25 @@ async def test_storage_copy_moves_existing_files(
     local = LocalStorage(Path(settings.data.dir) / "files")
     await local.put("replays/7.osr", b"replay")
     await local.put("beatmaps/osz/a.osz", b"archive")
-    first = run_cli(settings, "storage", "copy", "local")
+    first = await run_command(settings, "storage", "copy", "local")
     assert first.returncode == 0, first.stderr
     assert "copied 2 files from local to s3; 0 were there already" in first.stdout
     assert await objects(s3_url, bucket) == {
         "hc/replays/7.osr": b"replay",
         "hc/beatmaps/osz/a.osz": b"archive",
     }
-    again = run_cli(settings, "storage", "copy", "local")
+    again = await run_command(settings, "storage", "copy", "local")
     assert "copied 0 files from local to s3; 2 were there already" in again.stdout
     await local.put("replays/7.osr", b"changed")
-    forced = run_cli(settings, "storage", "copy", "local", "--overwrite")
+    forced = await run_command(settings, "storage", "copy", "local", "--overwrite")
     assert "copied 2 files" in forced.stdout
     assert (await objects(s3_url, bucket))["hc/replays/7.osr"] == b"changed"
     # And back, into an empty local folder.
     await local.delete("replays/7.osr")
-    back = run_cli(settings, "storage", "copy", "s3", "--to", "local")
+    back = await run_command(settings, "storage", "copy", "s3", "--to", "local")
     assert "copied 1 files from s3 to local; 1 were there already" in back.stdout
     assert await local.get("replays/7.osr") == b"changed"
-    itself = run_cli(settings, "storage", "copy", "s3")
+    itself = await run_command(settings, "storage", "copy", "s3")
     assert itself.returncode == 2 and "to itself" in itself.stderr
-    unknown = run_cli(settings, "storage", "copy", "floppy")
+    unknown = await run_command(settings, "storage", "copy", "floppy")
     assert unknown.returncode == 2 and "storage.backend" in unknown.stderr
