@@ -276,7 +276,7 @@ async def test_bad_bodies_keep_ids_and_foreign_ids(
         )
         assert response.status_code == 422
     mine, mine_ids = await new_submission(client, token, 1)
-    theirs, their_ids = await new_submission(client, await make_token(await make_user("other")), 1)
+    _theirs, their_ids = await new_submission(client, await make_token(await make_user("other")), 1)
     before = await snapshot(app)
     response = await put_set(client, token, beatmapset_id=mine, beatmaps_to_keep=their_ids)
     assert response.status_code == 422 and "does not belong" in response.json()["error"]
