@@ -23,6 +23,7 @@ from core.beatmaps import archive, difficulty
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.importer import Importer, ImportError_
 from core.beatmaps.osu_file import OsuFileError
+from core.beatmaps.resolve import invalidate
 from core.db import utcnow
 from core.http import ApiError, error, json, no_content, not_found, read_body, unprocessable
 from core.services import services
@@ -119,11 +120,14 @@ async def put_beatmapset(request: Request) -> Response:
                 "total unranked maps). Please finish the maps you currently have submitted."
             )
         stored: bytes | None = None
+        members: set[int] = set()
+        visible = False
     else:
         beatmapset = await _editable_set(request, set_id, user_id)
         members = set(await beatmaps_db.submission_members(svc.db, set_id))
         if not set(keep) <= members:
             raise unprocessable("One of the beatmaps to keep does not belong to the specified set.")
+        visible = beatmapset["deleted_at"] is None
         key = beatmapset["osz_key"]
         stored = await svc.storage.get(key) if key else None
     total = len(keep) + create
@@ -142,10 +146,9 @@ async def put_beatmapset(request: Request) -> Response:
         first_id=int(config["first_id"]),
         now=utcnow(),
     )
-    if stored is not None:
-        from core.beatmaps.resolve import invalidate
-
-        await invalidate(request.app, set_id, keep)
+    if visible:
+        # Its status or difficulties changed: cached views of the set and of each go.
+        await invalidate(request.app, set_id, sorted(members))
     return json(
         {
             "beatmapset_id": set_id,

@@ -368,3 +368,48 @@ async def test_bad_patches_are_refused(
     )
     assert response.status_code == 422
     assert await snapshot(app) == before
+
+
+@pytest.mark.parametrize("settings_overrides", [{"beatmap_submission": {"max_pending_sets": 2}}])
+async def test_pending_sets_are_capped(
+    app: Starlette, client: httpx.AsyncClient, make_user: Any, make_token: Any
+) -> None:
+    token = await make_token(await make_user("mapper"))
+    first, ids = await new_submission(client, token, 1)
+    await new_submission(client, token, 1, target="WIP")
+    before = await snapshot(app)
+    response = await put_set(client, token, beatmaps_to_create=1)
+    assert response.status_code == 422 and "submission cap" in response.json()["error"]
+    assert await snapshot(app) == before
+    # Updating a set already held is not a new one.
+    response = await put_set(client, token, beatmapset_id=first, beatmaps_to_keep=ids)
+    assert response.status_code == 200
+    # Another mapper has a cap of their own.
+    await new_submission(client, await make_token(await make_user("other")), 1)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"plugins": {"disabled": ["beatmap_submission"]}}])
+async def test_disabled_plugin_mounts_nothing(
+    client: httpx.AsyncClient, make_user: Any, make_token: Any
+) -> None:
+    token = await make_token(await make_user("mapper"))
+    assert (await put_set(client, token, beatmaps_to_create=1)).status_code == 404
+
+
+async def test_reshaping_a_visible_set_drops_its_cached_views(
+    app: Starlette, client: httpx.AsyncClient, make_user: Any, make_token: Any
+) -> None:
+    token = await make_token(await make_user("mapper"))
+    db = services(app).db
+    set_id, ids = await new_submission(client, token, 2)
+    assert (await upload(client, token, set_id, package(set_id, ids))).status_code == 204
+    shown = (await client.get(f"/api/v2/beatmapsets/{set_id}", headers=auth(token))).json()
+    assert shown["status"] == "pending" and len(shown["beatmaps"]) == 2
+    queued = await beatmaps_db.latest_set_update(db)
+    response = await put_set(
+        client, token, beatmapset_id=set_id, beatmaps_to_keep=[ids[0]], target="WIP"
+    )
+    assert response.status_code == 200
+    shown = (await client.get(f"/api/v2/beatmapsets/{set_id}", headers=auth(token))).json()
+    assert shown["status"] == "wip" and [b["id"] for b in shown["beatmaps"]] == [ids[0]]
+    assert await beatmaps_db.latest_set_update(db) > queued
