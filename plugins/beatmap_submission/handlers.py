@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import sqlite3
 import zipfile
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
+import pymysql
+import sqlalchemy as sa
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,6 +42,9 @@ TARGETS = {"wip": -1, "pending": 0}
 # Sets the mapper can no longer change (osu-server-beatmap-submission: approved >= Ranked).
 LOCKED = frozenset({1, 2, 3, 4})
 ID_MAX = 2**31 - 1
+# New ids are the next free ones; two requests at once may pick the same and one retries.
+ID_ATTEMPTS = 3
+DUPLICATE = (sa.exc.IntegrityError, sqlite3.IntegrityError, pymysql.err.IntegrityError)
 
 
 def _forbidden() -> ApiError:
@@ -135,17 +141,25 @@ async def put_beatmapset(request: Request) -> Response:
         raise unprocessable("The beatmap set must contain at least one beatmap.")
     if total > MAX_BEATMAPS:
         raise unprocessable(f"The beatmap set cannot contain more than {MAX_BEATMAPS} beatmaps.")
-    set_id, new_ids = await beatmaps_db.reserve_submission(
-        svc.db,
-        set_id=set_id,
-        user_id=user_id,
-        username=str(user["username"]),
-        status=status,
-        keep=keep,
-        create=create,
-        first_id=int(config["first_id"]),
-        now=utcnow(),
-    )
+    for attempt in range(ID_ATTEMPTS):
+        try:
+            reserved = await beatmaps_db.reserve_submission(
+                svc.db,
+                set_id=set_id,
+                user_id=user_id,
+                username=str(user["username"]),
+                status=status,
+                keep=keep,
+                create=create,
+                first_id=int(config["first_id"]),
+                now=utcnow(),
+            )
+            break
+        except DUPLICATE:
+            # Another request (or an import) took the same next ids first: take the next ones.
+            if attempt == ID_ATTEMPTS - 1:
+                raise
+    set_id, new_ids = reserved
     if visible:
         # Its status or difficulties changed: cached views of the set and of each go.
         await invalidate(request.app, set_id, sorted(members))

@@ -413,3 +413,27 @@ async def test_reshaping_a_visible_set_drops_its_cached_views(
     shown = (await client.get(f"/api/v2/beatmapsets/{set_id}", headers=auth(token))).json()
     assert shown["status"] == "wip" and [b["id"] for b in shown["beatmaps"]] == [ids[0]]
     assert await beatmaps_db.latest_set_update(db) > queued
+
+
+async def test_ids_taken_meanwhile_are_skipped(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_token: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = await make_token(await make_user("mapper"))
+    first, first_ids = await new_submission(client, token, 1)
+    real = beatmaps_db.max_ids
+    stale = [True]
+
+    async def racing_max_ids(db: Any) -> tuple[int, int]:
+        # As if another request had not committed yet: the ids it takes look free.
+        if stale:
+            stale.clear()
+            return first - 1, first_ids[0] - 1
+        return await real(db)
+
+    monkeypatch.setattr(beatmaps_db, "max_ids", racing_max_ids)
+    second, second_ids = await new_submission(client, token, 1)
+    assert second == first + 1 and second_ids[0] > first_ids[0]
