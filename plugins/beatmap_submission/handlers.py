@@ -174,7 +174,8 @@ async def put_beatmapset(request: Request) -> Response:
 
 async def _form(request: Request) -> list[tuple[str, Any]]:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type != "multipart/form-data":
+    # lazer sends multipart; a PATCH that only deletes files may come as a plain form.
+    if content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise unprocessable("expected a multipart/form-data body")
     await read_body(request)
     try:

@@ -70,10 +70,10 @@ async def patch(
         ("filesChanged", (name, data, "application/octet-stream")) for name, data in changed.items()
     ]
     data = {"filesDeleted": list(deleted)} if deleted else {}
-    if not files:
-        # httpx sends multipart only with a file; an empty placeholder file is ignored as a name.
-        files = [("filesChanged", ("", b"", "application/octet-stream"))]
-    return await client.patch(f"{BASE}/{set_id}", files=files, data=data, headers=auth(token))
+    # Without a file httpx sends a plain form, which is taken too.
+    return await client.patch(
+        f"{BASE}/{set_id}", files=files or None, data=data, headers=auth(token)
+    )
 
 
 async def live_ids(app: Starlette, set_id: int) -> list[int]:
@@ -358,7 +358,8 @@ async def test_bad_patches_are_refused(
         assert response.status_code == 422, name
     # Deleting the only difficulty leaves a package without the set's beatmap.
     name = "Submitter - Editor Song (mapper) [D0].osu"
-    assert (await patch(client, token, set_id, {}, [name])).status_code == 422
+    response = await patch(client, token, set_id, {}, [name])
+    assert response.status_code == 422 and "no .osu files" in response.json()["error"]
     # A changed .osu claiming another id.
     assert (
         await patch(client, token, set_id, {name: osu(set_id, ids[0] + 999, "D0")})
@@ -366,6 +367,9 @@ async def test_bad_patches_are_refused(
     response = await client.patch(
         f"{BASE}/{set_id}", json={"filesDeleted": [name]}, headers=auth(token)
     )
+    assert response.status_code == 422
+    nameless = [("filesChanged", ("", b"x", "application/octet-stream"))]
+    response = await client.patch(f"{BASE}/{set_id}", files=nameless, headers=auth(token))
     assert response.status_code == 422
     assert await snapshot(app) == before
 
