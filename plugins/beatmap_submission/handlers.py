@@ -41,6 +41,8 @@ MAX_BEATMAPS = 128
 TARGETS = {"wip": -1, "pending": 0}
 # Sets the mapper can no longer change (osu-server-beatmap-submission: approved >= Ranked).
 LOCKED = frozenset({1, 2, 3, 4})
+# A graveyarded set comes back with the mapper's next PUT beatmapsets (it is revived).
+GRAVEYARD = -2
 ID_MAX = 2**31 - 1
 # New ids are the next free ones; two requests at once may pick the same and one retries.
 ID_ATTEMPTS = 3
@@ -127,13 +129,14 @@ async def put_beatmapset(request: Request) -> Response:
             )
         stored: bytes | None = None
         members: set[int] = set()
-        visible = False
+        visible = revived = False
     else:
         beatmapset = await _editable_set(request, set_id, user_id)
         members = set(await beatmaps_db.submission_members(svc.db, set_id))
         if not set(keep) <= members:
             raise unprocessable("One of the beatmaps to keep does not belong to the specified set.")
         visible = beatmapset["deleted_at"] is None
+        revived = int(beatmapset["status"]) == GRAVEYARD
         key = beatmapset["osz_key"]
         stored = await svc.storage.get(key) if key else None
     total = len(keep) + create
@@ -163,6 +166,11 @@ async def put_beatmapset(request: Request) -> Response:
     if visible:
         # Its status or difficulties changed: cached views of the set and of each go.
         await invalidate(request.app, set_id, sorted(members))
+        if revived:
+            # osu-server-beatmap-submission broadcasts the revival of a graveyarded set.
+            after = await beatmaps_db.beatmapset_by_id(svc.db, set_id)
+            if after is not None:
+                await events.beatmapset_revive(svc.db, user, after)
     return json(
         {
             "beatmapset_id": set_id,

@@ -441,3 +441,20 @@ async def test_ids_taken_meanwhile_are_skipped(
     monkeypatch.setattr(beatmaps_db, "max_ids", racing_max_ids)
     second, second_ids = await new_submission(client, token, 1)
     assert second == first + 1 and second_ids[0] > first_ids[0]
+
+
+async def test_a_graveyarded_set_is_revived(
+    app: Starlette, client: httpx.AsyncClient, make_user: Any, make_token: Any
+) -> None:
+    mapper = await make_user("mapper")
+    token = await make_token(mapper)
+    set_id, ids = await new_submission(client, token, 1)
+    assert (await upload(client, token, set_id, package(set_id, ids))).status_code == 204
+    await change_status(app, set_id, "graveyard")
+    response = await put_set(client, token, beatmapset_id=set_id, beatmaps_to_keep=ids)
+    assert response.status_code == 200
+    row = await beatmaps_db.beatmapset_by_id(services(app).db, set_id)
+    assert row is not None and row["status"] == 0
+    activity = await user_events.of_user(services(app).db, mapper, limit=10, offset=0)
+    assert activity[0]["type"] == "beatmapsetRevive"
+    assert "revived from eternal slumber by" in activity[0]["text"]
