@@ -34,7 +34,8 @@ class OsuEntry:
     data: bytes
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """Refuse names that could escape a folder (absolute, `..`, backslashes, NUL)."""
     if "\\" in name or "\x00" in name:
         raise ArchiveError(f"refused entry name {name!r}")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
@@ -62,7 +63,7 @@ def osu_entries(data: bytes, max_total: int = MAX_TOTAL_UNCOMPRESSED) -> list[Os
             raise ArchiveError(f"more than {MAX_ENTRIES} entries")
         total = 0
         for info in infos:
-            _check_name(info.filename)
+            check_name(info.filename)
             if info.flag_bits & 0x1:
                 raise ArchiveError(f"encrypted entry {info.filename!r}")
             total += info.file_size

@@ -621,3 +621,156 @@ async def set_updates_since(db: Database, queue_id: int, limit: int = 100) -> tu
     if not rows:
         return [], queue_id
     return list(dict.fromkeys(int(row[1]) for row in rows)), int(rows[-1][0])
+
+
+# --- editor submissions (plugin `beatmap_submission`) --------------------------------------
+# osu-server-beatmap-submission hands out a set id and beatmap ids before the package arrives
+# (PUT beatmapsets). Here they are rows at once, so no import can take the same ids: a set not
+# yet uploaded is hidden (`deleted_at` set), and a difficulty reserved but not yet uploaded is
+# a hidden row without a checksum.
+
+
+def _is_member(set_id: int) -> Any:
+    return sa.and_(
+        beatmaps.c.beatmapset_id == set_id,
+        sa.or_(beatmaps.c.deleted_at.is_(None), beatmaps.c.checksum.is_(None)),
+    )
+
+
+async def submission_members(db: Database, set_id: int) -> list[int]:
+    """The difficulties a submitted set is made of: live ones and reserved ones."""
+    rows = await db.fetch_all(
+        sa.select(beatmaps.c.id).where(_is_member(set_id)).order_by(beatmaps.c.id)
+    )
+    return [int(row[0]) for row in rows]
+
+
+async def reserve_submission(
+    db: Database,
+    *,
+    set_id: int | None,
+    user_id: int,
+    username: str,
+    status: int,
+    keep: Sequence[int],
+    create: int,
+    first_id: int,
+    now: dt.datetime,
+) -> tuple[int, list[int]]:
+    """Create a set (`set_id` None) or reshape an existing one for a submission, in one
+    transaction: difficulties not in `keep` leave the set, `create` new ids are reserved and
+    the set takes `status` (WIP or pending, the mapper's choice). Returns the set id and the new
+    beatmap ids. The caller checked ownership and that `keep` are members."""
+    async with db.transaction():
+        set_max, map_max = await max_ids(db)
+        if set_id is None:
+            set_id = max(set_max, first_id - 1) + 1
+            await db.execute(
+                beatmapsets.insert().values(
+                    id=set_id,
+                    artist="",
+                    artist_unicode="",
+                    title="",
+                    title_unicode="",
+                    creator=username,
+                    user_id=user_id,
+                    source="",
+                    tags="",
+                    status=status,
+                    genre_id=1,
+                    language_id=1,
+                    bpm=0.0,
+                    nsfw=False,
+                    video=False,
+                    storyboard=False,
+                    spotlight=False,
+                    download_disabled=False,
+                    audio_offset=0,
+                    track_id=None,
+                    rating=0.0,
+                    ratings=None,
+                    description=None,
+                    favourite_count=0,
+                    play_count=0,
+                    submitted_date=now,
+                    ranked_date=None,
+                    last_updated=now,
+                    # Hidden until its first package is stored.
+                    deleted_at=now,
+                    origin="local",
+                    fetched_at=now,
+                    osz_key=None,
+                )
+            )
+            visible = False
+        else:
+            current = await beatmapset_by_id(db, set_id)
+            visible = current is not None and current["deleted_at"] is None
+            await db.execute(
+                beatmapsets.update()
+                .where(beatmapsets.c.id == set_id)
+                .values(status=status, ranked_date=None, last_updated=now)
+            )
+            gone = [i for i in await submission_members(db, set_id) if i not in set(keep)]
+            if gone:
+                # Reserved rows never had a file (nor scores): they go; uploaded ones are hidden.
+                await db.execute(
+                    beatmaps.delete().where(beatmaps.c.id.in_(gone), beatmaps.c.checksum.is_(None))
+                )
+                await db.execute(
+                    beatmaps.update()
+                    .where(beatmaps.c.id.in_(gone), beatmaps.c.deleted_at.is_(None))
+                    .values(deleted_at=now)
+                )
+            await db.execute(
+                beatmaps.update()
+                .where(beatmaps.c.beatmapset_id == set_id, beatmaps.c.deleted_at.is_(None))
+                .values(status=status)
+            )
+        new_ids = list(
+            range(max(map_max, first_id - 1) + 1, max(map_max, first_id - 1) + 1 + create)
+        )
+        for beatmap_id in new_ids:
+            await db.execute(
+                beatmaps.insert().values(
+                    id=beatmap_id,
+                    beatmapset_id=set_id,
+                    checksum=None,
+                    filename=None,
+                    mode=0,
+                    status=status,
+                    version="",
+                    user_id=user_id,
+                    difficulty_rating=0.0,
+                    total_length=0,
+                    hit_length=0,
+                    bpm=0.0,
+                    cs=0.0,
+                    ar=0.0,
+                    accuracy=0.0,
+                    drain=0.0,
+                    count_circles=0,
+                    count_sliders=0,
+                    count_spinners=0,
+                    max_combo=None,
+                    playcount=0,
+                    passcount=0,
+                    last_updated=now,
+                    deleted_at=now,
+                    osu_key=None,
+                )
+            )
+        if visible:
+            # Clients refresh the set (its status or difficulties changed).
+            await db.execute(
+                beatmapset_updates.insert().values(beatmapset_id=set_id, created_at=now)
+            )
+    return set_id, new_ids
+
+
+async def pending_set_count(db: Database, user_id: int) -> int:
+    """A mapper's sets in WIP or pending, those reserved but not yet uploaded included."""
+    query = sa.select(sa.func.count()).where(
+        beatmapsets.c.user_id == user_id, beatmapsets.c.status.in_((-1, 0))
+    )
+    return int(await db.fetch_val(query) or 0)

@@ -213,6 +213,41 @@ async def beatmapset_upload(db: Database, owner: Row, beatmapset: Row) -> int:
     )
 
 
+async def beatmapset_update(db: Database, user: Row, beatmapset: Row) -> int:
+    """`beatmapsetUpdate`: `user` uploaded a new version of a set (osu-web Event::generate)."""
+    uid = int(user["id"])
+    text = f'{_user_link(uid, user["username"])} has updated the beatmap "{_set_link(beatmapset)}"'
+    details = {
+        "beatmapset": {
+            "title": _set_title(beatmapset),
+            "url": beatmapset_url(int(beatmapset["id"])),
+        },
+        "user": {"username": user["username"], "url": user_url(uid)},
+    }
+    return await _add(
+        db, uid, "beatmapsetUpdate", text, details, 2, beatmapset_id=int(beatmapset["id"])
+    )
+
+
+async def beatmapset_revive(db: Database, user: Row, beatmapset: Row) -> int:
+    """`beatmapsetRevive`: `user` brought a graveyarded set back (osu-web Event::generate)."""
+    uid = int(user["id"])
+    text = (
+        f"{_set_link(beatmapset)} has been revived from eternal slumber by "
+        f"{_user_link(uid, user['username'])}."
+    )
+    details = {
+        "beatmapset": {
+            "title": _set_title(beatmapset),
+            "url": beatmapset_url(int(beatmapset["id"])),
+        },
+        "user": {"username": user["username"], "url": user_url(uid)},
+    }
+    return await _add(
+        db, uid, "beatmapsetRevive", text, details, 5, beatmapset_id=int(beatmapset["id"])
+    )
+
+
 # Statuses that make a `beatmapsetApprove` event (osu-web: ranked, approved, qualified, loved).
 APPROVALS = {1: "ranked", 2: "approved", 3: "qualified", 4: "loved"}
 

@@ -147,7 +147,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 async def run_import(settings: Settings, paths: list[str], status: str) -> int:
-    from .importer import Importer, expand
+    from core.beatmaps.importer import Importer, expand
 
     async with standalone(settings) as app:
         importer = Importer(app, status, local_settings(settings)["first_local_id"])
