@@ -1,7 +1,7 @@
 """The three requests of lazer's BeatmapSubmissionScreen (osu.Game/Online/API/Requests/
 PutBeatmapSetRequest.cs, ReplaceBeatmapPackageRequest.cs, PatchBeatmapPackageRequest.cs), answered
 as ppy/osu-server-beatmap-submission's BeatmapSubmissionController answers them: 200 with
-`{beatmapset_id, beatmap_ids, files}`, 204 for packages, 404 for an unknown set, 403 for another
+`{beatmapset_id, beatmap_ids, files}`, 204 for packages, 404 for an unknown set, 422 for another
 mapper's or a ranked/loved set, 422 `{"error": ...}` for the rest."""
 
 from __future__ import annotations
@@ -50,8 +50,10 @@ DUPLICATE = (sa.exc.IntegrityError, sqlite3.IntegrityError, pymysql.err.Integrit
 
 
 def _forbidden() -> ApiError:
-    # The official service answers Forbid(), an empty 403.
-    return error(403, "You are not allowed to modify this beatmap set.")
+    # The official service answers Forbid(), an empty 403; lazer signs the player out on any
+    # 403 (osu.Game/Online/API/APIAccess.cs, handleWebException), so the refusal is a 422 whose
+    # message the editor shows.
+    return error(422, "You are not allowed to modify this beatmap set.")
 
 
 def _uint(value: Any, name: str, maximum: int = ID_MAX) -> int:
