@@ -1,4 +1,5 @@
-"""Beatmap lookup by checksum (warm cache) against bare Starlette, and attributes calls/s.
+"""Beatmap lookup by checksum (warm cache) and beatmapset search against bare Starlette, and
+attributes calls/s.
 
     python -m tests.bench.bench_beatmaps [--seconds 5] [--connections 16] [--rounds 2]
                                          [--redis redis://127.0.0.1:6379/2] [--calls 200]
@@ -6,7 +7,9 @@
 A ranked set is imported into a fresh embedded database; `hitcircle` (core.asgi, one hypercorn
 worker) answers `GET /api/v2/beatmaps/lookup?checksum=` with a client-credentials token (the
 whole response comes from the encoded-bytes cache) and with a lazer user token (cached bytes plus
-that user's play count and favourite, two indexed queries). The bare app is Starlette returning
+that user's play count and favourite, two indexed queries), and `GET /api/v2/beatmapsets/search`
+as lazer's browser sends it (the lazer token, ranked sets of the ruleset). The bare app is
+Starlette returning
 the same bytes from memory, on hypercorn too, measured in the same run, rounds alternating.
 Attributes: fresh rosu-pp-py calculations through the process pool (distinct mods, nothing
 cached; a cached `POST /attributes` is a cache read like the lookup).
@@ -28,14 +31,30 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 BODY_FILE = "HITCIRCLE_BENCH_BODY"
+SEARCH_BODY_FILE = "HITCIRCLE_BENCH_SEARCH_BODY"
+SEARCH = "/api/v2/beatmapsets/search?m=0&s=ranked&q=D3"
+
+
+def _body(variable: str) -> bytes:
+    return Path(os.environ[variable]).read_bytes() if variable in os.environ else b"{}"
 
 
 async def bare_endpoint(request: Request) -> Response:
     return Response(bare.state.body, media_type="application/json")
 
 
-bare = Starlette(routes=[Route("/api/v2/beatmaps/lookup", bare_endpoint)])
-bare.state.body = Path(os.environ[BODY_FILE]).read_bytes() if BODY_FILE in os.environ else b"{}"
+async def bare_search(request: Request) -> Response:
+    return Response(bare.state.search_body, media_type="application/json")
+
+
+bare = Starlette(
+    routes=[
+        Route("/api/v2/beatmaps/lookup", bare_endpoint),
+        Route("/api/v2/beatmapsets/search", bare_search),
+    ]
+)
+bare.state.body = _body(BODY_FILE)
+bare.state.search_body = _body(SEARCH_BODY_FILE)
 
 
 async def prepare(data_dir: str, redis: str) -> dict[str, str]:
@@ -142,24 +161,31 @@ def main() -> None:
                 raise SystemExit(f"lookup failed: {warm.status_code} {warm.text}")
             body_file = Path(data) / "body.json"
             body_file.write_bytes(warm.content)
-            with serve_app(
-                "tests.bench.bench_beatmaps:bare", bare_port, {BODY_FILE: str(body_file)}
-            ) as bare_url:
+            lazer = {"Authorization": f"Bearer {tokens['lazer']}"}
+            found = httpx.get(f"{host_url}{SEARCH}", headers=lazer, timeout=10)
+            if found.status_code != 200 or not found.json()["beatmapsets"]:
+                raise SystemExit(f"search failed: {found.status_code} {found.text}")
+            search_file = Path(data) / "search.json"
+            search_file.write_bytes(found.content)
+            bodies = {BODY_FILE: str(body_file), SEARCH_BODY_FILE: str(search_file)}
+            with serve_app("tests.bench.bench_beatmaps:bare", bare_port, bodies) as bare_url:
                 wait_until_up(f"{bare_url}{path}")
-                totals = {"bare": 0.0, "client": 0.0, "lazer": 0.0}
+                totals = dict.fromkeys(("bare", "client", "lazer", "bare search", "search"), 0.0)
                 for round_no in range(1, args.rounds + 1):
-                    for name, url, token in (
-                        ("bare", bare_url, None),
-                        ("client", host_url, tokens["client"]),
-                        ("lazer", host_url, tokens["lazer"]),
+                    for name, url, token, target in (
+                        ("bare", bare_url, None, path),
+                        ("client", host_url, tokens["client"], path),
+                        ("lazer", host_url, tokens["lazer"], path),
+                        ("bare search", bare_url, None, SEARCH),
+                        ("search", host_url, tokens["lazer"], SEARCH),
                     ):
                         hdrs = {"Authorization": f"Bearer {token}"} if token else {}
-                        result = measure(f"{url}{path}", args.seconds, args.connections, hdrs)
+                        result = measure(f"{url}{target}", args.seconds, args.connections, hdrs)
                         bad = {s: n for s, n in result["statuses"].items() if s != "200"}
                         if bad:
                             raise SystemExit(f"{name} answered non-200 statuses: {bad}")
                         totals[name] += result["rps"]
-                        print(f"round {round_no} {name:6s} {result['rps']:9.0f} req/s", flush=True)
+                        print(f"round {round_no} {name:11s} {result['rps']:9.0f} req/s", flush=True)
     fresh = pool_calls_per_second(osu, args.calls, args.workers)
     n = args.rounds
     bare_rps, client_rps, lazer_rps = (totals[k] / n for k in ("bare", "client", "lazer"))
@@ -169,6 +195,10 @@ def main() -> None:
     for label, rps in (("client token", client_rps), ("lazer user token", lazer_rps)):
         share = f"({rps / bare_rps:.0%} of bare)"
         print(f"lookup by checksum, {label:17s} {rps:9.0f} req/s  {share}")
+    bare_search_rps, search_rps = totals["bare search"] / n, totals["search"] / n
+    print(f"bare starlette, same search bytes     {bare_search_rps:9.0f} req/s")
+    share = f"({search_rps / bare_search_rps:.0%} of bare)"
+    print(f"beatmapsets/search, lazer user token  {search_rps:9.0f} req/s  {share}")
     print(
         f"attributes, fresh (pool of {args.workers})       {fresh:9.1f} calls/s  (300-object map)"
     )
