@@ -393,7 +393,7 @@ def serve_in_thread(app: Starlette, port: int) -> Iterator[str]:
 
 async def import_osz(app: Starlette, files: dict[str, bytes], status: str = "ranked") -> Any:
     """Import an archive of `files` straight through the importer; returns its summary."""
-    from plugins.maps_local.importer import Importer
+    from core.beatmaps.importer import Importer
 
     importer = Importer(app, status, 1_500_000_000)
     await importer.import_archive("set.osz", make_osz(files))

@@ -61,8 +61,8 @@ async def prepare(data_dir: str, redis: str) -> dict[str, str]:
     """Migrate, import a set, issue tokens; returns the environment of the served app."""
     from core import migrate
     from core.app import create_app
+    from core.beatmaps.importer import Importer
     from core.config import settings_from
-    from plugins.maps_local.importer import Importer
     from tests.beatmaps.support import make_osu, make_osz
     from tests.conftest import create_user, issue_token, running
 

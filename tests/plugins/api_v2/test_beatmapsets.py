@@ -252,7 +252,7 @@ async def test_download_of_loose_files_builds_an_archive(
     import io
     import zipfile
 
-    from plugins.maps_local.importer import Importer
+    from core.beatmaps.importer import Importer
 
     data = make_osu(beatmap_id=51, set_id=50)
     importer = Importer(app, "ranked", 1_500_000_000)

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
+from core.beatmaps.importer import Importer
 from core.beatmaps.store import beatmaps, beatmapsets
 from core.services import services
-from plugins.maps_local.importer import Importer
 from tests.beatmaps.support import make_osu, make_osz, md5
 
 
