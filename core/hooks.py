@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
     from starlette.applications import Starlette
     from starlette.requests import Request
+    from starlette.responses import Response
     from starlette.routing import BaseRoute
 
     from core.beatmaps.sources import BeatmapSource
@@ -80,6 +81,19 @@ def routes() -> list[BaseRoute] | None:
     Called once by `create_app`, before the app serves anything. The lists are joined in call
     order after the host's own `/health` route, and Starlette serves a request with the first
     route that matches: when two plugins serve the same path, the one called first wins.
+    """
+
+
+@hookspec
+def not_found_page(request: Request) -> MaybeAwaitable[Response | None]:
+    """A page for a request no route serves, in place of the JSON 404.
+
+    Kind: collect. May return an awaitable; the host awaits it.
+
+    Called for a GET or HEAD that matched no route (the API's own 404s for unknown objects are
+    not affected). The first response (in call order) is sent as it is; None keeps the JSON
+    `{"error": null}` osu-web answers. A site answers only requests that want HTML (a browser's
+    `Accept`) and leaves API clients theirs.
     """
 
 

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import coredis.exceptions
 import orjson
@@ -211,9 +211,30 @@ async def handle_api_error(request: Request, exc: Exception) -> Response:
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and request.method in ("GET", "HEAD"):
+        page = await _not_found_page(request)
+        if page is not None:
+            return page
     # Unknown routes and methods answer like osu-web: a JSON body whose error is null.
     message = None if exc.status_code in (404, 405) or exc.status_code >= 500 else exc.detail
     return json({"error": message}, exc.status_code, exc.headers)
+
+
+async def _not_found_page(request: Request) -> Response | None:
+    """A plugin's page for a path no route serves (the `not_found_page` hook), if one answers."""
+    from core.plugins import resolve
+    from core.services import services
+
+    app = request.scope.get("app")
+    if getattr(app, "services", None) is None:
+        return None
+    found: Response | None = None
+    # Every answer is awaited, as for every hook; the first page wins.
+    for result in services(request).plugins.hook.not_found_page(request=request):
+        response = await resolve(result)
+        if found is None and response is not None:
+            found = cast(Response, response)
+    return found
 
 
 def unavailable_cause(exc: BaseException) -> str | None:

@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from core import hooks, migrate
@@ -807,3 +807,28 @@ def test_every_hook_is_documented_and_tested() -> None:
         assert f"test_hook_{name}" in tests, f"tests/test_hooks.py has no test_hook_{name}"
     assert set(sections) <= set(specs), "docs/plugins.md documents a hook that does not exist"
     assert {t.removeprefix("test_hook_") for t in tests} <= set(specs)
+
+
+async def test_hook_not_found_page(settings: Settings) -> None:
+    asked: list[str] = []
+
+    @hookimpl
+    def not_found_page(request: Request) -> Response | None:
+        asked.append(request.url.path)
+        if request.url.path.startswith("/shop"):
+            return HTMLResponse("<h1>No shop here</h1>", 404)
+        return None
+
+    async with serve(settings, plugin("pages", not_found_page)) as (_app, client):
+        shop = await client.get("/shop/cart")
+        other = await client.get("/elsewhere")
+        posted = await client.post("/shop/cart")
+        known = await client.get("/api/v2/users/999999")
+    assert (shop.status_code, shop.text) == (404, "<h1>No shop here</h1>")
+    # None from every plugin: osu-web's JSON 404; other methods and the API's own 404s are not
+    # asked about.
+    assert (other.status_code, other.json()) == (404, {"error": None})
+    assert posted.json() == {"error": None}
+    assert known.status_code in (401, 404)
+    assert asked[:2] == ["/shop/cart", "/elsewhere"]
+    assert "/api/v2/users/999999" not in asked

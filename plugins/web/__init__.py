@@ -22,7 +22,7 @@ from core.hooks import hookimpl
 from core.http import ApiError
 from core.services import services
 from plugins.web import accounts, pages, settings_pages
-from plugins.web.render import SECTION, page, redirect
+from plugins.web.render import SECTION, not_found, page, redirect
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -92,6 +92,21 @@ def routes() -> list[BaseRoute]:
         *(Route(path, guarded(handler), methods=methods) for path, handler, methods in table),
         Mount("/assets", static, name="web-assets"),
     ]
+
+
+# Paths whose clients read JSON (the APIs, OAuth, the hubs' negotiation) keep the JSON 404
+# whatever they accept.
+NOT_PAGES = ("/api/", "/oauth/", "/signalr/")
+
+
+@hookimpl
+async def not_found_page(request: Request) -> Response | None:
+    """The site's "not found" page for a browser asking for a path nothing serves."""
+    if request.url.path.startswith(NOT_PAGES) or "text/html" not in request.headers.get(
+        "accept", ""
+    ):
+        return None
+    return await not_found(request)
 
 
 @hookimpl

@@ -153,6 +153,25 @@ async def test_not_found_pages_and_restricted_profiles(
         assert "Not found" in response.text
 
 
+async def test_a_browser_gets_the_not_found_page_for_any_unknown_path(
+    client: httpx.AsyncClient,
+) -> None:
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path in ("/nothing-here", "/users/1/fruits/extra", "/assets-missing/x.css"):
+        response = await client.get(path, headers=browser)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"].startswith("text/html"), path
+        assert "Not found" in response.text
+    # API clients, and paths of the APIs whatever they accept, keep osu-web's JSON 404.
+    assert (await client.get("/nothing-here")).json() == {"error": None}
+    for path in ("/api/v2/nothing", "/oauth/nothing", "/api/v1/nothing"):
+        response = await client.get(path, headers=browser)
+        assert response.status_code == 404, path
+        assert response.json() == {"error": None}, path
+    # Other methods keep theirs.
+    assert (await client.post("/nothing-here", headers=browser)).json() == {"error": None}
+
+
 async def test_password_change_ends_sessions_and_tokens(
     app: Starlette, client: httpx.AsyncClient, make_token: Any
 ) -> None:
