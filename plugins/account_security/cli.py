@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from typing import Any
 
-from core.app import standalone
-from core.config import load_settings
+from core.cli import fail, run_on_app
 from core.db import utcnow
 from core.services import services
 from core.users import store as users_db
@@ -31,24 +28,22 @@ def add_commands(cli: Any) -> None:
 
 
 def _run(args: argparse.Namespace, command: Any) -> int:
-    settings = load_settings(args.config)
+    """`command(services, user row)` as a command body, for the user `args.username` names."""
 
-    async def main() -> int:
-        async with standalone(settings) as host:
-            svc = services(host)
-            name: str = args.username
-            row = None
-            if name.isdigit():
-                row = await users_db.get_user(svc.db, int(name))
-            if row is None:
-                row = await users_db.find_by_username(svc.db, name, previous=False)
-            if row is None:
-                print(f"hitcircle: no user {name!r}", file=sys.stderr)
-                return 1
-            result: int = await command(svc, row)
-            return result
+    async def body(host: Any, args: argparse.Namespace) -> int:
+        svc = services(host)
+        name: str = args.username
+        row = None
+        if name.isdigit():
+            row = await users_db.get_user(svc.db, int(name))
+        if row is None:
+            row = await users_db.find_by_username(svc.db, name, previous=False)
+        if row is None:
+            return fail(f"no user {name!r}")
+        result: int = await command(svc, row)
+        return result
 
-    return asyncio.run(main())
+    return run_on_app(args, body)
 
 
 async def _totp_disable(svc: Any, row: Any) -> int:

@@ -9,12 +9,9 @@ with no actor id and the name "cli".
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
-from core.app import standalone
-from core.cli import command_group, fail
-from core.config import load_settings
+from core.cli import command_group, fail, run_on_app
 from core.moderation import audit, identity, queue, recognition, sanctions, score_removal
 from core.moderation import store as moderation_db
 from core.moderation.audit import OPERATOR, ModerationError
@@ -130,17 +127,16 @@ def add_commands(cli: Any) -> None:
 
 
 def _run(args: argparse.Namespace, command: Any, *extra: Any) -> int:
-    settings = load_settings(args.config)
+    """`command(services, args, *extra)` as a command body; a refused change is one line."""
 
-    async def main() -> int:
-        async with standalone(settings) as app:
-            try:
-                result: int = await command(services(app), args, *extra)
-            except ModerationError as exc:
-                return fail(str(exc))
-            return result
+    async def body(app: Any, args: argparse.Namespace, *extra: Any) -> int:
+        try:
+            result: int = await command(services(app), args, *extra)
+        except ModerationError as exc:
+            return fail(str(exc))
+        return result
 
-    return asyncio.run(main())
+    return run_on_app(args, body, *extra)
 
 
 class NoUser(ModerationError):
