@@ -16,6 +16,7 @@ from core.beatmaps import attributes, difficulty, resolve
 from core.beatmaps import store as beatmaps_db
 from core.http import json, params
 from core.http import time_v1 as _date
+from core.openapi import describe
 from core.services import services
 from core.users import store as users_db
 
@@ -52,6 +53,7 @@ def _mods(value: Any) -> list[str] | None:
         return None
 
 
+@describe(responses={200: "V1Rows"})
 async def get_beatmaps(request: Request) -> Response:
     db = services(request).db
     p = await params(request)

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from core.beatmaps import store as beatmaps_db
 from core.db import utcnow
 from core.http import Params, json, params
+from core.openapi import describe
 from core.scores import store as scores_db
 from core.scores import views
 from core.services import services
@@ -83,6 +84,7 @@ async def _rows(
     ]
 
 
+@describe(responses={200: "V1Rows"})
 async def get_scores(request: Request) -> Response:
     p = await _authorised(request)
     if p is None:
@@ -110,6 +112,7 @@ async def get_scores(request: Request) -> Response:
     return json(await _rows(request, ids, beatmap_id=False, pp=True, usernames=True))
 
 
+@describe(responses={200: "V1Rows"})
 async def get_user_best(request: Request) -> Response:
     p = await _authorised(request)
     if p is None:
@@ -124,6 +127,7 @@ async def get_user_best(request: Request) -> Response:
     return json(await _rows(request, ids, beatmap_id=True, pp=True))
 
 
+@describe(responses={200: "V1Rows"})
 async def get_user_recent(request: Request) -> Response:
     p = await _authorised(request)
     if p is None:

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from core.db import utcnow
 from core.http import json, params
 from core.http import time_v1 as v1_date
+from core.openapi import describe
 from core.scores.scoring import RULESETS
 from core.services import services
 from core.users import events, statistics
@@ -22,6 +23,7 @@ EVENT_DAYS_MAX = 31
 EVENTS_MAX = 100
 
 
+@describe(responses={200: "V1Rows"})
 async def get_user(request: Request) -> Response:
     db = services(request).db
     p = await params(request)

@@ -21,6 +21,7 @@ from core.http import (
     time_z,
     unprocessable,
 )
+from core.openapi import describe
 from core.ratelimit import throttle
 from core.scores import scoring, views
 from core.scores import store as scores_db
@@ -128,6 +129,7 @@ async def _score(request: Request) -> dict:
     return score
 
 
+@describe(responses={200: "AnyScore"})
 async def show(request: Request) -> Response:
     score = await _score(request)
     [body] = await views.render(

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from core.auth import api_route, current_token, current_user, require_user
 from core.auth import cached as auth_cached
 from core.http import JSONResponse, json, no_content, not_found, params, unprocessable
+from core.openapi import describe
 from core.scores.scoring import RULESETS
 from core.services import services
 from core.users import profiles, user_statistics
@@ -47,6 +48,7 @@ def _with_viewer(body: bytes, attributes: dict[str, Any] | None) -> bytes:
     return body[:-1] + b',"current_user_attributes":' + orjson.dumps(attributes) + b"}"
 
 
+@describe(responses={200: "User"})
 async def show(request: Request) -> Response:
     svc = services(request)
     viewer = current_user(request)
@@ -89,6 +91,7 @@ async def _attributes(request: Request, target: int, viewer_id: int | None) -> A
     return {"has_blocked": relation == users_db.RELATION_BLOCK}
 
 
+@describe(responses={200: "User"})
 async def me(request: Request) -> Response:
     svc = services(request)
     user = require_user(request)
@@ -108,6 +111,7 @@ async def me(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: "Users"})
 async def index(request: Request) -> Response:
     p = await params(request)
     keys = [str(k) for k in p.list("ids")][:50]
@@ -125,6 +129,7 @@ async def index(request: Request) -> Response:
     return json({"users": users})
 
 
+@describe(responses={200: "Users"})
 async def lookup(request: Request) -> Response:
     p = await params(request)
     keys = [str(k) for k in p.list("ids", max_items=50)]
