@@ -265,3 +265,33 @@ async def test_live_answers_match_the_document(
     unseeded = {"get /api/v2/scores/{ruleset}/{score}"}
     assert declared - shapes == unseeded, "declared shapes never checked"
     assert len(shapes) >= 15
+
+
+# --- what the contract run (schemathesis) found --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        # Digits Python's `str.isdigit` accepts and `int` refuses (superscripts, circled and
+        # parenthesized digits) passed the id checks and raised ValueError: 500.
+        ("/api/v2/rooms/%E2%91%B9/events", 404),
+        ("/api/v2/users/%C2%B2", 404),
+        ("/scores/0%C2%B9/download", 404),
+        ("/users/%C2%B2", 404),
+    ],
+)
+async def test_unicode_digits_that_gave_500s(
+    client: httpx.AsyncClient, token: str, path: str, status: int
+) -> None:
+    response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == status, response.text
+
+
+async def test_unicode_digits_in_user_ids_name_nobody(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    response = await client.get(
+        "/api/v2/users?ids[]=%C2%B2&ids[]=__main__", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert (response.status_code, response.json()) == (200, {"users": []})

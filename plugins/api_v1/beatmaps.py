@@ -38,7 +38,7 @@ def _int_param(value: Any) -> int | None:
     """A v1 id parameter; anything that is not a plain non-negative integer is None."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value if value >= 0 else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 18:
         return int(value)
     return None
 
@@ -89,7 +89,7 @@ async def get_beatmaps(request: Request) -> Response:
         if not isinstance(user, str) or len(user) > 255:
             return json([])
         kind = p.get("type")
-        if kind == "id" or (kind != "string" and user.isdigit()):
+        if kind == "id" or (kind != "string" and user.isdecimal()):
             value = _int_param(user)
             if value is None:
                 return json([])

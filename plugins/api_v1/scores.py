@@ -52,8 +52,8 @@ async def _user(request: Request, p: Params) -> dict[str, Any] | None:
     db = services(request).db
     kind = p.get("type")
     row = None
-    if kind == "id" or (kind != "string" and u.isdigit()):
-        row = await users_db.get_user(db, int(u)) if u.isdigit() and len(u) <= 18 else None
+    if kind == "id" or (kind != "string" and u.isdecimal()):
+        row = await users_db.get_user(db, int(u)) if u.isdecimal() and len(u) <= 18 else None
     if row is None and kind != "id":
         row = await users_db.find_by_username(db, u, previous=False)
     if row is None or row["restricted"] or row["is_deleted"]:
@@ -91,7 +91,7 @@ async def get_scores(request: Request) -> Response:
         return json(INVALID_KEY, 401)
     ruleset = _ruleset(p)
     raw_b = str(p.get("b", "")).strip()
-    if ruleset is None or not raw_b.isdigit() or len(raw_b) > 18:
+    if ruleset is None or not raw_b.isdecimal() or len(raw_b) > 18:
         return json([])
     db = services(request).db
     beatmap = await beatmaps_db.beatmap_by_id(db, int(raw_b))
@@ -105,7 +105,7 @@ async def get_scores(request: Request) -> Response:
             return json([])
         user_ids = [int(user["id"])]
     mods_raw = str(p.get("mods", "")).strip()
-    legacy_mods = int(mods_raw) if mods_raw.isdigit() and len(mods_raw) < 12 else None
+    legacy_mods = int(mods_raw) if mods_raw.isdecimal() and len(mods_raw) < 12 else None
     ids = await scores_db.leaderboard(
         db, int(beatmap["id"]), ruleset, limit=limit, user_ids=user_ids, legacy_mods=legacy_mods
     )

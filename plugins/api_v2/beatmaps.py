@@ -80,7 +80,7 @@ async def index(request: Request) -> Response:
         # osu-web's get_int: anything that is not an integer is dropped.
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 40:
+        elif isinstance(value, str) and value.strip().lstrip("-").isdecimal() and len(value) < 40:
             number = int(value.strip())
         else:
             continue
