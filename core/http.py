@@ -569,7 +569,7 @@ class BodyLimitMiddleware:
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         limit = self.limits.for_type(_content_type(headers))
         declared = next((v for k, v in headers if k == b"content-length"), None)
-        if declared is not None and (not declared.isdecimal() or len(declared) > 18):
+        if declared is not None and (not declared.isdigit() or len(declared) > 18):
             await json({"error": "invalid Content-Length"}, 400, {"Connection": "close"})(
                 scope, receive, send
             )
