@@ -152,7 +152,8 @@ def _param_schema(kind: str, limits: dict[str, Any]) -> dict[str, Any]:
     if kind == "str":
         return {"type": "string", "maxLength": limits.get("max_length", 4096)}
     if kind == "bool":
-        return {"type": "boolean"}
+        # osu-web's get_bool: "1", "true", "on", ... and anything else counts as not given.
+        return {"type": ["boolean", "string", "integer", "null"]}
     if kind == "list":
         schema = {"type": "array", "items": {"type": "string"}}
         if "max_items" in limits:
@@ -299,18 +300,46 @@ def operation(app: Any, path: str, route: Route, method: str, operation_id: str)
     found = {k: v for k, v in found.items() if k not in path_names}
     if method in ("GET", "HEAD", "DELETE"):
         for name, schema in sorted(found.items()):
-            param: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+            # An empty value counts as not given (osu-web's semantics, `Params.get`).
+            param: dict[str, Any] = {
+                "name": name,
+                "in": "query",
+                "schema": schema,
+                "allowEmptyValue": True,
+            }
             if schema.get("type") == "array":
+                del param["allowEmptyValue"]
                 param["name"] = name + "[]"
                 param["style"], param["explode"] = "form", True
             elif schema.get("type") == "object":
                 param["style"], param["explode"] = "deepObject", True
             parameters.append(param)
     elif found:
-        body = {"type": "object", "properties": dict(sorted(found.items()))}
+        # A JSON body's scalars are read as text too (`Params.str` takes 5 for "5").
+        properties = {
+            name: {**schema, "type": ["string", "integer", "number", "boolean"]}
+            if schema.get("type") == "string"
+            else schema
+            for name, schema in sorted(found.items())
+        }
+        # Forms send an array as repeated `name[]` fields (PHP style, as lazer does).
+        form_properties = {
+            (name + "[]" if schema.get("type") == "array" else name): schema
+            for name, schema in properties.items()
+        }
         op["requestBody"] = {
             "required": False,
-            "content": {content_type: {"schema": body} for content_type in _BODY_TYPES},
+            "content": {
+                content_type: {
+                    "schema": {
+                        "type": "object",
+                        "properties": properties
+                        if content_type == "application/json"
+                        else form_properties,
+                    }
+                }
+                for content_type in _BODY_TYPES
+            },
         }
     if parameters:
         op["parameters"] = parameters
@@ -354,6 +383,8 @@ def operation(app: Any, path: str, route: Route, method: str, operation_id: str)
     if content_type == "text/html":
         # The web pages answer their errors as pages too.
         error["content"] = {**error["content"], "text/html": {}}
+    if "text/plain" in other_types:
+        error["content"] = {**error["content"], "text/plain": {}}
     errors: set[int] = {int(code) for code in _ERROR_CODE.findall(source)}
     errors |= {status for name, status in _ERROR_HELPERS.items() if name in source}
     if scope not in ("-", None):
@@ -364,6 +395,8 @@ def operation(app: Any, path: str, route: Route, method: str, operation_id: str)
         errors.add(404)
     if found or path_names:
         errors.add(422)
+    # Refused by the HTTP layer before any handler: a body, URL or headers too long.
+    errors |= {413, 414, 431}
     for code in sorted(errors):
         responses.setdefault(str(code), {**error, "description": _reason(code)})
     limits = services(app).ratelimits

@@ -46,6 +46,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             {"required": ["form_error"]},
         ],
     },
+    "Message": obj({"message": STR}),
     "UserCompact": obj(
         {
             "avatar_url": STR,

@@ -262,7 +262,13 @@ async def test_live_answers_match_the_document(
         )
     }
     # Scores by their stable (legacy) id: the seeded score, submitted by lazer, has none.
-    unseeded = {"get /api/v2/scores/{ruleset}/{score}"}
+    # The mailed-key routes answer 200 only to a session waiting for a mailed key (their shape
+    # is checked by tests/plugins/account_security).
+    unseeded = {
+        "get /api/v2/scores/{ruleset}/{score}",
+        "post /api/v2/session/verify/mail-fallback",
+        "post /api/v2/session/verify/reissue",
+    }
     assert declared - shapes == unseeded, "declared shapes never checked"
     assert len(shapes) >= 15
 
@@ -295,3 +301,21 @@ async def test_unicode_digits_in_user_ids_name_nobody(
         "/api/v2/users?ids[]=%C2%B2&ids[]=__main__", headers={"Authorization": f"Bearer {token}"}
     )
     assert (response.status_code, response.json()) == (200, {"users": []})
+
+
+async def test_an_oversized_verification_key_is_refused_on_a_verified_session(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    """It was answered 204 unread (nothing waited for a key), so malformed input passed."""
+    response = await client.post(
+        "/api/v2/session/verify",
+        data={"verification_key": "0" * 65},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 422
+    response = await client.post(
+        "/api/v2/session/verify",
+        data={"verification_key": "00000000"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 204
