@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from core import cache_share, geoip, metrics
+from core import cache_share, geoip, metrics, openapi_docs
 from core import db as dbmod
 from core.beatmaps import difficulty
 from core.beatmaps.sources import beatmap_settings
@@ -123,7 +123,12 @@ def create_app(
     expire by: the real one unless a test brings a `core.clock.ManualClock`."""
     pm = load(settings, extra_plugins)
     storage = make_storage(settings, pm)
-    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    routes: list[BaseRoute] = [
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi_docs.openapi_json, methods=["GET"]),
+        Route("/docs", openapi_docs.docs, methods=["GET"]),
+        Route("/docs/realtime", openapi_docs.realtime, methods=["GET"]),
+    ]
     routes += collect(pm.hook.routes())
     limits = RateLimits(settings)
 

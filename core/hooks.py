@@ -98,6 +98,22 @@ def not_found_page(request: Request) -> MaybeAwaitable[Response | None]:
 
 
 @hookspec
+def openapi_schemas() -> dict[str, dict[str, Any]] | None:
+    """JSON Schemas of the plugin's response shapes, for the API reference (`/openapi.json`).
+
+    Kind: collect. Sync.
+
+    Returns name -> JSON Schema (draft 2020-12, as OpenAPI 3.1 takes it). The names join
+    core's (`core.openapi_schemas`: `User`, `Beatmap`, `Score`, ...) under
+    `components/schemas`; a route refers to one with `core.openapi.describe(responses={200:
+    "Name"})` next to its handler, and the suite validates live responses against it. A plugin
+    naming one of core's shapes replaces it.
+
+    Called each time the document is built (`GET /openapi.json`, `/docs`).
+    """
+
+
+@hookspec
 def hubs() -> list[type[Hub]] | None:
     """The plugin's SignalR hubs.
 

@@ -112,7 +112,7 @@ def in_int64(number: int) -> bool:
 
 def path_id(value: str) -> int | None:
     """A positive id from a path segment, or None (the caller answers 404)."""
-    if not value.isdigit() or len(value) > 19:
+    if not value.isdecimal() or len(value) > 19:
         return None
     number = int(value)
     return number if 0 < number <= INT64_MAX else None
@@ -619,7 +619,7 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
     The body is kept on the request, so `params` and Starlette's form parser reuse it.
     """
     declared = request.headers.get("content-length", "")
-    if limit is not None and declared.isdigit() and int(declared) > limit:
+    if limit is not None and declared.isdecimal() and int(declared) > limit:
         raise BodyTooLarge()
     chunks: list[bytes] = []
     size = 0

@@ -93,7 +93,7 @@ BACKEND_ERRORS = Counter(
 
 def _bind(value: Any) -> str | None:
     host, _, port = str(value).rpartition(":")
-    if value and (not host or not port.isdigit() or not 0 < int(port) < 65536):
+    if value and (not host or not port.isdecimal() or not 0 < int(port) < 65536):
         return f"expected host:port, got {value!r}"
     return None
 
@@ -129,7 +129,7 @@ def metrics_settings(settings: Settings) -> dict[str, Any]:
 def bind_port(bind: str, server_port: int) -> int:
     """The port of `metrics.bind` (`host:port`); a ConfigError unless it is a port of its own."""
     host, _, port = bind.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not port.isdecimal() or not 0 < int(port) < 65536:
         raise ConfigError("metrics.bind", f"expected host:port, got {bind!r}")
     if int(port) == server_port:
         raise ConfigError("metrics.bind", "must be another port than server.port")

@@ -264,7 +264,7 @@ def parse_acronyms(value: Any, ruleset: int) -> list[str]:
         return []
     if isinstance(value, bool):
         raise InvalidMods("invalid mods specified")
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdecimal()):
         mask = int(value)
         if mask < 0 or mask >= 2**31:
             raise InvalidMods("invalid mods specified")

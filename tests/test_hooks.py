@@ -109,6 +109,41 @@ async def test_hook_routes(settings: Settings) -> None:
     assert response.json() == {"hello": "peppy"}
 
 
+async def test_hook_openapi_schemas(settings: Settings) -> None:
+    """A third-party plugin's route appears in /openapi.json with the schema it declares, and its
+    live answer validates against it."""
+    from core.auth import api_route
+    from core.openapi import describe
+
+    @describe(responses={200: "Motd"})
+    async def motd(request: Request) -> Response:
+        """Today's message."""
+        return json({"motd": "welcome"})
+
+    @hookimpl
+    def openapi_schemas() -> dict[str, dict[str, Any]]:
+        return {
+            "Motd": {
+                "type": "object",
+                "required": ["motd"],
+                "properties": {"motd": {"type": "string"}},
+            }
+        }
+
+    @hookimpl
+    def routes() -> list[BaseRoute]:
+        return [api_route("/api/v2/motd", motd)]
+
+    async with serve(settings, plugin("motd", openapi_schemas, routes)) as (_, client):
+        doc = (await client.get("/openapi.json")).json()
+    op = doc["paths"]["/api/v2/motd"]["get"]
+    assert op["summary"] == "Today's message." and op["x-scope"] == "public"
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Motd"}
+    assert doc["components"]["schemas"]["Motd"]["required"] == ["motd"]
+    assert "User" in doc["components"]["schemas"]
+
+
 register_method("Greet", STR)
 
 

@@ -427,7 +427,7 @@ async def resolve_token(
         raise unauthenticated()
     jti = claims["jti"]
     sub = claims.get("sub")
-    sub_id = int(sub) if isinstance(sub, str) and sub.isdigit() else None
+    sub_id = int(sub) if isinstance(sub, str) and sub.isdecimal() else None
     keys = [token_key(jti)] + ([user_key(sub_id)] if sub_id is not None else [])
     extra = list(prefetch or ())
     found = await svc.cache.mget(keys + extra)

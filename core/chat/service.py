@@ -58,7 +58,7 @@ def _channels(value: Any) -> str | None:
 
 
 def _ids(value: Any) -> str | None:
-    bad = [entry for entry in value if not str(entry).isdigit()]
+    bad = [entry for entry in value if not str(entry).isdecimal()]
     return f"expected user ids, got {bad[0]!r}" if bad else None
 
 
@@ -150,7 +150,7 @@ def conf(svc: Services) -> Conf:
                 max(1, raw["private_limit"]), max(1, raw["private_window"])
             ),
             backlog=dt.timedelta(hours=raw["public_backlog_hours"]),
-            announcers=frozenset(int(i) for i in raw["announcer_ids"] if str(i).isdigit()),
+            announcers=frozenset(int(i) for i in raw["announcer_ids"] if str(i).isdecimal()),
         )
         svc.extras["chat_conf"] = cached
     return cached

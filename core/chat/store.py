@@ -128,7 +128,7 @@ def pm_user_ids(name: str) -> list[int]:
     if not name.startswith("#pm_"):
         return []
     parts = name[4:].split("-")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    if len(parts) != 2 or not all(p.isdecimal() for p in parts):
         return []
     return [int(p) for p in parts]
 

@@ -86,7 +86,7 @@ def cursor_position(sort: str, cursor: Mapping[str, Any] | None) -> list[Any] | 
             value: Any = comments_db.as_time(raw)
         elif isinstance(raw, int) and not isinstance(raw, bool):
             value = raw
-        elif isinstance(raw, str) and raw.lstrip("-").isdigit() and len(raw) <= 18:
+        elif isinstance(raw, str) and raw.lstrip("-").isdecimal() and len(raw) <= 18:
             value = int(raw)
         else:
             value = None

@@ -246,7 +246,7 @@ def lookup(builds: list[Build], stream: Stream, key: str, by_id: bool) -> Build 
     """GET /changelog/{changelog}: by id (`key=id`), else version, else stream name (its latest
     build), else the version with everything but digits and dots removed."""
     if by_id:
-        if not key.isdigit() or len(key) > 19:
+        if not key.isdecimal() or len(key) > 19:
             return None
         return next((b for b in builds if b.id == int(key)), None)
     found = next((b for b in builds if b.version == key), None)

@@ -128,7 +128,7 @@ def _cursor_key(cursor: dict[str, Any] | None) -> tuple[dt.datetime, int] | None
     post_id: int | None = None
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
         post_id = raw_id
-    elif isinstance(raw_id, str) and raw_id.isdigit() and len(raw_id) <= 18:
+    elif isinstance(raw_id, str) and raw_id.isdecimal() and len(raw_id) <= 18:
         post_id = int(raw_id)
     if published is None or post_id is None:
         return None
@@ -191,7 +191,7 @@ def listing(
 
 def find(posts: list[NewsPost], key: str, by_id: bool) -> NewsPost | None:
     if by_id:
-        if not key.isdigit() or len(key) > 19:
+        if not key.isdecimal() or len(key) > 19:
             return None
         return next((p for p in posts if p.id == int(key)), None)
     return next((p for p in posts if p.slug == key), None)

@@ -41,7 +41,7 @@ def _conditions(query: str, viewer_id: int | None) -> list[Any]:
     # The pattern is a bound value: `databases` formats the SQL text with %, so no literal %.
     escaped = clean.replace("/", "//").replace("%", "/%").replace("_", "/_")
     match: sa.ColumnElement[bool] = users.c.username_clean.like(escaped + "%", escape="/")
-    if query.strip().isdigit() and int(query.strip()) <= MAX_ID:
+    if query.strip().isdecimal() and int(query.strip()) <= MAX_ID:
         match = sa.or_(match, users.c.id == int(query.strip()))
     conditions = [match, users.c.restricted.is_(False), users.c.is_deleted.is_(False)]
     if viewer_id is not None:
@@ -57,7 +57,7 @@ async def users_by_name(
 ) -> Found:
     """A page of users for `query` (an empty query finds everyone) and how many match in all."""
     query = query.strip()
-    if len(clean_username(query)) > 32 and not query.isdigit():
+    if len(clean_username(query)) > 32 and not query.isdecimal():
         return Found([], 0)
     conditions = _conditions(query, viewer_id)
     total = int(
@@ -67,7 +67,7 @@ async def users_by_name(
     if limit <= 0 or total == 0:
         return Found([], total)
     exact = [users.c.username_clean == clean_username(query)]
-    if query.isdigit() and int(query) <= MAX_ID:
+    if query.isdecimal() and int(query) <= MAX_ID:
         exact.append(users.c.id == int(query))
     rank = sa.case((sa.or_(*exact), 0), else_=1)
     rows = await db.fetch_all(

@@ -227,8 +227,8 @@ async def find_by_username(
 async def find_many(db: Database, keys: Sequence[str]) -> list[dict[str, Any]]:
     """Users by id or username (optional `@`), in one query each kind; unknown keys skipped."""
     # An id past 64 bits names nobody (and SQL cannot take it).
-    ids = [int(k) for k in keys if k.isdigit() and len(k) <= 18]
-    names = [clean_username(k.removeprefix("@")) for k in keys if not k.isdigit()]
+    ids = [int(k) for k in keys if k.isdecimal() and len(k) <= 18]
+    names = [clean_username(k.removeprefix("@")) for k in keys if not k.isdecimal()]
     conditions = []
     if ids:
         conditions.append(users.c.id.in_(ids))

@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace, command: Any) -> int:
         svc = services(host)
         name: str = args.username
         row = None
-        if name.isdigit():
+        if name.isdecimal():
             row = await users_db.get_user(svc.db, int(name))
         if row is None:
             row = await users_db.find_by_username(svc.db, name, previous=False)

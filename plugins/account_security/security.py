@@ -152,7 +152,7 @@ def _api_version(request: Request) -> int:
     app/Libraries/SessionVerification/State.php). lazer's sign-in request has no header; it is
     new enough for either method."""
     value = request.headers.get("x-api-version", "")
-    return int(value) if value.isdigit() and len(value) <= 9 else 99999999
+    return int(value) if value.isdecimal() and len(value) <= 9 else 99999999
 
 
 async def mail_session_key(svc: Services, user: Mapping[str, Any], token_id: str) -> None:
@@ -189,7 +189,7 @@ def totp_code_ok(secret: str, code: str, at: float) -> int | None:
     import pyotp
 
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isdecimal() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
     step = int(at) // totp.interval

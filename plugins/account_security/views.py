@@ -15,6 +15,7 @@ from core.auth import store as oauth_db
 from core.db import utcnow
 from core.http import ApiError, json, no_content, params, time_z, unprocessable
 from core.mail import MailUnavailable, mail_enabled
+from core.openapi import describe
 from core.ratelimit import throttle
 from core.services import Services, services
 from core.users import store as users_db
@@ -67,11 +68,12 @@ async def verify_session(request: Request) -> Response:
     user = require_user(request)
     token = current_token(request)
     assert token is not None
+    # The key is checked first: malformed input is refused even when nothing waits for it.
+    p = await params(request)
+    presented = p.str("verification_key", max_length=64) or ""
     if token.verification is None:
         return no_content()
     svc = services(request)
-    p = await params(request)
-    presented = p.str("verification_key", max_length=64) or ""
     ok = False
     if token.verification == "totp":
         ok = await security.second_factor_ok(svc, int(user["id"]), presented, svc.clock.time())
@@ -84,6 +86,8 @@ async def verify_session(request: Request) -> Response:
     return no_content()
 
 
+# A session not waiting for a mailed key gets 422 without a body, as from osu-web.
+@describe(responses={200: "Message", 422: None})
 async def reissue(request: Request) -> Response:
     """`POST session/verify/reissue`: a new mailed key (only for a mail verification)."""
     await throttle(request, "session-reissue", "3/5minutes")
@@ -98,6 +102,8 @@ async def reissue(request: Request) -> Response:
     return json({"message": "A new verification code has been sent to your e-mail address."})
 
 
+# A session not waiting for a mailed key gets 422 without a body, as from osu-web.
+@describe(responses={200: "Message", 422: None})
 async def mail_fallback(request: Request) -> Response:
     """`POST session/verify/mail-fallback`: no authenticator at hand; verify by mail instead."""
     await throttle(request, "session-reissue", "3/5minutes")

@@ -52,7 +52,7 @@ async def _actor(request: Request) -> Actor:
 
 
 def _id(raw: str, model: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdecimal() or len(raw) > 18:
         raise ModerationError(f"Specified {model} couldn't be found.", 404)
     return int(raw)
 
@@ -61,7 +61,7 @@ async def _target(request: Request) -> dict[str, Any]:
     raw = request.path_params["user"]
     db = services(request).db
     row = None
-    if raw.isdigit() and len(raw) <= 18:
+    if raw.isdecimal() and len(raw) <= 18:
         row = await users_db.get_user(db, int(raw))
     elif 0 < len(raw) <= 32:
         row = await users_db.find_by_username(db, raw.removeprefix("@"), previous=False)

@@ -145,7 +145,7 @@ class NoUser(ModerationError):
 
 async def _find(svc: Services, username: str) -> dict[str, Any]:
     row = None
-    if username.isdigit() and len(username) <= 18:
+    if username.isdecimal() and len(username) <= 18:
         row = await users_db.get_user(svc.db, int(username))
     if row is None:
         row = await users_db.find_by_username(svc.db, username, previous=False)

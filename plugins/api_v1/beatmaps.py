@@ -16,6 +16,7 @@ from core.beatmaps import attributes, difficulty, resolve
 from core.beatmaps import store as beatmaps_db
 from core.http import json, params
 from core.http import time_v1 as _date
+from core.openapi import describe
 from core.services import services
 from core.users import store as users_db
 
@@ -37,7 +38,7 @@ def _int_param(value: Any) -> int | None:
     """A v1 id parameter; anything that is not a plain non-negative integer is None."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value if value >= 0 else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 18:
         return int(value)
     return None
 
@@ -52,6 +53,7 @@ def _mods(value: Any) -> list[str] | None:
         return None
 
 
+@describe(responses={200: "V1Rows"})
 async def get_beatmaps(request: Request) -> Response:
     db = services(request).db
     p = await params(request)
@@ -87,7 +89,7 @@ async def get_beatmaps(request: Request) -> Response:
         if not isinstance(user, str) or len(user) > 255:
             return json([])
         kind = p.get("type")
-        if kind == "id" or (kind != "string" and user.isdigit()):
+        if kind == "id" or (kind != "string" and user.isdecimal()):
             value = _int_param(user)
             if value is None:
                 return json([])

@@ -96,7 +96,7 @@ async def get_match(request: Request) -> Response:
     if not isinstance(key, str) or await users_db.api_key_owner(db, key) is None:
         return json(INVALID_KEY, 401)
     raw = str(p.get("mp", "")).strip()
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdecimal() or len(raw) > 18:
         return json(NO_MATCH)
     room = await rooms_db.get_room(db, int(raw))
     if room is None or not rooms_db.is_realtime(room):

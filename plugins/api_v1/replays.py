@@ -27,7 +27,7 @@ TOO_FAST = {"error": "Requesting too fast! Slow your operation, cap'n!"}
 
 def _number(p: Params, name: str) -> int | None:
     raw = str(p.get(name, "")).strip()
-    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+    return int(raw) if raw.isdecimal() and len(raw) <= 18 else None
 
 
 async def _within_limit(request: Request, key: str) -> bool:

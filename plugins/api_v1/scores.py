@@ -13,6 +13,7 @@ from starlette.routing import Route
 from core.beatmaps import store as beatmaps_db
 from core.db import utcnow
 from core.http import Params, json, params
+from core.openapi import describe
 from core.scores import store as scores_db
 from core.scores import views
 from core.services import services
@@ -51,8 +52,8 @@ async def _user(request: Request, p: Params) -> dict[str, Any] | None:
     db = services(request).db
     kind = p.get("type")
     row = None
-    if kind == "id" or (kind != "string" and u.isdigit()):
-        row = await users_db.get_user(db, int(u)) if u.isdigit() and len(u) <= 18 else None
+    if kind == "id" or (kind != "string" and u.isdecimal()):
+        row = await users_db.get_user(db, int(u)) if u.isdecimal() and len(u) <= 18 else None
     if row is None and kind != "id":
         row = await users_db.find_by_username(db, u, previous=False)
     if row is None or row["restricted"] or row["is_deleted"]:
@@ -83,13 +84,14 @@ async def _rows(
     ]
 
 
+@describe(responses={200: "V1Rows"})
 async def get_scores(request: Request) -> Response:
     p = await _authorised(request)
     if p is None:
         return json(INVALID_KEY, 401)
     ruleset = _ruleset(p)
     raw_b = str(p.get("b", "")).strip()
-    if ruleset is None or not raw_b.isdigit() or len(raw_b) > 18:
+    if ruleset is None or not raw_b.isdecimal() or len(raw_b) > 18:
         return json([])
     db = services(request).db
     beatmap = await beatmaps_db.beatmap_by_id(db, int(raw_b))
@@ -103,13 +105,14 @@ async def get_scores(request: Request) -> Response:
             return json([])
         user_ids = [int(user["id"])]
     mods_raw = str(p.get("mods", "")).strip()
-    legacy_mods = int(mods_raw) if mods_raw.isdigit() and len(mods_raw) < 12 else None
+    legacy_mods = int(mods_raw) if mods_raw.isdecimal() and len(mods_raw) < 12 else None
     ids = await scores_db.leaderboard(
         db, int(beatmap["id"]), ruleset, limit=limit, user_ids=user_ids, legacy_mods=legacy_mods
     )
     return json(await _rows(request, ids, beatmap_id=False, pp=True, usernames=True))
 
 
+@describe(responses={200: "V1Rows"})
 async def get_user_best(request: Request) -> Response:
     p = await _authorised(request)
     if p is None:
@@ -124,6 +127,7 @@ async def get_user_best(request: Request) -> Response:
     return json(await _rows(request, ids, beatmap_id=True, pp=True))
 
 
+@describe(responses={200: "V1Rows"})
 async def get_user_recent(request: Request) -> Response:
     p = await _authorised(request)
     if p is None:

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from core.db import utcnow
 from core.http import json, params
 from core.http import time_v1 as v1_date
+from core.openapi import describe
 from core.scores.scoring import RULESETS
 from core.services import services
 from core.users import events, statistics
@@ -22,6 +23,7 @@ EVENT_DAYS_MAX = 31
 EVENTS_MAX = 100
 
 
+@describe(responses={200: "V1Rows"})
 async def get_user(request: Request) -> Response:
     db = services(request).db
     p = await params(request)
@@ -36,8 +38,8 @@ async def get_user(request: Request) -> Response:
         return json([])
     kind = p.get("type")
     row = None
-    if kind == "id" or (kind != "string" and u.isdigit()):
-        row = await users_db.get_user(db, int(u)) if u.isdigit() and len(u) <= 18 else None
+    if kind == "id" or (kind != "string" and u.isdecimal()):
+        row = await users_db.get_user(db, int(u)) if u.isdecimal() and len(u) <= 18 else None
     if row is None and kind != "id":
         row = await users_db.find_by_username(db, u, previous=False)
     if row is None or row["restricted"] or row["is_deleted"]:
@@ -46,7 +48,7 @@ async def get_user(request: Request) -> Response:
     uid = int(row["id"])
     stats = (await statistics.statistics_for(db, [uid], ruleset))[uid]
     days = p.get("event_days", "1")
-    days = int(days) if isinstance(days, str) and days.isdigit() and len(days) <= 4 else 1
+    days = int(days) if isinstance(days, str) and days.isdecimal() and len(days) <= 4 else 1
     since = utcnow() - dt.timedelta(days=max(1, min(days, EVENT_DAYS_MAX)))
     recent = await events.of_user(db, uid, limit=EVENTS_MAX, since=since)
     body = {

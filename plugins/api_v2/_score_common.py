@@ -15,7 +15,7 @@ from core.users import store as users_db
 
 def api_version(request: Request) -> int:
     raw = request.headers.get("x-api-version", "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 12 else 0
+    return int(raw) if raw.isdecimal() and len(raw) < 12 else 0
 
 
 def viewer_id(request: Request) -> int | None:
@@ -36,7 +36,7 @@ async def find_user(request: Request, key: str) -> dict[str, Any] | None:
     number = path_id(key)
     if number is not None:
         row = await users_db.get_user(db, number)
-    if row is None and not key.isdigit():
+    if row is None and not key.isdecimal():
         row = await users_db.find_by_username(db, key.removeprefix("@"))
     if row is None or row["is_deleted"]:
         return None

@@ -13,6 +13,7 @@ from core import mods as mods_domain
 from core.auth import api_route, current_user
 from core.beatmaps import resolve
 from core.http import ORJSON_OPTIONS, error, json, not_found, params, path_id, unprocessable
+from core.openapi import describe
 from core.scores import leaderboard as board_cache
 from core.scores import scoring, views
 from core.scores import store as scores_db
@@ -94,6 +95,7 @@ async def _scores_by_ids(request: Request, ids: Sequence[int]) -> list[dict[str,
     return [found[i] for i in ids if i in found]
 
 
+@describe(responses={200: "BeatmapScores"})
 async def leaderboard(request: Request, *, force_new_format: bool = False) -> Response:
     beatmap = await _board_beatmap(request)
     p = await params(request)
@@ -178,6 +180,7 @@ async def _cached_board(
     return json(board_cache.body(parts, board.count, user_score))
 
 
+@describe(responses={200: "BeatmapScores"})
 async def solo_leaderboard(request: Request) -> Response:
     return await leaderboard(request, force_new_format=True)
 

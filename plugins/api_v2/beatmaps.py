@@ -12,6 +12,7 @@ from core.auth import api_route
 from core.beatmaps import attributes as attributes_mod
 from core.beatmaps import difficulty, resolve, responses
 from core.http import INT64_MAX, json, not_found, params, unprocessable
+from core.openapi import describe
 from core.scores.scoring import RULESETS
 
 from ._beatmap_common import viewer
@@ -22,6 +23,7 @@ HARD_MAX_IDS = 1000
 _CHECKSUM = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
+@describe(responses={200: "Beatmap"})
 async def lookup(request: Request) -> Response:
     p = await params(request)
     checksum = p.str("checksum", max_length=64)
@@ -53,6 +55,7 @@ async def lookup(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: "Beatmap"})
 async def show(request: Request) -> Response:
     beatmap_id: int = request.path_params["beatmap"]
     who = viewer(request)
@@ -68,6 +71,7 @@ async def show(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: "Beatmaps"})
 async def index(request: Request) -> Response:
     p = await params(request)
     raw = p.list("ids", max_items=HARD_MAX_IDS)
@@ -76,7 +80,7 @@ async def index(request: Request) -> Response:
         # osu-web's get_int: anything that is not an integer is dropped.
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 40:
+        elif isinstance(value, str) and value.strip().lstrip("-").isdecimal() and len(value) < 40:
             number = int(value.strip())
         else:
             continue

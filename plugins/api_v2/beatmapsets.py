@@ -20,11 +20,13 @@ from core.http import (
     parse_bool,
     unprocessable,
 )
+from core.openapi import describe
 from core.services import services
 
 from ._beatmap_common import viewer
 
 
+@describe(responses={200: "Beatmapset"})
 async def show(request: Request) -> Response:
     row = await resolve.find_set(request.app, request.path_params["beatmapset"])
     if row is None or row["deleted_at"] is not None:
@@ -32,6 +34,7 @@ async def show(request: Request) -> Response:
     return json(await responses.beatmapset(request.app, viewer(request), row))
 
 
+@describe(responses={200: "Beatmapset"})
 async def lookup(request: Request) -> Response:
     p = await params(request)
     beatmap_id = p.int("beatmap_id")

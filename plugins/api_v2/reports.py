@@ -8,13 +8,16 @@ from starlette.responses import Response
 
 from core.auth import api_route, require_user
 from core.http import no_content, params
+from core.openapi import describe
 from core.ratelimit import throttle
 from core.reports import filing
 from core.services import services
 from plugins.api_v2._score_common import path_id
 
 
+@describe(responses={204: None, 404: "Error", 422: "Error"})
 async def store(request: Request) -> Response:
+    """Report a user, a chat message, a score or a beatmapset."""
     reporter = require_user(request)
     svc = services(request)
     await throttle(request, "reports", filing.reports_settings(svc.settings)["limit"])

@@ -21,6 +21,7 @@ from core.http import (
     time_z,
     unprocessable,
 )
+from core.openapi import describe
 from core.ratelimit import throttle
 from core.scores import scoring, views
 from core.scores import store as scores_db
@@ -85,7 +86,7 @@ def _feed_cursor(p: Params) -> tuple[dict | None, int | None]:
     cursor = decode_cursor(p.str("cursor_string", max_length=1000)) or p.dict("cursor") or None
     raw = None if cursor is None else cursor.get("id")
     text = str(raw).strip() if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
-    if not text.isdigit() or len(text) > 19 or int(text) > INT64_MAX:
+    if not text.isdecimal() or len(text) > 19 or int(text) > INT64_MAX:
         return cursor, None
     return cursor, int(text)
 
@@ -128,6 +129,7 @@ async def _score(request: Request) -> dict:
     return score
 
 
+@describe(responses={200: "AnyScore"})
 async def show(request: Request) -> Response:
     score = await _score(request)
     [body] = await views.render(

@@ -40,7 +40,7 @@ async def search(request: Request) -> Response:
     query = (p.str("query", max_length=4096) or "").strip()
     raw_page = p.get("page")
     page = 1
-    if isinstance(raw_page, str) and raw_page.strip().isdigit() and len(raw_page.strip()) < 10:
+    if isinstance(raw_page, str) and raw_page.strip().isdecimal() and len(raw_page.strip()) < 10:
         page = max(1, int(raw_page.strip()))
     body: dict[str, Any] = {}
     if mode in ("all", "user"):

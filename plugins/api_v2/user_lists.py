@@ -36,7 +36,7 @@ def _page(p: Params, *, default: int = 5, cap: int | None = None) -> tuple[int, 
 
 def _lenient_int(p: Params, key: str, default: int) -> int:
     raw = p.get(key)
-    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit() and len(raw) <= 18:
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdecimal() and len(raw) <= 18:
         return int(raw)
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw

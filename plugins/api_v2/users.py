@@ -11,6 +11,7 @@ from starlette.responses import Response
 from core.auth import api_route, current_token, current_user, require_user
 from core.auth import cached as auth_cached
 from core.http import JSONResponse, json, no_content, not_found, params, unprocessable
+from core.openapi import describe
 from core.scores.scoring import RULESETS
 from core.services import services
 from core.users import profiles, user_statistics
@@ -22,7 +23,7 @@ PROFILE_CACHE_SECONDS = 60
 
 def api_version(request: Request) -> int:
     raw = request.headers.get("x-api-version", "")
-    return int(raw) if raw.isdigit() else 0
+    return int(raw) if raw.isdecimal() else 0
 
 
 def _visible(row: dict[str, Any] | None, viewer_id: int | None) -> bool:
@@ -33,8 +34,8 @@ def _visible(row: dict[str, Any] | None, viewer_id: int | None) -> bool:
 
 async def _find(request: Request, key: str, lookup: str | None) -> dict[str, Any] | None:
     db = services(request).db
-    if lookup == "id" or (lookup != "username" and key.isdigit()):
-        if not key.isdigit() or len(key) > 18:
+    if lookup == "id" or (lookup != "username" and key.isdecimal()):
+        if not key.isdecimal() or len(key) > 18:
             return None
         row = await users_db.get_user(db, int(key))
         if row is not None or lookup == "id":
@@ -47,6 +48,7 @@ def _with_viewer(body: bytes, attributes: dict[str, Any] | None) -> bytes:
     return body[:-1] + b',"current_user_attributes":' + orjson.dumps(attributes) + b"}"
 
 
+@describe(responses={200: "User"})
 async def show(request: Request) -> Response:
     svc = services(request)
     viewer = current_user(request)
@@ -55,7 +57,7 @@ async def show(request: Request) -> Response:
     p = await params(request)
     lookup = p.get("key")
     mode = request.path_params.get("mode")
-    by_id = key.isdigit() and len(key) <= 18 and lookup != "username"
+    by_id = key.isdecimal() and len(key) <= 18 and lookup != "username"
     if by_id:
         # Warm path: the encoded profile from the cache, plus the viewer's attributes.
         cached = await auth_cached(request, profiles.profile_key(int(key), mode))
@@ -89,6 +91,7 @@ async def _attributes(request: Request, target: int, viewer_id: int | None) -> A
     return {"has_blocked": relation == users_db.RELATION_BLOCK}
 
 
+@describe(responses={200: "User"})
 async def me(request: Request) -> Response:
     svc = services(request)
     user = require_user(request)
@@ -108,10 +111,11 @@ async def me(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: "Users"})
 async def index(request: Request) -> Response:
     p = await params(request)
     keys = [str(k) for k in p.list("ids")][:50]
-    ids = [int(k) for k in keys if k.isdigit() and len(k) <= 18]
+    ids = [int(k) for k in keys if k.isdecimal() and len(k) <= 18]
     variants = bool(p.bool("include_variant_statistics", False))
     db = services(request).db
     viewer = current_user(request)
@@ -125,6 +129,7 @@ async def index(request: Request) -> Response:
     return json({"users": users})
 
 
+@describe(responses={200: "Users"})
 async def lookup(request: Request) -> Response:
     p = await params(request)
     keys = [str(k) for k in p.list("ids", max_items=50)]
@@ -261,7 +266,7 @@ async def add_block(request: Request) -> Response:
 async def _remove(request: Request, param: str, relation: str) -> Response:
     user = require_user(request)
     raw = request.path_params[param]
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdecimal() or len(raw) > 18:
         raise not_found("User")
     removed = await users_db.delete_relation(
         services(request).db, int(user["id"]), int(raw), relation
@@ -285,7 +290,7 @@ def _profile_prefetch(mode: str | None) -> Any:
 
     def keys(request: Request) -> list[str]:
         key = request.path_params["user"]
-        if key.isdigit() and len(key) <= 18 and request.query_params.get("key") != "username":
+        if key.isdecimal() and len(key) <= 18 and request.query_params.get("key") != "username":
             return [profiles.profile_key(int(key), mode)]
         return []
 

@@ -23,7 +23,7 @@ def _int_list(values: list[Any]) -> list[int]:
     result = []
     for value in values:
         text = str(value).strip()
-        if not text.isdigit():
+        if not text.isdecimal():
             raise unprocessable("target_ids must be user ids")
         result.append(int(text))
     return result

@@ -183,7 +183,7 @@ class UpstreamClient:
         body = bytearray()
         try:
             length = response.headers.get("content-length", "")
-            if length.isdigit() and int(length) > max_bytes:
+            if length.isdecimal() and int(length) > max_bytes:
                 raise UpstreamError(f"{method} {url}: {length} bytes, more than {max_bytes}")
             async for chunk in response.aiter_bytes():
                 body += chunk

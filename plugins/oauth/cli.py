@@ -36,7 +36,7 @@ def _create_client(args: argparse.Namespace) -> int:
             owner = None
             if args.owner:
                 row = await users_db.find_by_username(svc.db, args.owner, previous=False)
-                if row is None and args.owner.isdigit():
+                if row is None and args.owner.isdecimal():
                     row = await users_db.get_user(svc.db, int(args.owner))
                 if row is None:
                     print(f"hitcircle: no user {args.owner!r}")

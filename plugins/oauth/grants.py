@@ -103,7 +103,7 @@ async def authenticate_client(request: Request, p: Params, grant: str) -> dict[s
     if isinstance(raw_id, bool) or not isinstance(raw_id, int | str):
         raise errors.invalid_client(sent_auth)
     text = str(raw_id).strip()
-    if not text.isdigit() or len(text) > 18:
+    if not text.isdecimal() or len(text) > 18:
         raise errors.invalid_client(sent_auth)
     client = await oauth_db.get_client(services(request).db, int(text))
     if client is None or client["revoked"] or not isinstance(secret, str):

@@ -53,7 +53,7 @@ async def _authorize_request(request: Request, p: Params) -> dict[str, Any]:
     raw_id = p.get("client_id")
     text = str(raw_id).strip() if isinstance(raw_id, int | str) else ""
     client = None
-    if text.isdigit() and len(text) <= 18:
+    if text.isdecimal() and len(text) <= 18:
         client = await oauth_db.get_client(services(request).db, int(text))
     if client is None or client["revoked"] or not client["redirect"]:
         raise errors.invalid_client(False)

@@ -135,7 +135,7 @@ async def _own_client(request: Request) -> dict[str, Any]:
     user = require_user(request)
     raw = request.path_params["client"]
     row = None
-    if raw.isdigit() and len(raw) <= 18:
+    if raw.isdecimal() and len(raw) <= 18:
         row = await oauth_db.get_client(services(request).db, int(raw))
     if row is None or row["revoked"] or row["user_id"] != int(user["id"]):
         raise not_found("OAuth\\Client")
@@ -241,7 +241,7 @@ async def create_key(request: Request) -> Response:
 async def delete_key(request: Request) -> Response:
     user = require_user(request)
     raw = request.path_params["key"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdecimal() or len(raw) > 18:
         raise not_found("ApiKey")
     if not await users_db.delete_api_key(services(request).db, int(user["id"]), int(raw)):
         raise not_found("ApiKey")

@@ -44,7 +44,7 @@ async def _create(app: Any, args: argparse.Namespace) -> int:
 
 
 async def _find(svc: Services, username: str) -> dict[str, Any] | None:
-    if username.isdigit():
+    if username.isdecimal():
         row = await users_db.get_user(svc.db, int(username))
         if row is not None:
             return row

@@ -293,7 +293,7 @@ def parse_ruleset(value: str | None) -> int | None:
         return None
     if value in scoring.RULESET_IDS:
         return scoring.RULESET_IDS[value]
-    if value.isdigit() and int(value) < len(scoring.RULESETS):
+    if value.isdecimal() and int(value) < len(scoring.RULESETS):
         return int(value)
     raise ValueError(f"unknown ruleset {value!r}")
 

@@ -130,7 +130,7 @@ async def profile(request: Request) -> Response:
     me = await viewer(request)
     viewer_id = int(me["id"]) if me is not None else None
     key = str(request.path_params["user"])
-    shared = me is None and key.isdigit() and len(key) <= 18
+    shared = me is None and key.isdecimal() and len(key) <= 18
     mode_key = str(request.path_params.get("mode", "default"))
     page_key = profile_page_key(int(key), mode_key) if shared else ""
     if shared:
@@ -138,7 +138,7 @@ async def profile(request: Request) -> Response:
         if cached is not None:
             return HTMLResponse(cached)
     row = None
-    if key.isdigit() and len(key) <= 18:
+    if key.isdecimal() and len(key) <= 18:
         row = await users_db.get_user(svc.db, int(key))
     if row is None and len(key) <= 32:
         row = await users_db.find_by_username(svc.db, key.removeprefix("@"))
@@ -331,7 +331,9 @@ async def rankings(request: Request) -> Response:
     ruleset_id = scoring.RULESET_IDS[mode]
     p = await params(request)
     number = p.str("page", max_length=6) or "1"
-    current = max(1, min(int(number) if number.isdigit() else 1, user_statistics.RANKING_MAX_PAGES))
+    current = max(
+        1, min(int(number) if number.isdecimal() else 1, user_statistics.RANKING_MAX_PAGES)
+    )
     db = services(request).db
     country = (p.str("country", max_length=2) or "").upper() or None
     if country is not None and not (len(country) == 2 and country.isalpha()):
