@@ -33,6 +33,15 @@ class ImportError_(ValueError):
     """One input is refused; `str()` is the reason."""
 
 
+# What refuses a file or package (its one line is the reason), as opposed to a bug.
+REFUSALS: tuple[type[Exception], ...] = (
+    ImportError_,
+    archive.ArchiveError,
+    OsuFileError,
+    difficulty.DifficultyError,
+)
+
+
 @dataclass
 class Summary:
     imported: int = 0
@@ -114,12 +123,7 @@ class Importer:
                 else:
                     loose.append((str(path), path.read_bytes()))
             await self.import_loose(loose)
-        except (
-            ImportError_,
-            archive.ArchiveError,
-            OsuFileError,
-            difficulty.DifficultyError,
-        ) as exc:
+        except REFUSALS as exc:
             self.summary.failed.append((str(paths[0]), str(exc)))
         except OSError as exc:
             self.summary.failed.append((str(paths[0]), exc.strerror or str(exc)))

@@ -22,10 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.auth import api_route, require_user
-from core.beatmaps import archive, difficulty
+from core.beatmaps import archive
 from core.beatmaps import store as beatmaps_db
-from core.beatmaps.importer import Importer, ImportError_
-from core.beatmaps.osu_file import OsuFileError
+from core.beatmaps.importer import REFUSALS, Importer
 from core.beatmaps.resolve import invalidate
 from core.db import utcnow
 from core.http import ApiError, error, json, no_content, not_found, read_body, unprocessable
@@ -222,12 +221,7 @@ async def _store_package(
     )
     try:
         await importer.submit(data, set_id, members, user)
-    except (
-        ImportError_,
-        archive.ArchiveError,
-        OsuFileError,
-        difficulty.DifficultyError,
-    ) as exc:
+    except REFUSALS as exc:
         raise unprocessable(str(exc)) from None
     after = await beatmaps_db.beatmapset_by_id(svc.db, set_id)
     assert after is not None
