@@ -83,6 +83,17 @@ def _set_link(beatmapset: Row) -> str:
     return f"<a href='{_e(url)}'>{_e(_set_title(beatmapset))}</a>"
 
 
+def _set_details(user: Row, beatmapset: Row) -> dict[str, Any]:
+    """The `details` of an event about a beatmapset and the user who acted on it."""
+    return {
+        "beatmapset": {
+            "title": _set_title(beatmapset),
+            "url": beatmapset_url(int(beatmapset["id"])),
+        },
+        "user": {"username": user["username"], "url": user_url(int(user["id"]))},
+    }
+
+
 async def _add(
     db: Database,
     user_id: int,
@@ -201,13 +212,7 @@ async def beatmapset_upload(db: Database, owner: Row, beatmapset: Row) -> int:
         f"{_user_link(uid, owner['username'])} has submitted a new beatmap "
         f'"{_set_link(beatmapset)}"'
     )
-    details = {
-        "beatmapset": {
-            "title": _set_title(beatmapset),
-            "url": beatmapset_url(int(beatmapset["id"])),
-        },
-        "user": {"username": owner["username"], "url": user_url(uid)},
-    }
+    details = _set_details(owner, beatmapset)
     return await _add(
         db, uid, "beatmapsetUpload", text, details, 4, beatmapset_id=int(beatmapset["id"])
     )
@@ -217,13 +222,7 @@ async def beatmapset_update(db: Database, user: Row, beatmapset: Row) -> int:
     """`beatmapsetUpdate`: `user` uploaded a new version of a set (osu-web Event::generate)."""
     uid = int(user["id"])
     text = f'{_user_link(uid, user["username"])} has updated the beatmap "{_set_link(beatmapset)}"'
-    details = {
-        "beatmapset": {
-            "title": _set_title(beatmapset),
-            "url": beatmapset_url(int(beatmapset["id"])),
-        },
-        "user": {"username": user["username"], "url": user_url(uid)},
-    }
+    details = _set_details(user, beatmapset)
     return await _add(
         db, uid, "beatmapsetUpdate", text, details, 2, beatmapset_id=int(beatmapset["id"])
     )
@@ -236,13 +235,7 @@ async def beatmapset_revive(db: Database, user: Row, beatmapset: Row) -> int:
         f"{_set_link(beatmapset)} has been revived from eternal slumber by "
         f"{_user_link(uid, user['username'])}."
     )
-    details = {
-        "beatmapset": {
-            "title": _set_title(beatmapset),
-            "url": beatmapset_url(int(beatmapset["id"])),
-        },
-        "user": {"username": user["username"], "url": user_url(uid)},
-    }
+    details = _set_details(user, beatmapset)
     return await _add(
         db, uid, "beatmapsetRevive", text, details, 5, beatmapset_id=int(beatmapset["id"])
     )
@@ -261,14 +254,7 @@ async def beatmapset_approve(db: Database, owner: Row, beatmapset: Row, status: 
     text = (
         f"{_set_link(beatmapset)} by {_user_link(uid, owner['username'])} has just been {approval}!"
     )
-    details = {
-        "approval": approval,
-        "beatmapset": {
-            "title": _set_title(beatmapset),
-            "url": beatmapset_url(int(beatmapset["id"])),
-        },
-        "user": {"username": owner["username"], "url": user_url(uid)},
-    }
+    details = {"approval": approval, **_set_details(owner, beatmapset)}
     return await _add(
         db, uid, "beatmapsetApprove", text, details, 8, beatmapset_id=int(beatmapset["id"])
     )
