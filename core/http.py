@@ -688,5 +688,9 @@ async def _body_params(request: Request) -> dict[str, Any] | None:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise unprocessable("malformed JSON body") from None
-        return _bounded_json(decoded) if isinstance(decoded, dict) else None
+        if not isinstance(decoded, dict):
+            # Every body the API reads is an object of named fields; an array or a bare value
+            # would otherwise pass as "nothing given".
+            raise unprocessable("the JSON body must be an object")
+        return _bounded_json(decoded)
     return None

@@ -250,6 +250,15 @@ def _source_text(func: Callable[..., Any]) -> str:
 # --- the document ------------------------------------------------------------------------------
 
 
+def _json_property(schema: dict[str, Any]) -> dict[str, Any]:
+    kind = schema.get("type")
+    if kind == "string":
+        return {**schema, "type": ["string", "integer", "number", "boolean", "null"]}
+    if isinstance(kind, str):
+        return {**schema, "type": [kind, "null"]}
+    return schema
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -315,17 +324,13 @@ def operation(app: Any, path: str, route: Route, method: str, operation_id: str)
                 param["style"], param["explode"] = "deepObject", True
             parameters.append(param)
     elif found:
-        # A JSON body's scalars are read as text too (`Params.str` takes 5 for "5").
-        properties = {
-            name: {**schema, "type": ["string", "integer", "number", "boolean"]}
-            if schema.get("type") == "string"
-            else schema
-            for name, schema in sorted(found.items())
-        }
+        # A JSON body's scalars are read as text too (`Params.str` takes 5 for "5"), and a JSON
+        # null is a value not given, as an absent field is (`Params.get`).
+        properties = {name: _json_property(schema) for name, schema in sorted(found.items())}
         # Forms send an array as repeated `name[]` fields (PHP style, as lazer does).
         form_properties = {
             (name + "[]" if schema.get("type") == "array" else name): schema
-            for name, schema in properties.items()
+            for name, schema in sorted(found.items())
         }
         op["requestBody"] = {
             "required": False,

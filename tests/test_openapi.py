@@ -323,3 +323,21 @@ async def test_an_oversized_verification_key_is_refused_on_a_verified_session(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/api/v2/session/verify", b"[null, null]"), ("/api/private/api-keys", b"0")],
+)
+async def test_a_json_body_that_is_not_an_object_changes_nothing(
+    app: Starlette, client: httpx.AsyncClient, token: str, user: int, path: str, body: bytes
+) -> None:
+    """The contract run's negative-data check: these passed as "nothing given" (a 204, and a new
+    API key with the default name)."""
+    response = await client.post(
+        path,
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert await users_db.list_api_keys(services(app).db, user) == []
