@@ -692,5 +692,6 @@ async def _body_params(request: Request) -> dict[str, Any] | None:
             # Every body the API reads is an object of named fields; an array or a bare value
             # would otherwise pass as "nothing given".
             raise unprocessable("the JSON body must be an object")
-        return _bounded_json(decoded)
+        bounded: dict[str, Any] = _bounded_json(decoded)
+        return bounded
     return None
