@@ -507,12 +507,12 @@ class _RedisSubscription:
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             step = 1.0 if remaining is None else min(1.0, remaining)
-            # Waiting `step` for a message is the call itself; the server's answer gets the
-            # configured timeout on top.
-            message = await self._cache._call(
-                self._pubsub.get_message(ignore_subscribe_messages=True, timeout=step),
-                step + self._cache.timeout,
-            )
+            # Only (re)connecting talks to the server, so only that is bounded by the configured
+            # timeout. The wait itself reads the queue coredis' reader task fills: bounding it a
+            # second time (step + timeout) let both deadlines fire in one late turn of a busy
+            # loop, and the bus resubscribed and lost the messages in between.
+            await self._cache._call(self._pubsub.initialize())
+            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=step)
             if message is not None and message["type"] in ("message", "pmessage"):
                 channel = message["channel"].decode()[self._prefix_len :]
                 return channel, message["data"]

@@ -298,3 +298,16 @@ async def test_every_call_ends_within_the_timeout_on_a_stalled_redis(
         private_redis.resume()
         await limits.close()
         await cache.close()
+
+
+async def test_a_late_turn_of_the_event_loop_keeps_a_subscription(cache: Cache) -> None:
+    """A loop that stalls past both the wait and the server timeout (a busy worker) must not end
+    the subscription: the wait used a second, outer deadline, both fired in the same late turn,
+    and the bus resubscribed, losing the messages sent meanwhile."""
+    timeout = cache.timeout if isinstance(cache, RedisCache) else 0.0
+    async with cache.subscribe("late") as subscription:
+        # Stalls the loop (as a long synchronous step in a handler does) while `get` waits.
+        asyncio.get_running_loop().call_later(0.05, time.sleep, 1.0 + timeout + 0.3)
+        assert await subscription.get(1.2) is None
+        await cache.publish("late", "still here")
+        assert await subscription.get(2.0) == ("late", b"still here")
