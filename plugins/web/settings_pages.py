@@ -1,4 +1,4 @@
-"""The settings page: username, password, e-mail, TOTP, OAuth applications and API keys.
+"""The settings page: username, password, e-mail, TOTP, OAuth applications, API keys and team.
 
 Where the API has the operation (`/api/private/...` of the `private` plugin, `me/totp/...` of
 `account_security`), the form runs that plugin's handler as the signed-in user, so the rules,
@@ -18,10 +18,11 @@ from core.auth import store as oauth_db
 from core.http import ApiError, Params
 from core.ratelimit import client_address
 from core.services import services
+from core.teams import lifecycle as team_lifecycle
 from core.users import accounts as accounts_domain
 from core.users import profiles
 from core.users import store as users_db
-from plugins.web import accounts, pages
+from plugins.web import accounts, pages, team_settings
 from plugins.web.render import page, redirect, viewer
 
 # action -> (plugin, handler attribute path, path parameter the handler reads)
@@ -53,6 +54,7 @@ async def _context(request: Request, me: dict[str, Any]) -> dict[str, Any]:
         if plugins.get_plugin("private")
         else [],
         "keys": await users_db.list_api_keys(svc.db, uid) if plugins.get_plugin("private") else [],
+        **await team_settings.context(svc, uid),
         "errors": {},
         "notice": None,
         "shown": None,
@@ -115,6 +117,14 @@ async def settings_submit(request: Request) -> Response:
     elif action == "email":
         errors = await _change_email(request, me, form)
         notice = None if errors else "E-mail address changed."
+    elif isinstance(action, str) and action in team_settings.ACTIONS:
+        try:
+            notice, changed = await team_settings.run(svc, int(me["id"]), action, form)
+            # Their profile pages show the team.
+            for user_id in changed:
+                await pages.forget_profile(svc, user_id)
+        except team_lifecycle.TeamRefused as refused:
+            errors = {"team": [str(refused)]}
     elif isinstance(action, str) and action in API_ACTIONS:
         answer, errors = await _run_api(request, me, action, form)
         if not errors:
