@@ -105,11 +105,17 @@ def profile_key(user_id: int, mode: str | None) -> str:
     return f"profile:{user_id}:{mode or 'default'}"
 
 
+def own_profile_key(user_id: int, mode: str | None) -> str:
+    """Cache key of the encoded Get Own Data body, without its per-request fields (`/me`)."""
+    return f"profile:own:{user_id}:{mode or 'default'}"
+
+
 async def invalidate(svc: Services, user_id: int) -> None:
-    """Forget every cached form of a user after a change (profile bodies and the auth row)."""
+    """Forget every cached form of a user after a change (profile bodies, as others and the
+    user see them, and the auth row)."""
     from core.auth import user_key
 
-    keys = [profile_key(user_id, m) for m in (*RULESETS, None)]
+    keys = [key(user_id, m) for key in (profile_key, own_profile_key) for m in (*RULESETS, None)]
     await svc.cache.delete(*keys, user_key(user_id))
 
 

@@ -14,11 +14,18 @@ from core.http import JSONResponse, json, no_content, not_found, params, unproce
 from core.openapi import describe
 from core.scores.scoring import RULESETS
 from core.services import services
-from core.users import profiles, user_statistics
+from core.users import activity, profiles, user_statistics
 from core.users import store as users_db
 
 RELATIONS_VERSION = 20241022
 PROFILE_CACHE_SECONDS = 60
+# Get Own Data fields that differ per request, spliced into the cached body.
+PER_REQUEST = (
+    "current_user_attributes",
+    "session_verification_method",
+    "session_verified",
+    "unread_pm_count",
+)
 
 
 def api_version(request: Request) -> int:
@@ -95,20 +102,32 @@ async def _attributes(request: Request, target: int, viewer_id: int | None) -> A
 async def me(request: Request) -> Response:
     svc = services(request)
     user = require_user(request)
-    row = await users_db.get_user(svc.db, int(user["id"]))
-    if row is None:
-        raise not_found()
-    ruleset = request.path_params.get("mode") or RULESETS[row["playmode"]]
-    body = await profiles.profile(
-        svc.db, row, ruleset, svc.settings, own=True, viewer_id=int(row["id"])
-    )
-    body["current_user_attributes"] = {"has_blocked": False}
+    uid = int(user["id"])
+    mode = request.path_params.get("mode")
+    key = profiles.own_profile_key(uid, mode)
+    body = await svc.cache.get(key)
+    if body is None:
+        row = await users_db.get_user(svc.db, uid)
+        if row is None:
+            raise not_found()
+        ruleset = mode or RULESETS[row["playmode"]]
+        own = await profiles.profile(svc.db, row, ruleset, svc.settings, own=True, viewer_id=uid)
+        for name in PER_REQUEST:
+            own.pop(name, None)
+        body = orjson.dumps(own)
+        # Dropped with the other profile bodies by every write (`profiles.invalidate`).
+        await svc.cache.set(key, body, ex=PROFILE_CACHE_SECONDS)
     # A password sign-in may still wait for its second factor (plugins/account_security).
     token = current_token(request)
     method = token.verification if token is not None else None
-    body["session_verification_method"] = method
-    body["session_verified"] = method is None
-    return json(body)
+    fields = {
+        "current_user_attributes": {"has_blocked": False},
+        "session_verification_method": method,
+        "session_verified": method is None,
+        # Read each time: every message to the player changes it.
+        "unread_pm_count": await activity.unread_pm_count(svc.db, uid),
+    }
+    return JSONResponse(body[:-1] + b"," + orjson.dumps(fields)[1:])
 
 
 @describe(responses={200: "Users"})

@@ -329,3 +329,92 @@ async def test_route_scopes(
     token = await issue_token(app, user, scopes)
     r = await client.request(method, path, headers=bearer(token))
     assert r.status_code == status
+
+
+# --- /me from the cache: every write that changes it shows at the next call ----------------------
+
+
+async def _me(client: httpx.AsyncClient, token: str) -> dict:
+    response = await client.get("/api/v2/me/", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_me_is_cached_and_each_write_shows(
+    app: Starlette, client: httpx.AsyncClient, user: int, token: str
+) -> None:
+    """`/me` is kept encoded (`profiles.own_profile_key`); a score, a favourite, a rename, a
+    silence, a team, a received message and a restriction each show at the next call."""
+    from core.moderation import sanctions
+    from core.moderation.audit import OPERATOR
+    from core.teams import lifecycle
+    from core.users import profiles
+    from tests.scores import support
+
+    svc = services(app)
+    auth = {"Authorization": f"Bearer {token}"}
+    first = await _me(client, token)
+    assert await svc.cache.get(profiles.own_profile_key(user, None)) is not None
+    assert first["statistics"]["play_count"] == 0 and first["unread_pm_count"] == 0
+
+    beatmap = await support.import_map(app, 0)
+    submitted = await support.submit(client, token, beatmap, support.body(beatmap))
+    assert submitted.status_code == 200, submitted.text
+    assert (await _me(client, token))["statistics"]["play_count"] == 1
+
+    set_id = (await client.get(f"/api/v2/beatmaps/{beatmap.id}", headers=auth)).json()[
+        "beatmapset_id"
+    ]
+    favourite = await client.post(
+        f"/api/v2/beatmapsets/{set_id}/favourites", data={"action": "favourite"}, headers=auth
+    )
+    assert favourite.status_code == 200, favourite.text
+    assert (await _me(client, token))["favourite_beatmapset_count"] == 1
+
+    renamed = await client.post(
+        "/api/private/me/username", data={"username": "newname"}, headers=auth
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (await _me(client, token))["username"] == "newname"
+
+    row = await users_db.get_user(svc.db, user)
+    assert row is not None
+    await sanctions.silence(svc, OPERATOR, row, 600, "shouting")
+    history = (await _me(client, token))["account_history"]
+    assert [h["type"] for h in history] == ["silence"]
+
+    await lifecycle.create(svc, user, {"name": "Cached Team", "short_name": "CT"})
+    assert (await _me(client, token))["team"]["name"] == "Cached Team"
+
+    sender = await create_user(app, "pen_pal")
+    sent = await client.post(
+        "/api/v2/chat/new",
+        data={"target_id": str(user), "message": "hello"},
+        headers={"Authorization": f"Bearer {await issue_token(app, sender)}"},
+    )
+    assert sent.status_code == 200, sent.text
+    assert (await _me(client, token))["unread_pm_count"] == 1
+
+    row = await users_db.get_user(svc.db, user)
+    assert row is not None
+    await sanctions.restrict(svc, OPERATOR, row, "cheating")
+    assert (await _me(client, token))["is_restricted"] is True
+
+
+async def test_me_per_request_fields_are_not_cached(
+    app: Starlette, client: httpx.AsyncClient, user: int, token: str
+) -> None:
+    """The cached body carries none of the per-request fields: each call writes its own, once."""
+    from core.users import profiles
+
+    await _me(client, token)
+    cached = await services(app).cache.get(profiles.own_profile_key(user, None))
+    assert cached is not None
+    for name in (b"session_verified", b"unread_pm_count", b"current_user_attributes"):
+        assert name not in cached
+    again = await client.get("/api/v2/me/", headers={"Authorization": f"Bearer {token}"})
+    assert again.content.count(b'"session_verified"') == 1
+    body = again.json()
+    assert body["session_verified"] is True and body["current_user_attributes"] == {
+        "has_blocked": False
+    }
