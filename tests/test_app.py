@@ -36,6 +36,40 @@ async def test_health_ok(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
 
 
+async def test_health_probes_at_most_once_a_second(
+    app: Starlette, client: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load balancer polling hard costs one probe a second; an outage shows once the last
+    probe is a second old (HEALTH_FRESH), never later."""
+    from core.app import HEALTH_FRESH
+    from core.cache import CacheUnavailable
+
+    cache = services(app).cache
+    pings: list[bool] = []
+    real = cache.ping
+
+    async def counted() -> None:
+        pings.append(True)
+        await real()
+
+    monkeypatch.setattr(cache, "ping", counted)
+    for _ in range(5):
+        assert (await client.get("/health")).status_code == 200
+    assert len(pings) == 1
+
+    async def down() -> None:
+        pings.append(False)
+        raise CacheUnavailable("redis did not answer")
+
+    monkeypatch.setattr(cache, "ping", down)
+    assert (await client.get("/health")).status_code == 200  # the last probe still stands
+    clock.advance(HEALTH_FRESH)
+    response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "ok", "cache": "unavailable"}
+    assert pings == [True, False]
+
+
 async def test_startup_shutdown_and_jobs_are_awaited(settings: Settings) -> None:
     events: list[str] = []
     ticked = asyncio.Event()
