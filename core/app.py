@@ -37,6 +37,8 @@ from core.http import (
     json,
 )
 from core.jobs import JobRunner
+from core.openapi import describe
+from core.openapi_schemas import STR, obj
 from core.plugins import collect, load, resolve
 from core.proxies import TrustedProxies, parse_networks
 from core.ratelimit import RateLimitMiddleware, RateLimits
@@ -213,6 +215,12 @@ async def _check(probe: Any) -> str:
     return "ok"
 
 
+@describe(
+    responses={
+        200: obj({"cache": STR, "database": STR, "status": {"const": "ok"}}),
+        503: obj({"cache": STR, "database": STR, "status": {"const": "unavailable"}}),
+    }
+)
 async def health(request: Request) -> Response:
     svc = services(request)
     database, cache = await asyncio.gather(_check(dbmod.ping(svc.db)), _check(svc.cache.ping()))
