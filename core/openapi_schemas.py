@@ -311,21 +311,24 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "members": {"type": "array", "items": ref("UserCompact")},
             "name": STR,
             "short_name": STR,
-            "statistics": {
-                "type": "array",
-                "items": obj(
-                    {
-                        "member_count": INT,
-                        "performance": INT,
-                        "play_count": INT,
-                        "rank": nullable(INT),
-                        "ranked_score": INT,
-                        "ruleset_id": INT,
-                        "team_id": INT,
-                    }
-                ),
-            },
+            "statistics": array("TeamStatistics"),
         }
+    ),
+    # osu-web TeamStatistics: a team's sums in one ruleset. `rank` on a team's page; the team
+    # ranking has `team` instead (the place in the list is the rank).
+    "TeamStatistics": obj(
+        {
+            "member_count": INT,
+            "performance": INT,
+            "play_count": INT,
+            "ranked_score": INT,
+            "ruleset_id": INT,
+            "team_id": INT,
+        },
+        optional={
+            "rank": nullable(INT),
+            "team": obj({"flag_url": nullable(STR), "id": INT, "name": STR, "short_name": STR}),
+        },
     ),
     # playlist-item-json.ts; `beatmap` when the map is known.
     "PlaylistItem": obj(
@@ -527,10 +530,60 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         }
     ),
     "Spotlights": obj({"spotlights": {"type": "array", "items": ref("Spotlight")}}),
-    # osu-web API docs Rankings: `ranking` holds UserStatistics (with `user`), country or team
-    # statistics by type; a spotlight chart adds `beatmapsets` and `spotlight` and has no cursor.
+    # osu-web UserStatisticsTransformer; `user` (the card) in rankings.
+    "UserStatistics": obj(
+        {
+            "accuracy": NUM,
+            "count_100": INT,
+            "count_300": INT,
+            "count_50": INT,
+            "count_miss": INT,
+            "global_rank": nullable(INT),
+            "global_rank_exp": nullable(INT),
+            "global_rank_percent": nullable(NUM),
+            "grade_counts": obj({"a": INT, "s": INT, "sh": INT, "ss": INT, "ssh": INT}),
+            "hit_accuracy": NUM,
+            "is_ranked": BOOL,
+            "level": obj({"current": INT, "progress": INT}),
+            "maximum_combo": INT,
+            "play_count": INT,
+            "play_time": INT,
+            "pp": NUM,
+            "pp_exp": NUM,
+            "ranked_score": INT,
+            "replays_watched_by_others": INT,
+            "total_hits": INT,
+            "total_score": INT,
+        },
+        optional={"user": ref("UserCompact")},
+    ),
+    # osu-web CountryStatisticsTransformer (the country ranking).
+    "CountryStatistics": obj(
+        {
+            "active_users": INT,
+            "code": STR,
+            "country": obj({"code": STR, "name": STR}),
+            "performance": NUM,
+            "play_count": INT,
+            "ranked_score": INT,
+        }
+    ),
+    # osu-web API docs Rankings: `ranking` holds UserStatistics (performance, score, charts),
+    # CountryStatistics or TeamStatistics by type; a spotlight chart adds `beatmapsets` and
+    # `spotlight` and has no cursor.
     "Rankings": obj(
-        {"ranking": {"type": "array", "items": {"type": "object"}}},
+        {
+            "ranking": {
+                "type": "array",
+                "items": {
+                    "anyOf": [
+                        ref("UserStatistics"),
+                        ref("CountryStatistics"),
+                        ref("TeamStatistics"),
+                    ]
+                },
+            }
+        },
         optional={
             "total": INT,
             "cursor": {"type": ["object", "null"]},

@@ -4,6 +4,7 @@ plugins, renders at /docs without the internet, and live answers match it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
@@ -403,6 +404,42 @@ async def test_live_answers_match_the_document(
     }
     assert declared - shapes == unseeded, "declared shapes never checked"
     assert len(shapes) >= 15
+
+
+@pytest.mark.parametrize("settings_overrides", [NO_LIMITS])
+async def test_every_ranking_type_matches_the_rankings_shape(
+    app: Starlette, user: int, make_token: Callable[..., Awaitable[str]]
+) -> None:
+    """`GET rankings/{mode}/{type}` lists other entries per type (the live check reaches only
+    `performance`): users' statistics, countries, teams, a spotlight's chart."""
+    doc = openapi.build(app)
+    op = doc["paths"]["/api/v2/rankings/{mode}/{type}"]["get"]
+    check = validator(doc, op["responses"]["200"]["content"]["application/json"]["schema"])
+    token = await make_token(user)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await seed(client, app, user, token)
+        svc = services(app)
+        await teams.create(svc, user, {"name": "Ranked team", "short_name": "RT"})
+        now = utcnow()
+        spotlight = await spotlights_db.create(
+            svc.db,
+            name="Now",
+            type="monthly",
+            start=now - dt.timedelta(days=1),
+            end=now + dt.timedelta(days=1),
+            mode_specific=False,
+        )
+        await spotlights_db.add_set(svc.db, spotlight, 1)
+        for kind in ("performance", "score", "country", "team", "charts"):
+            response = await client.get(
+                f"/api/v2/rankings/osu/{kind}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status_code == 200, (kind, response.text)
+            body = response.json()
+            assert body["ranking"], kind
+            errors = [e.message for e in check.iter_errors(body)]
+            assert not errors, (kind, errors[:3])
 
 
 # --- what the contract run (schemathesis) found --------------------------------------------------
