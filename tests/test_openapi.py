@@ -21,12 +21,13 @@ from core import openapi
 from core.app import create_app
 from core.beatmaps import feedback, packs
 from core.db import utcnow
-from core.rooms import store as rooms_db
+from core.scores import store as scores_db
 from core.services import services
 from core.spotlights import store as spotlights_db
 from core.teams import lifecycle as teams
 from core.testing import create_user, make_settings
 from core.users import store as users_db
+from tests.plugins.api_v1 import v1_support
 from tests.plugins.content.support import write_content
 from tests.scores import support as scores_support
 from tests.test_fuzz_routes import seed
@@ -225,8 +226,8 @@ async def seed_shapes(
     client: httpx.AsyncClient, app: Starlette, user: int, token: str
 ) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
     """More objects than `seed` makes, so every route declaring a shape answers with success:
-    rooms (a playlist with a play, one to close, a realtime one with events), a team, a pack, a
-    tag, a spotlight and the operator's content files. Returns the path names per route
+    rooms (a playlist with a play, one to close, a realtime one with a game), a replay, a team,
+    a pack, a tag, a spotlight and the operator's content files. Returns the path names per route
     ("METHOD /path" or "/path") and the values `BODIES` refer to."""
     svc = services(app)
     db = svc.db
@@ -258,17 +259,15 @@ async def seed_shapes(
         tokens.append(created.json()["id"])
     # The map `seed` imported, as the score material knows it.
     osu = (await client.get("/osu/2")).content
-    play = scores_support.body(
-        scores_support.Map(2, 0, osu, hashlib.md5(osu).hexdigest()), misses=2
-    )
+    beatmap = scores_support.Map(2, 0, osu, hashlib.md5(osu).hexdigest())
+    play = scores_support.body(beatmap, misses=2)
     played = await client.put(f"{scores}/{tokens[0]}", json=play, headers=headers)
     assert played.status_code == 200, played.text
-    realtime = await rooms_db.create_room(
-        db, {"name": "realtime", "type": "head_to_head", "user_id": user}
-    )
-    await rooms_db.insert_item(db, realtime, {"owner_id": user, "beatmap_id": 2, "ruleset_id": 0})
-    await rooms_db.add_event(db, realtime, "room_created")
-    await rooms_db.add_event(db, realtime, "player_joined", user_id=user)
+    # The seeded score gets its replay, and a realtime game with it (events, API v1 match).
+    score = await scores_db.get_score(db, 1)
+    assert score is not None
+    await v1_support.store_replay(app, score, "peppy")
+    realtime, _ = await v1_support.realtime_room(app, user, beatmap, [score])
     room_names = {"room": str(room["id"]), "item": str(item)}
     names = {
         "/api/v2/beatmaps/packs/{pack}": {"pack": "S1"},
