@@ -229,7 +229,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ]
     },
     # The `{position, score}` of `GET beatmaps/{beatmap}/scores/users/{user}` (osu-web API docs).
-    "BeatmapUserScore": obj({"position": nullable(INT), "score": ref("AnyScore")}),
+    "BeatmapUserScore": obj({"position": INT, "score": ref("AnyScore")}),
     # beatmap-playcount-json.ts: an entry of `users/{user}/beatmapsets/most_played`.
     "BeatmapPlaycount": obj(
         {

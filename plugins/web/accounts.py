@@ -235,7 +235,8 @@ async def login_verify(request: Request) -> Response:
     return redirect(request, _next(p, user_id))
 
 
-@describe(responses={303: None})
+# Refusals (CSRF, rate limits) are pages (`guarded`).
+@describe(responses={303: None}, content_type="text/html")
 async def logout(request: Request) -> Response:
     await checked_form(request)
     await sessions.sign_out(request)
