@@ -401,7 +401,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     # A room's score (osu-web ScoreTransformer with the room's ids); `position` and
     # `scores_around` when shown alone.
     "MultiplayerScore": {
-        "allOf": [ref("Score"), obj({"playlist_item_id": INT, "room_id": INT})],
+        "allOf": [
+            ref("Score"),
+            obj(
+                {"playlist_item_id": INT, "room_id": INT},
+                optional={
+                    "position": nullable(INT),
+                    "scores_around": obj(
+                        {"higher": ref("MultiplayerScores"), "lower": ref("MultiplayerScores")}
+                    ),
+                },
+            ),
+        ],
     },
     # osu-web API docs MultiplayerScores: a page of an item's best scores. `total` and
     # `user_score` on the listing, not in a score's `scores_around`.

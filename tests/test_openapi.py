@@ -146,6 +146,20 @@ def test_parameters_carry_the_limits_the_handlers_enforce(tmp_path: Path) -> Non
     assert "target_id" in body["multipart/form-data"]["schema"]["properties"]
 
 
+def test_declarations_read_through_wrappers_and_redirects_claim_no_json(tmp_path: Path) -> None:
+    doc = openapi.build(all_plugins_app(tmp_path))
+    # `/me/osu` runs `me` through a per-ruleset wrapper; the web forms run through `guarded`.
+    shape = doc["paths"]["/api/v2/me/osu"]["get"]["responses"]["200"]["content"]
+    assert shape == {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}}
+    # A sign-out only redirects (refusing with pages): no JSON success is listed.
+    logout = doc["paths"]["/logout"]["post"]["responses"]
+    assert "200" not in logout and "303" in logout
+    assert "text/html" in logout["403"]["content"]
+    # Non-JSON answers declare their type.
+    osu_file = doc["paths"]["/osu/{beatmap}"]["get"]["responses"]["200"]["content"]
+    assert list(osu_file) == ["text/plain"]
+
+
 def test_every_hub_is_described(tmp_path: Path) -> None:
     app = all_plugins_app(tmp_path)
     hubs = {ws["path"]: ws for ws in openapi.build(app)["x-websockets"] if ws["kind"] == "signalr"}

@@ -18,7 +18,7 @@ from core import mods as mods_domain
 from core.http import json, params
 from core.http import time_v1 as v1_date
 from core.openapi import describe
-from core.openapi_schemas import STR, nullable, obj
+from core.openapi_schemas import STR, nullable, obj, ref
 from core.rooms import store as rooms_db
 from core.scores import store as scores_db
 from core.scores import views as score_views
@@ -95,7 +95,7 @@ def _games(
     responses={
         200: obj(
             {
-                "games": {"type": "array", "items": {"type": "object"}},
+                "games": ref("V1Rows"),
                 "match": {
                     "anyOf": [
                         {"const": 0},
