@@ -496,7 +496,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "title": nullable(STR),
             "type": STR,
             "url": nullable(STR),
-        }
+        },
+        optional={"message": nullable(STR), "message_html": nullable(STR)},
     ),
     # `changelog_entries` and `versions` where osu-web includes them.
     "ChangelogBuild": obj(
@@ -510,7 +511,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "youtube_id": nullable(STR),
         },
         optional={
-            "changelog_entries": {"type": "array", "items": ref("ChangelogEntry")},
+            "changelog_entries": array("ChangelogEntry"),
+            "versions": obj(
+                {}, optional={"next": ref("ChangelogBuild"), "previous": ref("ChangelogBuild")}
+            ),
         },
     ),
     # osu-web API docs: `GET changelog`.
@@ -526,7 +530,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "to": nullable(STR),
                 }
             ),
-            "streams": {"type": "array", "items": ref("UpdateStream")},
+            "streams": {
+                "type": "array",
+                "items": {
+                    "allOf": [
+                        ref("UpdateStream"),
+                        obj({"latest_build": ref("ChangelogBuild"), "user_count": INT}),
+                    ]
+                },
+            },
         }
     ),
     # osu-web SpotlightTransformer; `participant_count` in charts.

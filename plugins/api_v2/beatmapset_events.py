@@ -15,7 +15,7 @@ from core.beatmaps import set_events, views
 from core.beatmaps import store as beatmaps_db
 from core.http import Params, json, params, unprocessable
 from core.openapi import describe
-from core.openapi_schemas import array, obj
+from core.openapi_schemas import INT, array, obj
 from core.services import services
 
 # osu-web ModdingHistoryEventsBundle: 10 a page by default, at most 50.
@@ -43,7 +43,7 @@ def _date(p: Params, key: str) -> dt.datetime | None:
         200: obj(
             {
                 "events": array("BeatmapsetEvent"),
-                "reviewsConfig": {"type": "object"},
+                "reviewsConfig": obj({"max_blocks": INT}),
                 "users": array("UserCompact"),
             }
         )

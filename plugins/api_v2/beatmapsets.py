@@ -72,7 +72,7 @@ def _forwarded(p: Any) -> dict[str, str]:
                 "cursor_string": nullable(STR),
                 "error": nullable(STR),
                 "recommended_difficulty": nullable(NUM),
-                "search": {"type": "object"},
+                "search": obj({"sort": STR}),
                 "total": INT,
             }
         )
