@@ -275,7 +275,7 @@ def _content_type(declared: str | None, source: str) -> str:
 
 def operation(app: Any, path: str, route: Route, method: str, operation_id: str) -> dict[str, Any]:
     func = route_endpoint(route)
-    # A wrapper (`functools.wraps`, or `__wrapped__` set by hand) declares what it wraps does.
+    # A wrapper (`functools.wraps`, or `__wrapped__` set by hand) has its handler's declaration.
     declared: dict[str, Any] = (
         getattr(func, OPENAPI_ATTR, None)
         or (getattr(inspect.unwrap(func), OPENAPI_ATTR, None) if func else None)
