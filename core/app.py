@@ -38,6 +38,8 @@ from core.http import (
     JSONResponse,
 )
 from core.jobs import JobRunner
+from core.openapi import describe
+from core.openapi_schemas import STR, obj
 from core.plugins import collect, load, resolve
 from core.proxies import TrustedProxies, parse_networks
 from core.ratelimit import RateLimitMiddleware, RateLimits
@@ -223,6 +225,12 @@ async def _probe(svc: Services) -> tuple[bytes, int]:
     return orjson.dumps(body), 503 if down else 200
 
 
+@describe(
+    responses={
+        200: obj({"cache": STR, "database": STR, "status": {"const": "ok"}}),
+        503: obj({"cache": STR, "database": STR, "status": {"const": "unavailable"}}),
+    }
+)
 async def health(request: Request) -> Response:
     """The database and the cache, each pinged; one probe answers every request in the next
     HEALTH_FRESH seconds (and those that came while it ran), so a load balancer polling hard

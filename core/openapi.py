@@ -284,7 +284,12 @@ def _content_type(declared: str | None, source: str) -> str:
 
 def operation(app: Any, path: str, route: Route, method: str, operation_id: str) -> dict[str, Any]:
     func = route_endpoint(route)
-    declared: dict[str, Any] = getattr(func, OPENAPI_ATTR, None) or {}
+    # A wrapper (`functools.wraps`, or `__wrapped__` set by hand) has its handler's declaration.
+    declared: dict[str, Any] = (
+        getattr(func, OPENAPI_ATTR, None)
+        or (getattr(inspect.unwrap(func), OPENAPI_ATTR, None) if func else None)
+        or {}
+    )
     doc = inspect.getdoc(func) or "" if func else ""
     summary = declared.get("summary") or (doc.splitlines()[0] if doc else route.name or path)
     op: dict[str, Any] = {
@@ -367,7 +372,9 @@ def operation(app: Any, path: str, route: Route, method: str, operation_id: str)
     # Other bodies the handler answers with (`media_type="text/plain"`, archives, replays).
     other_types = sorted(set(_MEDIA_TYPE.findall(source)) - {content_type})
     declared_responses: dict[int, Any] = declared.get("responses") or {}
-    if not any(200 <= status < 300 for status in declared_responses):
+    # A declared 2xx, or a declared redirect alone (a form that always redirects), is the
+    # whole story: no JSON 200 is guessed.
+    if not any(200 <= status < 400 for status in declared_responses):
         if "no_content(" in source:
             responses["204"] = {"description": "No content"}
         if "no_content(" not in source or re.search(r"\bjson\(|Response\(", source):

@@ -192,6 +192,9 @@ def document(app: Any) -> dict[str, Any]:
     return built
 
 
+@openapi.describe(
+    responses={200: {"type": "object", "required": ["openapi", "info", "paths", "components"]}}
+)
 async def openapi_json(request: Request) -> Response:
     """This server's OpenAPI 3.1 document."""
     return Response(orjson.dumps(document(request.app)), media_type="application/json")

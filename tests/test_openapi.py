@@ -4,6 +4,8 @@ plugins, renders at /docs without the internet, and live answers match it."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,12 +19,25 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from core import openapi
 from core.app import create_app
+from core.beatmaps import feedback, packs
+from core.db import utcnow
+from core.scores import store as scores_db
 from core.services import services
-from core.testing import make_settings
+from core.spotlights import store as spotlights_db
+from core.teams import lifecycle as teams
+from core.testing import create_user, make_settings
 from core.users import store as users_db
+from tests.plugins.api_v1 import v1_support
+from tests.plugins.content.support import write_content
+from tests.scores import support as scores_support
 from tests.test_fuzz_routes import seed
 
 NO_LIMITS = {"ratelimit": {"enabled": False}, "beatmaps_upstream": {"osu_mirrors": []}}
+# A running season, so `/api/v2/seasonal-backgrounds` answers its full shape.
+LIVE_SETTINGS = {
+    **NO_LIMITS,
+    "content": {"seasonal_backgrounds": ["https://assets.ppy.sh/bg/1.jpg"]},
+}
 
 
 def served(app: Starlette) -> set[tuple[str, str]]:
@@ -131,6 +146,20 @@ def test_parameters_carry_the_limits_the_handlers_enforce(tmp_path: Path) -> Non
     assert "target_id" in body["multipart/form-data"]["schema"]["properties"]
 
 
+def test_declarations_read_through_wrappers_and_redirects_claim_no_json(tmp_path: Path) -> None:
+    doc = openapi.build(all_plugins_app(tmp_path))
+    # `/me/osu` runs `me` through a per-ruleset wrapper; the web forms run through `guarded`.
+    shape = doc["paths"]["/api/v2/me/osu"]["get"]["responses"]["200"]["content"]
+    assert shape == {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}}
+    # A sign-out only redirects (refusing with pages): no JSON success is listed.
+    logout = doc["paths"]["/logout"]["post"]["responses"]
+    assert "200" not in logout and "303" in logout
+    assert "text/html" in logout["403"]["content"]
+    # Non-JSON answers declare their type.
+    osu_file = doc["paths"]["/osu/{beatmap}"]["get"]["responses"]["200"]["content"]
+    assert list(osu_file) == ["text/plain"]
+
+
 def test_every_hub_is_described(tmp_path: Path) -> None:
     app = all_plugins_app(tmp_path)
     hubs = {ws["path"]: ws for ws in openapi.build(app)["x-websockets"] if ws["kind"] == "signalr"}
@@ -167,8 +196,23 @@ QUERIES = {
     "/api/v2/beatmaps": "ids[]=2",
 }
 # Bodies of the non-GET calls, keyed "METHOD /path" (the document's path), so writes run to
-# success and their answers are checked against their shape too. Sent as JSON.
-BODIES: dict[str, dict[str, Any]] = {}
+# success and their answers are checked against their shape too. Sent as JSON; a string
+# "{name}" stands for the value of that name `seed_shapes` made (an id, the room play's body).
+BODIES: dict[str, Any] = {
+    "POST /api/v2/beatmaps/{beatmap}/solo/scores": {"ruleset_id": 0, "version_hash": "0" * 32},
+    "POST /api/v2/beatmapsets/{beatmapset}/favourites": {"action": "favourite"},
+    "POST /api/v2/beatmapsets/{beatmapset}/ratings": {"rating": 8},
+    "POST /api/v2/blocks": {"target": "{blocked}"},
+    "POST /api/v2/friends": {"target": "{friend}"},
+    "POST /api/v2/rooms": {
+        "name": "contract",
+        "duration": 60,
+        "playlist": [{"beatmap_id": 2, "ruleset_id": 0}],
+    },
+    "POST /api/v2/rooms/{room}/playlist/{item}/scores": {"beatmap_id": 2, "ruleset_id": 0},
+    "PATCH /api/v2/rooms/{room}/playlist/{item}/scores/{token}": "{play}",
+    "PUT /api/v2/rooms/{room}/playlist/{item}/scores/{token}": "{play}",
+}
 V1_QUERIES = {
     "get_beatmaps": "b=2",
     "get_scores": "b=2",
@@ -176,13 +220,15 @@ V1_QUERIES = {
     "get_user_best": "u={user}&type=id",
     "get_user_recent": "u={user}&type=id",
     "get_replay": "s=1",
-    "get_match": "mp=1",
+    "get_match": "mp={realtime}",
 }
 
 
-def fill(path: str, user: int) -> str:
+def fill(path: str, user: int, names: dict[str, str] | None = None) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
+        if names and name in names:
+            return names[name]
         if name in ("user", "user_id", "id") and "user" in path:
             return str(user)
         return SEEDED.get(name, "1")
@@ -190,18 +236,111 @@ def fill(path: str, user: int) -> str:
     return re.sub(r"\{([^}]+)\}", value, path)
 
 
+async def seed_shapes(
+    client: httpx.AsyncClient, app: Starlette, user: int, token: str
+) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
+    """More objects than `seed` makes, so every route declaring a shape answers with success:
+    rooms (a playlist with a play, one to close, a realtime one with a game), a replay, a team,
+    a pack, a tag, a spotlight and the operator's content files. Returns the path names per route
+    ("METHOD /path" or "/path") and the values `BODIES` refer to."""
+    svc = services(app)
+    db = svc.db
+    headers = {"Authorization": f"Bearer {token}"}
+    write_content(svc.settings.data_dir / "content")
+    friend = await create_user(app, "contractfriend")
+    blocked = await create_user(app, "contractblocked")
+    leader = await create_user(app, "contractleader")
+    team = await teams.create(svc, leader, {"name": "Contract team", "short_name": "CT"})
+    await packs.add_set(db, await packs.create(db, "S1", "Starter", "op", 0), 1)
+    await feedback.add_tag(db, "style/jumps", "Jumps", 0)
+    now = utcnow()
+    await spotlights_db.create(
+        db, name="Contract", type="monthly", start=now, end=now, mode_specific=True
+    )
+    body = BODIES["POST /api/v2/rooms"]
+    rooms: list[dict[str, Any]] = []
+    for _ in range(2):
+        created = await client.post("/api/v2/rooms", json=body, headers=headers)
+        assert created.status_code == 200, created.text
+        rooms.append(created.json())
+    room, closing = rooms
+    item = room["playlist"][0]["id"]
+    scores = f"/api/v2/rooms/{room['id']}/playlist/{item}/scores"
+    tokens = []
+    for _ in range(2):
+        created = await client.post(scores, json={"ruleset_id": 0}, headers=headers)
+        assert created.status_code == 200, created.text
+        tokens.append(created.json()["id"])
+    # The map `seed` imported, as the score material knows it.
+    osu = (await client.get("/osu/2")).content
+    beatmap = scores_support.Map(2, 0, osu, hashlib.md5(osu).hexdigest())
+    play = scores_support.body(beatmap, misses=2)
+    played = await client.put(f"{scores}/{tokens[0]}", json=play, headers=headers)
+    assert played.status_code == 200, played.text
+    # The seeded score gets its replay, and a realtime game with it (events, API v1 match).
+    score = await scores_db.get_score(db, 1)
+    assert score is not None
+    await v1_support.store_replay(app, score, "peppy")
+    realtime, _ = await v1_support.realtime_room(app, user, beatmap, [score])
+    room_names = {"room": str(room["id"]), "item": str(item)}
+    names = {
+        "/api/v2/beatmaps/packs/{pack}": {"pack": "S1"},
+        "/api/v2/changelog/{changelog}": {"changelog": "2026.1201.0"},
+        "/api/v2/changelog/{stream}/{build}": {"stream": "hitcircle", "build": "2026.1201.0"},
+        "/api/v2/news/{news}": {"news": "2026-01-10-first-light"},
+        "/api/v2/rankings/{mode}/{type}": {"type": "performance"},
+        "/api/v2/teams/{team}": {"team": str(team)},
+        "/api/v2/users/{user}/beatmapsets/{type}": {"type": "most_played"},
+        "/api/v2/users/{user}/scores/{type}": {"type": "best"},
+        "/api/v2/wiki/{locale}": {"locale": "en"},
+        "/api/v2/wiki/{locale}/{path}": {"locale": "en", "path": "People"},
+        "/api/v2/rooms/{room}": room_names,
+        "DELETE /api/v2/rooms/{room}": {"room": str(closing["id"])},
+        "/api/v2/rooms/{room}/events": {"room": str(realtime)},
+        "/api/v2/rooms/{room}/leaderboard": room_names,
+        "/api/v2/rooms/{room}/playlist/{item}/scores": room_names,
+        "/api/v2/rooms/{room}/playlist/{item}/scores/users/{user}": room_names,
+        "/api/v2/rooms/{room}/playlist/{item}/scores/{score}": {
+            **room_names,
+            "score": str(played.json()["id"]),
+        },
+        "/api/v2/rooms/{room}/playlist/{item}/scores/{token}": {
+            **room_names,
+            "token": str(tokens[1]),
+        },
+        "/api/v2/rooms/{room}/users/{user}": room_names,
+    }
+    return names, {"friend": friend, "blocked": blocked, "play": play, "realtime": realtime}
+
+
+def body_of(key: str, values: dict[str, Any]) -> Any:
+    """`BODIES[key]` with its "{name}" strings replaced by the seeded values."""
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+            return values[value[1:-1]]
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        return value
+
+    return resolve(BODIES[key]) if key in BODIES else None
+
+
 def validator(doc: dict[str, Any], schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
     # The document is the root, so `#/components/schemas/...` references resolve.
     return jsonschema.Draft202012Validator({**schema, "components": doc["components"]})
 
 
-@pytest.mark.parametrize("settings_overrides", [NO_LIMITS])
+@pytest.mark.parametrize("settings_overrides", [LIVE_SETTINGS])
 async def test_live_answers_match_the_document(
     app: Starlette, user: int, make_token: Callable[..., Awaitable[str]]
 ) -> None:
     """Every GET route on seeded data, with a lazer token: the status is one the document lists,
     the content type is the declared one, and a JSON body validates against the declared schema.
-    Other methods are called without a body: their answer (a refusal, mostly) must be listed."""
+    Other methods send their `BODIES` entry (none: a refusal, mostly, which must be listed too).
+    Paths name the objects `seed` and `seed_shapes` made."""
     doc = openapi.build(app)
     failures: list[str] = []
     # The routes whose success answer validated against a named shape.
@@ -209,26 +348,29 @@ async def test_live_answers_match_the_document(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         await seed(client, app, user, await make_token(user))
+        names, values = await seed_shapes(client, app, user, await make_token(user))
         for path, item in sorted(doc["paths"].items()):
             for method, op in sorted(item.items(), key=lambda kv: kv[0] != "get"):
                 if path.startswith("/api/v2/oauth/tokens") or path in ("/logout",):
                     continue  # would end the session the next requests use
                 token = await make_token(user)
-                url = fill(path, user)
+                key = f"{method.upper()} {path}"
+                url = fill(path, user, names.get(key) or names.get(path))
                 query = QUERIES.get(path, "")
                 if path.startswith(("/api/get_", "/api/v1/")):
                     # A fresh key: an earlier route may have deleted the last one.
                     _, key = await users_db.create_api_key(services(app).db, user, "docs")
                     query = f"k={key}&" + V1_QUERIES.get(path.rsplit("/", 1)[1], "")
                 if query:
-                    url += "?" + query.format(user=user)
+                    url += "?" + query.format(user=user, **values)
                 response = await client.request(
                     method.upper(),
                     url,
-                    json=BODIES.get(f"{method.upper()} {path}"),
+                    json=body_of(key, values),
                     headers={"Authorization": f"Bearer {token}", "x-api-version": "20240529"},
                 )
                 status = str(response.status_code)
+
                 if response.status_code >= 500:
                     failures.append(f"{method} {url}: {status}")
                     continue
@@ -275,6 +417,42 @@ async def test_live_answers_match_the_document(
     }
     assert declared - shapes == unseeded, "declared shapes never checked"
     assert len(shapes) >= 15
+
+
+@pytest.mark.parametrize("settings_overrides", [NO_LIMITS])
+async def test_every_ranking_type_matches_the_rankings_shape(
+    app: Starlette, user: int, make_token: Callable[..., Awaitable[str]]
+) -> None:
+    """`GET rankings/{mode}/{type}` lists other entries per type (the live check reaches only
+    `performance`): users' statistics, countries, teams, a spotlight's chart."""
+    doc = openapi.build(app)
+    op = doc["paths"]["/api/v2/rankings/{mode}/{type}"]["get"]
+    check = validator(doc, op["responses"]["200"]["content"]["application/json"]["schema"])
+    token = await make_token(user)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await seed(client, app, user, token)
+        svc = services(app)
+        await teams.create(svc, user, {"name": "Ranked team", "short_name": "RT"})
+        now = utcnow()
+        spotlight = await spotlights_db.create(
+            svc.db,
+            name="Now",
+            type="monthly",
+            start=now - dt.timedelta(days=1),
+            end=now + dt.timedelta(days=1),
+            mode_specific=False,
+        )
+        await spotlights_db.add_set(svc.db, spotlight, 1)
+        for kind in ("performance", "score", "country", "team", "charts"):
+            response = await client.get(
+                f"/api/v2/rankings/osu/{kind}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status_code == 200, (kind, response.text)
+            body = response.json()
+            assert body["ranking"], kind
+            errors = [e.message for e in check.iter_errors(body)]
+            assert not errors, (kind, errors[:3])
 
 
 # --- what the contract run (schemathesis) found --------------------------------------------------

@@ -34,6 +34,8 @@ from core.lazer import (
     Ping,
     encode_frame,
 )
+from core.openapi import describe
+from core.openapi_schemas import STR, obj
 from core.services import services
 from core.signalr.connection import Connection
 from core.signalr.hub import Hub, HubError, declare_signatures
@@ -107,6 +109,20 @@ class HubHost:
             WebSocketRoute(base, self.websocket),
         ]
 
+    # The SignalR negotiation answer (ppy/osu's client reads it through
+    # Microsoft.AspNetCore.SignalR.Client): `connectionToken` for negotiateVersion 1.
+    @describe(
+        responses={
+            200: obj(
+                {
+                    "availableTransports": {"type": "array", "items": {"type": "object"}},
+                    "connectionId": STR,
+                    "negotiateVersion": {"enum": [0, 1]},
+                },
+                optional={"connectionToken": STR},
+            )
+        }
+    )
     async def negotiate(self, request: Request) -> Response:
         from core.auth import resolve_token, scope_refusal, unauthenticated
 

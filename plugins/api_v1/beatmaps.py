@@ -188,6 +188,7 @@ def _entry(
     }
 
 
+@describe(content_type="text/plain")
 async def osu_file(request: Request) -> Response:
     """The `.osu` text; no key needed (a website route)."""
     app = request.app

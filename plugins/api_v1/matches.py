@@ -17,6 +17,8 @@ from starlette.routing import Route
 from core import mods as mods_domain
 from core.http import json, params
 from core.http import time_v1 as v1_date
+from core.openapi import describe
+from core.openapi_schemas import STR, nullable, obj, ref
 from core.rooms import store as rooms_db
 from core.scores import store as scores_db
 from core.scores import views as score_views
@@ -89,6 +91,28 @@ def _games(
     return games
 
 
+@describe(
+    responses={
+        200: obj(
+            {
+                "games": ref("V1Rows"),
+                "match": {
+                    "anyOf": [
+                        {"const": 0},
+                        obj(
+                            {
+                                "end_time": nullable(STR),
+                                "match_id": STR,
+                                "name": STR,
+                                "start_time": nullable(STR),
+                            }
+                        ),
+                    ]
+                },
+            }
+        )
+    }
+)
 async def get_match(request: Request) -> Response:
     p = await params(request)
     key = p.get("k")

@@ -13,6 +13,8 @@ from starlette.routing import Route
 
 from core.beatmaps import store as beatmaps_db
 from core.http import Params, json, params
+from core.openapi import describe
+from core.openapi_schemas import STR, obj
 from core.scores import osr
 from core.scores import store as scores_db
 from core.scores import submit as submission
@@ -61,6 +63,7 @@ async def _score(request: Request, p: Params) -> dict[str, Any] | None:
     return await scores_db.get_score(db, ids[0]) if ids else None
 
 
+@describe(responses={200: obj({"content": STR, "encoding": {"const": "base64"}})})
 async def get_replay(request: Request) -> Response:
     p = await params(request)
     key = p.get("k")

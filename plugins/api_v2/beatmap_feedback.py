@@ -14,6 +14,8 @@ from core.auth import api_route, require_user
 from core.beatmaps import feedback, resolve
 from core.beatmaps import store as beatmaps_db
 from core.http import error, json, no_content, not_found, params, unprocessable
+from core.openapi import describe
+from core.openapi_schemas import INT, array, nullable, obj
 from core.services import services
 
 NOT_PASSED = "You have to play this beatmap first."
@@ -27,6 +29,7 @@ async def _live_set(request: Request) -> int:
     return set_id
 
 
+@describe(responses={200: obj({"rating": nullable(INT)})})
 async def own_rating(request: Request) -> Response:
     user = require_user(request)
     set_id = await _live_set(request)
@@ -34,6 +37,7 @@ async def own_rating(request: Request) -> Response:
     return json(orjson.dumps({"rating": rating}))
 
 
+@describe(responses={200: obj({"rating": INT, "ratings": {"type": "array", "items": INT}})})
 async def rate(request: Request) -> Response:
     user = require_user(request)
     p = await params(request)
@@ -55,6 +59,7 @@ async def rate(request: Request) -> Response:
     return json(orjson.dumps({"rating": rating, "ratings": counts}))
 
 
+@describe(responses={200: obj({"tags": array("Tag")})})
 async def tag_list(request: Request) -> Response:
     rows = await feedback.all_tags(services(request).db)
     return json(orjson.dumps({"tags": [feedback.tag_view(r) for r in rows]}))

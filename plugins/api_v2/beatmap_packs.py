@@ -13,11 +13,24 @@ from core.auth import api_route
 from core.beatmaps import packs, responses
 from core.beatmaps import store as beatmaps_db
 from core.http import decode_cursor, encode_cursor, json, not_found, params
+from core.openapi import describe
+from core.openapi_schemas import CURSOR, STR, array, nullable, obj
 from core.services import services
 
 from ._beatmap_common import viewer
 
 
+@describe(
+    responses={
+        200: obj(
+            {
+                "beatmap_packs": array("BeatmapPack"),
+                "cursor": CURSOR,
+                "cursor_string": nullable(STR),
+            }
+        )
+    }
+)
 async def index(request: Request) -> Response:
     p = await params(request)
     kind = p.str("type", "standard", max_length=32) or "standard"
@@ -39,6 +52,7 @@ async def index(request: Request) -> Response:
     return json(orjson.dumps(body))
 
 
+@describe(responses={200: "BeatmapPack"})
 async def show(request: Request) -> Response:
     tag: str = request.path_params["pack"]
     db = services(request).db

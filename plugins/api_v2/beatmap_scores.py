@@ -185,6 +185,7 @@ async def solo_leaderboard(request: Request) -> Response:
     return await leaderboard(request, force_new_format=True)
 
 
+@describe(responses={200: "BeatmapUserScore"})
 async def user_score(request: Request) -> Response:
     beatmap = await _beatmap(request)
     if int(beatmap["status"]) <= 0:
@@ -213,6 +214,7 @@ async def user_score(request: Request) -> Response:
     return json({"position": entry[1], "score": body})
 
 
+@describe(responses={200: "BeatmapScores"})
 async def user_scores(request: Request) -> Response:
     beatmap = await _beatmap(request)
     if int(beatmap["status"]) <= 0:

@@ -13,6 +13,7 @@ from core.beatmaps import attributes as attributes_mod
 from core.beatmaps import difficulty, resolve, responses
 from core.http import INT64_MAX, json, not_found, params, unprocessable
 from core.openapi import describe
+from core.openapi_schemas import INT, NUM, obj
 from core.scores.scoring import RULESETS
 
 from ._beatmap_common import viewer
@@ -111,6 +112,7 @@ def _ruleset(p: object, default: int) -> int:
     return default
 
 
+@describe(responses={200: obj({"attributes": obj({"max_combo": INT, "star_rating": NUM})})})
 async def attributes(request: Request) -> Response:
     beatmap_id: int = request.path_params["beatmap"]
     p = await params(request)

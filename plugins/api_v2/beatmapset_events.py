@@ -14,6 +14,8 @@ from core.auth import api_route
 from core.beatmaps import set_events, views
 from core.beatmaps import store as beatmaps_db
 from core.http import Params, json, params, unprocessable
+from core.openapi import describe
+from core.openapi_schemas import INT, array, obj
 from core.services import services
 
 # osu-web ModdingHistoryEventsBundle: 10 a page by default, at most 50.
@@ -36,6 +38,17 @@ def _date(p: Params, key: str) -> dt.datetime | None:
     return value
 
 
+@describe(
+    responses={
+        200: obj(
+            {
+                "events": array("BeatmapsetEvent"),
+                "reviewsConfig": obj({"max_blocks": INT}),
+                "users": array("UserCompact"),
+            }
+        )
+    }
+)
 async def index(request: Request) -> Response:
     p = await params(request)
     types = [str(t) for t in p.list("types", max_items=len(set_events.TYPES) * 2)]

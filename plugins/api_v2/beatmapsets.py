@@ -21,6 +21,7 @@ from core.http import (
     unprocessable,
 )
 from core.openapi import describe
+from core.openapi_schemas import CURSOR, INT, NUM, STR, array, nullable, obj
 from core.services import services
 
 from ._beatmap_common import viewer
@@ -62,6 +63,21 @@ def _forwarded(p: Any) -> dict[str, str]:
     return out
 
 
+@describe(
+    responses={
+        200: obj(
+            {
+                "beatmapsets": array("BeatmapsetExtended"),
+                "cursor": CURSOR,
+                "cursor_string": nullable(STR),
+                "error": nullable(STR),
+                "recommended_difficulty": nullable(NUM),
+                "search": obj({"sort": STR}),
+                "total": INT,
+            }
+        )
+    }
+)
 async def search_sets(request: Request) -> Response:
     p = await params(request)
     has_text = bool(p.get("q") or p.get("query"))
@@ -83,6 +99,7 @@ async def search_sets(request: Request) -> Response:
     return json(body)
 
 
+@describe(content_type="application/x-osu-beatmap-archive")
 async def download(request: Request) -> Response:
     require_user(request)
     p = await params(request)
@@ -102,6 +119,7 @@ async def download(request: Request) -> Response:
     return Response(result.data or b"", media_type=media, headers=headers)
 
 
+@describe(responses={200: obj({"favourite_count": INT})})
 async def favourite(request: Request) -> Response:
     user = require_user(request)
     p = await params(request)

@@ -17,6 +17,8 @@ from core.auth import api_route, current_user, require_user
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
 from core.http import error, json, no_content, not_found, params, path_id, time_z, unprocessable
+from core.openapi import describe
+from core.openapi_schemas import INT, array, nullable, obj, ref
 from core.rooms import access, playlists, views
 from core.rooms import scores as room_scores
 from core.rooms import store as rooms_db
@@ -38,6 +40,7 @@ async def _room(request: Request) -> dict[str, Any]:
     return room
 
 
+@describe(responses={200: array("Room")})
 async def index(request: Request) -> Response:
     p = await params(request)
     category = p.str("category", max_length=32)
@@ -69,6 +72,7 @@ async def index(request: Request) -> Response:
     return json(await views.rooms(request.app, rows))
 
 
+@describe(responses={200: "Room"})
 async def show(request: Request) -> Response:
     if request.path_params["room"] == "latest":
         rows = await rooms_db.search_rooms(
@@ -93,6 +97,7 @@ async def show(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: "Room"})
 async def store(request: Request) -> Response:
     user = require_user(request)
     p = await params(request)
@@ -116,6 +121,7 @@ def _own_path_user(request: Request) -> dict[str, Any]:
     return user
 
 
+@describe(responses={200: "Room"})
 async def join(request: Request) -> Response:
     user = _own_path_user(request)
     room = await _room(request)
@@ -133,6 +139,16 @@ async def part(request: Request) -> Response:
     return no_content()
 
 
+@describe(
+    responses={
+        200: obj(
+            {
+                "leaderboard": array("UserScoreAggregate"),
+                "user_score": {"anyOf": [ref("UserScoreAggregate"), {"type": "null"}]},
+            }
+        )
+    }
+)
 async def leaderboard(request: Request) -> Response:
     room = await _room(request)
     p = await params(request)
@@ -140,6 +156,23 @@ async def leaderboard(request: Request) -> Response:
     return json(await views.leaderboard(request.app, room, limit, viewer_id(request)))
 
 
+@describe(
+    responses={
+        200: obj(
+            {
+                "beatmaps": array("BeatmapCompact"),
+                "beatmapsets": array("BeatmapsetCompact"),
+                "current_playlist_item_id": nullable(INT),
+                "events": array("RealtimeRoomEvent"),
+                "first_event_id": INT,
+                "last_event_id": INT,
+                "playlist_items": array("PlaylistItem"),
+                "room": ref("Room"),
+                "users": array("UserCompact"),
+            }
+        )
+    }
+)
 async def events(request: Request) -> Response:
     room = await _room(request)
     if not rooms_db.is_realtime(room):
@@ -212,6 +245,7 @@ async def _room_item(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
     )
 
 
+@describe(responses={200: "ScoreToken"})
 async def create_token(request: Request) -> Response:
     user = require_user(request)
     room, item = await _room_item(request)
@@ -229,6 +263,7 @@ async def create_token(request: Request) -> Response:
     return json(token)
 
 
+@describe(responses={200: "MultiplayerScore"})
 async def submit(request: Request) -> Response:
     user = require_user(request)
     room, item = await _room_item(request)
@@ -238,6 +273,7 @@ async def submit(request: Request) -> Response:
     return json(await room_scores.detailed(request.app, room, item, score, int(user["id"])))
 
 
+@describe(responses={200: "MultiplayerScores"})
 async def index_scores(request: Request) -> Response:
     room, item = await _room_item(request)
     p = await params(request)
@@ -255,12 +291,14 @@ async def index_scores(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: "MultiplayerScore"})
 async def show_score(request: Request) -> Response:
     room, item = await _room_item(request)
     score = await room_scores.linked_score(request.app, item, path_id(request.path_params["score"]))
     return json(await room_scores.detailed(request.app, room, item, score, viewer_id(request)))
 
 
+@describe(responses={200: "MultiplayerScore"})
 async def show_user_score(request: Request) -> Response:
     room, item = await _room_item(request)
     score = await room_scores.user_high_score(

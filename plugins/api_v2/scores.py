@@ -22,6 +22,7 @@ from core.http import (
     unprocessable,
 )
 from core.openapi import describe
+from core.openapi_schemas import CURSOR, STR, array, nullable, obj
 from core.ratelimit import throttle
 from core.scores import scoring, views
 from core.scores import store as scores_db
@@ -37,6 +38,7 @@ FEED_LIMIT = 1000
 FEED_MAX_ID_DISTANCE = 10_000_000
 
 
+@describe(responses={200: "ScoreToken"})
 async def create_token(request: Request) -> Response:
     user = require_user(request)
     beatmap_id = path_id(request.path_params["beatmap"])
@@ -63,6 +65,7 @@ async def create_token(request: Request) -> Response:
     )
 
 
+@describe(responses={200: "Score"})
 async def submit_score(request: Request) -> Response:
     user = require_user(request)
     beatmap_id = path_id(request.path_params["beatmap"])
@@ -91,6 +94,11 @@ def _feed_cursor(p: Params) -> tuple[dict | None, int | None]:
     return cursor, int(text)
 
 
+@describe(
+    responses={
+        200: obj({"cursor": CURSOR, "cursor_string": nullable(STR), "scores": array("Score")})
+    }
+)
 async def index(request: Request) -> Response:
     """The newest passed scores, oldest first, with an id cursor (osu-web ScoresController)."""
     p = await params(request)
@@ -147,6 +155,7 @@ async def show(request: Request) -> Response:
     return json(body)
 
 
+@describe(content_type="application/x-osu-replay")
 async def download(request: Request) -> Response:
     limit = submission.score_settings(services(request).settings)["download_limit"]
     await throttle(request, "scores-download", limit)

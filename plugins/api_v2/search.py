@@ -14,6 +14,8 @@ from starlette.responses import Response
 
 from core.auth import api_route
 from core.http import json, params
+from core.openapi import describe
+from core.openapi_schemas import INT, array, obj
 from core.services import services
 from core.users import profiles
 from core.users import search as user_search
@@ -34,6 +36,17 @@ async def _users(request: Request, query: str, page: int, size: int) -> dict[str
     return {"data": [profiles.user_compact(r, conf) for r in found.rows], "total": found.total}
 
 
+@describe(
+    responses={
+        200: obj(
+            {},
+            {
+                "user": obj({"data": array("UserCompact"), "total": INT}),
+                "wiki_page": obj({"data": array("WikiPage"), "total": INT}),
+            },
+        )
+    }
+)
 async def search(request: Request) -> Response:
     p = await params(request)
     mode = (p.str("mode", max_length=100) or "").strip() or "all"

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from core.auth import api_route
 from core.http import json, not_found, path_id
+from core.openapi import describe
 from core.services import services
 from core.teams import store as teams_db
 from core.teams import views as team_views
@@ -14,6 +15,7 @@ from core.users import profiles
 from core.users import store as users_db
 
 
+@describe(responses={200: "Team"})
 async def show(request: Request) -> Response:
     team_id = path_id(request.path_params["team"])
     svc = services(request)

@@ -14,6 +14,8 @@ from core.beatmaps import responses as beatmap_responses
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
 from core.http import Params, json, not_found, params
+from core.openapi import describe
+from core.openapi_schemas import INT, array, obj, ref
 from core.services import services
 from core.users import activity, events
 from plugins.api_v2._beatmap_common import viewer
@@ -50,6 +52,14 @@ async def _user(request: Request) -> dict[str, Any]:
     return user
 
 
+@describe(
+    responses={
+        200: {
+            "type": "array",
+            "items": {"anyOf": [ref("BeatmapPlaycount"), ref("BeatmapsetExtended")]},
+        }
+    }
+)
 async def beatmapsets(request: Request) -> Response:
     kind = request.path_params["type"]
     kind = activity.SET_LIST_ALIASES.get(kind, kind)
@@ -86,6 +96,7 @@ async def beatmapsets(request: Request) -> Response:
     return json(await beatmap_responses.search_sets(request.app, viewer(request), rows))
 
 
+@describe(responses={200: array("Event")})
 async def recent_activity(request: Request) -> Response:
     user = await _user(request)
     limit, offset = _page(await params(request), cap=HISTORY_MAX)
@@ -95,6 +106,7 @@ async def recent_activity(request: Request) -> Response:
     return json([events.shape(r) for r in rows])
 
 
+@describe(responses={200: array("KudosuHistory")})
 async def kudosu(request: Request) -> Response:
     """KudosuHistory[]: kudosu comes from modding and forum posts, which this server has not;
     the honest history is empty."""
@@ -103,11 +115,13 @@ async def kudosu(request: Request) -> Response:
     return json([])
 
 
+@describe(responses={200: obj({"ranking": array("User")})})
 async def kudosu_ranking(request: Request) -> Response:
     """`{ranking: User[]}` of users with kudosu, most first: nobody has any here."""
     return json({"ranking": []})
 
 
+@describe(responses={200: obj({"beatmapset_ids": {"type": "array", "items": INT}})})
 async def own_favourites(request: Request) -> Response:
     user = require_user(request)
     ids = await beatmaps_db.favourite_set_ids(services(request).db, int(user["id"]))

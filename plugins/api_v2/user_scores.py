@@ -10,6 +10,8 @@ from starlette.responses import Response
 from core.auth import api_route
 from core.db import utcnow
 from core.http import json, not_found, params
+from core.openapi import describe
+from core.openapi_schemas import array
 from core.scores import store as scores_db
 from core.scores import views
 from core.services import services
@@ -20,6 +22,7 @@ BEST_MAX = 200
 RECENT_MAX = 100
 
 
+@describe(responses={200: array("AnyScore")})
 async def user_scores(request: Request) -> Response:
     kind = request.path_params["type"]
     if kind not in TYPES:

@@ -12,6 +12,7 @@ from core.auth import api_route, current_token, current_user, require_user
 from core.auth import cached as auth_cached
 from core.http import JSONResponse, json, no_content, not_found, params, unprocessable
 from core.openapi import describe
+from core.openapi_schemas import array, obj, ref
 from core.scores.scoring import RULESETS
 from core.services import services
 from core.users import activity, profiles, user_statistics
@@ -201,12 +202,18 @@ async def _relation_objects(
     return result, targets
 
 
+@describe(
+    responses={
+        200: {"type": "array", "items": {"anyOf": [ref("UserRelation"), ref("UserCompact")]}}
+    }
+)
 async def friends(request: Request) -> Response:
     user = require_user(request)
     result, targets = await _relation_objects(request, int(user["id"]), users_db.RELATION_FRIEND)
     return json(result if api_version(request) >= RELATIONS_VERSION else targets)
 
 
+@describe(responses={200: array("UserRelation")})
 async def blocks(request: Request) -> Response:
     user = require_user(request)
     result, _ = await _relation_objects(request, int(user["id"]), users_db.RELATION_BLOCK)
@@ -250,6 +257,7 @@ async def _relation_response(
     )
 
 
+@describe(responses={200: obj({"user_relation": ref("UserRelation")})})
 async def add_friend(request: Request) -> Response:
     user = require_user(request)
     uid = int(user["id"])
@@ -267,6 +275,7 @@ async def add_friend(request: Request) -> Response:
     return await _relation_response(request, uid, target, users_db.RELATION_FRIEND)
 
 
+@describe(responses={200: obj({"user_relation": ref("UserRelation")})})
 async def add_block(request: Request) -> Response:
     user = require_user(request)
     uid = int(user["id"])
@@ -324,6 +333,8 @@ def _in_mode(endpoint: Any, mode: str) -> Any:
         return await endpoint(request)
 
     handler.__name__ = f"{endpoint.__name__}_{mode}"
+    # The document reads the endpoint's parameters and declared shape through this.
+    handler.__wrapped__ = endpoint  # type: ignore[attr-defined]
     return handler
 
 

@@ -22,6 +22,8 @@ from core.content import changelog, documents, news, site, wiki
 from core.db import utcnow
 from core.hooks import hookimpl
 from core.http import decode_cursor, json, not_found, params, time_offset
+from core.openapi import describe
+from core.openapi_schemas import CURSOR, INT, STR, array, nullable, obj
 from core.services import services
 from core.users import profiles
 from core.users import store as users_db
@@ -35,6 +37,25 @@ async def _posts(request: Request) -> list[news.NewsPost]:
     return await asyncio.to_thread(news.load, folder, utcnow())
 
 
+@describe(
+    responses={
+        200: obj(
+            {
+                "cursor": CURSOR,
+                "cursor_string": nullable(STR),
+                "news_posts": array("NewsPost"),
+                "news_sidebar": obj(
+                    {
+                        "current_year": INT,
+                        "news_posts": array("NewsPost"),
+                        "years": {"type": "array", "items": INT},
+                    }
+                ),
+                "search": obj({"limit": INT, "sort": STR, "year": nullable(INT)}),
+            }
+        )
+    }
+)
 async def news_index(request: Request) -> Response:
     p = await params(request)
     limit = p.int("limit", minimum=None)
@@ -53,6 +74,7 @@ async def news_index(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: "NewsPost"})
 async def news_show(request: Request) -> Response:
     p = await params(request)
     posts = await _posts(request)
@@ -65,6 +87,7 @@ async def news_show(request: Request) -> Response:
 # --- wiki ------------------------------------------------------------------------------------
 
 
+@describe(responses={200: "WikiPage"})
 async def wiki_show(request: Request) -> Response:
     locale = wiki.clean_locale(request.path_params["locale"])
     path = wiki.clean_path(request.path_params.get("path", ""))
@@ -89,6 +112,7 @@ def _formats(p: Any) -> tuple[str, ...]:
     return changelog.message_formats(p.list("message_formats", max_items=10))
 
 
+@describe(responses={200: "ChangelogListing"})
 async def changelog_index(request: Request) -> Response:
     p = await params(request)
     body = changelog.listing(
@@ -103,6 +127,7 @@ async def changelog_index(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: "ChangelogBuild"})
 async def changelog_lookup(request: Request) -> Response:
     p = await params(request)
     builds = await _builds(request)
@@ -114,6 +139,7 @@ async def changelog_lookup(request: Request) -> Response:
     return json(changelog.build_shape(build, stream, formats=_formats(p), builds=builds))
 
 
+@describe(responses={200: "ChangelogBuild"})
 async def changelog_build(request: Request) -> Response:
     p = await params(request)
     builds = await _builds(request)
@@ -145,6 +171,7 @@ NOBODY = {
 }
 
 
+@describe(responses={200: "SeasonalBackgrounds"})
 async def seasonal_backgrounds(request: Request) -> Response:
     svc = services(request)
     conf = site.content_settings(svc.settings)

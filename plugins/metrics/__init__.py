@@ -20,6 +20,7 @@ from core import metrics
 from core.config import Section
 from core.hooks import hookimpl
 from core.http import error, not_found
+from core.openapi import describe
 from core.scores.scoring import RULESETS
 from core.services import services
 
@@ -29,6 +30,7 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+@describe(content_type="text/plain")
 async def metrics_endpoint(request: Request) -> Response:
     settings = services(request).settings
     conf = metrics.metrics_settings(settings)

@@ -21,6 +21,7 @@ from core.config import Settings, load_settings
 from core.hooks import hookimpl
 from core.http import decode_cursor, encode_cursor, error, json, not_found, params
 from core.jobs import Job
+from core.openapi import describe
 from core.scores import scoring
 from core.services import services
 from core.spotlights import charts
@@ -45,6 +46,7 @@ def _page(p: Any) -> int:
     return max(1, min(page, user_statistics.RANKING_MAX_PAGES))
 
 
+@describe(responses={200: "Rankings"})
 async def rankings(request: Request) -> Response:
     mode, kind = request.path_params["mode"], request.path_params["type"]
     if mode not in scoring.RULESET_IDS or kind not in TYPES:
@@ -224,6 +226,7 @@ async def _live_sets(db: Any, set_ids: list[int]) -> list[Any]:
     return [found[i] for i in set_ids if i in found and found[i]["deleted_at"] is None]
 
 
+@describe(responses={200: "Spotlights"})
 async def spotlights(request: Request) -> Response:
     """`{spotlights: Spotlight[]}`, newest first (osu-web SpotlightsController::index)."""
     rows = await spotlights_db.listing(services(request).db)

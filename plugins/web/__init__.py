@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from core.config import Section
 from core.hooks import hookimpl
 from core.http import ApiError
+from core.openapi import describe
 from core.services import services
 from plugins.web import accounts, pages, settings_pages
 from plugins.web.render import SECTION, not_found, page, redirect
@@ -55,6 +56,7 @@ async def favourite(request: Request) -> Response:
     return await pages.beatmapset_favourite(request, form, me)
 
 
+@describe(responses={303: None})
 async def rankings_index(request: Request) -> Response:
     return redirect(request, "/rankings/osu/performance")
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from core.auth import auth_settings, hash_password, revoke_user_tokens, signin
 from core.geoip import country_of
 from core.http import ApiError, Params, params
+from core.openapi import describe
 from core.plugins import fire, resolve
 from core.ratelimit import client_address, throttle
 from core.services import services
@@ -234,6 +235,8 @@ async def login_verify(request: Request) -> Response:
     return redirect(request, _next(p, user_id))
 
 
+# Refusals (CSRF, rate limits) are pages (`guarded`).
+@describe(responses={303: None}, content_type="text/html")
 async def logout(request: Request) -> Response:
     await checked_form(request)
     await sessions.sign_out(request)
