@@ -395,7 +395,8 @@ def operation(app: Any, path: str, route: Route, method: str, operation_id: str)
     if content_type == "text/html":
         # The web pages answer their errors as pages too.
         error["content"] = {**error["content"], "text/html": {}}
-    if "text/plain" in other_types:
+    if "text/plain" in (content_type, *other_types):
+        # A text route (`/osu/{beatmap}`, osu-web's raw .osu) refuses as text too.
         error["content"] = {**error["content"], "text/plain": {}}
     errors: set[int] = {int(code) for code in _ERROR_CODE.findall(source)}
     errors |= {status for name, status in _ERROR_HELPERS.items() if name in source}

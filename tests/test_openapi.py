@@ -519,3 +519,15 @@ async def test_a_json_body_that_is_not_an_object_changes_nothing(
     )
     assert response.status_code == 422
     assert await users_db.list_api_keys(services(app).db, user) == []
+
+
+async def test_a_text_route_documents_its_text_refusal(
+    app: Starlette, client: httpx.AsyncClient, token: str
+) -> None:
+    """The contract run: `/osu/{beatmap}` refuses with empty text/plain, and the document
+    listed only JSON for its errors."""
+    response = await client.get("/osu/0", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
+    kind = response.headers["content-type"].split(";")[0]
+    listed = openapi.build(app)["paths"]["/osu/{beatmap}"]["get"]["responses"]["404"]["content"]
+    assert kind == "text/plain" and kind in listed
