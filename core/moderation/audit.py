@@ -45,6 +45,9 @@ ADMIN_ACTIONS = MODERATOR_ACTIONS | {
     "badge_add",
     "badge_remove",
     "supporter",
+    "spotlight_create",
+    "daily_challenge_add",
+    "daily_challenge_remove",
 }
 
 
