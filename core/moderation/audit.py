@@ -46,6 +46,7 @@ ADMIN_ACTIONS = MODERATOR_ACTIONS | {
     "badge_remove",
     "supporter",
     "spotlight_create",
+    "spotlight_add_set",
     "daily_challenge_add",
     "daily_challenge_remove",
 }

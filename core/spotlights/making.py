@@ -1,16 +1,20 @@
-"""Making a spotlight, for the command line (`hitcircle spotlights create`) and the web admin
-pages alike: the same checks, and an audit entry. Its beatmapsets are added afterwards."""
+"""Making a spotlight and adding its beatmapsets, for the command line (`hitcircle spotlights
+create|add-set`) and the web admin pages alike: the same checks, and an audit entry each."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from starlette.applications import Starlette
+
 from core.moderation.audit import Actor, ModerationError, record, require
-from core.services import Services
+from core.services import Services, services
 from core.spotlights import store as spotlights_db
 
 MAX_NAME = 255
+# Beatmapset ids are BIGINT; past this no set exists (and the drivers would refuse the number).
+MAX_SET_ID = 2**63 - 1
 
 
 def parse_window(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
@@ -70,4 +74,30 @@ async def create(
         start=first.date().isoformat(),
         end=last.date().isoformat(),
         mode_specific=mode_specific,
+    )
+
+
+async def add_set(app: Starlette, actor: Actor, spotlight_id: int, set_id: int) -> dict[str, Any]:
+    """Add a beatmapset known here or found through the beatmap sources; the audit entry."""
+    from core.beatmaps import resolve
+
+    require(actor, "spotlight_add_set")
+    db = services(app).db
+    if await spotlights_db.get(db, spotlight_id) is None:
+        raise ModerationError(f"no spotlight {spotlight_id}", 404)
+    beatmapset = await resolve.find_set(app, set_id) if 0 < set_id <= MAX_SET_ID else None
+    if beatmapset is None or beatmapset["deleted_at"] is not None:
+        raise ModerationError(f"no beatmapset {set_id}", 404)
+    if not await spotlights_db.add_set(db, spotlight_id, set_id):
+        raise ModerationError(f"beatmapset {set_id} is already in spotlight {spotlight_id}")
+    return await record(
+        db,
+        actor,
+        "spotlight_add_set",
+        user_id=None,
+        reason=None,
+        spotlight_id=spotlight_id,
+        beatmapset_id=set_id,
+        artist=beatmapset["artist"],
+        title=beatmapset["title"],
     )

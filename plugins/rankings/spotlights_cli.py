@@ -11,9 +11,6 @@ from core.services import services
 from core.spotlights import making
 from core.spotlights import store as spotlights_db
 
-# Beatmapset ids are BIGINT; past this no set exists (and the drivers would refuse the number).
-MAX_SET_ID = 2**63 - 1
-
 
 def add_commands(cli: Any) -> None:
     sub = command_group(cli, "spotlights", "spotlights: ranking charts over chosen beatmapsets")
@@ -43,7 +40,7 @@ def _run(args: argparse.Namespace, command: Any) -> int:
             making.check(args.name, args.type, args.start, args.end)
         except ModerationError as exc:
             return fail(str(exc))
-    if args.spotlights_command == "add-set" and not 0 < args.set_id <= MAX_SET_ID:
+    if args.spotlights_command == "add-set" and not 0 < args.set_id <= making.MAX_SET_ID:
         return fail(f"no beatmapset {args.set_id}")
     return run_on_app(args, command)
 
@@ -65,21 +62,13 @@ async def _create(app: Any, args: argparse.Namespace) -> int:
 
 
 async def _add_set(app: Any, args: argparse.Namespace) -> int:
-    from core.beatmaps import resolve
-
-    db = services(app).db
-    spotlight = await spotlights_db.get(db, args.spotlight_id)
-    if spotlight is None:
-        return fail(f"no spotlight {args.spotlight_id}")
-    # Known here, or fetched from the configured beatmap sources.
-    beatmapset = await resolve.find_set(app, args.set_id)
-    if beatmapset is None or beatmapset["deleted_at"] is not None:
-        return fail(f"no beatmapset {args.set_id}")
-    if not await spotlights_db.add_set(db, args.spotlight_id, args.set_id):
-        return fail(f"beatmapset {args.set_id} is already in spotlight {args.spotlight_id}")
+    try:
+        entry = await making.add_set(app, OPERATOR, args.spotlight_id, args.set_id)
+    except ModerationError as exc:
+        return fail(str(exc))
+    added = entry["details"]
     print(
-        f"spotlight {args.spotlight_id}: added {beatmapset['artist']} - {beatmapset['title']} "
-        f"({args.set_id})"
+        f"spotlight {args.spotlight_id}: added {added['artist']} - {added['title']} ({args.set_id})"
     )
     return 0
 

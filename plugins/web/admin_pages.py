@@ -51,6 +51,7 @@ DONE = {
     "resolve": "Report resolved.",
     "dismiss": "Report dismissed.",
     "spotlight_create": "Spotlight created.",
+    "spotlight_add_set": "Beatmapset added to the spotlight.",
     "pool_add": "Map queued.",
     "pool_remove": "Map removed from the pool.",
 }
@@ -356,28 +357,42 @@ async def spotlights(request: Request) -> Response:
     return await _spotlights_page(request)
 
 
-async def spotlight_submit(request: Request) -> Response:
-    form = await accounts.checked_form(request)
-    gate = await _admin(request)
-    if isinstance(gate, Response):
-        return gate
-    try:
+async def _spotlight_action(request: Request, actor: Actor, action: str, form: Params) -> None:
+    if action == "spotlight_create":
         await making.create(
             services(request),
-            gate,
+            actor,
             name=form.get("name"),
             type=form.get("type"),
             start=form.get("start"),
             end=form.get("end"),
             mode_specific=bool(form.bool("mode_specific", False)),
         )
+    elif action == "spotlight_add_set":
+        spotlight_id = form.int("spotlight_id", minimum=1)
+        set_id = form.int("beatmapset_id", minimum=1)
+        if spotlight_id is None or set_id is None:
+            raise ModerationError("Choose a spotlight and enter a beatmapset id.")
+        await making.add_set(request.app, actor, spotlight_id, set_id)
+    else:
+        raise ModerationError("Unknown action.")
+
+
+async def spotlight_submit(request: Request) -> Response:
+    form = await accounts.checked_form(request)
+    gate = await _admin(request)
+    if isinstance(gate, Response):
+        return gate
+    raw = form.get("action")
+    action = raw if raw in ("spotlight_create", "spotlight_add_set") else "form"
+    try:
+        await _spotlight_action(request, gate, action, form)
     except (ModerationError, ApiError) as exc:
         message, status = _refusal(exc)
-        values = {
-            k: v for k in ("name", "type", "start", "end") if isinstance(v := form.get(k), str)
-        }
-        return await _spotlights_page(request, {"spotlight": [message]}, status, values)
-    return redirect(request, "/admin/spotlights?done=spotlight_create")
+        fields = ("name", "type", "start", "end", "spotlight_id", "beatmapset_id")
+        values = {k: v for k in fields if isinstance(v := form.get(k), str)}
+        return await _spotlights_page(request, {action: [message]}, status, values)
+    return redirect(request, f"/admin/spotlights?done={action}")
 
 
 # --- the daily challenge pool ------------------------------------------------------------------

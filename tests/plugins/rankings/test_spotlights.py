@@ -252,6 +252,8 @@ async def test_cli(app: Starlette, settings: Settings, capsys: pytest.CaptureFix
     assert await stored() == (1, 0)
     added = await run_command(settings, "spotlights", "add-set", sid, "7000")
     assert added.returncode == 0, added.stderr
+    (entry,) = await moderation_db.log_entries(db, action="spotlight_add_set")
+    assert entry["details"]["beatmapset_id"] == 7000 and entry["actor_name"] == "cli"
     assert not await spotlights_db.add_set(db, int(sid), 7000)  # once only
     assert await stored() == (1, 1)
     listed = await run_command(settings, "spotlights", "list")

@@ -37,7 +37,7 @@ async def snapshot(app: Starlette) -> dict[str, Any]:
     """What the moderation snapshot holds, and the spotlights and the daily challenge pool."""
     out = await moderation_snapshot(app)
     db = services(app).db
-    for table in (spotlights_db.spotlights, dc_db.pool):
+    for table in (spotlights_db.spotlights, spotlights_db.spotlight_beatmapsets, dc_db.pool):
         rows = await db.fetch_all(sa.select(table))
         out[table.name] = sorted((tuple(r) for r in rows), key=str)
     return out
@@ -86,6 +86,7 @@ async def test_visitors_sign_in_first_and_non_admins_are_not_told(
             "/admin/spotlights",
             data={
                 "csrf_token": token,
+                "action": "spotlight_create",
                 "name": "x",
                 "type": "theme",
                 "start": "2026-01-01",
@@ -116,7 +117,7 @@ async def test_forms_without_the_session_token_are_refused(
         assert refused.status_code == 403 and "expired" in refused.text
     for path, data in (
         ("/admin/daily-challenge", {"action": "pool_add", "beatmap_id": "1"}),
-        ("/admin/spotlights", {"name": "n", "type": "theme"}),
+        ("/admin/spotlights", {"action": "spotlight_create", "name": "n", "type": "theme"}),
         ("/admin/reports/1", {"action": "resolve"}),
     ):
         assert (await client.post(path, data=data)).status_code == 403
@@ -338,7 +339,13 @@ async def test_the_audit_log_is_newest_first_and_paged(
 
 async def test_spotlights_are_listed_and_made(app: Starlette, client: httpx.AsyncClient) -> None:
     s, token = await signed_in_admin(app, client)
-    good = {"name": "Winter", "type": "theme", "start": "2026-01-01", "end": "2026-01-31"}
+    good = {
+        "action": "spotlight_create",
+        "name": "Winter",
+        "type": "theme",
+        "start": "2026-01-01",
+        "end": "2026-01-31",
+    }
     before = await snapshot(app)
     for change, message in (
         ({"name": ""}, "the name must have 1 to 255 characters"),
@@ -351,7 +358,8 @@ async def test_spotlights_are_listed_and_made(app: Starlette, client: httpx.Asyn
         refused = await client.post(
             "/admin/spotlights", data={"csrf_token": token, **good, **change}
         )
-        assert refused.status_code == 422 and message in error_of(refused.text, "spotlight")
+        assert refused.status_code == 422
+        assert message in error_of(refused.text, "spotlight_create")
     assert await snapshot(app) == before
 
     made = await client.post(
@@ -365,6 +373,30 @@ async def test_spotlights_are_listed_and_made(app: Starlette, client: httpx.Asyn
     assert row["id"] == entry["details"]["spotlight_id"] and row["type"] == "theme"
     listed = await client.get(made.headers["location"])
     assert "Spotlight created." in listed.text and "Winter" in listed.text
+
+    # Its beatmapsets: a known set is added once; anything else is refused in place.
+    await scores_support.import_map(app, 0)
+    set_id = scores_support.SET_IDS[0]
+    add = {"csrf_token": token, "action": "spotlight_add_set", "spotlight_id": str(row["id"])}
+    before = await snapshot(app)
+    for change, status, message in (
+        ({"beatmapset_id": ""}, 422, "Choose a spotlight"),
+        ({"beatmapset_id": "424242"}, 404, "no beatmapset 424242"),
+        ({"beatmapset_id": "9" * 40}, 422, "out of range"),
+        ({"beatmapset_id": str(set_id), "spotlight_id": "4242"}, 404, "no spotlight 4242"),
+        ({"beatmapset_id": str(set_id), "spotlight_id": "-1"}, 422, "at least 1"),
+    ):
+        refused = await client.post("/admin/spotlights", data={**add, **change})
+        assert refused.status_code == status, (change, refused.text)
+        assert message in error_of(refused.text, "spotlight_add_set"), change
+    assert await snapshot(app) == before
+    added = await client.post("/admin/spotlights", data={**add, "beatmapset_id": str(set_id)})
+    assert added.status_code == 303
+    (entry,) = await entries(app, "spotlight_add_set")
+    assert entry["details"]["beatmapset_id"] == set_id and entry["details"]["title"]
+    assert await spotlights_db.set_ids(services(app).db, row["id"]) == [set_id]
+    again = await client.post("/admin/spotlights", data={**add, "beatmapset_id": str(set_id)})
+    assert again.status_code == 422 and "already in spotlight" in again.text
 
 
 async def test_the_daily_challenge_pool(app: Starlette, client: httpx.AsyncClient) -> None:
