@@ -59,7 +59,9 @@ async def add(
         if not in_int64(beatmap_id):
             raise InvalidItem("Attempted to add a beatmap which does not exist online.")
         if ruleset_id is None:
-            found = await resolve.find_beatmap(app, beatmap_id=beatmap_id) if beatmap_id else None
+            found = None
+            if beatmap_id > 0:
+                found = await resolve.find_beatmap(app, beatmap_id=beatmap_id)
             ruleset_id = int(found["mode"]) if found is not None else 0
         beatmap, req, alw = await check_item(
             app,

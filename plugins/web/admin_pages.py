@@ -369,8 +369,8 @@ async def _spotlight_action(request: Request, actor: Actor, action: str, form: P
             mode_specific=bool(form.bool("mode_specific", False)),
         )
     elif action == "spotlight_add_set":
-        spotlight_id = form.int("spotlight_id", minimum=1)
-        set_id = form.int("beatmapset_id", minimum=1)
+        spotlight_id = form.int("spotlight_id")
+        set_id = form.int("beatmapset_id")
         if spotlight_id is None or set_id is None:
             raise ModerationError("Choose a spotlight and enter a beatmapset id.")
         await making.add_set(request.app, actor, spotlight_id, set_id)
@@ -425,15 +425,15 @@ async def daily_challenge(request: Request) -> Response:
 
 async def _pool_action(request: Request, actor: Actor, action: str, form: Params) -> None:
     if action == "pool_add":
-        beatmap_id = form.int("beatmap_id", minimum=1)
+        beatmap_id = form.int("beatmap_id")
         if beatmap_id is None:
             raise ModerationError("beatmap_id is required")
-        ruleset_id = form.int("ruleset_id", minimum=0, maximum=len(RULESETS) - 1)
+        ruleset_id = form.int("ruleset_id")  # 0-3, checked as the CLI's is (check_item)
         required = inputs.text(form, "required", max_length=pool.MAX_MODS_TEXT) or ""
         allowed = inputs.text(form, "allowed", max_length=pool.MAX_MODS_TEXT) or ""
         await pool.add(request.app, actor, beatmap_id, ruleset_id, required, allowed)
     elif action == "pool_remove":
-        entry_id = form.int("entry_id", minimum=1)
+        entry_id = form.int("entry_id")
         if entry_id is None:
             raise ModerationError("entry_id is required")
         await pool.remove(request.app, actor, entry_id)

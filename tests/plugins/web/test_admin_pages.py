@@ -384,7 +384,8 @@ async def test_spotlights_are_listed_and_made(app: Starlette, client: httpx.Asyn
         ({"beatmapset_id": "424242"}, 404, "no beatmapset 424242"),
         ({"beatmapset_id": "9" * 40}, 422, "out of range"),
         ({"beatmapset_id": str(set_id), "spotlight_id": "4242"}, 404, "no spotlight 4242"),
-        ({"beatmapset_id": str(set_id), "spotlight_id": "-1"}, 422, "at least 1"),
+        ({"beatmapset_id": str(set_id), "spotlight_id": "-1"}, 404, "no spotlight -1"),
+        ({"beatmapset_id": "0"}, 404, "no beatmapset 0"),
     ):
         refused = await client.post("/admin/spotlights", data={**add, **change})
         assert refused.status_code == status, (change, refused.text)
@@ -410,7 +411,9 @@ async def test_the_daily_challenge_pool(app: Starlette, client: httpx.AsyncClien
         ({"beatmap_id": "abc"}, "must be an integer"),
         ({"beatmap_id": "9" * 40}, "out of range"),
         ({"beatmap_id": "999999"}, "does not exist"),
-        ({"ruleset_id": "7"}, "at most 3"),
+        ({"beatmap_id": "-5"}, "does not exist"),
+        ({"ruleset_id": "7"}, "unsupported ruleset"),
+        ({"ruleset_id": "-1"}, "unsupported ruleset"),
         ({"required": "ZZ"}, "Invalid mods"),
         ({"allowed": "[1, 2"}, "not valid JSON"),
         ({"required": "H" * 3000}, "at most 2000"),
@@ -420,7 +423,11 @@ async def test_the_daily_challenge_pool(app: Starlette, client: httpx.AsyncClien
         )
         assert refused.status_code == 422, (change, refused.text)
         assert message in error_of(refused.text, "pool_add"), change
-    for entry_id, message in (("12345", "no queued pool entry"), ("9" * 40, "out of range")):
+    for entry_id, message in (
+        ("12345", "no queued pool entry"),
+        ("-1", "no queued pool entry"),
+        ("9" * 40, "out of range"),
+    ):
         refused = await client.post(
             "/admin/daily-challenge",
             data={"csrf_token": token, "action": "pool_remove", "entry_id": entry_id},
