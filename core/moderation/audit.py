@@ -45,6 +45,10 @@ ADMIN_ACTIONS = MODERATOR_ACTIONS | {
     "badge_add",
     "badge_remove",
     "supporter",
+    "spotlight_create",
+    "spotlight_add_set",
+    "daily_challenge_add",
+    "daily_challenge_remove",
 }
 
 

@@ -18,13 +18,20 @@ from starlette.routing import BaseRoute
 
 from core.auth import api_route, require_user
 from core.hooks import hookimpl
-from core.http import ApiError, Params, json, params
-from core.moderation import audit, identity, queue, recognition, sanctions, score_removal
+from core.http import ApiError, json, params
+from core.moderation import (
+    audit,
+    identity,
+    inputs,
+    queue,
+    recognition,
+    sanctions,
+    score_removal,
+)
 from core.moderation import store as moderation_db
 from core.moderation.audit import Actor, ModerationError
 from core.moderation.views import user_group
 from core.services import services
-from core.users import store as users_db
 
 PREFIX = "/api/private/admin"
 MAX_PAGE = 100
@@ -45,42 +52,11 @@ def moderation_errors(handler: Handler) -> Handler:
 
 
 async def _actor(request: Request) -> Actor:
-    actor = await audit.actor_for(services(request).db, require_user(request))
-    if not actor.is_moderator:
-        raise ModerationError("You must be an admin or moderator to do that.", 403)
-    return actor
-
-
-def _id(raw: str, model: str) -> int:
-    if not raw.isdecimal() or len(raw) > 18:
-        raise ModerationError(f"Specified {model} couldn't be found.", 404)
-    return int(raw)
+    return await inputs.staff(services(request).db, require_user(request))
 
 
 async def _target(request: Request) -> dict[str, Any]:
-    raw = request.path_params["user"]
-    db = services(request).db
-    row = None
-    if raw.isdecimal() and len(raw) <= 18:
-        row = await users_db.get_user(db, int(raw))
-    elif 0 < len(raw) <= 32:
-        row = await users_db.find_by_username(db, raw.removeprefix("@"), previous=False)
-    if row is None or row["is_deleted"]:
-        raise ModerationError("Specified User couldn't be found.", 404)
-    return row
-
-
-def _text(p: Params, key: str, *, max_length: int = 255) -> Any:
-    value = p.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ModerationError(f"{key} must be text")
-    if isinstance(value, str) and len(value) > max_length:
-        raise ModerationError(f"{key} is at most {max_length} characters")
-    return value
-
-
-def _reason(p: Params, *, required: bool) -> str | None:
-    return audit.clean_reason(p.get("reason"), required=required)
+    return await inputs.target(services(request).db, request.path_params["user"])
 
 
 # --- sanctions ---------------------------------------------------------------------------------
@@ -92,7 +68,7 @@ async def silence(request: Request) -> Response:
     audit.require(actor, "silence")
     p = await params(request)
     seconds = audit.parse_duration(p.get("duration"))
-    reason = _reason(p, required=True)
+    reason = inputs.reason(p, required=True)
     target = await _target(request)
     return json(await sanctions.silence(services(request), actor, target, seconds, reason))
 
@@ -100,7 +76,7 @@ async def silence(request: Request) -> Response:
 @moderation_errors
 async def unsilence(request: Request) -> Response:
     actor = await _actor(request)
-    reason = _reason(await params(request), required=False)
+    reason = inputs.reason(await params(request), required=False)
     target = await _target(request)
     return json(await sanctions.unsilence(services(request), actor, target, reason))
 
@@ -108,7 +84,7 @@ async def unsilence(request: Request) -> Response:
 @moderation_errors
 async def restrict(request: Request) -> Response:
     actor = await _actor(request)
-    reason = _reason(await params(request), required=True)
+    reason = inputs.reason(await params(request), required=True)
     target = await _target(request)
     return json(await sanctions.restrict(services(request), actor, target, reason))
 
@@ -117,7 +93,7 @@ async def restrict(request: Request) -> Response:
 async def ban(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "ban")
-    reason = _reason(await params(request), required=True)
+    reason = inputs.reason(await params(request), required=True)
     target = await _target(request)
     return json(await sanctions.ban(services(request), actor, target, reason))
 
@@ -125,7 +101,7 @@ async def ban(request: Request) -> Response:
 @moderation_errors
 async def unrestrict(request: Request) -> Response:
     actor = await _actor(request)
-    reason = _reason(await params(request), required=False)
+    reason = inputs.reason(await params(request), required=False)
     target = await _target(request)
     return json(await sanctions.unrestrict(services(request), actor, target, reason))
 
@@ -137,8 +113,8 @@ async def unrestrict(request: Request) -> Response:
 async def delete_score(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "score_delete")
-    score_id = _id(request.path_params["score"], "Solo\\Score")
-    reason = _reason(await params(request), required=False)
+    score_id = inputs.object_id(request.path_params["score"], "Solo\\Score")
+    reason = inputs.reason(await params(request), required=False)
     return json(await score_removal.delete_score(services(request), actor, score_id, reason))
 
 
@@ -147,8 +123,8 @@ async def wipe_scores(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "scores_wipe")
     p = await params(request)
-    reason = _reason(p, required=False)
-    ruleset = _text(p, "ruleset", max_length=16)
+    reason = inputs.reason(p, required=False)
+    ruleset = inputs.text(p, "ruleset", max_length=16)
     target = await _target(request)
     return json(await score_removal.wipe_scores(services(request), actor, target, ruleset, reason))
 
@@ -161,10 +137,10 @@ async def rename(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "rename")
     p = await params(request)
-    username = _text(p, "username", max_length=64)
+    username = inputs.text(p, "username", max_length=64)
     if username is None:
         raise ModerationError("username is required")
-    reason = _reason(p, required=False)
+    reason = inputs.reason(p, required=False)
     target = await _target(request)
     return json(await identity.rename(services(request), actor, target, username, reason))
 
@@ -174,19 +150,17 @@ async def add_group(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "group_add")
     p = await params(request)
-    modes = p.list("playmodes", max_items=4)
-    if not all(isinstance(m, str) for m in modes):
-        raise ModerationError("playmodes must be ruleset names")
+    modes = inputs.playmodes(p)
     probationary = p.bool("probationary", False)
     target = await _target(request)
     entry = await identity.add_to_group(
         services(request),
         actor,
         target,
-        _text(p, "group", max_length=64),
+        inputs.text(p, "group", max_length=64),
         playmodes=modes,
         probationary=bool(probationary),
-        reason=_reason(p, required=False),
+        reason=inputs.reason(p, required=False),
     )
     return json(entry)
 
@@ -215,11 +189,11 @@ async def create_group(request: Request) -> Response:
     entry = await identity.create_group(
         services(request),
         actor,
-        identifier=_text(p, "identifier", max_length=64),
-        name=_text(p, "name", max_length=255),
-        short_name=_text(p, "short_name", max_length=64),
-        colour=_text(p, "colour", max_length=16),
-        description=_text(p, "description", max_length=1000),
+        identifier=inputs.text(p, "identifier", max_length=64),
+        name=inputs.text(p, "name", max_length=255),
+        short_name=inputs.text(p, "short_name", max_length=64),
+        colour=inputs.text(p, "colour", max_length=16),
+        description=inputs.text(p, "description", max_length=1000),
         has_playmodes=bool(p.bool("has_playmodes", False)),
         has_listing=bool(p.bool("has_listing", True)),
     )
@@ -239,9 +213,9 @@ async def add_badge(request: Request) -> Response:
         services(request),
         actor,
         target,
-        description=_text(p, "description", max_length=1000),
-        image_url=_text(p, "image_url", max_length=1000),
-        url=_text(p, "url", max_length=1000),
+        description=inputs.text(p, "description", max_length=1000),
+        image_url=inputs.text(p, "image_url", max_length=1000),
+        url=inputs.text(p, "url", max_length=1000),
     )
     return json(entry)
 
@@ -251,7 +225,7 @@ async def remove_badge(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "badge_remove")
     target = await _target(request)
-    badge_id = _id(request.path_params["badge"], "UserBadge")
+    badge_id = inputs.object_id(request.path_params["badge"], "UserBadge")
     return json(await recognition.remove_badge(services(request), actor, target, badge_id))
 
 
@@ -260,9 +234,7 @@ async def supporter(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "supporter")
     p = await params(request)
-    on = p.bool("supporter")
-    if on is None:
-        raise ModerationError("supporter (true or false) is required")
+    on = inputs.supporter(p)
     target = await _target(request)
     return json(await recognition.set_supporter(services(request), actor, target, on))
 
@@ -274,7 +246,7 @@ async def supporter(request: Request) -> Response:
 async def list_reports(request: Request) -> Response:
     actor = await _actor(request)
     p = await params(request)
-    status = _text(p, "status", max_length=16) or "open"
+    status = inputs.text(p, "status", max_length=16) or "open"
     before = p.int("before", minimum=1)
     limit = p.int("limit", 50, minimum=1, maximum=MAX_PAGE) or 50
     reports = await queue.list_reports(services(request), actor, status, before, limit)
@@ -283,9 +255,9 @@ async def list_reports(request: Request) -> Response:
 
 async def _close(request: Request, resolution: str) -> Response:
     actor = await _actor(request)
-    report_id = _id(request.path_params["report"], "UserReport")
+    report_id = inputs.object_id(request.path_params["report"], "UserReport")
     p = await params(request)
-    note = audit.clean_reason(p.get("note") or p.get("reason"), required=False)
+    note = inputs.note(p)
     return json(await queue.close(services(request), actor, report_id, resolution, note))
 
 
@@ -305,7 +277,7 @@ async def read_audit(request: Request) -> Response:
     audit.require(actor, "audit_read")
     p = await params(request)
     user_id = p.int("user_id", minimum=1)
-    action = _text(p, "action", max_length=32)
+    action = inputs.text(p, "action", max_length=32)
     before = p.int("before", minimum=1)
     limit = p.int("limit", 50, minimum=1, maximum=MAX_PAGE) or 50
     entries = await moderation_db.log_entries(

@@ -6,12 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-import orjson
-
 from core.cli import run_on_app
-from core.daily_challenge import rotation
+from core.daily_challenge import pool, rotation
 from core.daily_challenge import store as dc_db
-from core.rooms.items import InvalidItem, check_item
+from core.moderation.audit import OPERATOR, ModerationError
 from core.services import services
 
 
@@ -38,45 +36,19 @@ def add_commands(cli: Any) -> None:
     rotate.set_defaults(func=lambda args: run_on_app(args, _rotate))
 
 
-def parse_mods(value: str) -> list[Any]:
-    """`HD,HR` or a JSON array of lazer mods (`[{"acronym": "DT", "settings": {...}}]`)."""
-    value = value.strip()
-    if not value:
-        return []
-    if value.startswith(("[", "{")):
-        try:
-            parsed = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidItem(f"mods are not valid JSON: {exc}") from None
-        if not isinstance(parsed, list):
-            raise InvalidItem("mods must be a JSON array")
-        return parsed
-    return [{"acronym": part.strip()} for part in value.split(",") if part.strip()]
-
-
 async def _add(app: Any, args: argparse.Namespace) -> int:
-    from core.beatmaps import resolve
-
     try:
-        required, allowed = parse_mods(args.required), parse_mods(args.allowed)
-        ruleset = args.ruleset
-        if ruleset is None:
-            found = await resolve.find_beatmap(app, beatmap_id=args.beatmap_id)
-            ruleset = int(found["mode"]) if found is not None else 0
-        beatmap, req, alw = await check_item(
-            app,
-            beatmap_id=args.beatmap_id,
-            ruleset_id=ruleset,
-            checksum=None,
-            required=required,
-            allowed=allowed,
-            freestyle=False,
+        entry = await pool.add(
+            app, OPERATOR, args.beatmap_id, args.ruleset, args.required, args.allowed
         )
-    except InvalidItem as exc:
+    except ModerationError as exc:
         print(f"hitcircle daily-challenge: {exc}", file=sys.stderr)
         return 1
-    entry_id = await dc_db.add_entry(services(app).db, int(beatmap["id"]), ruleset, req, alw)
-    print(f"pool entry {entry_id}: beatmap {beatmap['id']} ruleset {ruleset}")
+    details = entry["details"]
+    print(
+        f"pool entry {details['entry_id']}: beatmap {details['beatmap_id']} "
+        f"ruleset {details['ruleset_id']}"
+    )
     return 0
 
 
@@ -99,8 +71,10 @@ async def _list(app: Any, args: argparse.Namespace) -> int:
 
 
 async def _remove(app: Any, args: argparse.Namespace) -> int:
-    if not await dc_db.remove_entry(services(app).db, args.entry_id):
-        print(f"hitcircle daily-challenge: no queued pool entry {args.entry_id}", file=sys.stderr)
+    try:
+        await pool.remove(app, OPERATOR, args.entry_id)
+    except ModerationError as exc:
+        print(f"hitcircle daily-challenge: {exc}", file=sys.stderr)
         return 1
     print(f"pool entry {args.entry_id} removed")
     return 0

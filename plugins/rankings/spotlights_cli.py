@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from typing import Any
 
 from core.cli import command_group, fail, run_on_app
+from core.moderation.audit import OPERATOR, ModerationError
 from core.services import services
+from core.spotlights import making
 from core.spotlights import store as spotlights_db
-
-# Beatmapset ids are BIGINT; past this no set exists (and the drivers would refuse the number).
-MAX_SET_ID = 2**63 - 1
 
 
 def add_commands(cli: Any) -> None:
@@ -35,67 +33,42 @@ def add_commands(cli: Any) -> None:
     show.set_defaults(func=lambda args: _run(args, _list))
 
 
-def parse_window(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
-    """[first day 00:00:00, last day 23:59:59] in naive UTC; ValueError when it is no window."""
-    try:
-        first = dt.date.fromisoformat(start)
-        last = dt.date.fromisoformat(end)
-    except ValueError:
-        raise ValueError("dates are YYYY-MM-DD") from None
-    if last < first:
-        raise ValueError("the end date is before the start date")
-    return (
-        dt.datetime.combine(first, dt.time.min),
-        dt.datetime.combine(last, dt.time(23, 59, 59)),
-    )
-
-
 def _run(args: argparse.Namespace, command: Any) -> int:
     # Checked before anything opens: a refused command touches nothing.
     if args.spotlights_command == "create":
-        name = args.name.strip()
-        if not name or len(name) > 255:
-            return fail("the name must have 1 to 255 characters")
         try:
-            args.window = parse_window(args.start, args.end)
-        except ValueError as exc:
+            making.check(args.name, args.type, args.start, args.end)
+        except ModerationError as exc:
             return fail(str(exc))
-        args.name = name
-    if args.spotlights_command == "add-set" and not 0 < args.set_id <= MAX_SET_ID:
+    if args.spotlights_command == "add-set" and not 0 < args.set_id <= making.MAX_SET_ID:
         return fail(f"no beatmapset {args.set_id}")
     return run_on_app(args, command)
 
 
 async def _create(app: Any, args: argparse.Namespace) -> int:
-    start, end = args.window
-    spotlight_id = await spotlights_db.create(
-        services(app).db,
+    entry = await making.create(
+        services(app),
+        OPERATOR,
         name=args.name,
         type=args.type,
-        start=start,
-        end=end,
+        start=args.start,
+        end=args.end,
         mode_specific=args.mode_specific,
     )
-    print(f"spotlight {spotlight_id}: {args.name} ({args.type}, {args.start} to {args.end})")
+    made = entry["details"]
+    window = f"{args.type}, {args.start} to {args.end}"
+    print(f"spotlight {made['spotlight_id']}: {made['name']} ({window})")
     return 0
 
 
 async def _add_set(app: Any, args: argparse.Namespace) -> int:
-    from core.beatmaps import resolve
-
-    db = services(app).db
-    spotlight = await spotlights_db.get(db, args.spotlight_id)
-    if spotlight is None:
-        return fail(f"no spotlight {args.spotlight_id}")
-    # Known here, or fetched from the configured beatmap sources.
-    beatmapset = await resolve.find_set(app, args.set_id)
-    if beatmapset is None or beatmapset["deleted_at"] is not None:
-        return fail(f"no beatmapset {args.set_id}")
-    if not await spotlights_db.add_set(db, args.spotlight_id, args.set_id):
-        return fail(f"beatmapset {args.set_id} is already in spotlight {args.spotlight_id}")
+    try:
+        entry = await making.add_set(app, OPERATOR, args.spotlight_id, args.set_id)
+    except ModerationError as exc:
+        return fail(str(exc))
+    added = entry["details"]
     print(
-        f"spotlight {args.spotlight_id}: added {beatmapset['artist']} - {beatmapset['title']} "
-        f"({args.set_id})"
+        f"spotlight {args.spotlight_id}: added {added['artist']} - {added['title']} ({args.set_id})"
     )
     return 0
 

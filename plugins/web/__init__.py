@@ -22,7 +22,7 @@ from core.hooks import hookimpl
 from core.http import ApiError
 from core.openapi import describe
 from core.services import services
-from plugins.web import accounts, pages, settings_pages
+from plugins.web import accounts, admin_pages, pages, settings_pages
 from plugins.web.render import SECTION, not_found, page, redirect
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -88,6 +88,17 @@ def routes() -> list[BaseRoute]:
         ("/scores/{score}/download", pages.score_download, get),
         ("/settings", settings_pages.settings_page, get),
         ("/settings", settings_pages.settings_submit, ["POST"]),
+        ("/admin", admin_pages.index, get),
+        ("/admin/users", admin_pages.find_user, get),
+        ("/admin/users/{user}", admin_pages.user_page, get),
+        ("/admin/users/{user}", admin_pages.user_submit, ["POST"]),
+        ("/admin/reports", admin_pages.reports, get),
+        ("/admin/reports/{report}", admin_pages.report_submit, ["POST"]),
+        ("/admin/audit", admin_pages.audit_log, get),
+        ("/admin/spotlights", admin_pages.spotlights, get),
+        ("/admin/spotlights", admin_pages.spotlight_submit, ["POST"]),
+        ("/admin/daily-challenge", admin_pages.daily_challenge, get),
+        ("/admin/daily-challenge", admin_pages.daily_challenge_submit, ["POST"]),
     ]
     static = StaticFiles(directory=Path(__file__).parent / "static")
     return [

@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core.config import Key, Section, Settings
+from core.moderation import audit
+from core.moderation import store as moderation_db
 from core.services import services
 from core.users import store as users_db
 from plugins.web import sessions
@@ -89,6 +91,15 @@ async def viewer(request: Request) -> dict[str, Any] | None:
     return row
 
 
+async def viewer_is_admin(request: Request) -> bool:
+    """Whether the signed-in user is in the `admin` group (the nav then links to /admin)."""
+    me = await viewer(request)
+    if me is None:
+        return False
+    roles = await moderation_db.group_identifiers(services(request).db, int(me["id"]))
+    return audit.ADMIN in roles
+
+
 async def page(
     request: Request,
     template: str,
@@ -105,6 +116,7 @@ async def page(
         "site": conf,
         "public_url": svc.settings.public_url,
         "me": await viewer(request),
+        "me_admin": await viewer_is_admin(request),
         "csrf": session.csrf if session is not None else "",
         "path": request.url.path,
         **(context or {}),

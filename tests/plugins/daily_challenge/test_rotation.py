@@ -16,6 +16,7 @@ from core.clock import ManualClock
 from core.config import Settings
 from core.daily_challenge import rotation
 from core.daily_challenge import store as dc_db
+from core.moderation import store as moderation_db
 from core.rooms import store as rooms_db
 from core.services import services
 from core.testing import advance
@@ -113,6 +114,9 @@ async def test_pool_cli_adds_lists_removes_and_refuses_bad_entries(
         assert await cli._add(app, args) == 1, args
         assert message in capsys.readouterr().err, args
     assert await dc_db.entries(db, include_used=True) == before
+    # Audited as the web admin page's add is (core.daily_challenge.pool), the refusals not.
+    (audited,) = await moderation_db.log_entries(db, action="daily_challenge_add")
+    assert audited["actor_name"] == "cli" and audited["details"]["beatmap_id"] == beatmap.id
 
     # `rotate` makes today's room from it (or finds the one the job made).
     rotated = await run_command(settings, "daily-challenge", "rotate")
@@ -130,3 +134,5 @@ async def test_pool_cli_adds_lists_removes_and_refuses_bad_entries(
     removed = await run_command(settings, "daily-challenge", "pool", "remove", str(queued))
     assert removed.returncode == 0, removed.stderr
     assert await dc_db.entries(db) == []
+    (audited,) = await moderation_db.log_entries(db, action="daily_challenge_remove")
+    assert audited["details"] == {"entry_id": queued}

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from core.config import Settings
 from core.db import utcnow
+from core.moderation import store as moderation_db
 from core.scores.store import scores
 from core.services import services
 from core.spotlights import store as spotlights_db
@@ -238,6 +239,9 @@ async def test_cli(app: Starlette, settings: Settings, capsys: pytest.CaptureFix
     assert (row["name"], row["type"], bool(row["mode_specific"])) == ("January", "monthly", True)
     assert row["start_date"] == dt.datetime(2026, 1, 1)
     assert row["end_date"] == dt.datetime(2026, 1, 31, 23, 59, 59)
+    # Audited as the web admin page's create is (core.spotlights.making), the refusals not.
+    (entry,) = await moderation_db.log_entries(db, action="spotlight_create")
+    assert entry["actor_name"] == "cli" and entry["details"]["spotlight_id"] == row["id"]
     sid = str(row["id"])
     for args, message in (
         ((sid, "424242"), "no beatmapset 424242"),
@@ -248,6 +252,8 @@ async def test_cli(app: Starlette, settings: Settings, capsys: pytest.CaptureFix
     assert await stored() == (1, 0)
     added = await run_command(settings, "spotlights", "add-set", sid, "7000")
     assert added.returncode == 0, added.stderr
+    (entry,) = await moderation_db.log_entries(db, action="spotlight_add_set")
+    assert entry["details"]["beatmapset_id"] == 7000 and entry["actor_name"] == "cli"
     assert not await spotlights_db.add_set(db, int(sid), 7000)  # once only
     assert await stored() == (1, 1)
     listed = await run_command(settings, "spotlights", "list")

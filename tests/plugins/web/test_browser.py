@@ -1,7 +1,8 @@
 """The web site in real Chromium (Debian's `chromium`, driven by Playwright with that executable;
 no browser is downloaded): register, verify the e-mail from the local SMTP sink, sign in, see the
 profile after a submitted score, search and open a beatmapset, change the password (old tokens
-stop working), and a phone-width screenshot of the profile.
+stop working), a phone-width screenshot of the profile; then an admin silences that player from
+the admin pages and finds it in the audit log.
 
 One server and one browser for the whole walk, per backend (the suite's time budget).
 Outside CI a machine without /usr/bin/chromium skips it; under CI (`CI` set) that fails.
@@ -19,7 +20,11 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
-from core.testing import issue_token
+from core.chat import service as chat
+from core.moderation import store as moderation_db
+from core.services import services
+from core.testing import create_user, issue_token
+from core.users import store as users_db
 from tests.conftest import MailSink
 from tests.plugins.account_security.test_views import key_in
 from tests.scores import support as scores_support
@@ -138,4 +143,57 @@ async def test_a_player_walks_the_site(
     await phone.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 5000
     await phone.close()
+    await context.close()
+    await admin_silences(app, app_url, browser, user_id)
+
+
+async def admin_silences(app: Starlette, app_url: str, browser: Any, user_id: int) -> None:
+    """An admin signs in, silences the player with a reason, and the audit log shows it."""
+    db = services(app).db
+    admin_id = await create_user(app, "browseradmin", password="admin password 1")
+    group = await moderation_db.group_by_identifier(db, "admin")
+    assert group is not None
+    await moderation_db.add_member(db, admin_id, int(group["id"]))
+    context = await browser.new_context(base_url=app_url)
+    page = await context.new_page()
+    await page.goto("/admin")
+    assert "/login" in page.url
+    await page.get_by_label("Username or e-mail").fill("browseradmin")
+    await page.get_by_label("Password").fill("admin password 1")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/admin")
+
+    # Find the player, then silence them: without a reason first (refused in place).
+    await page.get_by_label("Username or id").fill("browserkid")
+    await page.get_by_role("button", name="Open").click()
+    await page.wait_for_url(f"**/admin/users/{user_id}")
+    await page.get_by_label("Duration").fill("1h")
+    await page.get_by_role("button", name="Silence", exact=True).click()
+    assert "reason is required" in await page.locator("#silence-errors").inner_text()
+    assert (await users_db.get_user(db, user_id) or {})["silenced_until"] is None
+    # By keyboard: the reason field, then Enter submits its form.
+    await page.get_by_label("Reason for the silence").fill("spam in #osu")
+    await page.get_by_label("Reason for the silence").press("Enter")
+    await page.wait_for_url("**?done=silence")
+    assert "Silenced." in await page.inner_text("main")
+    assert (await page.locator("#state-silenced").inner_text()).startswith("until")
+
+    # The audit log, newest first, has it.
+    await page.get_by_role("navigation", name="Admin").get_by_role("link", name="Audit log").click()
+    await page.wait_for_url("**/admin/audit")
+    newest = page.locator("table.audit tbody tr").first
+    text = await newest.inner_text()
+    assert "silence" in text and "browserkid" in text and "spam in #osu" in text
+    assert "browseradmin" in text and "seconds: 3600" in text
+
+    # The player is silenced where it counts: the stored account, as chat reads it.
+    row = await users_db.get_user(db, user_id)
+    assert row is not None and chat.is_silenced(row)
+
+    # At phone width the moderation page and the audit log fit without sideways scrolling.
+    await page.set_viewport_size(PHONE)
+    for path in (f"/admin/users/{user_id}", "/admin/audit"):
+        await page.goto(path)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (path, width)
     await context.close()
