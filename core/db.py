@@ -24,6 +24,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from core.compiled import compile_cached
 from core.config import Settings
 from core.files import private_database
 
@@ -229,6 +230,10 @@ class PooledSQLiteTransaction(SQLiteTransaction):
 
 
 class PooledSQLiteConnection(SQLiteConnection):
+    def _compile(self, query: Any) -> Any:
+        # `databases` annotates _compile as a 3-tuple; it returns 4 (the result map and context).
+        return compile_cached(self._dialect, query, positional=True) or super()._compile(query)
+
     @property
     def pool(self) -> SQLiteConnectionPool:
         return cast(SQLiteConnectionPool, self._pool)
@@ -384,7 +389,7 @@ def make_database(
     if url.startswith("mysql+aiomysql://"):
         url = "mysql://" + url.removeprefix("mysql+aiomysql://")
     # utf8mb4 end to end: usernames and chat carry characters outside the BMP.
-    return _Database(
+    database = _Database(
         url,
         charset="utf8mb4",
         min_size=1,
@@ -392,6 +397,25 @@ def make_database(
         pool_recycle=3600,
         connect_timeout=connect_timeout,
     )
+    if url.startswith("mysql://"):
+        database._backend = _mysql_backend(database)
+    return database
+
+
+def _mysql_backend(database: databases.Database) -> Any:
+    """`databases`' aiomysql backend with compiled statements kept per shape (core.compiled);
+    imported here, so the embedded default never loads aiomysql."""
+    from databases.backends.mysql import MySQLBackend, MySQLConnection
+
+    class CompiledMySQLConnection(MySQLConnection):
+        def _compile(self, query: Any) -> Any:
+            return compile_cached(self._dialect, query, positional=False) or super()._compile(query)
+
+    class CompiledMySQLBackend(MySQLBackend):
+        def connection(self) -> MySQLConnection:
+            return CompiledMySQLConnection(self, self._dialect)
+
+    return CompiledMySQLBackend(database.url, **database.options)
 
 
 def refused(exc: BaseException) -> bool:
