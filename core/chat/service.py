@@ -493,9 +493,47 @@ async def _push_membership(
         )
 
 
+# --- unread private messages (Get Own Data's `unread_pm_count`) ----------------------------------
+
+UNREAD_SECONDS = 300
+
+
+def unread_key(user_id: int) -> str:
+    return f"chat:unread-pm:{user_id}"
+
+
+async def unread_pm_count(svc: Services, user_id: int) -> int:
+    """Messages from others in the user's private channels past what they read; kept in the
+    cache until a message to them, a read marker or a membership change drops it."""
+    from core.users import activity
+
+    cached = await svc.cache.get(unread_key(user_id))
+    if cached is not None:
+        return int(cached)
+    count = await activity.unread_pm_count(svc.db, user_id)
+    await svc.cache.set(unread_key(user_id), str(count), ex=UNREAD_SECONDS)
+    return count
+
+
+async def forget_unread(svc: Services, user_ids: Iterable[int]) -> None:
+    keys = [unread_key(u) for u in user_ids]
+    if keys:
+        await svc.cache.delete(*keys)
+
+
+async def mark_read(
+    svc: Services, channel: Mapping[str, Any], user: Mapping[str, Any], message_id: int
+) -> None:
+    await chat_db.mark_read(svc.db, int(channel["id"]), int(user["id"]), message_id)
+    if channel["type"] == PM:
+        await forget_unread(svc, [int(user["id"])])
+
+
 async def join(svc: Services, channel: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
     """Add the user (or unhide their membership) and tell their sockets; False if already in."""
     joined = await chat_db.add_member(svc.db, int(channel["id"]), int(user["id"]))
+    if channel["type"] == PM:
+        await forget_unread(svc, [int(user["id"])])
     if joined:
         await _push_membership(svc, channel, user, "chat.channel.join")
     return joined
@@ -505,6 +543,8 @@ async def part(svc: Services, channel: Mapping[str, Any], user: Mapping[str, Any
     left = await chat_db.remove_member(
         svc.db, int(channel["id"]), int(user["id"]), hide=channel["type"] in HIDEABLE
     )
+    if channel["type"] == PM:
+        await forget_unread(svc, [int(user["id"])])
     if left:
         await _push_membership(svc, channel, user, "chat.channel.part")
     return left
@@ -604,6 +644,8 @@ async def _notify_message(
     receivers = [
         u for u in await chat_db.member_ids(svc.db, int(channel["id"])) if u != int(sender["id"])
     ]
+    if channel_type == PM:
+        await forget_unread(svc, receivers)
     content = message["content"]
     title = (
         content

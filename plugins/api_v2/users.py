@@ -10,12 +10,13 @@ from starlette.responses import Response
 
 from core.auth import api_route, current_token, current_user, require_user
 from core.auth import cached as auth_cached
+from core.chat import service as chat
 from core.http import JSONResponse, json, no_content, not_found, params, unprocessable
 from core.openapi import describe
 from core.openapi_schemas import array, obj, ref
 from core.scores.scoring import RULESETS
 from core.services import services
-from core.users import activity, profiles, user_statistics
+from core.users import profiles, user_statistics
 from core.users import store as users_db
 
 RELATIONS_VERSION = 20241022
@@ -125,8 +126,8 @@ async def me(request: Request) -> Response:
         "current_user_attributes": {"has_blocked": False},
         "session_verification_method": method,
         "session_verified": method is None,
-        # Read each time: every message to the player changes it.
-        "unread_pm_count": await activity.unread_pm_count(svc.db, uid),
+        # Kept apart from the body: every message to the player changes it.
+        "unread_pm_count": await chat.unread_pm_count(svc, uid),
     }
     return JSONResponse(body[:-1] + b"," + orjson.dumps(fields)[1:])
 

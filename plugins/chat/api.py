@@ -146,9 +146,7 @@ async def mark_as_read(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
     channel, _ = await chat.readable_channel(svc, request.path_params["channel"], user)
-    await chat_db.mark_read(
-        svc.db, int(channel["id"]), int(user["id"]), request.path_params["message"]
-    )
+    await chat.mark_read(svc, channel, user, request.path_params["message"])
     return no_content()
 
 

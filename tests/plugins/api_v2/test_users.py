@@ -394,6 +394,10 @@ async def test_me_is_cached_and_each_write_shows(
     )
     assert sent.status_code == 200, sent.text
     assert (await _me(client, token))["unread_pm_count"] == 1
+    channel, message = sent.json()["channel"]["channel_id"], sent.json()["message"]["message_id"]
+    read = await client.put(f"/api/v2/chat/channels/{channel}/mark-as-read/{message}", headers=auth)
+    assert read.status_code == 204, read.text
+    assert (await _me(client, token))["unread_pm_count"] == 0
 
     row = await users_db.get_user(svc.db, user)
     assert row is not None
