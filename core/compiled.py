@@ -6,8 +6,9 @@ cache key names its shape, and a new statement of the same shape reuses the comp
 its own parameter values (`sqlalchemy.sql.elements.ClauseElement._compile_w_cache`). This does
 the same for the two `databases` backends (`core.db`).
 
-Statements whose SQL depends on their values (`IN` lists expanded at execution, literal
-parameters) and statements without a cache key compile as before.
+Statements whose SQL depends on their values (`IN` lists, literal parameters) get those values
+rendered into the kept SQL at each call, as the engine does; statements without a cache key
+compile as before.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from sqlalchemy.sql.ddl import DDLElement
 # Shapes kept per dialect before the cache starts again (a server runs a few hundred).
 MAX_SHAPES = 4096
 
-# (dialect name, shape) -> the compiled statement, or None for a shape that cannot be reused.
-_shapes: dict[tuple[str, Any], SQLCompiler | None] = {}
+# (dialect name, shape) -> the compiled statement.
+_shapes: dict[tuple[str, Any], SQLCompiler] = {}
 
 
 class CompilationContext:
@@ -42,25 +43,32 @@ def compile_cached(dialect: Dialect, query: Any, *, positional: bool) -> tuple[A
         return None
     shape, extracted, collected = key
     slot = (dialect.name, shape)
-    if slot in _shapes:
-        compiled = _shapes[slot]
-    else:
-        made: SQLCompiler = query.compile(dialect=dialect, cache_key=key)
-        reusable = not (made.literal_execute_params or made.post_compile_params)
-        compiled = made if reusable else None
+    compiled = _shapes.get(slot)
+    if compiled is None:
+        compiled = query.compile(dialect=dialect, cache_key=key)
         if len(_shapes) >= MAX_SHAPES:
             _shapes.clear()
         _shapes[slot] = compiled
-    if compiled is None:
-        return None
+    late = bool(compiled.literal_execute_params or compiled.post_compile_params)
     params = compiled.construct_params(
-        extracted_parameters=extracted, _collected_params=collected or None
+        extracted_parameters=extracted,
+        _collected_params=collected or None,
+        _no_postcompile=late,
     )
+    sql: str = compiled.string
+    names: Any = compiled.positiontup
     processors: Any = compiled._bind_processors
+    if late:
+        # `IN` lists and literal parameters: this call's values rendered into the kept SQL,
+        # as SQLAlchemy's engine does at execution (`ExpandedState`).
+        expanded = compiled._process_parameters_for_postcompile(params)
+        sql, params, names = expanded.statement, expanded.parameters, expanded.positiontup
+        # The expanded names' processors, beside the statement's own (the engine's merge).
+        processors = {**processors, **expanded.processors}
     args: Any
     if positional:
         args = []
-        for name in compiled.positiontup or ():
+        for name in names or ():
             value = params[name]
             args.append(processors[name](value) if name in processors else value)
     else:
@@ -77,4 +85,4 @@ def compile_cached(dialect: Dialect, query: Any, *, positional: bool) -> tuple[A
         compiled._ad_hoc_textual,
         compiled._loose_column_name_matching,
     )
-    return compiled.string, args, compiled._result_columns, CompilationContext(context)
+    return sql, args, compiled._result_columns, CompilationContext(context)

@@ -50,16 +50,30 @@ async def test_values_go_through_the_types_bind_processing(app: Starlette) -> No
         assert stored.replace(tzinfo=None) == moment
 
 
-async def test_expanding_in_lists_are_not_reused(app: Starlette) -> None:
+async def test_in_lists_of_any_length_share_one_shape(app: Starlette) -> None:
+    """An `IN` list is rendered per call into the kept SQL (SQLAlchemy's expanded state): every
+    length, the empty list too, answers right from one compiled shape."""
     db = services(app).db
     ids = [await create_user(app, f"in{i}") for i in range(3)]
-    query = sa.select(users_db.users.c.id).where(users_db.users.c.id.in_(ids[:2]))
-    dialect = db._backend._dialect  # type: ignore[attr-defined]
-    assert compiled.compile_cached(dialect, query, positional=True) is None
-    # Lists of other lengths still answer right (compiled per call, as before).
-    assert sorted(r[0] for r in await db.fetch_all(query)) == ids[:2]
-    wider = sa.select(users_db.users.c.id).where(users_db.users.c.id.in_(ids))
-    assert sorted(r[0] for r in await db.fetch_all(wider)) == ids
+
+    def query(wanted: list[int]) -> sa.Select:  # type: ignore[type-arg]
+        return sa.select(users_db.users.c.id).where(users_db.users.c.id.in_(wanted))
+
+    key = query(ids)._generate_cache_key()
+    assert key is not None
+    slot = (db._backend._dialect.name, key[0])  # type: ignore[attr-defined]
+    for wanted in (ids[:2], ids, [], ids[1:2], [10**9, ids[0]]):
+        found = sorted(r[0] for r in await db.fetch_all(query(wanted)))
+        assert found == sorted(i for i in wanted if i in ids), wanted
+    kept = compiled._shapes[slot]
+    assert await db.fetch_all(query(ids[:1])) and compiled._shapes[slot] is kept
+    # A literal-execute parameter (LIMIT on some dialects) renders its value too.
+    limited = (
+        sa.select(users_db.users.c.id)
+        .order_by(users_db.users.c.id)
+        .limit(sa.literal(2, literal_execute=True))
+    )
+    assert [r[0] for r in await db.fetch_all(limited)][:2] == sorted(ids)[:2]
 
 
 def test_the_cache_is_bounded() -> None:
@@ -73,3 +87,43 @@ def test_the_cache_is_bounded() -> None:
         )
         compiled.compile_cached(dialect, query.limit(width + 1), positional=True)
     assert len(compiled._shapes) <= compiled.MAX_SHAPES
+
+
+def _reference(dialect: object, query: sa.Select, positional: bool) -> tuple[str, object]:  # type: ignore[type-arg]
+    """What `databases` itself sends: a fresh compile with the values rendered."""
+    made = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})  # type: ignore[arg-type]
+    params = made.construct_params()
+    processors = made._bind_processors
+
+    def value(name: str) -> object:
+        return processors[name](params[name]) if name in processors else params[name]  # type: ignore[operator]
+
+    if positional:
+        return made.string, [value(n) for n in made.positiontup or ()]
+    return made.string, {n: value(n) for n in params}
+
+
+def test_every_value_matches_a_fresh_compile() -> None:
+    """An `IN` list beside typed values (a datetime the SQLite dialect stores as text): the
+    kept shape sends what a fresh compile sends, for each call's values, on both dialects. The
+    datetimes once went unconverted next to an expanded list (a search cursor's second page)."""
+    from sqlalchemy.dialects import mysql, sqlite
+
+    column = users_db.users.c.last_visit
+
+    def query(when: dt.datetime, ids: list[int]) -> sa.Select:  # type: ignore[type-arg]
+        return (
+            sa.select(users_db.users.c.id)
+            .where(users_db.users.c.id.in_(ids), sa.or_(column < when, column == when))
+            .limit(51)
+        )
+
+    for dialect, positional in ((sqlite.dialect(), True), (mysql.dialect(), False)):
+        for when, ids in (
+            (dt.datetime(2020, 9, 13, 12, 26, 40), [1, 2]),
+            (dt.datetime(2023, 11, 14, 22, 13, 20), [3, 4, 5]),
+            (dt.datetime(2024, 1, 1), []),
+        ):
+            got = compiled.compile_cached(dialect, query(when, ids), positional=positional)
+            assert got is not None
+            assert (got[0], got[1]) == _reference(dialect, query(when, ids), positional)
