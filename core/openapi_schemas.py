@@ -630,4 +630,81 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             ),
         ]
     },
+    # --- shapes of chat and notifications (osu-web chat-channel-json.ts, chat-message-json.ts,
+    # notification-json.ts)
+    "ChatChannel": obj(
+        {
+            "channel_id": INT,
+            "description": {"type": ["string", "null"]},
+            "icon": {"type": ["string", "null"]},
+            "message_length_limit": INT,
+            "moderated": BOOL,
+            "name": STR,
+            "type": {
+                "type": "string",
+                "enum": [
+                    "PUBLIC",
+                    "PRIVATE",
+                    "MULTIPLAYER",
+                    "SPECTATOR",
+                    "TEMPORARY",
+                    "PM",
+                    "GROUP",
+                    "ANNOUNCE",
+                    "TEAM",
+                ],
+            },
+            "uuid": {"type": ["string", "null"]},
+        },
+        optional={
+            "current_user_attributes": obj(
+                {
+                    "can_list_users": BOOL,
+                    "can_message": BOOL,
+                    "can_message_error": {"type": ["string", "null"]},
+                    "last_read_id": {"type": ["integer", "null"]},
+                }
+            ),
+            "last_read_id": {"type": ["integer", "null"]},
+            "last_message_id": {"type": ["integer", "null"]},
+            "users": {"type": "array", "items": INT},
+            "recent_messages": array("ChatMessage"),
+        },
+    ),
+    "ChatMessage": obj(
+        {
+            "channel_id": INT,
+            "content": STR,
+            "is_action": BOOL,
+            "message_id": INT,
+            "sender_id": INT,
+            "timestamp": STR,
+            "type": {"type": "string", "enum": ["action", "markdown", "plain"]},
+        },
+        optional={"uuid": STR, "sender": ref("UserCompact")},
+    ),
+    "ChatSilence": obj({"id": INT, "user_id": INT}),
+    "Notification": obj(
+        {
+            "id": INT,
+            "name": STR,
+            "created_at": STR,
+            "object_type": STR,
+            "object_id": INT,
+            "source_user_id": {"type": ["integer", "null"]},
+            "is_read": BOOL,
+            "details": {"type": "object"},
+        }
+    ),
+    "NotificationBundle": obj(
+        {
+            "has_more": BOOL,
+            "notifications": array("Notification"),
+            "stacks": {"type": "array", "items": {"type": "object"}},
+            "types": {"type": "array", "items": {"type": "object"}},
+            "timestamp": STR,
+            "unread_count": INT,
+            "notification_endpoint": STR,
+        }
+    ),
 }

@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from core import openapi
 from core.app import create_app
 from core.beatmaps import feedback, packs
+from core.chat import store as chat_db
 from core.db import utcnow
 from core.scores import store as scores_db
 from core.services import services
@@ -37,6 +38,8 @@ NO_LIMITS = {"ratelimit": {"enabled": False}, "beatmaps_upstream": {"osu_mirrors
 LIVE_SETTINGS = {
     **NO_LIMITS,
     "content": {"seasonal_backgrounds": ["https://assets.ppy.sh/bg/1.jpg"]},
+    # The walk sends a PM by three routes within a second.
+    "chat": {"private_limit": 10},
 }
 
 
@@ -194,6 +197,7 @@ QUERIES = {
     "/api/v2/users/lookup": "ids[]={user}",
     "/api/v2/users": "ids[]={user}",
     "/api/v2/beatmaps": "ids[]=2",
+    "/api/v2/chat/updates": "since=0",
 }
 # Bodies of the non-GET calls, keyed "METHOD /path" (the document's path), so writes run to
 # success and their answers are checked against their shape too. Sent as JSON; a string
@@ -203,6 +207,9 @@ BODIES: dict[str, Any] = {
     "POST /api/v2/beatmapsets/{beatmapset}/favourites": {"action": "favourite"},
     "POST /api/v2/beatmapsets/{beatmapset}/ratings": {"rating": 8},
     "POST /api/v2/blocks": {"target": "{blocked}"},
+    "POST /api/v2/chat/channels": {"type": "PM", "target_id": "{friend}"},
+    "POST /api/v2/chat/channels/{channel}/messages": {"message": "hello again"},
+    "POST /api/v2/chat/new": {"target_id": "{friend}", "message": "hello"},
     "POST /api/v2/friends": {"target": "{friend}"},
     "POST /api/v2/rooms": {
         "name": "contract",
@@ -283,7 +290,18 @@ async def seed_shapes(
     await v1_support.store_replay(app, score, "peppy")
     realtime, _ = await v1_support.realtime_room(app, user, beatmap, [score])
     room_names = {"room": str(room["id"]), "item": str(item)}
+    # The PM channel `seed` opened, and a public channel to join.
+    pen_pal = await users_db.find_by_username(db, "fuzzfriend")
+    assert pen_pal is not None
+    pm = await chat_db.find_pm(db, user, int(pen_pal["id"]))
+    assert pm is not None
+    pm_channel = {"channel": str(pm["id"])}
+    public = await chat_db.find_channel(db, "#osu", "PUBLIC")
+    assert public is not None
     names = {
+        "/api/v2/chat/channels/{channel}": pm_channel,
+        "/api/v2/chat/channels/{channel}/messages": pm_channel,
+        "PUT /api/v2/chat/channels/{channel}/users/{user}": {"channel": str(public["id"])},
         "/api/v2/beatmaps/packs/{pack}": {"pack": "S1"},
         "/api/v2/changelog/{changelog}": {"changelog": "2026.1201.0"},
         "/api/v2/changelog/{stream}/{build}": {"stream": "hitcircle", "build": "2026.1201.0"},

@@ -12,6 +12,8 @@ from core.chat import service as chat
 from core.chat import store as chat_db
 from core.chat.store import ANNOUNCE, PM
 from core.http import Params, error, json, no_content, params, unprocessable
+from core.openapi import describe
+from core.openapi_schemas import INT, array, obj, ref
 from core.services import services
 from core.users import profiles
 from plugins.chat.utf8 import ensure_utf8
@@ -45,6 +47,7 @@ async def _message_params(request: Request) -> tuple[Params, Any, bool, str | No
 # --- channels ----------------------------------------------------------------------------------
 
 
+@describe(responses={200: array("ChatChannel")})
 async def list_channels(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
@@ -52,6 +55,7 @@ async def list_channels(request: Request) -> Response:
     return json([await chat.channel_json(svc, c, user) for c in channels])
 
 
+@describe(responses={200: obj({"channel": ref("ChatChannel"), "users": array("UserCompact")})})
 async def show_channel(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
@@ -67,6 +71,7 @@ async def show_channel(request: Request) -> Response:
     return json({"channel": data, "users": users})
 
 
+@describe(responses={200: "ChatChannel"})
 async def create_channel(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
@@ -116,6 +121,7 @@ def _self_only(request: Request, user: Any) -> None:
         raise error(422, "You can only join or leave channels for yourself.")
 
 
+@describe(responses={200: "ChatChannel"})
 async def join_channel(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
@@ -153,6 +159,16 @@ async def mark_as_read(request: Request) -> Response:
 # --- messages ----------------------------------------------------------------------------------
 
 
+@describe(
+    responses={
+        200: {
+            "anyOf": [
+                array("ChatMessage"),
+                obj({"messages": array("ChatMessage"), "users": array("UserCompact")}),
+            ]
+        }
+    }
+)
 async def list_messages(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
@@ -170,6 +186,8 @@ async def list_messages(request: Request) -> Response:
     return json(messages)
 
 
+# 429: the per-user message window (`[chat] public_limit`, `private_limit`).
+@describe(responses={200: "ChatMessage", 429: "Error"})
 async def post_message(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
@@ -179,6 +197,14 @@ async def post_message(request: Request) -> Response:
     return json(message)
 
 
+@describe(
+    responses={
+        200: obj(
+            {"channel": ref("ChatChannel"), "message": ref("ChatMessage"), "new_channel_id": INT}
+        ),
+        429: "Error",
+    }
+)
 async def new_conversation(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
@@ -202,6 +228,7 @@ async def new_conversation(request: Request) -> Response:
 # --- keep-alive and updates --------------------------------------------------------------------
 
 
+@describe(responses={200: obj({"silences": array("ChatSilence")})})
 async def ack(request: Request) -> Response:
     require_user(request)
     p = await params(request)
@@ -214,6 +241,18 @@ async def ack(request: Request) -> Response:
 INCLUDES = ("messages", "presence", "silences")
 
 
+@describe(
+    responses={
+        200: obj(
+            {},
+            optional={
+                "presence": array("ChatChannel"),
+                "silences": array("ChatSilence"),
+                "messages": array("ChatMessage"),
+            },
+        )
+    }
+)
 async def updates(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
@@ -235,6 +274,7 @@ async def updates(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: array("ChatChannel")})
 async def presence(request: Request) -> Response:
     user = require_user(request)
     return json(await chat.presence(services(request), user))

@@ -13,6 +13,7 @@ from core.auth import api_route, require_user
 from core.chat import notifications as notify_db
 from core.chat.service import chat_settings
 from core.http import json, no_content, params, time_offset, unprocessable
+from core.openapi import describe
 from core.services import services
 
 FEED_PATH = "/notifications/feed"
@@ -56,6 +57,7 @@ def _stacks(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dic
     return list(stacks.values()), types
 
 
+@describe(responses={200: "NotificationBundle"})
 async def list_notifications(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
