@@ -707,4 +707,41 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "notification_endpoint": STR,
         }
     ),
+    # --- comments (osu-web comment-json.ts, comment-bundle-json.ts)
+    "Comment": obj(
+        {
+            "id": INT,
+            "parent_id": {"type": ["integer", "null"]},
+            "user_id": {"type": ["integer", "null"]},
+            "pinned": BOOL,
+            "replies_count": INT,
+            "votes_count": INT,
+            "commentable_type": STR,
+            "commentable_id": INT,
+            "legacy_name": {"type": ["string", "null"]},
+            "created_at": STR,
+            "updated_at": STR,
+            "deleted_at": TIME,
+            "edited_at": TIME,
+            "edited_by_id": {"type": ["integer", "null"]},
+        },
+        # Not on a deleted comment.
+        optional={"message": STR, "message_html": STR},
+    ),
+    "CommentBundle": obj(
+        {
+            "comments": array("Comment"),
+            "has_more": BOOL,
+            "has_more_id": {"type": ["integer", "null"]},
+            "included_comments": array("Comment"),
+            "pinned_comments": array("Comment"),
+            "user_votes": {"type": "array", "items": INT},
+            "user_follow": BOOL,
+            "users": array("UserCompact"),
+            "sort": STR,
+            "cursor": CURSOR,
+            "commentable_meta": {"type": "array", "items": {"type": "object"}},
+        },
+        optional={"top_level_count": INT, "total": INT, "user": ref("UserCompact")},
+    ),
 }

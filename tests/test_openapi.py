@@ -21,6 +21,7 @@ from core import openapi
 from core.app import create_app
 from core.beatmaps import feedback, packs
 from core.chat import store as chat_db
+from core.comments import posting
 from core.db import utcnow
 from core.scores import store as scores_db
 from core.services import services
@@ -210,6 +211,11 @@ BODIES: dict[str, Any] = {
     "POST /api/v2/chat/channels": {"type": "PM", "target_id": "{friend}"},
     "POST /api/v2/chat/channels/{channel}/messages": {"message": "hello again"},
     "POST /api/v2/chat/new": {"target_id": "{friend}", "message": "hello"},
+    "POST /api/v2/comments": {
+        "comment": {"commentable_type": "beatmapset", "commentable_id": 1, "message": "nice"}
+    },
+    "PATCH /api/v2/comments/{comment}": {"comment": {"message": "edited"}},
+    "PUT /api/v2/comments/{comment}": {"comment": {"message": "edited again"}},
     "POST /api/v2/friends": {"target": "{friend}"},
     "POST /api/v2/rooms": {
         "name": "contract",
@@ -298,7 +304,25 @@ async def seed_shapes(
     pm_channel = {"channel": str(pm["id"])}
     public = await chat_db.find_channel(db, "#osu", "PUBLIC")
     assert public is not None
+    # Comments: one to read and edit, one to delete, and another player's to vote on.
+    comment_ids = []
+    for author in (user, user, friend):
+        row = await users_db.get_user(db, author)
+        assert row is not None
+        comment_ids.append(
+            await posting.post(
+                svc,
+                row,
+                commentable_type="beatmapset",
+                commentable_id=1,
+                parent_id=None,
+                message="seeded",
+            )
+        )
     names = {
+        "/api/v2/comments/{comment}": {"comment": str(comment_ids[0])},
+        "DELETE /api/v2/comments/{comment}": {"comment": str(comment_ids[1])},
+        "/api/v2/comments/{comment}/vote": {"comment": str(comment_ids[2])},
         "/api/v2/chat/channels/{channel}": pm_channel,
         "/api/v2/chat/channels/{channel}/messages": pm_channel,
         "PUT /api/v2/chat/channels/{channel}/users/{user}": {"channel": str(public["id"])},

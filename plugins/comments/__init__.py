@@ -17,6 +17,7 @@ from core.comments.store import SORTS, Commentable
 from core.config import Key, Section, Settings, rate_limit
 from core.hooks import hookimpl
 from core.http import Params, decode_cursor, json, not_found, params, unprocessable
+from core.openapi import describe
 from core.ratelimit import throttle
 from core.services import services
 from core.users import profiles
@@ -51,6 +52,7 @@ def _limits(settings: Settings) -> dict[str, Any]:
     return SECTION.read(settings)
 
 
+@describe(responses={200: "CommentBundle"})
 async def index(request: Request) -> Response:
     """GET /comments: a page of comments, of one commentable or of all."""
     svc = services(request)
@@ -94,6 +96,7 @@ async def index(request: Request) -> Response:
     return json(body)
 
 
+@describe(responses={200: "CommentBundle"})
 async def show(request: Request) -> Response:
     """GET /comments/{comment}: the comment, its parent and two levels of its replies."""
     comment_id = request.path_params["comment"]
@@ -108,6 +111,7 @@ def _fields(p: Params) -> Params:
     return Params(fields)
 
 
+@describe(responses={200: "CommentBundle"})
 async def store(request: Request) -> Response:
     """POST /comments."""
     user = require_user(request)
@@ -125,6 +129,7 @@ async def store(request: Request) -> Response:
     return json(await bundle.for_comment(svc, user, comment_id))
 
 
+@describe(responses={200: "CommentBundle"})
 async def update(request: Request) -> Response:
     """PUT/PATCH /comments/{comment}: a new message for one's own comment."""
     user = require_user(request)
@@ -136,6 +141,7 @@ async def update(request: Request) -> Response:
     return json(await bundle.for_comment(svc, user, int(comment["id"])))
 
 
+@describe(responses={200: "CommentBundle"})
 async def destroy(request: Request) -> Response:
     """DELETE /comments/{comment}: one's own comment is hidden (its replies stay)."""
     user = require_user(request)
@@ -146,6 +152,7 @@ async def destroy(request: Request) -> Response:
     return json(await bundle.for_comment(svc, user, int(comment["id"])))
 
 
+@describe(responses={200: "CommentBundle"})
 async def vote(request: Request) -> Response:
     """POST /comments/{comment}/vote (up) and DELETE (take it back)."""
     user = require_user(request)
