@@ -744,4 +744,41 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         optional={"top_level_count": INT, "total": INT, "user": ref("UserCompact")},
     ),
+    # --- the private API (`/api/private`): this server's own shapes
+    "Rename": obj({"username": STR, "previous_usernames": {"type": "array", "items": STR}}),
+    "OAuthClient": obj(
+        {"id": INT, "name": STR, "redirect": STR, "created_at": STR, "updated_at": STR},
+        # Only when it was just made or reset: shown once.
+        optional={"secret": STR},
+    ),
+    "ApiKey": obj(
+        {"id": INT, "name": STR, "created_at": STR, "last_used_at": TIME},
+        optional={"key": STR},
+    ),
+    "TeamCompact": obj({"id": INT, "name": STR, "short_name": STR, "flag_url": nullable(STR)}),
+    "TeamSettings": {
+        "allOf": [
+            ref("TeamCompact"),
+            obj(
+                {
+                    "colour_primary": nullable(STR),
+                    "colour_secondary": nullable(STR),
+                    "description": nullable(STR),
+                    "leader_id": INT,
+                }
+            ),
+        ]
+    },
+    "TeamRequest": obj(
+        {
+            "id": INT,
+            "kind": {"type": "string", "enum": ["invite", "apply"]},
+            "team": nullable(ref("TeamCompact")),
+            "user_id": INT,
+            "created_at": STR,
+        }
+    ),
+    "TeamRequestResult": obj(
+        {"result": {"type": "string", "enum": ["invited", "applied", "joined"]}}
+    ),
 }

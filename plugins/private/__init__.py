@@ -27,6 +27,8 @@ from core.auth import (
 from core.auth import store as oauth_db
 from core.hooks import hookimpl
 from core.http import ApiError, json, no_content, not_found, params, time_offset, unprocessable
+from core.openapi import describe
+from core.openapi_schemas import array
 from core.ratelimit import client_address
 from core.services import services
 from core.users import profiles
@@ -42,6 +44,7 @@ def _form_error(field: str, messages: list[str]) -> ApiError:
     return ApiError(422, {"error": messages[0], "form_error": {field: messages}})
 
 
+@describe(responses={200: "Rename"})
 async def rename(request: Request) -> Response:
     user = require_user(request)
     p = await params(request)
@@ -142,12 +145,14 @@ async def _own_client(request: Request) -> dict[str, Any]:
     return row
 
 
+@describe(responses={200: array("OAuthClient")})
 async def list_clients(request: Request) -> Response:
     user = require_user(request)
     rows = await oauth_db.user_clients(services(request).db, int(user["id"]))
     return json([_client_json(r) for r in rows])
 
 
+@describe(responses={200: "OAuthClient"})
 async def create_client(request: Request) -> Response:
     user = require_user(request)
     name, redirect = await _client_fields(request)
@@ -169,6 +174,7 @@ async def create_client(request: Request) -> Response:
     return json(_client_json(row, secret))
 
 
+@describe(responses={200: "OAuthClient"})
 async def update_client(request: Request) -> Response:
     row = await _own_client(request)
     name, redirect = await _client_fields(request)
@@ -193,6 +199,7 @@ async def delete_client(request: Request) -> Response:
     return no_content()
 
 
+@describe(responses={200: "OAuthClient"})
 async def reset_secret(request: Request) -> Response:
     row = await _own_client(request)
     svc = services(request)
@@ -219,12 +226,14 @@ def _key_json(row: dict[str, Any], key: str | None = None) -> dict[str, Any]:
     return body
 
 
+@describe(responses={200: array("ApiKey")})
 async def list_keys(request: Request) -> Response:
     user = require_user(request)
     rows = await users_db.list_api_keys(services(request).db, int(user["id"]))
     return json([_key_json(r) for r in rows])
 
 
+@describe(responses={200: "ApiKey"})
 async def create_key(request: Request) -> Response:
     user = require_user(request)
     p = await params(request)

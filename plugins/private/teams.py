@@ -15,6 +15,8 @@ from starlette.routing import BaseRoute
 
 from core.auth import api_route, require_user
 from core.http import ApiError, json, no_content, params, path_id, unprocessable
+from core.openapi import describe
+from core.openapi_schemas import INT, array, obj
 from core.services import services
 from core.teams import lifecycle
 from core.teams import store as teams_db
@@ -76,6 +78,7 @@ async def _team_json(request: Request, team_id: int) -> dict[str, Any]:
     }
 
 
+@describe(responses={201: "TeamSettings"})
 async def create(request: Request) -> Response:
     user = require_user(request)
     fields = await _fields(request)
@@ -83,6 +86,7 @@ async def create(request: Request) -> Response:
     return json(await _team_json(request, team_id), status=201)
 
 
+@describe(responses={200: "TeamSettings"})
 async def edit(request: Request) -> Response:
     user = require_user(request)
     team_id = _path(request, "team", "team")
@@ -98,6 +102,7 @@ async def disband(request: Request) -> Response:
     return no_content()
 
 
+@describe(responses={200: "TeamRequestResult"})
 async def invite(request: Request) -> Response:
     user = require_user(request)
     team_id = _path(request, "team", "team")
@@ -106,6 +111,7 @@ async def invite(request: Request) -> Response:
     return json({"result": result})
 
 
+@describe(responses={200: "TeamRequestResult"})
 async def apply(request: Request) -> Response:
     user = require_user(request)
     team_id = _path(request, "team", "team")
@@ -113,6 +119,7 @@ async def apply(request: Request) -> Response:
     return json({"result": result})
 
 
+@describe(responses={200: array("TeamRequest")})
 async def list_requests(request: Request) -> Response:
     user = require_user(request)
     db = services(request).db
@@ -127,6 +134,7 @@ async def list_requests(request: Request) -> Response:
     return json([team_views.request(r, found.get(int(r["team_id"]))) for r in rows])
 
 
+@describe(responses={200: obj({"team_id": INT})})
 async def accept(request: Request) -> Response:
     user = require_user(request)
     request_id = _path(request, "request", "request")
@@ -156,6 +164,7 @@ async def kick(request: Request) -> Response:
     return no_content()
 
 
+@describe(responses={200: "TeamSettings"})
 async def transfer(request: Request) -> Response:
     user = require_user(request)
     team_id = _path(request, "team", "team")

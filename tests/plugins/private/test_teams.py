@@ -324,3 +324,39 @@ async def test_two_invitations_accepted_at_once_join_one_team(
     sizes = [len(await teams_db.member_ids(db, t["id"])) for t in (first, second)]
     assert sorted(sizes) == [1, 2]
     assert (await client.get(f"{P}/requests", headers=h_player)).json() == []
+
+
+async def test_team_answers_match_the_document(
+    app: Starlette, client: httpx.AsyncClient, make_user: Any, make_token: Any
+) -> None:
+    """Each team route's success answer against its shape in /openapi.json (the document walk
+    in tests/test_openapi.py cannot take turns between players)."""
+    from core import openapi
+    from tests.test_openapi import undocumented
+
+    doc = openapi.build(app)
+    (lead, b, c), (h_lead, h_b, _) = await players(make_user, make_token, 3)
+    answers: list[tuple[str, str, httpx.Response]] = []
+
+    async def call(method: str, path: str, url: str, headers: dict[str, str], **kw: Any) -> Any:
+        response = await client.request(method, url, headers=headers, **kw)
+        assert response.is_success, (method, url, response.text)
+        answers.append((method, path, response))
+        return response.json()
+
+    team = await call("POST", P, P, h_lead, json=TEAM)
+    at = f"{P}/{team['id']}"
+    await call("POST", P + "/{team}/applications", f"{at}/applications", h_b)
+    await call("POST", P + "/{team}/invites", f"{at}/invites", h_lead, json={"user_id": c})
+    (application,) = [
+        r for r in await call("GET", P + "/requests", f"{P}/requests", h_lead) if r["user_id"] == b
+    ]
+    accept = P + "/requests/{request}/accept"
+    await call("POST", accept, f"{P}/requests/{application['id']}/accept", h_lead)
+    await call("PATCH", P + "/{team}", at, h_lead, json={"description": "edited"})
+    await call("PUT", P + "/{team}", at, h_lead, json={"description": "edited again"})
+    await call("POST", P + "/{team}/leader", f"{at}/leader", h_lead, json={"user_id": b})
+    await call("PUT", P + "/{team}/leader", f"{at}/leader", h_b, json={"user_id": lead})
+    failures = [why for m, p, r in answers if (why := undocumented(doc, m, p, r))]
+    assert not failures, failures
+    assert len(answers) == 9
