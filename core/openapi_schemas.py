@@ -781,4 +781,47 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "TeamRequestResult": obj(
         {"result": {"type": "string", "enum": ["invited", "applied", "joined"]}}
     ),
+    # --- the admin API (`/api/private/admin`): every action answers its audit entry
+    "AuditEntry": obj(
+        {
+            "id": INT,
+            "action": STR,
+            "actor_id": {"type": ["integer", "null"]},
+            "actor_name": STR,
+            "user_id": {"type": ["integer", "null"]},
+            "reason": {"type": ["string", "null"]},
+            "details": {"type": ["object", "null"]},
+            "created_at": STR,
+        }
+    ),
+    "Report": obj(
+        {
+            "id": INT,
+            "reporter_id": INT,
+            "user_id": INT,
+            "reportable_type": STR,
+            "reportable_id": INT,
+            "reason": STR,
+            "comments": {"type": ["string", "null"]},
+            "created_at": STR,
+            "status": STR,
+            "resolved_by": {"type": ["integer", "null"]},
+            "resolved_at": TIME,
+        }
+    ),
+    "Group": obj(
+        {
+            "colour": {"type": ["string", "null"]},
+            "description": {"type": ["object", "null"]},
+            "has_listing": BOOL,
+            "has_playmodes": BOOL,
+            "id": INT,
+            "identifier": STR,
+            "is_probationary": BOOL,
+            "name": STR,
+            "playmodes": {"type": ["array", "null"]},
+            "short_name": STR,
+            "builtin": BOOL,
+        }
+    ),
 }

@@ -24,11 +24,14 @@ from core.beatmaps import feedback, packs
 from core.chat import store as chat_db
 from core.comments import posting
 from core.db import utcnow
+from core.moderation import identity, recognition, sanctions
+from core.moderation.audit import OPERATOR
+from core.reports import store as reports_db
 from core.scores import store as scores_db
 from core.services import services
 from core.spotlights import store as spotlights_db
 from core.teams import lifecycle as teams
-from core.testing import create_user, make_settings
+from core.testing import create_user, issue_token, make_settings
 from core.users import store as users_db
 from tests.plugins.api_v1 import v1_support
 from tests.plugins.content.support import write_content
@@ -212,6 +215,23 @@ BODIES: dict[str, Any] = {
     "POST /api/v2/chat/channels": {"type": "PM", "target_id": "{friend}"},
     "POST /api/v2/chat/channels/{channel}/messages": {"message": "hello again"},
     "POST /api/v2/chat/new": {"target_id": "{friend}", "message": "hello"},
+    "POST /api/private/admin/groups": {
+        "identifier": "walkers",
+        "name": "Walkers",
+        "short_name": "WLK",
+        "colour": "#123456",
+    },
+    "POST /api/private/admin/users/{user}/badges": {
+        "description": "Walked every route",
+        "image_url": "https://example.com/badge.png",
+    },
+    "POST /api/private/admin/users/{user}/ban": {"reason": "walk"},
+    "POST /api/private/admin/users/{user}/groups": {"group": "gmt"},
+    "POST /api/private/admin/users/{user}/rename": {"username": "walkrenamed"},
+    "POST /api/private/admin/users/{user}/restrict": {"reason": "walk"},
+    "POST /api/private/admin/users/{user}/silence": {"duration": "1h", "reason": "walk"},
+    "POST /api/private/admin/users/{user}/supporter": {"supporter": True},
+    "PUT /api/private/admin/users/{user}/supporter": {"supporter": False},
     "POST /api/private/api-keys": {"name": "walk key"},
     "POST /api/private/me/username": {"username": "walker"},
     "PUT /api/private/me/username": {"username": "walker2"},
@@ -333,7 +353,9 @@ async def seed_shapes(
         )
         for n in range(2)
     ]
+    admin_names = await seed_moderation(client, app, user, beatmap)
     names = {
+        **admin_names,
         "/api/private/oauth-clients/{client}": {"client": str(clients[0])},
         "/api/private/oauth-clients/{client}/reset-secret": {"client": str(clients[0])},
         "DELETE /api/private/oauth-clients/{client}": {"client": str(clients[1])},
@@ -370,6 +392,72 @@ async def seed_shapes(
         "/api/v2/rooms/{room}/users/{user}": room_names,
     }
     return names, {"friend": friend, "blocked": blocked, "play": play, "realtime": realtime}
+
+
+async def seed_moderation(
+    client: httpx.AsyncClient,
+    app: Starlette,
+    user: int,
+    beatmap: scores_support.Map,
+) -> dict[str, dict[str, str]]:
+    """A player of their own for each admin action on a player (one already silenced, one
+    restricted, one in a group, one with a badge), a score to delete and two reports to close;
+    returns their path names."""
+    svc = services(app)
+    admin = "/api/private/admin"
+    names: dict[str, dict[str, str]] = {}
+    actions = (
+        "silence",
+        "unsilence",
+        "restrict",
+        "unrestrict",
+        "ban",
+        "rename",
+        "groups",
+        "groups/{group}",
+        "badges",
+        "badges/{badge}",
+        "supporter",
+        "wipe-scores",
+    )
+    for number, action in enumerate(actions):
+        target = await create_user(app, f"walktarget{number}")
+        row = await users_db.get_user(svc.db, target)
+        assert row is not None
+        extra: dict[str, str] = {}
+        if action == "unsilence":
+            await sanctions.silence(svc, OPERATOR, row, 3600, "seeded")
+        elif action == "unrestrict":
+            await sanctions.restrict(svc, OPERATOR, row, "seeded")
+        elif action == "groups/{group}":
+            await identity.add_to_group(svc, OPERATOR, row, "gmt")
+            extra = {"group": "gmt"}
+        elif action == "badges/{badge}":
+            entry = await recognition.add_badge(
+                svc, OPERATOR, row, description="Seeded", image_url="https://e.x/b.png"
+            )
+            extra = {"badge": str(entry["details"]["badge_id"])}
+        names[f"{admin}/users/{{user}}/{action}"] = {"user": str(target), **extra}
+    # Another player's score to delete (one's own is refused; `seed`'s is read later).
+    scorer = await create_user(app, "walkscorer")
+    submitted = await scores_support.submit(
+        client, await issue_token(app, scorer, ["*"]), beatmap, scores_support.body(beatmap)
+    )
+    assert submitted.status_code == 200, submitted.text
+    names[f"{admin}/scores/{{score}}"] = {"score": str(submitted.json()["id"])}
+    reporter = await create_user(app, "walkreporter")
+    for close in ("resolve", "dismiss"):
+        report = await reports_db.insert_report(
+            svc.db,
+            reporter_id=reporter,
+            user_id=user,
+            reportable_type="user",
+            reportable_id=user,
+            reason="Spam",
+            comments="seeded",
+        )
+        names[f"{admin}/reports/{{report}}/{close}"] = {"report": str(report)}
+    return names
 
 
 def body_of(key: str, values: dict[str, Any]) -> Any:

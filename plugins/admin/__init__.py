@@ -31,6 +31,8 @@ from core.moderation import (
 from core.moderation import store as moderation_db
 from core.moderation.audit import Actor, ModerationError
 from core.moderation.views import user_group
+from core.openapi import describe
+from core.openapi_schemas import array, obj
 from core.services import services
 
 PREFIX = "/api/private/admin"
@@ -63,6 +65,7 @@ async def _target(request: Request) -> dict[str, Any]:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def silence(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "silence")
@@ -74,6 +77,7 @@ async def silence(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def unsilence(request: Request) -> Response:
     actor = await _actor(request)
     reason = inputs.reason(await params(request), required=False)
@@ -82,6 +86,7 @@ async def unsilence(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def restrict(request: Request) -> Response:
     actor = await _actor(request)
     reason = inputs.reason(await params(request), required=True)
@@ -90,6 +95,7 @@ async def restrict(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def ban(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "ban")
@@ -99,6 +105,7 @@ async def ban(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def unrestrict(request: Request) -> Response:
     actor = await _actor(request)
     reason = inputs.reason(await params(request), required=False)
@@ -110,6 +117,7 @@ async def unrestrict(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def delete_score(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "score_delete")
@@ -119,6 +127,7 @@ async def delete_score(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def wipe_scores(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "scores_wipe")
@@ -133,6 +142,7 @@ async def wipe_scores(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def rename(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "rename")
@@ -146,6 +156,7 @@ async def rename(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def add_group(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "group_add")
@@ -166,6 +177,7 @@ async def add_group(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def remove_group(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "group_remove")
@@ -175,6 +187,7 @@ async def remove_group(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: array("Group")})
 async def list_groups(request: Request) -> Response:
     await _actor(request)
     rows = await moderation_db.all_groups(services(request).db)
@@ -182,6 +195,7 @@ async def list_groups(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def create_group(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "group_create")
@@ -204,6 +218,7 @@ async def create_group(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def add_badge(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "badge_add")
@@ -221,6 +236,7 @@ async def add_badge(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def remove_badge(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "badge_remove")
@@ -230,6 +246,7 @@ async def remove_badge(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def supporter(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "supporter")
@@ -243,6 +260,7 @@ async def supporter(request: Request) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: obj({"reports": array("Report")})})
 async def list_reports(request: Request) -> Response:
     actor = await _actor(request)
     p = await params(request)
@@ -262,16 +280,19 @@ async def _close(request: Request, resolution: str) -> Response:
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def resolve_report(request: Request) -> Response:
     return await _close(request, "resolved")
 
 
 @moderation_errors
+@describe(responses={200: "AuditEntry"})
 async def dismiss_report(request: Request) -> Response:
     return await _close(request, "dismissed")
 
 
 @moderation_errors
+@describe(responses={200: obj({"entries": array("AuditEntry")})})
 async def read_audit(request: Request) -> Response:
     actor = await _actor(request)
     audit.require(actor, "audit_read")
