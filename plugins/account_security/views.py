@@ -16,6 +16,7 @@ from core.db import utcnow
 from core.http import ApiError, json, no_content, params, time_z, unprocessable
 from core.mail import MailUnavailable, mail_enabled
 from core.openapi import describe
+from core.openapi_schemas import BOOL, INT, STR, obj
 from core.ratelimit import throttle
 from core.services import Services, services
 from core.users import store as users_db
@@ -145,6 +146,7 @@ async def _mail_request(
     return svc, await _find(svc, name)
 
 
+@describe(responses={200: "Message"})
 async def reset_request(request: Request) -> Response:
     """Mail a reset key; the answer is the same whether or not the account exists."""
     svc, user = await _mail_request(request, "password-reset", "5/hour")
@@ -167,6 +169,7 @@ async def reset_request(request: Request) -> Response:
     return json({"message": RESET_SENT})
 
 
+@describe(responses={200: "Message"})
 async def reset_complete(request: Request) -> Response:
     """A new password with the mailed key; every session of the account ends."""
     svc = services(request)
@@ -220,6 +223,7 @@ async def email_pending(svc: Services, user_id: int) -> bool:
     return row is not None and bool(row["email_required"]) and row["email_verified_at"] is None
 
 
+@describe(responses={200: "Message"})
 async def email_verify(request: Request) -> Response:
     svc = services(request)
     await throttle(request, "email-verify", "10/hour")
@@ -237,6 +241,7 @@ async def email_verify(request: Request) -> Response:
     return json({"message": "Your e-mail address is verified. You can sign in now."})
 
 
+@describe(responses={200: "Message"})
 async def email_resend(request: Request) -> Response:
     svc, user = await _mail_request(request, "email-resend", "3/hour")
     if user is not None and await email_pending(svc, int(user["id"])):
@@ -247,6 +252,7 @@ async def email_resend(request: Request) -> Response:
 # --- TOTP ----------------------------------------------------------------------------------
 
 
+@describe(responses={200: obj({"enabled": BOOL, "backup_codes_left": INT})})
 async def totp_status(request: Request) -> Response:
     user = require_user(request)
     svc = services(request)
@@ -256,6 +262,7 @@ async def totp_status(request: Request) -> Response:
     return json({"enabled": enabled, "backup_codes_left": left})
 
 
+@describe(responses={200: obj({"secret": STR, "uri": STR})})
 async def totp_setup(request: Request) -> Response:
     """A new secret to put in an authenticator app; enabled once a code from it is sent."""
     import pyotp
@@ -272,6 +279,11 @@ async def totp_setup(request: Request) -> Response:
     return json({"secret": secret, "uri": uri})
 
 
+@describe(
+    responses={
+        200: obj({"enabled": {"const": True}, "backup_codes": {"type": "array", "items": STR}})
+    }
+)
 async def totp_enable(request: Request) -> Response:
     """Confirm the pending secret with a code from the app; the backup codes are shown once."""
     await throttle(request, "totp", "10/10minutes")
@@ -329,6 +341,16 @@ async def disable_totp(svc: Services, user_id: int) -> None:
 # --- sign-ins ------------------------------------------------------------------------------
 
 
+LOGIN = obj(
+    {
+        "created_at": STR,
+        "ip": {"type": ["string", "null"]},
+        "country_code": {"type": ["string", "null"]},
+        "client": {"type": ["string", "null"]},
+    }
+)
+
+
 def login_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "created_at": time_z(row["created_at"]),
@@ -338,6 +360,7 @@ def login_json(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+@describe(responses={200: obj({"logins": {"type": "array", "items": LOGIN}})})
 async def my_logins(request: Request) -> Response:
     """The player's own recent sign-ins (newest first), to spot one that was not them."""
     user = require_user(request)

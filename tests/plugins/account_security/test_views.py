@@ -12,11 +12,13 @@ import pyotp
 import pytest
 from starlette.applications import Starlette
 
+from core import openapi
 from core.chat import notifications
 from core.clock import ManualClock
 from core.services import services
 from plugins.oauth.grants import LAZER_SECRETS
 from tests.conftest import MailSink, create_user
+from tests.test_openapi import undocumented
 
 LAZER = {"client_id": "5", "client_secret": LAZER_SECRETS[0]}
 PRIVATE = "/api/private"
@@ -89,6 +91,10 @@ async def test_password_reset_by_mail(
     assert missing.status_code == 422
     done = await complete(username="resetter", key=key, password="new password 2")
     assert done.status_code == 200, done.text
+    # Answers the document walk cannot reach (it has no mail): checked against it here.
+    doc = openapi.build(app)
+    assert not undocumented(doc, "POST", f"{PRIVATE}/password-reset", asked)
+    assert not undocumented(doc, "POST", f"{PRIVATE}/password-reset/complete", done)
     # Every old session ended; the new password works, the old one does not; the key is spent.
     assert (await client.get("/api/v2/me/", headers=bearer(old))).status_code == 401
     assert (await sign_in(client, "resetter", "new password 2")).status_code == 200
@@ -150,6 +156,8 @@ async def test_a_new_device_verifies_by_mail(
     # A new key on request replaces the first one.
     reissued = await client.post("/api/v2/session/verify/reissue", headers=bearer(token))
     assert reissued.status_code == 200 and "message" in reissued.json()
+    doc = openapi.build(app)
+    assert not undocumented(doc, "POST", "/api/v2/session/verify/reissue", reissued)
     new_key = key_in(await mail_sink.next("t@example.com"))
     stale = await client.post(
         "/api/v2/session/verify", data={"verification_key": key}, headers=bearer(token)
@@ -221,6 +229,8 @@ async def test_totp_enable_verify_and_disable(
         f"{PRIVATE}/me/totp/enable", json={"code": totp.at(clock.time())}, headers=bearer(token)
     )
     assert enabled.status_code == 200, enabled.text
+    doc = openapi.build(app)
+    assert not undocumented(doc, "POST", f"{PRIVATE}/me/totp/enable", enabled)
     codes = enabled.json()["backup_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
     assert (await client.post(f"{PRIVATE}/me/totp/setup", headers=bearer(token))).status_code == 422
@@ -255,6 +265,7 @@ async def test_totp_enable_verify_and_disable(
     ]
     fallback = await client.post("/api/v2/session/verify/mail-fallback", headers=bearer(third))
     assert fallback.status_code == 200
+    assert not undocumented(doc, "POST", "/api/v2/session/verify/mail-fallback", fallback)
     key = key_in(await mail_sink.next("c@example.com"))
     me = (await client.get("/api/v2/me/", headers=bearer(third))).json()
     assert me["session_verification_method"] == "mail"
