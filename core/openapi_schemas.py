@@ -824,4 +824,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "builtin": BOOL,
         }
     ),
+    # --- OAuth (league/oauth2-server's token response, as osu-web answers it)
+    "TokenResponse": obj(
+        {"token_type": {"const": "Bearer"}, "expires_in": INT, "access_token": STR},
+        # Not for client credentials.
+        optional={"refresh_token": STR},
+    ),
 }

@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from core import openapi
 from core.app import create_app
+from core.auth import sha256_hex
 from core.auth import store as oauth_db
 from core.beatmaps import feedback, packs
 from core.chat import store as chat_db
@@ -80,6 +81,22 @@ def test_the_document_misses_no_route(tmp_path: Path) -> None:
     assert {ws["path"] for ws in doc["x-websockets"]} == websockets
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
+
+
+def test_every_json_answer_declares_its_shape(tmp_path: Path) -> None:
+    """No success answer is documented as JSON of any shape: each route says what it answers
+    (`core.openapi.describe`), so the live walk below can check it."""
+    doc = openapi.build(all_plugins_app(tmp_path))
+    shapeless = [
+        f"{method.upper()} {path} {status}"
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        for status, response in op["responses"].items()
+        if status.startswith("2")
+        and "application/json" in response.get("content", {})
+        and not response["content"]["application/json"].get("schema")
+    ]
+    assert not shapeless, shapeless
 
 
 def test_the_document_is_valid_openapi_3_1(tmp_path: Path) -> None:
@@ -204,6 +221,7 @@ QUERIES = {
     "/api/v2/beatmaps": "ids[]=2",
     "/api/v2/chat/updates": "since=0",
 }
+WALK_SECRET = "walk-secret-0123456789"
 # Bodies of the non-GET calls, keyed "METHOD /path" (the document's path), so writes run to
 # success and their answers are checked against their shape too. Sent as JSON; a string
 # "{name}" stands for the value of that name `seed_shapes` made (an id, the room play's body).
@@ -238,6 +256,16 @@ BODIES: dict[str, Any] = {
     "POST /api/private/oauth-clients": {"name": "Walk app", "redirect": "https://example.com/cb"},
     "PATCH /api/private/oauth-clients/{client}": {"name": "Walk app 2"},
     "PUT /api/private/oauth-clients/{client}": {"name": "Walk app 3"},
+    "POST /oauth/token": {
+        "grant_type": "client_credentials",
+        "client_id": "{app_client}",
+        "client_secret": WALK_SECRET,
+        "scope": "public",
+    },
+    "POST /users": {
+        "user": {"username": "walkjoin", "user_email": "j@example.com", "password": "a walk pw 123"}
+    },
+    "PUT /beatmap-submission/beatmapsets": {"beatmaps_to_create": 1, "target": "WIP"},
     "POST /api/v2/comments": {
         "comment": {"commentable_type": "beatmapset", "commentable_id": 1, "message": "nice"}
     },
@@ -391,7 +419,17 @@ async def seed_shapes(
         },
         "/api/v2/rooms/{room}/users/{user}": room_names,
     }
-    return names, {"friend": friend, "blocked": blocked, "play": play, "realtime": realtime}
+    # A third-party application with a known secret, for the client-credentials grant.
+    app_client = await oauth_db.create_client(
+        db, user_id=friend, name="Walk bot", secret_hash=sha256_hex(WALK_SECRET), redirect=""
+    )
+    return names, {
+        "friend": friend,
+        "blocked": blocked,
+        "play": play,
+        "realtime": realtime,
+        "app_client": app_client,
+    }
 
 
 async def seed_moderation(

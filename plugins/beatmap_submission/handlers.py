@@ -28,6 +28,8 @@ from core.beatmaps.importer import REFUSALS, Importer
 from core.beatmaps.resolve import invalidate
 from core.db import utcnow
 from core.http import ApiError, error, json, no_content, not_found, read_body, unprocessable
+from core.openapi import describe
+from core.openapi_schemas import BOOL, INT, STR, obj
 from core.services import services
 from core.users import events
 
@@ -99,6 +101,26 @@ def _files(data: bytes | None) -> list[dict[str, str]]:
         ]
 
 
+# The JSON body is read whole (`_json_body`), not through `Params`: its fields, as lazer's
+# PutBeatmapSetRequest sends them (ppy/osu osu.Game/Online/API/Requests/PutBeatmapSetRequest.cs).
+@describe(
+    responses={
+        200: obj(
+            {
+                "beatmapset_id": INT,
+                "beatmap_ids": {"type": "array", "items": INT},
+                "files": {"type": "array", "items": obj({"filename": STR, "sha2_hash": STR})},
+            }
+        )
+    },
+    parameters={
+        "beatmapset_id": {"type": ["integer", "null"], "minimum": 1},
+        "beatmaps_to_create": {"type": "integer", "minimum": 0, "maximum": MAX_BEATMAPS},
+        "beatmaps_to_keep": {"type": "array", "items": INT, "maxItems": MAX_BEATMAPS},
+        "target": {"type": "string", "description": "WIP or Pending (any case)"},
+        "notify_on_discussion_replies": BOOL,
+    },
+)
 async def put_beatmapset(request: Request) -> Response:
     """PUT beatmapsets: a new set, or an existing one's difficulties to keep and to add."""
     user = require_user(request)

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from core.auth import current_token, revoke_access_tokens
 from core.auth import store as oauth_db
 from core.http import ApiError, Params, json, no_content, params
+from core.openapi import describe
 from core.services import services
 from plugins.oauth import errors
 from plugins.oauth.grants import (
@@ -28,6 +29,25 @@ from plugins.oauth.grants import (
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+TEXT = {"type": "string", "maxLength": 4096}
+
+
+# The grants read their fields in plugins/oauth/grants.py, not through this handler's `Params`.
+@describe(
+    responses={200: "TokenResponse", 400: "Error", 401: "Error"},
+    parameters={
+        "grant_type": {"type": "string", "enum": sorted(GRANTS)},
+        "client_id": TEXT,
+        "client_secret": TEXT,
+        "scope": TEXT,
+        "username": TEXT,
+        "password": TEXT,
+        "code": TEXT,
+        "redirect_uri": TEXT,
+        "code_verifier": TEXT,
+        "refresh_token": TEXT,
+    },
+)
 async def token(request: Request) -> Response:
     p = await params(request)
     grant = p.get("grant_type")
@@ -178,6 +198,7 @@ def _denied(request_: dict[str, Any]) -> Response:
     )
 
 
+@describe(responses={302: None})
 async def authorize_deny(request: Request) -> Response:
     return _denied(await _authorize_request(request, await params(request)))
 

@@ -9,10 +9,18 @@ from starlette.routing import BaseRoute, Route
 from core.geoip import country_of
 from core.hooks import hookimpl
 from core.http import json, params
+from core.openapi import describe
+from core.openapi_schemas import STR, obj
 from core.services import services
 from core.users import accounts, profiles
 
 
+@describe(
+    responses={200: "UserCompact", 422: "Error"},
+    parameters={
+        "user": obj({"username": STR, "user_email": STR, "password": STR}),
+    },
+)
 async def register(request: Request) -> Response:
     svc = services(request)
     form = (await params(request)).dict("user")
