@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -209,7 +210,11 @@ async def news_index(request: Request) -> Response:
         year=year,
         cursor=cursor,
     )
-    context = {"listing": listing, "year": year}
+    older = None
+    if listing["cursor_string"]:
+        query = {"cursor": listing["cursor_string"]} | ({"year": year} if year else {})
+        older = urlencode(query)
+    context = {"listing": listing, "year": year, "older": older}
     return await page(request, "news_index.html", context)
 
 
