@@ -4,16 +4,19 @@ read with `core.comments.bundle` as `GET /api/v2/comments` reads them."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
+from starlette.responses import Response
 
-from core.comments import bundle, posting
+from core.comments import bundle, commentables, posting
 from core.comments.store import SORTS, Commentable
 from core.http import params, unprocessable
+from core.ratelimit import throttle
 from core.services import services
 from core.users import store as users_db
-from plugins.web.render import viewer
+from plugins.web import accounts
+from plugins.web.render import redirect, viewer, web_settings
 
 
 async def visible_users(db: Any, user_ids: list[int], viewer_id: int | None) -> set[int]:
@@ -72,3 +75,29 @@ async def comments(request: Request, commentable: Commentable) -> dict[str, Any]
         ],
         "comment_refusal": posting.record_refusal(me),
     }
+
+
+async def comment_submit(request: Request) -> Response:
+    """POST /comments from a page's form (sign-in and the session's CSRF token): a new comment
+    or a reply, through `core.comments.posting` as the API's `POST /comments`, with its
+    refusals (restricted, silenced, empty or too long) as a page."""
+    form = await accounts.checked_form(request)
+    me = await viewer(request)
+    if me is None:
+        return redirect(request, "/login")
+    svc = services(request)
+    await throttle(request, "web-comments", web_settings(svc.settings)["comment_limit"])
+    comment_id = await posting.post(
+        svc,
+        me,
+        commentable_type=form.str("commentable_type", max_length=64),
+        commentable_id=form.int("commentable_id", minimum=1),
+        parent_id=form.int("parent_id", minimum=1),
+        message=form.get("message"),
+    )
+    row = await posting.existing(svc, comment_id)
+    target = await commentables.find(
+        svc, Commentable(row["commentable_type"], int(row["commentable_id"]))
+    )
+    path = urlsplit(target.url).path if target is not None else "/"
+    return redirect(request, f"{path}#comment-{comment_id}")

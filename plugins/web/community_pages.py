@@ -228,7 +228,7 @@ async def news_post(request: Request) -> Response:
         "post": shown_post,
         **await comments(request, Commentable("news_post", post.id)),
     }
-    return await page(request, "news_post.html", context, form=True)
+    return await page(request, "news_post.html", context)
 
 
 # --- rankings: teams and spotlight charts --------------------------------------------------

@@ -25,7 +25,7 @@ from core.teams import store as teams_db
 from core.users import store as users_db
 from tests.conftest import create_user, issue_token
 from tests.plugins.content.support import write_content
-from tests.plugins.web.test_pages import login
+from tests.plugins.web.test_pages import csrf_of, login
 from tests.scores import support
 
 
@@ -276,3 +276,68 @@ async def test_the_nav_links_the_community_pages(client: httpx.AsyncClient) -> N
         assert f'href="{path}"' in home
     # Every page answers HEAD as the site's other pages do.
     assert (await client.head("/medals")).status_code == 200
+
+
+async def test_posting_comments_needs_sign_in_and_csrf(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    db = services(app).db
+    await support.import_map(app, 0)
+    uid = await create_user(app, "poster", password="poster password 1")
+    target = Commentable("beatmapset", 7000)
+
+    async def stored() -> list[str]:
+        rows = await comments_db.list_comments(
+            db,
+            commentable=target,
+            user_id=None,
+            parent_id=None,
+            sort="old",
+            cursor=None,
+            offset=0,
+            limit=10,
+            include_deleted=True,
+        )
+        return [r["message"] for r in rows]
+
+    signed_out = assert_page(await client.get("/beatmapsets/7000"))
+    assert "to comment." in signed_out and 'action="/comments"' not in signed_out
+    assert (await login(client, "poster", "poster password 1")).status_code == 303
+    shown = assert_page(await client.get("/beatmapsets/7000"))
+    token = csrf_of(shown)
+    fields = {"commentable_type": "beatmapset", "commentable_id": "7000"}
+    forged = await client.post("/comments", data={**fields, "message": "hi", "csrf_token": "x"})
+    assert_page(forged, 403)
+    empty = await client.post("/comments", data={**fields, "message": " ", "csrf_token": token})
+    assert "The message is required." in assert_page(empty, 422)
+    nowhere = await client.post(
+        "/comments",
+        data={"commentable_type": "beatmapset", "commentable_id": "1", "message": "x"}
+        | {"csrf_token": token},
+    )
+    assert_page(nowhere, 422)
+    bad_id = await client.post(
+        "/comments", data={**fields, "commentable_id": "abc", "message": "x", "csrf_token": token}
+    )
+    assert_page(bad_id, 422)
+    assert await stored() == []
+    posted = await client.post(
+        "/comments", data={**fields, "message": "Lovely *map*", "csrf_token": token}
+    )
+    assert posted.status_code == 303, posted.text
+    assert posted.headers["location"].startswith("/beatmapsets/7000#comment-")
+    parent = int(posted.headers["location"].rsplit("-", 1)[1])
+    reply = await client.post(
+        "/comments", data={"parent_id": str(parent), "message": "Agreed", "csrf_token": token}
+    )
+    assert reply.status_code == 303, reply.text
+    assert await stored() == ["Lovely *map*", "Agreed"]
+    page = assert_page(await client.get("/beatmapsets/7000"))
+    assert "Lovely <em>map</em>" in page and "Agreed" in page
+    # A restricted player is told why and nothing is stored.
+    await restrict(app, uid)
+    refused = assert_page(await client.get("/beatmapsets/7000"))
+    assert "do that while restricted." in refused and 'action="/comments"' not in refused
+    again = await client.post("/comments", data={**fields, "message": "more", "csrf_token": token})
+    assert "restricted" in assert_page(again, 422)
+    assert await stored() == ["Lovely *map*", "Agreed"]
