@@ -12,6 +12,7 @@ from starlette.responses import Response
 from core.comments import bundle, commentables, posting
 from core.comments.store import SORTS, Commentable
 from core.http import params, unprocessable
+from core.openapi import describe
 from core.ratelimit import throttle
 from core.services import services
 from core.users import store as users_db
@@ -77,6 +78,7 @@ async def comments(request: Request, commentable: Commentable) -> dict[str, Any]
     }
 
 
+@describe(responses={303: None}, content_type="text/html")
 async def comment_submit(request: Request) -> Response:
     """POST /comments from a page's form (sign-in and the session's CSRF token): a new comment
     or a reply, through `core.comments.posting` as the API's `POST /comments`, with its
