@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -56,3 +57,14 @@ def view(medal: Medal) -> dict[str, Any]:
         "instructions": medal["instructions"],
         "icon_url": medal["icon_url"],
     }
+
+
+def held(achievements: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A profile's `user_achievements` ({achievement_id, achieved_at}) as medals with their
+    `achieved_at`, newest first; ids no longer in the catalogue are left out."""
+    out = []
+    for row in achievements:
+        medal = get(row["achievement_id"])
+        if medal is not None:
+            out.append(view(medal) | {"achieved_at": row["achieved_at"]})
+    return sorted(out, key=lambda m: str(m["achieved_at"]), reverse=True)

@@ -12,6 +12,7 @@ from databases import Database
 
 from core.db import utcnow
 from core.schema import TABLE_ARGS, metadata
+from core.users.store import users
 
 # A duplicate key, as each driver reports it (`databases` hands the drivers' own errors on).
 DUPLICATE = (sa.exc.IntegrityError, sqlite3.IntegrityError, pymysql.err.IntegrityError)
@@ -81,3 +82,15 @@ async def revoke(db: Database, user_ids: Sequence[int], achievement_id: int) -> 
             user_achievements.c.achievement_id == achievement_id,
         )
     )
+
+
+async def holder_counts(db: Database) -> dict[int, int]:
+    """How many players hold each medal (the medals page), not counting restricted or deleted
+    accounts, whose medals stay hidden as their profiles do."""
+    rows = await db.fetch_all(
+        sa.select(user_achievements.c.achievement_id, sa.func.count())
+        .select_from(user_achievements.join(users, users.c.id == user_achievements.c.user_id))
+        .where(users.c.restricted.is_(False), users.c.is_deleted.is_(False))
+        .group_by(user_achievements.c.achievement_id)
+    )
+    return {int(r[0]): int(r[1]) for r in rows}

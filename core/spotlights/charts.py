@@ -16,9 +16,11 @@ import orjson
 import sqlalchemy as sa
 from databases import Database
 
+from core.beatmaps import store as beatmaps_db
 from core.beatmaps.store import beatmaps
 from core.scores.scoring import ruleset_name, weighted_pp
 from core.scores.store import scores
+from core.spotlights import store as spotlights_db
 from core.spotlights.store import spotlight_beatmapsets
 from core.users.store import users
 from core.users.user_statistics import GRADE_COLUMNS, hit_counts
@@ -161,3 +163,15 @@ async def _details(
         uid: (t[0], t[1], t[2], t[3], t[4], weighted_pp(sorted(pps[uid], reverse=True), 0))
         for uid, t in sums.items()
     }
+
+
+async def beatmapsets(db: Database, spotlight: Row, ruleset_id: int) -> list[Row]:
+    """The chart's live beatmapsets in id order; a mode-specific spotlight's chart of a ruleset
+    shows the sets made for that ruleset (osu-web RankingController::spotlight)."""
+    set_ids = await spotlights_db.set_ids(db, int(spotlight["id"]))
+    found = await beatmaps_db.beatmapsets_by_ids(db, set_ids)
+    sets = [found[i] for i in set_ids if i in found and found[i]["deleted_at"] is None]
+    if spotlight["mode_specific"]:
+        maps = await beatmaps_db.beatmaps_of_sets(db, [int(s["id"]) for s in sets])
+        sets = [s for s in sets if any(m["mode"] == ruleset_id for m in maps.get(s["id"], []))]
+    return sets

@@ -15,7 +15,6 @@ from starlette.routing import BaseRoute
 
 from core.app import standalone
 from core.auth import api_route, current_token, current_user
-from core.beatmaps import store as beatmaps_db
 from core.beatmaps.responses import Viewer, search_sets
 from core.config import Settings, load_settings
 from core.hooks import hookimpl
@@ -185,12 +184,7 @@ async def _charts(request: Request, ruleset_id: int, spotlight_id: int | None) -
     if spotlight is None:
         raise not_found("spotlight")
     rows, participants = await charts.ranking(db, spotlight, ruleset_id)
-    set_ids = await spotlights_db.set_ids(db, int(spotlight["id"]))
-    sets = await _live_sets(db, set_ids)
-    maps = await beatmaps_db.beatmaps_of_sets(db, set_ids)
-    if spotlight["mode_specific"]:
-        # Each ruleset's chart shows the sets made for it.
-        sets = [s for s in sets if any(m["mode"] == ruleset_id for m in maps.get(s["id"], []))]
+    sets = await charts.beatmapsets(db, spotlight, ruleset_id)
     user = current_user(request)
     token = current_token(request)
     viewer = Viewer(
@@ -218,12 +212,6 @@ async def _charts(request: Request, ruleset_id: int, spotlight_id: int | None) -
             "spotlight": spotlight_views.spotlight(spotlight, participants),
         }
     )
-
-
-async def _live_sets(db: Any, set_ids: list[int]) -> list[Any]:
-    """The spotlight's live beatmapsets, in id order."""
-    found = await beatmaps_db.beatmapsets_by_ids(db, set_ids)
-    return [found[i] for i in set_ids if i in found and found[i]["deleted_at"] is None]
 
 
 @describe(responses={200: "Spotlights"})

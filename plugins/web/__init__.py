@@ -22,7 +22,14 @@ from core.hooks import hookimpl
 from core.http import ApiError
 from core.openapi import describe
 from core.services import services
-from plugins.web import accounts, admin_pages, pages, settings_pages
+from plugins.web import (
+    accounts,
+    admin_pages,
+    comment_pages,
+    community_pages,
+    pages,
+    settings_pages,
+)
 from plugins.web.render import SECTION, not_found, page, redirect
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -83,7 +90,15 @@ def routes() -> list[BaseRoute]:
         ("/beatmapsets/{beatmapset}/download", pages.beatmapset_download, get),
         ("/beatmapsets/{beatmapset}/favourite", favourite, ["POST"]),
         ("/rankings", rankings_index, get),
+        ("/rankings/{mode}/team", community_pages.rankings, get),
+        ("/rankings/{mode}/charts", community_pages.rankings, get),
         ("/rankings/{mode}/{type}", pages.rankings, get),
+        ("/medals", community_pages.medals, get),
+        ("/teams/{team}", community_pages.team, get),
+        ("/daily-challenge", community_pages.daily_challenge, get),
+        ("/home/news", community_pages.news_index, get),
+        ("/home/news/{slug}", community_pages.news_post, get),
+        ("/comments", comment_pages.comment_submit, ["POST"]),
         ("/scores/{score}", pages.score_page, get),
         ("/scores/{score}/download", pages.score_download, get),
         ("/settings", settings_pages.settings_page, get),

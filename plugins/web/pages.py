@@ -18,8 +18,10 @@ from core import mods as mods_domain
 from core.beatmaps import resolve, responses, search
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.responses import Viewer
+from core.comments.store import Commentable
 from core.db import utcnow
 from core.http import Params, encode_cursor, params, path_id
+from core.medals import catalogue
 from core.ratelimit import throttle
 from core.scores import scoring, views
 from core.scores import store as scores_db
@@ -27,6 +29,7 @@ from core.scores.scoring import RULESETS
 from core.services import services
 from core.users import activity, profiles, user_statistics
 from core.users import store as users_db
+from plugins.web import comment_pages
 from plugins.web.render import not_found, page, redirect, viewer
 
 # The presence keys of the `metadata` plugin (plugins/metadata/presence.py): a set of ids that
@@ -174,6 +177,7 @@ async def profile(request: Request) -> Response:
         "mode": mode,
         "rulesets": RULESETS,
         "chart": rank_chart(user.get("rank_history")),
+        "medals": catalogue.held(user.get("user_achievements") or []),
         "sections": await _score_sections(
             request,
             [
@@ -255,6 +259,7 @@ async def beatmapset(request: Request) -> Response:
         "mods": mods_text,
         "mods_error": mods_error,
         "favourite": favourite,
+        **await comment_pages.comments(request, Commentable("beatmapset", int(row["id"]))),
     }
     return await page(request, "beatmapset.html", context)
 
@@ -322,6 +327,8 @@ async def beatmapset_search(request: Request) -> Response:
 # --- rankings and scores -------------------------------------------------------------------
 
 RANKING_TYPES = ("performance", "score", "country")
+# The tabs of every rankings page: the team and charts rankings are `community_pages.rankings`.
+RANKING_TABS = (*RANKING_TYPES, "team", "charts")
 
 
 async def rankings(request: Request) -> Response:
@@ -369,7 +376,7 @@ async def rankings(request: Request) -> Response:
         "pages": pages,
         "country": country or "",
         "rulesets": RULESETS,
-        "types": RANKING_TYPES,
+        "types": RANKING_TABS,
     }
     return await page(request, "rankings.html", context)
 

@@ -12,7 +12,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from core.config import Key, Section, Settings
+from core.config import Key, Section, Settings, rate_limit
 from core.moderation import audit
 from core.moderation import store as moderation_db
 from core.services import services
@@ -31,6 +31,12 @@ SECTION = Section(
             "One paragraph on the home page saying what this server is.",
         ),
         Key("session_days", 30, "Days a web sign-in lasts.", min=1, max=365),
+        Key(
+            "comment_limit",
+            "10/minute",
+            "Comments one visitor may post from the pages ('none': no limit).",
+            check=rate_limit,
+        ),
     ),
     "The web site: home, accounts, profiles, beatmaps, rankings and settings pages.",
 )
