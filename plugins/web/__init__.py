@@ -17,12 +17,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from core.auth.authorize import Authorization
 from core.config import Section
 from core.hooks import hookimpl
 from core.http import ApiError
 from core.openapi import describe
 from core.services import services
-from plugins.web import accounts, admin_pages, pages, settings_pages
+from plugins.web import accounts, admin_pages, consent, pages, settings_pages
 from plugins.web.render import SECTION, not_found, page, redirect
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -120,6 +121,12 @@ async def not_found_page(request: Request) -> Response | None:
     ):
         return None
     return await not_found(request)
+
+
+@hookimpl
+async def authorize_page(request: Request, authorization: Authorization) -> Response | None:
+    """The site's OAuth consent page for its signed-in users (`plugins.web.consent`)."""
+    return await consent.answer(request, authorization)
 
 
 @hookimpl
