@@ -199,7 +199,9 @@ async def admin_silences(app: Starlette, app_url: str, browser: Any, user_id: in
     await context.close()
 
 
-async def test_a_third_party_app_is_authorised(app: Starlette, app_url: str, browser: Any) -> None:
+async def test_a_third_party_app_is_authorised(
+    app: Starlette, app_url: str, browser: Any, tmp_path: Path
+) -> None:
     """An app registered through the private API sends the player to /oauth/authorize; the
     player signs in on the site, approves on the consent page and lands on the app's redirect
     URI with a code, which the app exchanges for a token that reads /api/v2/me."""
@@ -250,6 +252,12 @@ async def test_a_third_party_app_is_authorised(app: Starlette, app_url: str, bro
         assert "Authorise Replay Buddy" in main and "an app by appmaker" in main
         assert "See who you are following." in main and "signed in as appuser" in main
         assert await page.get_by_role("link", name="appuser").count() >= 1
+        # At phone width the consent page fits without sideways scrolling.
+        await page.set_viewport_size(PHONE)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], width
+        shot = Path(os.environ.get("HITCIRCLE_WEB_SCREENSHOTS") or tmp_path) / "consent-phone.png"
+        await page.screenshot(path=str(shot), full_page=True)
 
         await page.get_by_role("button", name="Authorise").click()
         await page.wait_for_url(f"{callback}**")
