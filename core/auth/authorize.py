@@ -31,8 +31,7 @@ AUTH_CODE_LIFETIME = 600
 CODE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 CHALLENGE_METHODS = ("S256", "plain")
 
-# What each scope lets the client do, in the words of osu-web's consent page
-# (resources/lang/en/api.php, `scopes`).
+# What each scope lets the client do, in plain words for the consent pages.
 SCOPE_TEXT = {
     "public": "Read public information on your behalf.",
     "identify": "Identify you and read your public profile.",
@@ -77,6 +76,8 @@ class Authorization:
         return [SCOPE_TEXT.get(s, s) for s in self.scopes]
 
 
+# Scope policy (osu-web's Token::validate): which scopes need client credentials, delegation, or
+# a bot or the client's own owner.
 CLIENT_ONLY = frozenset({"delegate", "forum.write_manage", "group_permissions"})
 DELEGATABLE = frozenset(
     {
