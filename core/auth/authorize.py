@@ -44,6 +44,18 @@ SCOPE_TEXT = {
 }
 
 
+# The parameters of an authorize request (`validate` reads them; the API document names them).
+PARAMETERS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
+
+
 @dataclass(frozen=True)
 class Authorization:
     """A checked authorize request: what the user is asked to grant, and to whom."""

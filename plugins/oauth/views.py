@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from core.auth import current_token, revoke_access_tokens
 from core.auth import oauth_errors as errors
 from core.auth.authorize import (
+    PARAMETERS,
     Authorization,
     approved_url,
     check_scope_policy,
@@ -22,6 +23,7 @@ from core.auth.authorize import (
     validate,
 )
 from core.http import ApiError, json, no_content, params
+from core.openapi import describe
 from core.plugins import resolve
 from core.services import services
 from plugins.oauth.grants import GRANTS, authenticate_client, check_login
@@ -29,6 +31,8 @@ from plugins.oauth.grants import GRANTS, authenticate_client, check_login
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+# Scope checks (core.auth.authorize) answer 400 too.
+@describe(errors=(400, 401))
 async def token(request: Request) -> Response:
     p = await params(request)
     grant = p.get("grant_type")
@@ -95,6 +99,15 @@ async def _site_page(request: Request, authorization: Authorization) -> Response
     return found
 
 
+# The checks live in core.auth.authorize, where the document's reading of the source does not
+# look: their parameters and errors are declared here.
+AUTHORIZE = describe(
+    parameters={name: {"type": "string"} for name in PARAMETERS},
+    errors=(400, 401),
+)
+
+
+@AUTHORIZE
 async def authorize_page(request: Request) -> Response:
     authorization = await validate(services(request), await params(request))
     return await _site_page(request, authorization) or _render(authorization)
@@ -104,10 +117,12 @@ def _denied(authorization: Authorization) -> Response:
     return RedirectResponse(denied_url(authorization), status_code=302)
 
 
+@AUTHORIZE
 async def authorize_deny(request: Request) -> Response:
     return _denied(await validate(services(request), await params(request)))
 
 
+@AUTHORIZE
 async def authorize_submit(request: Request) -> Response:
     p = await params(request)
     authorization = await validate(services(request), p)
