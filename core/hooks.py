@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.routing import BaseRoute
 
+    from core.auth.authorize import Authorization
     from core.beatmaps.sources import BeatmapSource
     from core.config import Section
     from core.jobs import Job
@@ -94,6 +95,25 @@ def not_found_page(request: Request) -> MaybeAwaitable[Response | None]:
     not affected). The first response (in call order) is sent as it is; None keeps the JSON
     `{"error": null}` osu-web answers. A site answers only requests that want HTML (a browser's
     `Accept`) and leaves API clients theirs.
+    """
+
+
+@hookspec
+def authorize_page(
+    request: Request, authorization: Authorization
+) -> MaybeAwaitable[Response | None]:
+    """The OAuth consent page (`GET /oauth/authorize`) and its answer (`POST`), in a site's style.
+
+    Kind: collect. May return an awaitable; the host awaits it.
+
+    Called by the `oauth` plugin once the authorize request is valid (`core.auth.authorize`
+    checked client, redirect URI, response type, scopes and PKCE): `authorization` holds the
+    client row, scopes, state and challenge. The first response (in call order) is sent as it
+    is; when every plugin answers None, the `oauth` plugin's own page (sign in with a password
+    and approve) is used. An implementation that approves issues the code with
+    `core.auth.authorize.approved_url` after `check_scope_policy`, and redirects a refusal to
+    `denied_url`. The `web` plugin answers with the site's consent page for its signed-in users
+    (and sends a signed-out browser to its sign-in page), and handles its own form's POST.
     """
 
 

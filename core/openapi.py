@@ -23,7 +23,7 @@ import ast
 import inspect
 import re
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from starlette.convertors import FloatConvertor, IntegerConvertor
@@ -65,12 +65,15 @@ def describe(
     responses: Mapping[int, str | dict[str, Any] | None] | None = None,
     content_type: str | None = None,
     parameters: Mapping[str, dict[str, Any]] | None = None,
+    errors: Sequence[int] = (),
 ) -> Callable[[F], F]:
     """Declare what the document cannot read from the handler, next to the handler.
 
     `responses`: status -> a schema name (`"User"`, from `core.openapi_schemas` or a plugin's
     `openapi_schemas` hook), a JSON Schema dict, or None for a body-less answer.
     `parameters`: name -> JSON Schema, for parameters read other than through `Params`.
+    `errors`: error statuses raised where the source reading does not look (a helper of another
+    package), documented as the handler's other errors are.
     """
 
     def mark(func: F) -> F:
@@ -82,6 +85,7 @@ def describe(
                 "responses": dict(responses or {}),
                 "content_type": content_type,
                 "parameters": dict(parameters or {}),
+                "errors": tuple(errors),
             },
         )
         return func
@@ -400,6 +404,7 @@ def operation(app: Any, path: str, route: Route, method: str, operation_id: str)
         error["content"] = {**error["content"], "text/plain": {}}
     errors: set[int] = {int(code) for code in _ERROR_CODE.findall(source)}
     errors |= {status for name, status in _ERROR_HELPERS.items() if name in source}
+    errors |= set(declared.get("errors") or ())
     if scope not in ("-", None):
         responses.setdefault("401", {**error, "description": "Missing or invalid token"})
         if scope != ANY_SCOPE:

@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from core import hooks, migrate
 from core.app import create_app
+from core.auth.authorize import Authorization, approved_url
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import BeatmapSource, Download, FetchedSet
 from core.config import ConfigError, Key, Section, Settings, positive
@@ -842,6 +843,41 @@ def test_every_hook_is_documented_and_tested() -> None:
         assert f"test_hook_{name}" in tests, f"tests/test_hooks.py has no test_hook_{name}"
     assert set(sections) <= set(specs), "docs/plugins.md documents a hook that does not exist"
     assert {t.removeprefix("test_hook_") for t in tests} <= set(specs)
+
+
+async def test_hook_authorize_page(settings: Settings) -> None:
+    from tests.plugins.oauth.test_token import make_client
+
+    seen: list[tuple[str, str, list[str]]] = []
+
+    @hookimpl
+    async def authorize_page(request: Request, authorization: Authorization) -> Response | None:
+        seen.append((request.method, authorization.client["name"], authorization.scopes))
+        if request.method == "POST":
+            user_id = int(authorization.client["user_id"])
+            target = await approved_url(services(request), authorization, user_id)
+            return Response(status_code=302, headers={"location": target})
+        if authorization.state == "mine":
+            return HTMLResponse(f"<h1>Allow {authorization.client['name']}?</h1>")
+        return None
+
+    async with serve(settings, plugin("consent", authorize_page)) as (app, client):
+        owner = await create_user(app)
+        client_id, _ = await make_client(app, owner, "http://localhost/cb")
+        query = {"client_id": str(client_id), "response_type": "code", "scope": "public"}
+        mine = await client.get("/oauth/authorize", params=query | {"state": "mine"})
+        theirs = await client.get("/oauth/authorize", params=query | {"state": "other"})
+        posted = await client.post("/oauth/authorize", data=query | {"state": "s"})
+        # An invalid request is refused before any plugin is asked.
+        bad = await client.get("/oauth/authorize", params=query | {"scope": "bogus"})
+    assert mine.text.startswith("<h1>Allow ")
+    # None from every plugin: the oauth plugin's own page (password and approval in one form).
+    assert theirs.status_code == 200 and 'name="password"' in theirs.text
+    assert posted.status_code == 302
+    assert posted.headers["location"].startswith("http://localhost/cb?code=")
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_scope"
+    assert [m for m, _, _ in seen] == ["GET", "GET", "POST"]
+    assert seen[0][2] == ["identify", "public"]
 
 
 async def test_hook_not_found_page(settings: Settings) -> None:

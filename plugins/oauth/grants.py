@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +13,6 @@ from starlette.requests import Request
 
 from core.auth import (
     REFRESH_TOKEN_LIFETIME,
-    SCOPES,
     authenticator,
     family_revoked,
     issue_access_token,
@@ -25,7 +23,9 @@ from core.auth import (
     sha256_hex,
     signin,
 )
+from core.auth import oauth_errors as errors
 from core.auth import store as oauth_db
+from core.auth.authorize import CODE_VERIFIER, check_scope_policy, parse_scopes
 from core.config import Key, Section, Settings
 from core.db import utcnow
 from core.http import Params
@@ -33,22 +33,6 @@ from core.plugins import fire, resolve
 from core.ratelimit import client_address
 from core.services import Services, services
 from core.users import store as users_db
-from plugins.oauth import errors
-
-CLIENT_ONLY = frozenset({"delegate", "forum.write_manage", "group_permissions"})
-DELEGATABLE = frozenset(
-    {
-        "chat.write",
-        "chat.write_manage",
-        "forum.write",
-        "forum.write_manage",
-        "multiplayer.write_manage",
-        "delegate",
-        "group_permissions",
-    }
-)
-OWN_CLIENT = frozenset({"chat.read", "chat.write", "chat.write_manage", "multiplayer.write_manage"})
-AUTH_CODE_LIFETIME = 600
 
 LAZER_SECRETS = (
     "FGc9GAtyHzeQDshWP5Ah7dega8hJACAJpQtw6OXk",  # production builds
@@ -121,67 +105,6 @@ async def authenticate_client(request: Request, p: Params, grant: str) -> dict[s
 
 
 # --- scopes ------------------------------------------------------------------------------------
-
-
-def parse_scopes(raw: Any) -> list[str]:
-    """Space-delimited (or a JSON list); unknown names -> invalid_scope."""
-    if raw is None:
-        return []
-    items = raw if isinstance(raw, list) else str(raw).replace("+", " ").split()
-    scopes: list[str] = []
-    for item in items:
-        name = str(item).strip()
-        if not name:
-            continue
-        if name not in SCOPES:
-            raise errors.invalid_scope(name)
-        if name not in scopes:
-            scopes.append(name)
-    return sorted(scopes)
-
-
-async def check_scope_policy(
-    svc: Services, scopes: Sequence[str], client: dict[str, Any], user_id: int | None, grant: str
-) -> None:
-    """osu-web's Token::validate rules, with its messages (400 `{"error": ...}`)."""
-    chosen = set(scopes)
-    if not chosen:
-        raise errors.scope_policy("Tokens without scopes are not valid.")
-    if "*" in chosen and len(chosen) > 1:
-        raise errors.scope_policy("* is not valid with other scopes")
-    if grant == "client_credentials":
-        if "*" in chosen:
-            raise errors.scope_policy("* is not allowed with Client Credentials")
-        if chosen == {"public"}:
-            return
-        if client["user_id"] is None:
-            raise errors.scope_policy("The client is missing owner.")
-        if "delegate" not in chosen:
-            if chosen & DELEGATABLE:
-                raise errors.scope_policy("delegate scope is required.")
-            raise errors.invalid_scope(sorted(chosen - {"public"})[0])
-        if not chosen <= DELEGATABLE:
-            raise errors.scope_policy("Delegation is not supported for this combination of scopes.")
-        owner = await users_db.get_user(svc.db, client["user_id"])
-        if owner is None or not owner["is_bot"]:
-            raise errors.scope_policy(
-                "Delegation with Client Credentials is only available to bots."
-            )
-        return
-    if chosen & CLIENT_ONLY:
-        raise errors.scope_policy("This scope is only valid for client_credentials tokens.")
-    if "*" in chosen:
-        if grant != "password":
-            raise errors.invalid_scope("*")
-        return
-    if chosen & OWN_CLIENT and client["user_id"] != user_id:
-        owner = (
-            None
-            if client["user_id"] is None
-            else await users_db.get_user(svc.db, client["user_id"])
-        )
-        if owner is None or not owner["is_bot"]:
-            raise errors.scope_policy("This scope is only available for bots or your own clients.")
 
 
 # --- sign-in -----------------------------------------------------------------------------------
@@ -358,11 +281,6 @@ async def _unless_family_revoked(svc: Services, family: str, error: Exception) -
         raise error
 
 
-# RFC 7636 4.1: 43 to 128 unreserved characters.
-CODE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
-CHALLENGE_METHODS = ("S256", "plain")
-
-
 def pkce_challenge(verifier: str, method: str) -> str:
     """The `code_challenge` a verifier answers (RFC 7636 4.2)."""
     if method == "S256":
@@ -441,31 +359,6 @@ GRANTS = {
     "authorization_code": authorization_code_grant,
     "refresh_token": refresh_token_grant,
 }
-
-
-async def issue_auth_code(
-    svc: Services,
-    *,
-    user_id: int,
-    client_id: int,
-    scopes: Sequence[str],
-    redirect_uri: str | None,
-    code_challenge: str | None = None,
-    code_challenge_method: str | None = None,
-) -> str:
-    code = new_secret(40)
-    await oauth_db.insert_auth_code(
-        svc.db,
-        code_hash=sha256_hex(code),
-        user_id=user_id,
-        client_id=client_id,
-        scopes=scopes,
-        redirect_uri=redirect_uri,
-        expires_at=time.time() + AUTH_CODE_LIFETIME,
-        code_challenge=code_challenge,
-        code_challenge_method=code_challenge_method,
-    )
-    return code
 
 
 def touch_authenticator(svc: Services) -> None:

@@ -1,30 +1,32 @@
-"""Handlers of the OAuth plugin: parse, call the grant, answer JSON or a redirect."""
+"""Handlers of the OAuth plugin: parse, call the grant, answer JSON or a redirect.
+
+`/oauth/authorize` checks the request with `core.auth.authorize.validate`, then lets a site
+answer (the `authorize_page` hook: the `web` plugin's consent page); without one, the minimal
+page below asks for the username and password and the approval in one form.
+"""
 
 from __future__ import annotations
 
 import html
-from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core.auth import current_token, revoke_access_tokens
-from core.auth import store as oauth_db
-from core.http import ApiError, Params, json, no_content, params
-from core.openapi import describe
-from core.services import services
-from plugins.oauth import errors
-from plugins.oauth.grants import (
-    CHALLENGE_METHODS,
-    CODE_VERIFIER,
-    GRANTS,
-    authenticate_client,
-    check_login,
+from core.auth import oauth_errors as errors
+from core.auth.authorize import (
+    PARAMETERS,
+    Authorization,
+    approved_url,
     check_scope_policy,
-    issue_auth_code,
-    parse_scopes,
+    denied_url,
+    validate,
 )
+from core.http import ApiError, json, no_content, params
+from core.openapi import describe
+from core.plugins import resolve
+from core.services import services
+from plugins.oauth.grants import GRANTS, authenticate_client, check_login
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -32,9 +34,10 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 TEXT = {"type": "string", "maxLength": 4096}
 
 
-# The grants read their fields in plugins/oauth/grants.py, not through this handler's `Params`.
+# The grants read their fields in plugins/oauth/grants.py, not through this handler's `Params`;
+# scope checks (core.auth.authorize) answer 400 too.
 @describe(
-    responses={200: "TokenResponse", 400: "Error", 401: "Error"},
+    responses={200: "TokenResponse"},
     parameters={
         "grant_type": {"type": "string", "enum": sorted(GRANTS)},
         "client_id": TEXT,
@@ -47,6 +50,7 @@ TEXT = {"type": "string", "maxLength": 4096}
         "code_verifier": TEXT,
         "refresh_token": TEXT,
     },
+    errors=(400, 401),
 )
 async def token(request: Request) -> Response:
     p = await params(request)
@@ -68,70 +72,6 @@ async def revoke_current(request: Request) -> Response:
 # --- authorization-code flow -------------------------------------------------------------------
 
 
-async def _authorize_request(request: Request, p: Params) -> dict[str, Any]:
-    """Client, redirect URI, scopes and state of an authorize request, validated."""
-    raw_id = p.get("client_id")
-    text = str(raw_id).strip() if isinstance(raw_id, int | str) else ""
-    client = None
-    if text.isdecimal() and len(text) <= 18:
-        client = await oauth_db.get_client(services(request).db, int(text))
-    if client is None or client["revoked"] or not client["redirect"]:
-        raise errors.invalid_client(False)
-    redirect_uri = p.get("redirect_uri")
-    if redirect_uri is not None and redirect_uri != client["redirect"]:
-        raise errors.invalid_client(False)
-    if p.get("response_type") != "code":
-        raise errors.oauth_error(
-            400,
-            "unsupported_response_type",
-            "The authorization server does not support obtaining an access token using this "
-            "method.",
-            "Check the `response_type` parameter",
-        )
-    scopes = parse_scopes(p.get("scope"))
-    # identify is the default of the code grant and always part of it.
-    scopes = sorted({*scopes, "identify"})
-    state = p.get("state")
-    challenge, method = _pkce(p)
-    return {
-        "client": client,
-        "redirect_uri": redirect_uri if isinstance(redirect_uri, str) else None,
-        "target": client["redirect"],
-        "scopes": scopes,
-        "state": state if isinstance(state, str) else None,
-        "code_challenge": challenge,
-        "code_challenge_method": method,
-    }
-
-
-def _pkce(p: Params) -> tuple[str | None, str | None]:
-    """The PKCE challenge and method of an authorize request (RFC 7636 4.3), checked as league's
-    AuthCodeGrant checks them; the method defaults to plain."""
-    challenge = p.get("code_challenge")
-    if challenge is None or challenge == "":
-        return None, None
-    method = p.get("code_challenge_method") or "plain"
-    if method not in CHALLENGE_METHODS:
-        raise errors.invalid_request(
-            "Code challenge method must be one of " + ", ".join(f"`{m}`" for m in CHALLENGE_METHODS)
-        )
-    # A challenge has the verifier's alphabet and length (S256's is 43 characters).
-    if not isinstance(challenge, str) or not CODE_VERIFIER.fullmatch(challenge):
-        raise errors.invalid_request("Code challenge must follow the specifications of RFC-7636.")
-    return challenge, str(method)
-
-
-SCOPE_TEXT = {
-    "public": "Read public information on your behalf.",
-    "identify": "Identify you and read your public profile.",
-    "friends.read": "See who you are following.",
-    "chat.read": "Read messages on your behalf.",
-    "chat.write": "Send messages on your behalf.",
-    "chat.write_manage": "Join and leave channels on your behalf.",
-    "forum.write": "Create and edit forum topics and posts on your behalf.",
-    "multiplayer.write_manage": "Create and manage multiplayer rooms on your behalf.",
-}
-
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Authorise {client}</title>
 <style>body{{font-family:sans-serif;max-width:28em;margin:3em auto}}
@@ -151,23 +91,14 @@ input[type=text],input[type=password]{{width:100%}}</style></head>
 """
 
 
-def _render(request_: dict[str, Any], error: str | None = None, status: int = 200) -> Response:
-    hidden_fields = {
-        "client_id": str(request_["client"]["id"]),
-        "redirect_uri": request_["redirect_uri"] or "",
-        "response_type": "code",
-        "scope": " ".join(request_["scopes"]),
-        "state": request_["state"] or "",
-        "code_challenge": request_["code_challenge"] or "",
-        "code_challenge_method": request_["code_challenge_method"] or "",
-    }
+def _render(authorization: Authorization, error: str | None = None, status: int = 200) -> Response:
     hidden = "\n".join(
         f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
-        for k, v in hidden_fields.items()
+        for k, v in authorization.form_fields().items()
     )
-    scopes = "".join(f"<li>{html.escape(SCOPE_TEXT.get(s, s))}</li>" for s in request_["scopes"])
+    scopes = "".join(f"<li>{html.escape(text)}</li>" for text in authorization.scope_text())
     body = PAGE.format(
-        client=html.escape(request_["client"]["name"]),
+        client=html.escape(authorization.client["name"]),
         scopes=scopes,
         hidden=hidden,
         error=f'<p role="alert">{html.escape(error)}</p>' if error else "",
@@ -175,60 +106,67 @@ def _render(request_: dict[str, Any], error: str | None = None, status: int = 20
     return HTMLResponse(body, status, headers={"X-Frame-Options": "DENY", **NO_STORE})
 
 
-def _redirect(target: str, query: dict[str, str | None]) -> Response:
-    values = {k: v for k, v in query.items() if v is not None}
-    separator = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{separator}{urlencode(values)}", status_code=302)
+async def _site_page(request: Request, authorization: Authorization) -> Response | None:
+    """A site's answer (the `authorize_page` hook), if one answers."""
+    found: Response | None = None
+    hook = services(request).plugins.hook
+    # Every answer is awaited, as for every hook; the first page wins.
+    for result in hook.authorize_page(request=request, authorization=authorization):
+        response = await resolve(result)
+        if found is None and response is not None:
+            found = response
+    return found
 
 
+# The checks live in core.auth.authorize, where the document's reading of the source does not
+# look: their parameters and errors are declared here.
+AUTHORIZE = describe(
+    parameters={name: {"type": "string"} for name in PARAMETERS},
+    errors=(400, 401),
+)
+
+
+@AUTHORIZE
 async def authorize_page(request: Request) -> Response:
-    return _render(await _authorize_request(request, await params(request)))
+    authorization = await validate(services(request), await params(request))
+    return await _site_page(request, authorization) or _render(authorization)
 
 
-def _denied(request_: dict[str, Any]) -> Response:
-    return _redirect(
-        request_["target"],
-        {
-            "error": "access_denied",
-            "error_description": errors.ACCESS_DENIED,
-            "hint": "The user denied the request",
-            "message": errors.ACCESS_DENIED,
-            "state": request_["state"],
-        },
-    )
+def _denied(authorization: Authorization) -> Response:
+    return RedirectResponse(denied_url(authorization), status_code=302)
 
 
-@describe(responses={302: None})
+@describe(
+    responses={302: None},
+    parameters={name: {"type": "string"} for name in PARAMETERS},
+    errors=(400, 401),
+)
 async def authorize_deny(request: Request) -> Response:
-    return _denied(await _authorize_request(request, await params(request)))
+    return _denied(await validate(services(request), await params(request)))
 
 
+@AUTHORIZE
 async def authorize_submit(request: Request) -> Response:
     p = await params(request)
-    request_ = await _authorize_request(request, p)
+    authorization = await validate(services(request), p)
+    site = await _site_page(request, authorization)
+    if site is not None:
+        return site
     if p.get("deny") is not None:
-        return _denied(request_)
+        return _denied(authorization)
     username, password = p.get("username"), p.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
-        return _render(request_, "Please enter your username and password.", 422)
+        return _render(authorization, "Please enter your username and password.", 422)
     try:
         user = await check_login(request, username, password)
     except ApiError as exc:
-        return _render(request_, str(exc.body.get("hint") or "Incorrect sign in"), 422)
+        return _render(authorization, str(exc.body.get("hint") or "Incorrect sign in"), 422)
     try:
         await check_scope_policy(
-            services(request), request_["scopes"], request_["client"], user["id"], "code"
+            services(request), authorization.scopes, authorization.client, user["id"], "code"
         )
     except ApiError as exc:
         message = exc.body.get("hint") or exc.body.get("error") or "Invalid scope"
-        return _render(request_, str(message), 422)
-    code = await issue_auth_code(
-        services(request),
-        user_id=user["id"],
-        client_id=request_["client"]["id"],
-        scopes=request_["scopes"],
-        redirect_uri=request_["redirect_uri"],
-        code_challenge=request_["code_challenge"],
-        code_challenge_method=request_["code_challenge_method"],
-    )
-    return _redirect(request_["target"], {"code": code, "state": request_["state"]})
+        return _render(authorization, str(message), 422)
+    target = await approved_url(services(request), authorization, int(user["id"]))
+    return RedirectResponse(target, status_code=302)

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from core.auth.authorize import Authorization
 from core.config import Section
 from core.hooks import hookimpl
 from core.http import ApiError
@@ -27,6 +28,7 @@ from plugins.web import (
     admin_pages,
     comment_pages,
     community_pages,
+    consent,
     pages,
     settings_pages,
 )
@@ -135,6 +137,12 @@ async def not_found_page(request: Request) -> Response | None:
     ):
         return None
     return await not_found(request)
+
+
+@hookimpl
+async def authorize_page(request: Request, authorization: Authorization) -> Response | None:
+    """The site's OAuth consent page for its signed-in users (`plugins.web.consent`)."""
+    return await consent.answer(request, authorization)
 
 
 @hookimpl

@@ -27,6 +27,8 @@ from plugins.web import sessions
 from plugins.web.render import lifetime, page, redirect, viewer
 
 CSRF_FIELD = "csrf_token"
+# The page to return to after signing in: long enough for an OAuth authorize URL.
+NEXT_LIMIT = 2048
 
 
 class Refused(Exception):
@@ -112,7 +114,7 @@ async def register_submit(request: Request) -> Response:
 
 async def login_page(request: Request) -> Response:
     p = await params(request)
-    context = {"errors": {}, "values": {}, "next": _text(p, "next", 200)}
+    context = {"errors": {}, "values": {}, "next": _text(p, "next", NEXT_LIMIT)}
     return await page(request, "login.html", context, form=True)
 
 
@@ -130,7 +132,7 @@ async def login_submit(request: Request) -> Response:
                 "errors": {"form": [message]},
                 "values": {"username": name},
                 "totp": totp,
-                "next": _text(p, "next", 200),
+                "next": _text(p, "next", NEXT_LIMIT),
             },
             status,
             form=True,
@@ -176,7 +178,7 @@ async def login_submit(request: Request) -> Response:
             return await page(
                 request,
                 "login_verify.html",
-                {"errors": {}, "next": _text(p, "next", 200)},
+                {"errors": {}, "next": _text(p, "next", NEXT_LIMIT)},
                 form=True,
             )
     await signed_in_with_password(request, user)
@@ -201,7 +203,7 @@ async def signed_in_with_password(request: Request, user: dict[str, Any]) -> Non
 
 
 def _next(p: Params, user_id: int) -> str:
-    target = _text(p, "next", 200)
+    target = _text(p, "next", NEXT_LIMIT)
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = f"/users/{user_id}"
     return target
@@ -222,7 +224,7 @@ async def login_verify(request: Request) -> Response:
         not key
         or await security.security.check_key(svc, user_id, security.store.SESSION, key) is None
     ):
-        context = {"errors": {"key": ["Incorrect key."]}, "next": _text(p, "next", 200)}
+        context = {"errors": {"key": ["Incorrect key."]}, "next": _text(p, "next", NEXT_LIMIT)}
         return await page(request, "login_verify.html", context, 422, form=True)
     days = security.security.security_settings(svc.settings)["trusted_device_days"]
     if days:

@@ -197,3 +197,84 @@ async def admin_silences(app: Starlette, app_url: str, browser: Any, user_id: in
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], (path, width)
     await context.close()
+
+
+async def test_a_third_party_app_is_authorised(
+    app: Starlette, app_url: str, browser: Any, tmp_path: Path
+) -> None:
+    """An app registered through the private API sends the player to /oauth/authorize; the
+    player signs in on the site, approves on the consent page and lands on the app's redirect
+    URI with a code, which the app exchanges for a token that reads /api/v2/me."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from plugins.oauth.grants import pkce_challenge
+
+    developer = await create_user(app, "appmaker", password="maker password 1")
+    player = await create_user(app, "appuser", password="player password 1")
+    callback = "http://127.0.0.1:9/callback"
+    async with httpx.AsyncClient(base_url=app_url) as api:
+        made = await api.post(
+            "/api/private/oauth-clients",
+            data={"name": "Replay Buddy", "redirect": callback},
+            headers={"Authorization": f"Bearer {await issue_token(app, developer)}"},
+        )
+        assert made.status_code == 200, made.text
+        client_id, secret = made.json()["id"], made.json()["secret"]
+
+        verifier = "v" * 64
+        query = {
+            "client_id": str(client_id),
+            "redirect_uri": callback,
+            "response_type": "code",
+            "scope": "public friends.read",
+            "state": "st4te",
+            "code_challenge": pkce_challenge(verifier, "S256"),
+            "code_challenge_method": "S256",
+        }
+        context = await browser.new_context(base_url=app_url)
+        # The app's side of the redirect: answered here, nothing listens on that port.
+        landed: list[str] = []
+
+        async def app_callback(route: Any) -> None:
+            landed.append(route.request.url)
+            await route.fulfill(status=200, content_type="text/html", body="<p>Thanks</p>")
+
+        await context.route(f"{callback}**", app_callback)
+        page = await context.new_page()
+        await page.goto("/oauth/authorize?" + urlencode(query))
+        # Signed out: the site's sign-in page first, then back to the consent page.
+        assert urlsplit(page.url).path == "/login"
+        await page.get_by_label("Username or e-mail").fill("appuser")
+        await page.get_by_label("Password").fill("player password 1")
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url("**/oauth/authorize?**")
+        main = await page.inner_text("main")
+        assert "Authorise Replay Buddy" in main and "an app by appmaker" in main
+        assert "See who you are following." in main and "signed in as appuser" in main
+        assert await page.get_by_role("link", name="appuser").count() >= 1
+        # At phone width the consent page fits without sideways scrolling.
+        await page.set_viewport_size(PHONE)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], width
+        shot = Path(os.environ.get("HITCIRCLE_WEB_SCREENSHOTS") or tmp_path) / "consent-phone.png"
+        await page.screenshot(path=str(shot), full_page=True)
+
+        await page.get_by_role("button", name="Authorise").click()
+        await page.wait_for_url(f"{callback}**")
+        assert len(landed) == 1
+        answer = parse_qs(urlsplit(landed[0]).query)
+        assert answer["state"] == ["st4te"]
+        exchange = {
+            "grant_type": "authorization_code",
+            "client_id": str(client_id),
+            "client_secret": secret,
+            "code": answer["code"][0],
+            "redirect_uri": callback,
+            "code_verifier": verifier,
+        }
+        token = await api.post("/oauth/token", data=exchange)
+        assert token.status_code == 200, token.text
+        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        me = await api.get("/api/v2/me", headers=bearer)
+        assert me.status_code == 200 and me.json()["id"] == player
+        await context.close()

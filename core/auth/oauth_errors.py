@@ -1,4 +1,5 @@
-"""league/oauth2-server error payloads, as osu-web (Passport) sends them."""
+"""league/oauth2-server error payloads, as osu-web (Passport) sends them: the OAuth plugin's
+answers and the authorize-request checks of `core.auth.authorize`."""
 
 from __future__ import annotations
 
