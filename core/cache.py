@@ -13,13 +13,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Protocol, TypeVar, cast
-
-import coredis
-import coredis.exceptions
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.config import Settings
+
+if TYPE_CHECKING:
+    import coredis
 
 Value = bytes | str | int | float
 
@@ -322,9 +322,20 @@ class RedisCache:
     """
 
     def __init__(self, url: str, prefix: str = "hitcircle:", timeout: float = 1.0) -> None:
+        # Imported here, not at the top: the memory cache never needs coredis (about 12 MiB
+        # with what it imports, in every worker).
+        import coredis
+
         self.url = url
         self.prefix = prefix
         self.timeout = timeout
+        # A call that ends in one of these found Redis down (`_call`).
+        self._down = (
+            TimeoutError,
+            coredis.exceptions.TimeoutError,
+            coredis.exceptions.ConnectionError,
+        )
+        self._nx: Literal[coredis.PureToken.NX] = coredis.PureToken.NX
         self.client: coredis.Redis[bytes] = coredis.Redis.from_url(
             url,
             decode_responses=False,
@@ -342,11 +353,7 @@ class RedisCache:
         try:
             async with asyncio.timeout(self.timeout if timeout is None else timeout):
                 return await command
-        except (
-            TimeoutError,
-            coredis.exceptions.TimeoutError,
-            coredis.exceptions.ConnectionError,
-        ) as exc:
+        except self._down as exc:
             raise CacheUnavailable(f"redis did not answer: {exc!r}") from exc
 
     async def get(self, key: str) -> bytes | None:
@@ -354,7 +361,9 @@ class RedisCache:
 
     async def set(self, key: str, value: Value, ex: float | None = None, nx: bool = False) -> bool:
         px = None if ex is None else max(1, int(ex * 1000))
-        command = self.client.set(self._k(key), _b(value), px=px, condition=_nx(nx))
+        command = self.client.set(
+            self._k(key), _b(value), px=px, condition=self._nx if nx else None
+        )
         return bool(await self._call(command))
 
     async def delete(self, *keys: str) -> int:
@@ -488,10 +497,6 @@ class RedisCache:
         self.client.connection_pool.disconnect()
 
 
-def _nx(nx: bool) -> Any:
-    return coredis.PureToken.NX if nx else None
-
-
 def _is_pattern(channel: str) -> bool:
     return any(ch in channel for ch in "*?[")
 
@@ -544,6 +549,8 @@ async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
     url, timeout = settings.redis.url, settings.redis.timeout
     if not url:
         return
+    import coredis  # only with Redis configured (see RedisCache)
+
     attempts = attempts or settings.database.connect_attempts
     backoff = settings.database.connect_backoff
     refused = (coredis.exceptions.AuthenticationError, coredis.exceptions.AuthorizationError)

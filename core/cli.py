@@ -53,9 +53,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["HITCIRCLE_CONFIG"] = str(settings.config_path or NO_CONFIG)
     # Every section, plugin and the storage backend are checked here, in this process, before
     # any worker starts or any socket is opened: a mistake is one line, not a worker's traceback.
-    load(settings)
+    pm = load(settings)
     asyncio.run(_probe(settings))
-    migrate.ensure_schema(settings)
+    migrate.ensure_schema(settings, pm)
     return server.serve(settings, access_log=args.access_log)
 
 

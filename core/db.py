@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any, cast, overload
 
 import aiosqlite
 import databases
-import pymysql
+import sqlalchemy as sa
 from databases.backends.sqlite import SQLiteBackend, SQLiteConnection, SQLiteTransaction
 from databases.interfaces import Record
 from loguru import logger
@@ -71,15 +72,36 @@ class DatabaseBusy(DatabaseUnavailable):
     nothing was written, the request may be repeated (503)."""
 
 
-# Errors that mean "the database is not there right now" rather than "the query is wrong".
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionError,
-    TimeoutError,
-    OSError,
-    pymysql.err.OperationalError,
-    pymysql.err.InterfaceError,
-    DatabaseUnavailable,
-)
+def loaded_errors(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """The exception classes `names` of a driver's `module` (`"pymysql.err"`), or none while the
+    driver is not imported: a driver never loaded (pymysql on the embedded backend, coredis
+    without Redis) has raised nothing, and importing it only to compare would cost every worker
+    its memory."""
+    loaded = sys.modules.get(module)
+    if loaded is None:
+        return ()
+    return tuple(getattr(loaded, name) for name in names)
+
+
+def unavailable_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the database is not there right now" rather than "the query is wrong"."""
+    return (
+        ConnectionError,
+        TimeoutError,
+        OSError,
+        *loaded_errors("pymysql.err", "OperationalError", "InterfaceError"),
+        DatabaseUnavailable,
+    )
+
+
+def duplicate_errors() -> tuple[type[BaseException], ...]:
+    """A unique key already taken, as each driver reports it (`databases` hands the drivers' own
+    errors on): `except duplicate_errors():`."""
+    return (
+        sa.exc.IntegrityError,
+        sqlite3.IntegrityError,
+        *loaded_errors("pymysql.err", "IntegrityError"),
+    )
 
 
 def utcnow() -> dt.datetime:
@@ -420,7 +442,7 @@ def _mysql_backend(database: databases.Database) -> Any:
 
 def refused(exc: BaseException) -> bool:
     """An error of connecting that no retry fixes (as opposed to a server that is not up)."""
-    if isinstance(exc, pymysql.err.OperationalError) and exc.args:
+    if isinstance(exc, loaded_errors("pymysql.err", "OperationalError")) and exc.args:
         return exc.args[0] in REFUSED_MYSQL_ERRORS
     # SQLite: a file that cannot be opened or created, or one that is no database ("database is
     # locked" is an OperationalError too, and passes).
@@ -501,7 +523,7 @@ def redact(url: str) -> str:
 def describe(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
-    if isinstance(exc, pymysql.err.MySQLError) and exc.args:
+    if isinstance(exc, loaded_errors("pymysql.err", "MySQLError")) and exc.args:
         return str(exc.args[-1])
     if isinstance(exc, sqlite3.Error):
         return str(exc)

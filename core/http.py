@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-import coredis.exceptions
 import orjson
 from loguru import logger
 from starlette.convertors import Convertor, register_url_convertor
@@ -23,15 +22,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import metrics
 from core.cache import CacheUnavailable
-from core.db import UNAVAILABLE_ERRORS, DatabaseUnavailable
+from core.db import DatabaseUnavailable, loaded_errors
+from core.db import unavailable_errors as database_unavailable_errors
 
-# A backend that is down is the server's problem of the moment, not a bug: 503, try again soon.
-UNAVAILABLE = (
-    *UNAVAILABLE_ERRORS,
-    CacheUnavailable,
-    coredis.exceptions.ConnectionError,
-    coredis.exceptions.TimeoutError,
-)
+
+def unavailable_errors() -> tuple[type[BaseException], ...]:
+    """A backend that is down: the server's problem of the moment, not a bug (503, try again
+    soon). coredis's own errors count once Redis is in use (`loaded_errors`)."""
+    return (
+        *database_unavailable_errors(),
+        CacheUnavailable,
+        *loaded_errors("coredis.exceptions", "ConnectionError", "TimeoutError"),
+    )
+
 
 ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
@@ -239,7 +242,7 @@ async def _not_found_page(request: Request) -> Response | None:
 
 def unavailable_cause(exc: BaseException) -> str | None:
     """One line naming the backend that is down and how, or None when `exc` is not an outage."""
-    if not isinstance(exc, UNAVAILABLE):
+    if not isinstance(exc, unavailable_errors()):
         return None
     module = type(exc).__module__
     if isinstance(exc, CacheUnavailable) or module.startswith("coredis"):

@@ -220,11 +220,11 @@ def job_run(job: str, seconds: float, failed: bool) -> None:
 def backend_error(exc: BaseException) -> None:
     """Count an unavailable-backend error by the backend it came from (the cache's own errors
     first: the database's list includes the generic OSError and TimeoutError)."""
-    import coredis.exceptions
-
     from core.cache import CacheUnavailable
+    from core.db import loaded_errors
 
-    cache = (CacheUnavailable, coredis.exceptions.ConnectionError, coredis.exceptions.TimeoutError)
+    coredis_errors = loaded_errors("coredis.exceptions", "ConnectionError", "TimeoutError")
+    cache: tuple[type[BaseException], ...] = (CacheUnavailable, *coredis_errors)
     BACKEND_ERRORS.labels("cache" if isinstance(exc, cache) else "database").inc()
 
 
@@ -273,9 +273,9 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         except Exception as exc:
             # The outermost error handler answers after this middleware: with its status.
-            from core.http import UNAVAILABLE
+            from core.http import unavailable_errors
 
-            status = 503 if isinstance(exc, UNAVAILABLE) else 500
+            status = 503 if isinstance(exc, unavailable_errors()) else 500
             raise
         finally:
             route = state.get(_ROUTE_KEY) or UNMATCHED

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import coredis
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from loguru import logger
@@ -17,6 +16,9 @@ from core.auth import authenticator
 from core.config import Settings
 from core.http import ApiError, json
 from core.services import Services, services
+
+if TYPE_CHECKING:
+    import coredis
 
 
 class RateLimits:
@@ -39,6 +41,9 @@ class RateLimits:
         self.timeout = settings.redis.timeout
         self.storage: Storage
         if settings.redis.url:
+            # Imported here: counters in memory need no coredis (memory at start-up).
+            import coredis
+
             self._pool = coredis.ConnectionPool.from_url(
                 settings.redis.url,
                 connect_timeout=settings.redis.timeout,

@@ -10,7 +10,7 @@ from typing import Any
 from core.beatmaps import feedback, packs, resolve, set_events
 from core.beatmaps import store as beatmaps_db
 from core.cli import fail, run_on_app
-from core.daily_challenge.store import DUPLICATE
+from core.db import duplicate_errors
 from core.services import services
 
 Command = Callable[[Any, argparse.Namespace], Awaitable[int]]
@@ -81,7 +81,7 @@ async def _tag_add(app: Any, args: argparse.Namespace) -> int:
         return fail(f"tag {name!r} exists")
     try:
         tag_id = await feedback.add_tag(db, name, args.description, args.ruleset)
-    except DUPLICATE:
+    except duplicate_errors():
         return fail(f"tag {name!r} exists (names are compared without case on MariaDB)")
     print(f"tag {tag_id}: {name}")
     return 0
@@ -126,7 +126,7 @@ async def _pack_create(app: Any, args: argparse.Namespace) -> int:
             args.url,
             getattr(args, "no_diff_reduction", False),
         )
-    except DUPLICATE:
+    except duplicate_errors():
         # MariaDB compares tags without case: `s1` is taken when `S1` exists.
         return fail(f"pack {tag} exists")
     print(f"pack {tag}: {args.name}")

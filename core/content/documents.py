@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from loguru import logger
 
 # Files larger than this are not content an operator writes by hand; they are skipped.
@@ -44,6 +43,10 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     lines = text.split("\n")
     if lines[0].strip() != "---":
         return {}, text
+    # Imported here, on the first front matter read: not every worker reads documents (memory
+    # at start-up).
+    import yaml
+
     for end in range(1, len(lines)):
         if lines[end].strip() in ("---", "..."):
             head = "\n".join(lines[1:end])

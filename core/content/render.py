@@ -6,12 +6,18 @@ from __future__ import annotations
 import html
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 
 @cache
 def _renderer(allow_html: bool) -> MarkdownIt:
+    # Imported here, on the first text rendered: not every worker renders Markdown (memory at
+    # start-up).
+    from markdown_it import MarkdownIt
+
     # CommonMark with tables and strikethrough; with `html` off, raw HTML in the source is
     # escaped, and markdown-it refuses `javascript:`-style link targets either way.
     return MarkdownIt("commonmark", {"html": allow_html}).enable(["table", "strikethrough"])

@@ -20,7 +20,7 @@ from loguru import logger
 from core.beatmaps.store import beatmaps, beatmapsets
 from core.daily_challenge import stats
 from core.daily_challenge import store as dc_db
-from core.db import utcnow
+from core.db import duplicate_errors, utcnow
 from core.rooms import playlists
 from core.rooms import store as rooms_db
 from core.rooms.scores import SUBMIT_GRACE_SECONDS
@@ -123,7 +123,7 @@ async def rotate(
             await dc_db.add_day(db, day, room_id)
             if entry is not None:
                 await dc_db.mark_used(db, int(entry["id"]), day)
-    except dc_db.DUPLICATE:
+    except duplicate_errors():
         # Another worker or the CLI made the day's room first: theirs is the one.
         return await dc_db.room_of(db, day), False
     host = await users_db.get_user(db, host_user_id)

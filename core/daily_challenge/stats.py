@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from databases import Database
 
 from core.daily_challenge import store as dc_db
+from core.db import duplicate_errors
 from core.rooms.store import room_item_bests, room_playlist_items
 
 
@@ -81,7 +82,7 @@ async def record_play(db: Database, user_id: int, day: dt.date) -> bool:
             try:
                 await dc_db.insert_stats(db, new)
                 return True
-            except dc_db.DUPLICATE:
+            except duplicate_errors():
                 continue
         values = {k: v for k, v in new.items() if k != "user_id"}
         if await dc_db.update_stats_if(db, user_id, row["last_update"], values):

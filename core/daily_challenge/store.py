@@ -8,12 +8,10 @@ daily_challenge_user_stats  osu-web `daily_challenge_user_stats`: streaks, plays
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-import pymysql
 import sqlalchemy as sa
 from databases import Database
 
@@ -21,9 +19,6 @@ from core.db import as_row, as_rows, utcnow
 from core.rooms.store import room_playlist_items
 from core.schema import TABLE_ARGS, metadata
 from core.scores.store import score_tokens
-
-# A duplicate key, as each driver reports it (`databases` hands the drivers' own errors on).
-DUPLICATE = (sa.exc.IntegrityError, sqlite3.IntegrityError, pymysql.err.IntegrityError)
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Row = Mapping[str, Any]

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-import pymysql
 import sqlalchemy as sa
 from databases import Database
 
-from core.db import utcnow
+from core.db import duplicate_errors, utcnow
 from core.schema import TABLE_ARGS, metadata
 from core.users.store import users
-
-# A duplicate key, as each driver reports it (`databases` hands the drivers' own errors on).
-DUPLICATE = (sa.exc.IntegrityError, sqlite3.IntegrityError, pymysql.err.IntegrityError)
 
 user_achievements = sa.Table(
     "user_achievements",
@@ -59,7 +54,7 @@ async def award(
                 score_id=score_id,
             )
         )
-    except DUPLICATE:
+    except duplicate_errors():
         return False
     return True
 

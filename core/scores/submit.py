@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import pymysql
 from loguru import logger
 from starlette.applications import Starlette
 
@@ -25,7 +24,7 @@ from core.beatmaps import resolve
 from core.beatmaps import store as beatmaps_db
 from core.cache import Cache
 from core.config import Key, Section, Settings, positive, rate_limit
-from core.db import utcnow
+from core.db import loaded_errors, utcnow
 from core.hooks import Performance
 from core.http import ApiError, unprocessable
 from core.plugins import fire, performance_calculator
@@ -277,7 +276,7 @@ def _retryable(exc: BaseException) -> bool:
     # SQLite needs none: its transactions queue for the write lock (core.db), and one that
     # waited `[database] write_timeout` in vain is a 503 the client may repeat.
     return (
-        isinstance(exc, pymysql.err.OperationalError)
+        isinstance(exc, loaded_errors("pymysql.err", "OperationalError"))
         and bool(exc.args)
         and (exc.args[0] in RETRY_ERRORS)
     )

@@ -7,20 +7,15 @@ spotlight_beatmapsets   the beatmapsets of a spotlight
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-import pymysql
 import sqlalchemy as sa
 from databases import Database
 
 from core.beatmaps.store import Id as BeatmapsetId
-from core.db import as_row, as_rows, utcnow
+from core.db import as_row, as_rows, duplicate_errors, utcnow
 from core.schema import TABLE_ARGS, metadata
-
-# A duplicate key, as each driver reports it (`databases` hands the drivers' own errors on).
-DUPLICATE = (sa.exc.IntegrityError, sqlite3.IntegrityError, pymysql.err.IntegrityError)
 
 Row = Mapping[str, Any]
 
@@ -116,7 +111,7 @@ async def add_set(db: Database, spotlight_id: int, beatmapset_id: int) -> bool:
                 spotlight_id=spotlight_id, beatmapset_id=beatmapset_id
             )
         )
-    except DUPLICATE:
+    except duplicate_errors():
         return False
     return True
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.db import duplicate_errors
 from core.services import Services
 from core.teams import store
 
@@ -149,7 +150,7 @@ async def create(svc: Services, leader_id: int, fields: Mapping[str, Any]) -> in
     await _names_free(svc, values["name"], values["short_name"])
     try:
         team_id = await store.insert_team(svc.db, {**values, "leader_id": leader_id})
-    except store.DUPLICATE:
+    except duplicate_errors():
         # A concurrent create took the name or put the leader in a team after the checks.
         raise TeamRefused(409, "the name is taken or you are already in a team") from None
     await _invalidate(svc, [leader_id])
@@ -165,7 +166,7 @@ async def edit(svc: Services, actor_id: int, team_id: int, fields: Mapping[str, 
     if values:
         try:
             await store.update_team(svc.db, team_id, **values)
-        except store.DUPLICATE:
+        except duplicate_errors():
             raise TeamRefused(409, "the name is taken") from None
     await _invalidate(svc, await store.member_ids(svc.db, team_id))
 
@@ -173,7 +174,7 @@ async def edit(svc: Services, actor_id: int, team_id: int, fields: Mapping[str, 
 async def _join(svc: Services, team_id: int, user_id: int) -> None:
     try:
         await store.add_member(svc.db, team_id, user_id)
-    except store.DUPLICATE:
+    except duplicate_errors():
         raise TeamRefused(409, "the user is already in a team") from None
     await _invalidate(svc, [user_id])
 
@@ -191,7 +192,7 @@ async def invite(svc: Services, actor_id: int, team_id: int, user_id: int) -> st
     if pending is None:
         try:
             await store.add_request(svc.db, team_id, user_id, store.INVITE)
-        except store.DUPLICATE:
+        except duplicate_errors():
             pass  # The same invitation, sent twice at once.
     return "invited"
 
@@ -209,7 +210,7 @@ async def apply(svc: Services, user_id: int, team_id: int) -> str:
     if pending is None:
         try:
             await store.add_request(svc.db, team_id, user_id, store.APPLY)
-        except store.DUPLICATE:
+        except duplicate_errors():
             pass
     return "applied"
 

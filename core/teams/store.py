@@ -7,11 +7,9 @@ team_requests  pending invitations (from the leader) and applications (from a pl
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pymysql
 import sqlalchemy as sa
 from databases import Database
 
@@ -19,9 +17,6 @@ from core.db import as_row, as_rows, utcnow
 from core.schema import TABLE_ARGS, metadata
 from core.users.store import users
 from core.users.user_statistics import user_statistics
-
-# A duplicate key, as each driver reports it (`databases` hands the drivers' own errors on).
-DUPLICATE = (sa.exc.IntegrityError, sqlite3.IntegrityError, pymysql.err.IntegrityError)
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Row = Mapping[str, Any]

@@ -9,14 +9,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import sqlite3
 import zipfile
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
-import pymysql
-import sqlalchemy as sa
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,7 +23,7 @@ from core.beatmaps import archive
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.importer import REFUSALS, Importer
 from core.beatmaps.resolve import invalidate
-from core.db import utcnow
+from core.db import duplicate_errors, utcnow
 from core.http import ApiError, error, json, no_content, not_found, read_body, unprocessable
 from core.openapi import describe
 from core.openapi_schemas import BOOL, INT, STR, obj
@@ -47,7 +44,6 @@ GRAVEYARD = -2
 ID_MAX = 2**31 - 1
 # New ids are the next free ones; two requests at once may pick the same and one retries.
 ID_ATTEMPTS = 3
-DUPLICATE = (sa.exc.IntegrityError, sqlite3.IntegrityError, pymysql.err.IntegrityError)
 
 
 def _forbidden() -> ApiError:
@@ -181,7 +177,7 @@ async def put_beatmapset(request: Request) -> Response:
                 now=utcnow(),
             )
             break
-        except DUPLICATE:
+        except duplicate_errors():
             # Another request (or an import) took the same next ids first: take the next ones.
             if attempt == ID_ATTEMPTS - 1:
                 raise

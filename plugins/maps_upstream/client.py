@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from loguru import logger
 from tenacity import (
     AsyncRetrying,
@@ -21,6 +20,9 @@ from tenacity import (
 )
 
 from core.clock import SYSTEM_CLOCK, Clock, wait_for
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class UpstreamError(Exception):
@@ -60,6 +62,10 @@ class UpstreamClient:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        # Imported here, not at the top: the plugin is loaded in every worker, and httpx (about
+        # 5 MiB with its command-line tool's imports) is needed only once upstream is asked.
+        import httpx
+
         self.clock = clock
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
@@ -176,6 +182,8 @@ class UpstreamClient:
         self, method: str, url: str, max_bytes: int | None, **kwargs: Any
     ) -> httpx.Response:
         """The request, its body read whole only up to `max_bytes` (UpstreamError past it)."""
+        import httpx  # loaded by __init__
+
         if max_bytes is None:
             return await self.http.request(method, url, **kwargs)
         request = self.http.build_request(method, url, **kwargs)
@@ -205,6 +213,7 @@ class UpstreamClient:
         self, method: str, url: str, deadline: float, max_bytes: int | None = None, **kwargs: Any
     ) -> httpx.Response:
         """One request with bounded retries; never runs past `deadline` (monotonic)."""
+        import httpx  # loaded by __init__
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None

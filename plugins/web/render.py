@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -18,6 +18,9 @@ from core.moderation import store as moderation_db
 from core.services import services
 from core.users import store as users_db
 from plugins.web import sessions
+
+if TYPE_CHECKING:
+    import jinja2
 
 HERE = Path(__file__).parent
 
@@ -47,6 +50,8 @@ def web_settings(settings: Settings) -> dict[str, Any]:
 
 
 def _number(value: Any, digits: int = 0) -> str:
+    import jinja2  # loaded by `environment()`, which this filter belongs to
+
     if value is None or isinstance(value, jinja2.Undefined):
         return "-"
     try:
@@ -63,17 +68,24 @@ def _when(value: Any) -> str:
     return "-"
 
 
-ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"),
-    autoescape=jinja2.select_autoescape(("html",)),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    auto_reload=False,
-    enable_async=True,
-)
-ENV.filters["number"] = _number
-ENV.filters["when"] = _when
-ENV.globals["urlencode"] = urlencode
+@cache
+def environment() -> jinja2.Environment:
+    """The process's template environment, made for the first page rendered: jinja2 is imported
+    then, not when the plugin loads (memory at start-up of workers that serve no page)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(("html",)),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        enable_async=True,
+    )
+    env.filters["number"] = _number
+    env.filters["when"] = _when
+    env.globals["urlencode"] = urlencode
+    return env
 
 
 def lifetime(request: Request) -> float:
@@ -127,7 +139,7 @@ async def page(
         "path": request.url.path,
         **(context or {}),
     }
-    body = await ENV.get_template(template).render_async(values)
+    body = await environment().get_template(template).render_async(values)
     response = HTMLResponse(body, status)
     response.headers["x-frame-options"] = "DENY"
     response.headers["referrer-policy"] = "same-origin"

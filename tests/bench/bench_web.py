@@ -48,7 +48,7 @@ def _release() -> None:
 
 async def bare_page(request: Request) -> Response:
     name, values = CAPTURED[request.url.path]
-    body = await render.ENV.get_template(name).render_async(values)
+    body = await render.environment().get_template(name).render_async(values)
     return HTMLResponse(body)
 
 
