@@ -174,6 +174,19 @@ def _same_package(func: Any, module: str) -> bool:
     )
 
 
+PARAMS_NAMES = ("p", "params", "q", "args", "data")
+
+
+def _reads_params(helper: Any, call: ast.Call) -> bool:
+    """A core helper handed the request's parameters (`inputs.reason(p, ...)`): what it reads
+    is the handler's input too."""
+    return (
+        inspect.isfunction(helper)
+        and (helper.__module__ or "").startswith("core.")
+        and any(isinstance(a, ast.Name) and a.id in PARAMS_NAMES for a in call.args)
+    )
+
+
 def handler_sources(
     func: Callable[..., Any], depth: int = 3
 ) -> list[tuple[ast.AST, dict[str, Any]]]:
@@ -203,7 +216,9 @@ def handler_sources(
                 owner = scope.get(target.value.id)
                 if inspect.ismodule(owner):
                     helper = getattr(owner, target.attr, None)
-            if helper is not None and _same_package(helper, module):
+            if helper is not None and (
+                _same_package(helper, module) or _reads_params(helper, node)
+            ):
                 visit(helper, level + 1)
 
     visit(func, 0)
@@ -218,6 +233,11 @@ def inferred_params(func: Callable[..., Any]) -> dict[str, dict[str, Any]]:
             if not isinstance(node, ast.Call):
                 continue
             target = node.func
+            named = _named_read(node)
+            if named is not None:
+                # `helper(p, "key", max_length=...)`: a helper reading one named parameter.
+                found.setdefault(named[0], _param_schema("str", named[1]))
+                continue
             if not (
                 isinstance(target, ast.Attribute)
                 and target.attr in _ACCESSORS
@@ -225,7 +245,7 @@ def inferred_params(func: Callable[..., Any]) -> dict[str, dict[str, Any]]:
                 and isinstance(node.args[0], ast.Constant)
                 and isinstance(node.args[0].value, str)
                 and isinstance(target.value, ast.Name)
-                and target.value.id in ("p", "params", "q", "args", "data")
+                and target.value.id in PARAMS_NAMES
             ):
                 continue
             kind = target.attr
@@ -244,6 +264,26 @@ def inferred_params(func: Callable[..., Any]) -> dict[str, dict[str, Any]]:
             if key not in found or (found[key].get("type") == "string" and kind != "get"):
                 found[key] = _param_schema(kind, limits)
     return found
+
+
+def _named_read(call: ast.Call) -> tuple[str, dict[str, Any]] | None:
+    """(key, limits) of a call handing the parameters and a literal key to a helper."""
+    if (
+        isinstance(call.func, ast.Attribute | ast.Name)
+        and len(call.args) >= 2
+        and isinstance(call.args[0], ast.Name)
+        and call.args[0].id in PARAMS_NAMES
+        and isinstance(call.args[1], ast.Constant)
+        and isinstance(call.args[1].value, str)
+    ):
+        limits: dict[str, Any] = {}
+        for keyword in call.keywords:
+            value = keyword.value
+            if keyword.arg == "max_length" and isinstance(value, ast.Constant):
+                if isinstance(value.value, int):
+                    limits["max_length"] = value.value
+        return call.args[1].value, limits
+    return None
 
 
 def _source_text(func: Callable[..., Any]) -> str:

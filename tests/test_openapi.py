@@ -756,3 +756,19 @@ async def test_a_text_route_documents_its_text_refusal(
     kind = response.headers["content-type"].split(";")[0]
     listed = openapi.build(app)["paths"]["/osu/{beatmap}"]["get"]["responses"]["404"]["content"]
     assert kind == "text/plain" and kind in listed
+
+
+def test_parameters_read_by_core_helpers_are_documented(tmp_path: Path) -> None:
+    """The admin API reads its input through core.moderation.inputs (`inputs.reason(p)`,
+    `inputs.text(p, "ruleset", max_length=16)`): those fields are in the document too."""
+    doc = openapi.build(all_plugins_app(tmp_path))
+
+    def body(path: str) -> dict[str, Any]:
+        content = doc["paths"][path]["post"]["requestBody"]["content"]
+        return dict(content["application/x-www-form-urlencoded"]["schema"]["properties"])
+
+    admin = "/api/private/admin/users/{user}"
+    assert {"duration", "reason"} <= set(body(f"{admin}/silence"))
+    assert body(f"{admin}/wipe-scores")["ruleset"] == {"type": "string", "maxLength": 16}
+    assert {"group", "reason"} <= set(body(f"{admin}/groups"))
+    assert "supporter" in body(f"{admin}/supporter")
