@@ -772,3 +772,17 @@ def test_parameters_read_by_core_helpers_are_documented(tmp_path: Path) -> None:
     assert body(f"{admin}/wipe-scores")["ruleset"] == {"type": "string", "maxLength": 16}
     assert {"group", "reason"} <= set(body(f"{admin}/groups"))
     assert "supporter" in body(f"{admin}/supporter")
+
+
+async def test_an_overlong_query_alias_is_refused_beside_q(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    """The contract run: `query` was read only without `q`, so an overlong one passed."""
+    from core.beatmaps.search import MAX_QUERY
+
+    response = await client.get(
+        "/api/v2/beatmapsets/search",
+        params={"q": "a", "query": "x" * (MAX_QUERY + 1)},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 422

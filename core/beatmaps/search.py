@@ -316,7 +316,9 @@ def query_from_params(p: Params, has_text: bool) -> SearchQuery:
     """The search of osu-web's `GET /beatmapsets/search` parameters (q, m, s, c, e, g, l, nsfw,
     sort, cursor): the API's and the web site's search read them here."""
     query = SearchQuery()
-    text = p.str("q", max_length=MAX_QUERY) or p.str("query", max_length=MAX_QUERY)
+    # Both read (each within its limit), so an overlong alias is refused beside a `q`.
+    query_alias = p.str("query", max_length=MAX_QUERY)
+    text = p.str("q", max_length=MAX_QUERY) or query_alias
     if text:
         parse_text(query, text)
     ruleset = p.get("m")
