@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from core import mods as mods_domain
-from core.beatmaps import resolve, responses, search
+from core.beatmaps import feedback, resolve, responses, search
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.responses import Viewer
 from core.comments.store import Commentable
@@ -246,6 +246,19 @@ async def beatmapset(request: Request) -> Response:
             board = await views.render(
                 request.app, [found[i] for i in ids if i in found], version=NEW_FORMAT, user=True
             )
+    # The players' ratings (1-10; osu-web's `ratings` keeps index 0 unused) and the chosen
+    # difficulty's most voted tags, both given from lazer after a play.
+    counts = list(shown.get("ratings") or [0] * 11)[1:]
+    rated = sum(counts)
+    rating = sum(n * c for n, c in enumerate(counts, start=1)) / rated if rated else None
+    tags: list[dict[str, Any]] = []
+    if chosen is not None and chosen.get("top_tag_ids"):
+        names = {int(t["id"]): t["name"] for t in await feedback.all_tags(svc.db)}
+        tags = [
+            {"name": names[t["tag_id"]], "count": t["count"]}
+            for t in chosen["top_tag_ids"]
+            if t["tag_id"] in names
+        ]
     favourite = False
     if me is not None:
         favourite = int(row["id"]) in set(
@@ -259,6 +272,9 @@ async def beatmapset(request: Request) -> Response:
         "mods": mods_text,
         "mods_error": mods_error,
         "favourite": favourite,
+        "rating": rating,
+        "rated": rated,
+        "tags": tags,
         **await comment_pages.comments(request, Commentable("beatmapset", int(row["id"]))),
     }
     return await page(request, "beatmapset.html", context)

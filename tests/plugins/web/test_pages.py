@@ -10,6 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from core.beatmaps import feedback
 from core.services import services
 from core.users import store as users_db
 from tests.conftest import create_user
@@ -228,6 +229,17 @@ async def test_profile_beatmapset_search_rankings_score_pages(
     assert found.status_code == 200 and "/beatmapsets/7000" in found.text
     shown = await client.get("/beatmapsets/7000")
     assert shown.status_code == 200 and "player" in shown.text and "Leaderboard" in shown.text
+    assert "Not rated yet" in shown.text and "none yet" in shown.text
+    # A rating and a tag, given as lazer gives them after a play, show on the page.
+    auth = {"Authorization": f"Bearer {token}"}
+    rated = await client.post("/api/v2/beatmapsets/7000/ratings", json={"rating": 8}, headers=auth)
+    assert rated.status_code == 200, rated.text
+    tag_id = await feedback.add_tag(services(app).db, "style/jumps", "Jumps", 0)
+    tagged = await client.put(f"/api/v2/beatmaps/{beatmap.id}/tags/{tag_id}", headers=auth)
+    assert tagged.status_code == 204, tagged.text
+    shown = await client.get("/beatmapsets/7000")
+    assert 'id="rating">8.00 / 10 (1 rating)<' in shown.text
+    assert "style/jumps (1)" in shown.text
     none = await client.get("/beatmapsets/7000", params={"mods": "HD"})
     assert none.status_code == 200 and "No scores yet." in none.text
     ranking = await client.get("/rankings/osu/performance")
