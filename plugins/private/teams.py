@@ -78,7 +78,18 @@ async def _team_json(request: Request, team_id: int) -> dict[str, Any]:
     }
 
 
-@describe(responses={201: "TeamSettings"})
+# `_fields` reads these from the body as they came (JSON keeps its types for the checks).
+FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "name": {"type": "string"},
+    "short_name": {"type": "string"},
+    "flag_url": {"type": ["string", "null"]},
+    "colour_primary": {"type": ["string", "null"]},
+    "colour_secondary": {"type": ["string", "null"]},
+    "description": {"type": ["string", "null"]},
+}
+
+
+@describe(responses={201: "TeamSettings"}, parameters=FIELD_SCHEMAS)
 async def create(request: Request) -> Response:
     user = require_user(request)
     fields = await _fields(request)
@@ -86,7 +97,7 @@ async def create(request: Request) -> Response:
     return json(await _team_json(request, team_id), status=201)
 
 
-@describe(responses={200: "TeamSettings"})
+@describe(responses={200: "TeamSettings"}, parameters=FIELD_SCHEMAS)
 async def edit(request: Request) -> Response:
     user = require_user(request)
     team_id = _path(request, "team", "team")
