@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import sqlite3
 import sys
@@ -159,11 +160,19 @@ class SQLiteConnectionPool:
         self._idle: list[aiosqlite.Connection] = []
         self._open = 0
         self._available = asyncio.Condition()
+        self._closed = False
         self._memref = None  # read by databases' SQLiteBackend.disconnect
 
     async def _new(self) -> aiosqlite.Connection:
         connection = aiosqlite.connect(database=self.path, isolation_level=None)
-        await connection.__aenter__()
+        opening = asyncio.ensure_future(connection.__aenter__())
+        try:
+            await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # Cancelled while its thread opened the file (a request or a probe given up on):
+            # the connection is closed once open, instead of being left to the collector.
+            opening.add_done_callback(lambda _: _close_later(connection))
+            raise
         try:
             # Another process's write: wait for the lock instead of failing at once.
             await connection.execute(f"PRAGMA busy_timeout={int(self.write_timeout * 1000)}")
@@ -204,6 +213,10 @@ class SQLiteConnectionPool:
             raise
 
     async def release(self, connection: aiosqlite.Connection) -> None:
+        if self._closed:
+            # Handed back after the pool closed (a task that outlived the app): not kept.
+            await self._discard(connection)
+            return
         try:
             if connection.in_transaction:
                 # A task that died inside a transaction must not hand its locks to the next.
@@ -224,11 +237,23 @@ class SQLiteConnectionPool:
                 self._available.notify()
 
     async def close(self) -> None:
+        self._closed = True
         async with self._available:
             idle, self._idle = self._idle, []
             self._open -= len(idle)
         for connection in idle:
             await connection.close()
+
+
+def _close_later(connection: aiosqlite.Connection) -> None:
+    """Close a connection whose opening was given up on, once it is open (a done-callback)."""
+
+    async def close() -> None:
+        with contextlib.suppress(Exception):
+            await connection.close()
+
+    with contextlib.suppress(RuntimeError):  # no loop left: the process is ending
+        asyncio.get_running_loop().create_task(close())
 
 
 class PooledSQLiteTransaction(SQLiteTransaction):
@@ -281,6 +306,9 @@ class PooledSQLiteBackend(SQLiteBackend):
         write_timeout = float(options.pop("write_timeout", 10.0))
         super().__init__(database_url, **options)
         self._pool = SQLiteConnectionPool(self._database_url.database, size, write_timeout)  # type: ignore[assignment]
+
+    async def connect(self) -> None:
+        self._pool._closed = False  # type: ignore[attr-defined]
 
     async def disconnect(self) -> None:
         await self._pool.close()  # type: ignore[attr-defined]

@@ -251,3 +251,47 @@ async def test_sqlite_write_lock_not_had_in_time_is_busy_and_gives_back_the_conn
     finally:
         other.close()
         await database.disconnect()
+
+
+async def test_a_connection_handed_back_after_the_pool_closed_is_closed(tmp_path: Path) -> None:
+    """A task that outlived its app (a job, a probe) hands its connection back after the pool
+    closed: it is closed, not kept idle for the garbage collector to find open."""
+    pool = db.SQLiteConnectionPool(str(tmp_path / "x.db"), size=2)
+    connection = await pool.acquire()
+    await pool.close()
+    await pool.release(connection)
+    assert connection._connection is None  # aiosqlite's handle: closed
+
+
+async def test_a_connection_whose_opening_was_cancelled_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while its thread opened the file (a request or a probe given up on): the
+    connection is closed once open."""
+    import aiosqlite
+
+    made: list[aiosqlite.Connection] = []
+    asked = asyncio.Event()
+    real = aiosqlite.connect
+
+    def connect(*args: object, **kwargs: object) -> aiosqlite.Connection:
+        made.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        asked.set()
+        return made[-1]
+
+    monkeypatch.setattr(aiosqlite, "connect", connect)
+    pool = db.SQLiteConnectionPool(str(tmp_path / "x.db"), size=2)
+    task = asyncio.ensure_future(pool.acquire())
+    await asyncio.wait_for(asked.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The close runs once the opening finishes; a later acquire proves the pool went on.
+    again = await pool.acquire()
+    for _ in range(200):
+        if made[0]._connection is None:
+            break
+        await asyncio.sleep(0.01)
+    assert made[0]._connection is None
+    await pool.release(again)
+    await pool.close()
