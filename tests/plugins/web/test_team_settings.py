@@ -4,6 +4,7 @@ in place and nothing stored."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -40,6 +41,9 @@ async def test_a_team_from_creation_to_disbanding(
 
     page = await client.get("/settings")
     assert "You are not in a team." in page.text
+    # One team section, in the page's body; the title stays plain text.
+    assert page.text.count('id="team-h"') == 1
+    assert re.search(r"<title>Settings[^<]*</title>", page.text), page.text[:300]
     made = await _act(client, "team_create", name="Circle Clickers", short_name="CC")
     assert made.status_code == 200 and "Team created." in made.text
     team_id = await teams_db.team_of(db, lead)
