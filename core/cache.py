@@ -11,7 +11,7 @@ import builtins
 import fnmatch
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
@@ -75,6 +75,9 @@ class Cache(Protocol):
     def lock(self, name: str, timeout: float = 10.0, wait: float = 10.0) -> Any: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
+    async def hit(
+        self, key: str, window: float, reads: Sequence[str] = ()
+    ) -> tuple[int, float, list[bytes | None]]: ...
 
 
 _V = TypeVar("_V")
@@ -289,6 +292,17 @@ class MemoryCache:
         self._data.clear()
         self._expiry.clear()
 
+    async def hit(
+        self, key: str, window: float, reads: Sequence[str] = ()
+    ) -> tuple[int, float, list[bytes | None]]:
+        """Count one more in the fixed window `key` and read `reads` with it: (count, seconds
+        until the window ends, values). The window starts at its first hit and lasts `window`."""
+        count = await self.incr(key)
+        if count == 1:
+            await self.expire(key, window)
+        left = await self.ttl(key)
+        return count, window if left is None else left, await self.mget(list(reads))
+
 
 class _MemorySubscription:
     def __init__(self, queue: asyncio.Queue[tuple[str, bytes]]) -> None:
@@ -495,6 +509,35 @@ class RedisCache:
 
     async def close(self) -> None:
         self.client.connection_pool.disconnect()
+
+    async def hit(
+        self, key: str, window: float, reads: Sequence[str] = ()
+    ) -> tuple[int, float, list[bytes | None]]:
+        """As `MemoryCache.hit`, in one round trip: a pipeline (not a script, so that in a
+        cluster the counter and the reads may live on different nodes).
+
+        SET NX PX opens the window with its expiry and INCR counts in it, so the counter always
+        expires (Redis 2.6.12 and later; PEXPIRE NX would need 7.0). Should the window end
+        between the two, INCR makes a counter without expiry: PTTL shows it and it is given one.
+        """
+        name = self._k(key)
+        ms = max(1, int(window * 1000))
+        pipe = await self.client.pipeline(transaction=False)
+        pipe.set(name, b"0", px=ms, condition=self._nx)
+        pipe.incr(name)
+        pipe.pttl(name)
+        if reads:
+            pipe.mget([self._k(k) for k in reads])
+        try:
+            answers = await self._call(pipe.execute())
+        finally:
+            await pipe.clear()
+        count, left_ms = int(answers[1]), int(answers[2])
+        if left_ms < 0:
+            await self.expire(key, window)
+            left_ms = ms
+        values: list[bytes | None] = list(answers[3]) if reads else []
+        return count, left_ms / 1000, values
 
 
 def _is_pattern(channel: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, parse
@@ -12,7 +13,8 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.auth import authenticator
+from core.auth import PREFETCHED, bearer_claims, prefetch_keys
+from core.cache import Cache
 from core.config import Settings
 from core.http import ApiError, json
 from core.services import Services, services
@@ -72,26 +74,29 @@ class RateLimits:
                 return prefix, item
         return "default", self.default
 
-    async def hit(self, item: RateLimitItem, *identity: str) -> tuple[bool, int, float] | None:
-        """(allowed, remaining, reset epoch), or None when the counter store is down.
+    async def hit(
+        self, cache: Cache, item: RateLimitItem, *identity: str, reads: Sequence[str] = ()
+    ) -> tuple[tuple[bool, int, float] | None, dict[str, bytes | None]]:
+        """((allowed, remaining, reset epoch), `reads`' values), in one round trip to `cache`.
 
-        One storage round trip per request (the fixed-window counter's INCR); the window's
-        reset time is read only for a refusal, which is the only answer that needs it.
+        The route counters are fixed windows kept in the cache itself (`Cache.hit`), so the
+        counter and what the request will read (its token, its user, a cached answer) travel
+        together: a cached answer costs one Redis round trip. When the cache is down the
+        verdict is None and nothing is read: requests are not limited (an outage shows on
+        /health, it must not lock every client out), and each read is tried again later.
         """
-        key = item.key_for(*identity)
+        key = "ratelimit:" + item.key_for(*identity)
         try:
             async with asyncio.timeout(self.timeout):
-                count = await self.storage.incr(key, item.get_expiry())
-                allowed = count <= item.amount
-                reset = 0.0 if allowed else await self.storage.get_expiry(key)
+                count, left, values = await cache.hit(key, item.get_expiry(), reads)
         except Exception as exc:
-            # Fail open: a Redis outage shows on /health, it must not lock every client out.
             now = time.monotonic()
             if now - self._warned_at > 30:
                 self._warned_at = now
                 logger.warning("rate limiter storage unavailable, not limiting: {!r}", exc)
-            return None
-        return allowed, max(0, item.amount - count), reset
+            return None, {}
+        verdict = (count <= item.amount, max(0, item.amount - count), time.time() + left)
+        return verdict, dict(zip(reads, values, strict=True))
 
 
 async def throttle(request: Any, name: str, limit: str) -> None:
@@ -104,7 +109,7 @@ async def throttle(request: Any, name: str, limit: str) -> None:
     item = _parse(limit)
     if not limits.enabled or item is None:
         return
-    result = await limits.hit(item, name, client_identity(svc, request.scope))
+    result, _ = await limits.hit(svc.cache, item, name, client_identity(svc, request.scope))
     if result is None or result[0]:
         return
     retry_after = max(1, math.ceil(result[2] - time.time()))
@@ -140,30 +145,19 @@ def client_identity(svc: Services, scope: Scope) -> str:
     """
     for name, value in scope.get("headers", []):
         if name == b"authorization":
-            jti = _verified_token_id(svc, value)
-            if jti is not None:
-                return "t:" + jti
+            claims = bearer_claims(svc, value)
+            if claims is not None:
+                return "t:" + str(claims["jti"])
             break
     return "ip:" + client_address(scope)
 
 
-def _verified_token_id(svc: Services, header: bytes) -> str | None:
-    scheme, _, value = header.partition(b" ")
-    value = value.strip()
-    if scheme.lower() != b"bearer" or not value:
-        return None
-    try:
-        text = value.decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    claims = authenticator(svc).claims(text)
-    if claims is None or claims["exp"] <= time.time():
-        return None
-    jti: str = claims["jti"]
-    return jti
-
-
 class RateLimitMiddleware:
+    """Counts each request against its group's limit (429 past it) and, in the same round trip,
+    reads what the request's route will need from the cache (`core.auth.prefetch_keys`: its
+    token, its user, the cached answer), which `core.auth.authenticate` then finds on the
+    request instead of asking the cache again."""
+
     def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
         self.app = app
         self.limits = limits
@@ -176,7 +170,13 @@ class RateLimitMiddleware:
         if item is None:
             await self.app(scope, receive, send)
             return
-        result = await self.limits.hit(item, group, client_identity(services(scope["app"]), scope))
+        svc = services(scope["app"])
+        reads = prefetch_keys(svc, scope)
+        result, values = await self.limits.hit(
+            svc.cache, item, group, client_identity(svc, scope), reads=reads
+        )
+        if values:
+            scope.setdefault("state", {})[PREFETCHED] = values
         if result is None:
             await self.app(scope, receive, send)
             return

@@ -111,6 +111,22 @@ async def test_incr_and_mget(cache: Cache) -> None:
     assert await cache.mget([]) == []
 
 
+async def test_hit_counts_in_a_fixed_window_and_reads_beside_it(
+    cache: Cache, clock: ManualClock
+) -> None:
+    await cache.set("token", b"row")
+    count, left, values = await cache.hit("window", 0.05, ["token", "none"])
+    assert (count, values) == (1, [b"row", None])
+    assert 0 < left <= 0.05
+    count, left, values = await cache.hit("window", 0.05)
+    assert (count, values) == (2, [])
+    # The window lasts from its first hit: a later hit does not stretch it.
+    assert 0 < left <= 0.05
+    await expired(cache, clock, "window", 0.05)
+    count, left, _ = await cache.hit("window", 60)
+    assert count == 1 and 0.05 < left <= 60
+
+
 async def test_hashes(cache: Cache) -> None:
     await cache.hset("h", {"a": b"1", "b": 2})
     assert await cache.hget("h", "a") == b"1"
@@ -240,6 +256,7 @@ async def test_every_call_ends_within_the_timeout_on_a_stalled_redis(
         "delete": lambda: cache.delete("k"),
         "incr": lambda: cache.incr("n"),
         "mget": lambda: cache.mget(["k", "n"]),
+        "hit": lambda: cache.hit("w", 60, ["k"]),
         "hset": lambda: cache.hset("h", {"f": 1}),
         "hgetall": lambda: cache.hgetall("h"),
         "zadd": lambda: cache.zadd("z", {"m": 1.0}),
@@ -251,7 +268,7 @@ async def test_every_call_ends_within_the_timeout_on_a_stalled_redis(
         async with cache.subscribe("ch") as subscription:
             for call in calls.values():
                 await call()
-            assert await limits.hit(per_minute, "me") is not None
+            assert (await limits.hit(cache, per_minute, "me", reads=["k"]))[0] is not None
             assert await subscription.get(1.0) == ("ch", b"x")
             held = cache.lock("held", timeout=30, wait=1)
             await held.__aenter__()
@@ -282,7 +299,7 @@ async def test_every_call_ends_within_the_timeout_on_a_stalled_redis(
             assert time.monotonic() - started < 0.2 + STALL_TIMEOUT + SLACK
             # The rate limiter fails open, as quickly.
             started = time.monotonic()
-            assert await limits.hit(per_minute, "me") is None
+            assert await limits.hit(cache, per_minute, "me", reads=["k"]) == (None, {})
             assert time.monotonic() - started < STALL_TIMEOUT + SLACK
 
             private_redis.resume()
@@ -290,7 +307,7 @@ async def test_every_call_ends_within_the_timeout_on_a_stalled_redis(
                 await call()
             await cache.set("k", "back")
             assert await cache.get("k") == b"back"
-            assert await limits.hit(per_minute, "me") is not None
+            assert (await limits.hit(cache, per_minute, "me", reads=["k"]))[0] is not None
         async with cache.subscribe("ch") as again:
             await cache.publish("ch", "back")
             assert await again.get(2.0) == ("ch", b"back")

@@ -1,4 +1,6 @@
+import inspect
 import secrets
+from typing import Any
 
 import httpx
 import pytest
@@ -9,6 +11,7 @@ from starlette.routing import Route
 
 from core.app import create_app
 from core.auth import authenticator
+from core.cache import Cache, RedisCache
 from core.config import Settings
 from core.hooks import hookimpl
 from core.http import json
@@ -143,3 +146,83 @@ async def test_identity_is_the_verified_token_id(limited_app: Starlette) -> None
     unverified = {"headers": [(b"authorization", b"Bearer secret")], "client": ("1.2.3.4", 1)}
     assert client_identity(svc, unverified) == "ip:1.2.3.4"
     assert client_identity(svc, {"headers": [], "client": ("1.2.3.4", 1)}) == "ip:1.2.3.4"
+
+
+class CountingCache:
+    """The app's cache, counting the calls that reach it (each one round trip on Redis)."""
+
+    def __init__(self, inner: Cache) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return await attr(*args, **kwargs)
+
+        return counted
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v2/me/", "/api/v2/me/taiko", "/api/v2/users/{id}", "/api/v2/users/{id}/mania"]
+)
+async def test_a_cached_answer_costs_one_round_trip(settings: Settings, path: str) -> None:
+    """The rate-limit counter, the token, its user and the cached body in one call to the cache
+    (`Cache.hit`, one pipeline on Redis), and no other."""
+    app = create_app(settings)
+    async with running(app):
+        svc = services(app)
+        user = await create_user(app)
+        token = await issue_token(app, user)
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.3", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            headers = {"authorization": f"Bearer {token}"}
+            url = path.format(id=user)
+            first = await http.get(url, headers=headers)
+            assert first.status_code == 200
+            counting = CountingCache(svc.cache)
+            svc.cache = counting  # type: ignore[assignment]
+            round_trips = 0
+            if isinstance(counting.inner, RedisCache):
+                real_call = counting.inner._call
+
+                async def call(command: Any, timeout: float | None = None) -> Any:
+                    nonlocal round_trips
+                    round_trips += 1
+                    return await real_call(command, timeout)
+
+                counting.inner._call = call  # type: ignore[method-assign]
+            try:
+                again = await http.get(url, headers=headers)
+            finally:
+                svc.cache = counting.inner
+        assert again.status_code == 200
+        assert again.json() == first.json()
+        assert again.headers["x-ratelimit-remaining"] == "1"
+        assert counting.calls == ["hit"]
+        if isinstance(counting.inner, RedisCache):
+            assert round_trips == 1
+
+
+async def test_a_revoked_token_is_refused_though_its_row_came_with_the_counter(
+    settings: Settings,
+) -> None:
+    """The token row read ahead (with the counter) is the one `authenticate` checks: after a
+    revocation the next request reads the revoked row there, and is refused."""
+    from core.auth import revoke_access_tokens
+
+    app = create_app(settings)
+    async with running(app):
+        user = await create_user(app)
+        token = await issue_token(app, user)
+        jti = authenticator(services(app)).claims(token)["jti"]  # type: ignore[index]
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.4", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            headers = {"authorization": f"Bearer {token}"}
+            assert (await http.get("/api/v2/me/", headers=headers)).status_code == 200
+            await revoke_access_tokens(services(app), [jti])
+            assert (await http.get("/api/v2/me/", headers=headers)).status_code == 401

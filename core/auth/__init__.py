@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from core.auth import store as oauth_db
 from core.chat import notifications
@@ -405,12 +406,17 @@ async def load_user(
 
 
 async def resolve_token(
-    svc: Services, header: str | None, prefetch: dict[str, bytes | None] | None = None
+    svc: Services,
+    header: str | None,
+    prefetch: dict[str, bytes | None] | None = None,
+    known: Mapping[str, bytes | None] | None = None,
 ) -> tuple[Token, dict[str, Any] | None] | None:
     """(token, user row) for an `Authorization` header; raises 401 when a token is bad.
 
     Keys already in `prefetch` are read from the cache in the same round trip as the token and
-    their values filled in, so a handler's cached response costs no extra round trip.
+    their values filled in, so a handler's cached response costs no extra round trip. Keys in
+    `known` were read already (with the rate-limit counter, `core.ratelimit`): only the others
+    are asked for, and none at all when `known` holds every one.
     """
     if not header:
         return None
@@ -426,14 +432,16 @@ async def resolve_token(
     if claims is None or claims["exp"] <= time.time():
         raise unauthenticated()
     jti = claims["jti"]
-    sub = claims.get("sub")
-    sub_id = int(sub) if isinstance(sub, str) and sub.isdecimal() else None
+    sub_id = _subject(claims)
     keys = [token_key(jti)] + ([user_key(sub_id)] if sub_id is not None else [])
-    extra = list(prefetch or ())
-    found = await svc.cache.mget(keys + extra)
+    values = dict(known or {})
+    missing = [k for k in (*keys, *(prefetch or ())) if k not in values]
+    if missing:
+        values.update(zip(missing, await svc.cache.mget(missing), strict=True))
     if prefetch is not None:
-        prefetch.update(zip(extra, found[len(keys) :], strict=True))
-        found = found[: len(keys)]
+        for k in list(prefetch):
+            prefetch[k] = values[k]
+    found = [values[k] for k in keys]
     row = await _token_row(svc, jti, found[0])
     if row is None or row["revoked"]:
         raise unauthenticated()
@@ -456,6 +464,78 @@ async def resolve_token(
     return token, user
 
 
+def _subject(claims: Mapping[str, Any]) -> int | None:
+    """The user id a verified token names (`sub`); None for client-credentials tokens."""
+    sub = claims.get("sub")
+    return int(sub) if isinstance(sub, str) and sub.isdecimal() and len(sub) <= 18 else None
+
+
+def bearer_claims(svc: Services, header: bytes | str | None) -> dict[str, Any] | None:
+    """The verified, unexpired claims of a bearer `Authorization` header, or None."""
+    if not header:
+        return None
+    raw = header.encode("latin-1") if isinstance(header, str) else header
+    scheme, _, value = raw.partition(b" ")
+    value = value.strip()
+    if scheme.lower() != b"bearer" or not value:
+        return None
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    claims = authenticator(svc).claims(text)
+    if claims is None or claims["exp"] <= time.time():
+        return None
+    return claims
+
+
+def claimed_user_id(request: Request) -> int | None:
+    """The user id the request's bearer token names, from its verified signature alone (not yet
+    checked for revocation): for a route's `prefetch`, which runs before the token lookup."""
+    claims = bearer_claims(services(request), request.headers.get("authorization"))
+    return None if claims is None else _subject(claims)
+
+
+# Where a request keeps the cache values read ahead of its handler (`cached`).
+PREFETCHED = "prefetched"
+Prefetch = Callable[[Request], Sequence[str]]
+
+
+def prefetch_keys(svc: Services, scope: Scope) -> list[str]:
+    """The cache keys a request will read first: its bearer token's row and user, and what its
+    route's `prefetch` names. `core.ratelimit` reads them with the request's counter, so a
+    cached answer costs one round trip to the cache. Only what the signature proves is used
+    here; `authenticate` still checks the token in full.
+    """
+    header = None
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            header = value
+            break
+    claims = bearer_claims(svc, header)
+    if claims is None:
+        return []
+    keys = [token_key(claims["jti"])]
+    sub_id = _subject(claims)
+    if sub_id is not None:
+        keys.append(user_key(sub_id))
+    for route, prefetch in _prefetching(svc, scope):
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            keys += prefetch(Request({**scope, **child}))
+    return keys
+
+
+def _prefetching(svc: Services, scope: Scope) -> list[tuple[Route, Prefetch]]:
+    """The app's routes that declare a `prefetch` (found once per app)."""
+
+    def find() -> list[tuple[Route, Prefetch]]:
+        routes = scope["app"].router.routes
+        return [(r, r.prefetch) for r in routes if getattr(r, "prefetch", None) is not None]
+
+    return svc.extra_or_make("prefetching", list, find)
+
+
 # --- request helpers and routes ----------------------------------------------------------------
 
 
@@ -466,7 +546,7 @@ def _state(request: Request) -> dict[str, Any]:
 
 async def cached(request: Request, key: str) -> bytes | None:
     """A cache value, from the token lookup's round trip when the route prefetched it."""
-    prefetched = _state(request).get("prefetched")
+    prefetched = _state(request).get(PREFETCHED)
     if prefetched is not None and key in prefetched:
         value: bytes | None = prefetched[key]
         return value
@@ -507,10 +587,15 @@ async def authenticate(
     any other method answers 401 `{"method": ...}`, as osu-web's VerifyUser middleware does
     (app/Http/Middleware/VerifyUser.php), unless the route allows it (`allow_unverified`).
     """
+    state = _state(request)
+    # Read with the rate-limit counter (core.ratelimit), when the middleware counted this one.
+    known: dict[str, bytes | None] | None = state.get(PREFETCHED)
     fetched: dict[str, bytes | None] | None = dict.fromkeys(prefetch) if prefetch else None
-    resolved = await resolve_token(services(request), request.headers.get("authorization"), fetched)
+    resolved = await resolve_token(
+        services(request), request.headers.get("authorization"), fetched, known
+    )
     if fetched is not None and resolved is not None:
-        _state(request)["prefetched"] = fetched
+        state[PREFETCHED] = {**(known or {}), **fetched}
     if resolved is None:
         if scope is None:
             return
@@ -549,7 +634,7 @@ def api_route(
     methods: Sequence[str] = ("GET",),
     scope: str | None = "public",
     name: str | None = None,
-    prefetch: Callable[[Request], Sequence[str]] | None = None,
+    prefetch: Prefetch | None = None,
     allow_unverified: bool = False,
 ) -> Route:
     """A Starlette Route whose endpoint runs only for a token carrying `scope`.
@@ -575,4 +660,6 @@ def api_route(
     route = Route(path, guarded, methods=list(methods), name=name or guarded.__name__)
     route.required_scope = scope  # type: ignore[attr-defined]
     route.endpoint_function = endpoint  # type: ignore[attr-defined]
+    # For `prefetch_keys`, which reads the keys ahead of routing.
+    route.prefetch = prefetch  # type: ignore[attr-defined]
     return route

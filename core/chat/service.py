@@ -502,12 +502,14 @@ def unread_key(user_id: int) -> str:
     return f"chat:unread-pm:{user_id}"
 
 
-async def unread_pm_count(svc: Services, user_id: int) -> int:
+async def unread_pm_count(svc: Services, user_id: int, cached: bytes | None = None) -> int:
     """Messages from others in the user's private channels past what they read; kept in the
-    cache until a message to them, a read marker or a membership change drops it."""
+    cache until a message to them, a read marker or a membership change drops it. `cached`:
+    the cache's value when the caller has read it already (`core.auth.cached`)."""
     from core.users import activity
 
-    cached = await svc.cache.get(unread_key(user_id))
+    if cached is None:
+        cached = await svc.cache.get(unread_key(user_id))
     if cached is not None:
         return int(cached)
     count = await activity.unread_pm_count(svc.db, user_id)

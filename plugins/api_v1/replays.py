@@ -35,11 +35,12 @@ def _number(p: Params, name: str) -> int | None:
 async def _within_limit(request: Request, key: str) -> bool:
     """10 a minute per key, as the official API (the scores `download_limit` setting)."""
     limit = submission.score_settings(services(request).settings)["download_limit"]
-    limits = services(request).ratelimits
+    svc = services(request)
+    limits = svc.ratelimits
     if limit == "none" or not limits.enabled:
         return True
     identity = "k:" + hashlib.sha256(key.encode()).hexdigest()
-    result = await limits.hit(parse(limit), "v1-get-replay", identity)
+    result, _ = await limits.hit(svc.cache, parse(limit), "v1-get-replay", identity)
     return result is None or result[0]
 
 
