@@ -21,7 +21,7 @@ import hmac
 import os
 import secrets
 import struct
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ METHODS = frozenset(
     {
         "get", "set", "delete", "exists", "incr", "expire", "ttl", "mget", "hset", "hget",
         "hgetall", "hdel", "hincrby", "sadd", "srem", "smembers", "zadd", "zrem", "zscore",
-        "zrange", "zcard", "publish", "ping", "acquire_lock", "release_lock",
+        "zrange", "zcard", "publish", "ping", "acquire_lock", "release_lock", "hit",
     }
 )  # fmt: skip
 
@@ -249,6 +249,12 @@ class SharedCache:
 
     async def ping(self) -> None:
         await self._call("ping")
+
+    async def hit(
+        self, key: str, window: float, reads: Sequence[str] = ()
+    ) -> tuple[int, float, list[bytes | None]]:
+        count, left, values = await self._call("hit", key, window, list(reads))
+        return int(count), float(left), list(values)
 
     async def close(self) -> None:
         self._writer.close()

@@ -39,6 +39,8 @@ async def test_a_command_reaches_the_server_cache(tmp_path: Path) -> None:
         await shared.zadd("z", {"m": 2.0, "n": 1.0})
         assert await shared.zrange("z", 0, -1) == [(b"n", 1.0), (b"m", 2.0)]
         assert await shared.mget(["n", "none"]) == [b"5", None]
+        count, left, values = await shared.hit("window", 60, ["n"])
+        assert (count, values) == (1, [b"5"]) and left == pytest.approx(60, abs=1)
         async with server_cache.subscribe("news") as subscription:
             await shared.publish("news", "logout")
             assert await subscription.get(1.0) == ("news", b"logout")
