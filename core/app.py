@@ -43,7 +43,6 @@ from core.openapi_schemas import STR, obj
 from core.plugins import collect, load, resolve
 from core.proxies import TrustedProxies, parse_networks
 from core.ratelimit import RateLimitMiddleware, RateLimits
-from core.schema import full_metadata
 from core.services import App, Host, Services, services
 from core.signalr import HubHost
 
@@ -104,7 +103,6 @@ async def standalone(settings: Settings) -> AsyncIterator[Host]:
     svc = Services(
         settings=settings,
         plugins=pm,
-        metadata=full_metadata(pm),
         storage=storage,
         ratelimits=limits,
         clock=SystemClock(),
@@ -196,7 +194,6 @@ def create_app(
     app.services = hub_services = Services(
         settings=settings,
         plugins=pm,
-        metadata=full_metadata(pm),
         storage=storage,
         ratelimits=limits,
         clock=clock or SystemClock(),

@@ -40,14 +40,14 @@ class Services:
         *,
         settings: Settings,
         plugins: PluginManager,
-        metadata: sa.MetaData,
+        metadata: sa.MetaData | None = None,
         storage: Storage,
         ratelimits: RateLimits,
         clock: Clock,
     ) -> None:
         self.settings = settings
         self.plugins = plugins
-        self.metadata = metadata
+        self._metadata = metadata
         self.storage = storage
         self.ratelimits = ratelimits
         self.clock = clock
@@ -57,6 +57,16 @@ class Services:
         self.extras: dict[str, object] = {}
         self._db: databases.Database | None = None
         self._cache: Cache | None = None
+
+    @property
+    def metadata(self) -> sa.MetaData:
+        """Every table, the core's and the enabled plugins' (`core.schema.full_metadata`), made
+        on first use: serving needs none of it, and the copies cost a worker megabytes."""
+        if self._metadata is None:
+            from core.schema import full_metadata
+
+            self._metadata = full_metadata(self.plugins)
+        return self._metadata
 
     @property
     def db(self) -> databases.Database:

@@ -29,7 +29,6 @@ class App:
         self.services = Services(
             settings=settings_from({}, {}),
             plugins=None,  # type: ignore[arg-type]
-            metadata=None,  # type: ignore[arg-type]
             storage=None,  # type: ignore[arg-type]
             ratelimits=None,  # type: ignore[arg-type]
             clock=SYSTEM_CLOCK,
