@@ -11,7 +11,7 @@ with the type they expect, so nothing is an untyped attribute bag.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
@@ -125,9 +125,21 @@ class HasServices(Protocol):
 
 
 class App(Starlette):
-    """The Starlette app `create_app` builds: a Starlette with its `services`."""
+    """The Starlette app `create_app` builds: a Starlette with its `services`, routing through
+    `core.routing.IndexedRouter`."""
 
     services: Services
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from core.routing import IndexedRouter
+
+        super().__init__(*args, **kwargs)
+        self.router = IndexedRouter(
+            self.router.routes,
+            redirect_slashes=self.router.redirect_slashes,
+            default=self.router.default,
+            lifespan=self.router.lifespan_context,
+        )
 
 
 class Host:

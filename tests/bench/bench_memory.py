@@ -79,9 +79,11 @@ def workers(pid: int) -> list[int]:
     return spawned or [pid]
 
 
-def measure(name: str, command: list[str], env: dict[str, str], port: int, settle: float) -> None:
+def measure(
+    name: str, command: list[str], env: dict[str, str], port: int, settle: float
+) -> list[float]:
     """Start `command` (with exactly `env`) serving on port, wait for /health, one request per
-    worker, settle, print RSS."""
+    worker, settle, print and return each serving worker's RSS."""
     import subprocess
     import sys
     import time
@@ -119,6 +121,7 @@ def measure(name: str, command: list[str], env: dict[str, str], port: int, settl
             supervisor = rss_mib(process.pid)
             print(f"{name:36s} supervisor     {supervisor:7.1f} MiB  (not serving)")
         sys.stdout.flush()
+        return figures
     finally:
         process.terminate()
         try:
@@ -128,8 +131,9 @@ def measure(name: str, command: list[str], env: dict[str, str], port: int, settl
             process.wait()
 
 
-def main() -> None:
-    import argparse
+def run(mysql: str, redis: str, counts: list[int], settle: float) -> dict[str, list[float]]:
+    """{label: RSS of each serving worker}: bare Starlette, the embedded default (one worker)
+    and, with `mysql` and `redis`, MariaDB + Redis with each worker count of `counts`."""
     import os
     import subprocess
     import sys
@@ -137,42 +141,32 @@ def main() -> None:
 
     from tests.bench.loadgen import free_port
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--mysql", default=os.environ.get("HITCIRCLE_TEST_MYSQL_URL", ""))
-    parser.add_argument("--redis", default=os.environ.get("HITCIRCLE_TEST_REDIS_URL", ""))
-    parser.add_argument(
-        "--workers", default="1,2", help="worker counts on MariaDB + Redis, comma-separated"
-    )
-    parser.add_argument("--settle", type=float, default=1.0, help="seconds idle before reading")
-    args = parser.parse_args()
-    if bool(args.mysql) != bool(args.redis):
-        raise SystemExit("--mysql and --redis go together")
-
     # Only the settings given here reach the servers, not the caller's.
     base = {k: v for k, v in os.environ.items() if not k.startswith("HITCIRCLE_")}
     print(f"goal: at most {GOAL_MIB:.0f} MiB per worker, idle after start-up and one request")
     port = free_port()
     hypercorn = [sys.executable, "-m", "hypercorn", "--log-level", "WARNING"]
-    measure(
-        "bare starlette (hypercorn)",
-        [*hypercorn, "--bind", f"127.0.0.1:{port}", "tests.bench.bench_memory:bare"],
-        base,
-        port,
-        args.settle,
-    )
+    results = {
+        "bare starlette": measure(
+            "bare starlette (hypercorn)",
+            [*hypercorn, "--bind", f"127.0.0.1:{port}", "tests.bench.bench_memory:bare"],
+            base,
+            port,
+            settle,
+        )
+    }
     with tempfile.TemporaryDirectory() as data:
         backends: list[tuple[str, dict[str, str], list[int]]] = [
             ("embedded (sqlite + memory)", {}, [1])
         ]
-        if args.mysql:
-            counts = [int(n) for n in args.workers.split(",")]
+        if mysql:
             remote = {
-                "HITCIRCLE_DATABASE_URL": args.mysql,
-                "HITCIRCLE_REDIS_URL": args.redis,
+                "HITCIRCLE_DATABASE_URL": mysql,
+                "HITCIRCLE_REDIS_URL": redis,
                 "HITCIRCLE_REDIS_PREFIX": "bench_memory:",
             }
             backends.append(("mariadb + redis", remote, counts))
-        for label, extra, counts in backends:
+        for label, extra, worker_counts in backends:
             env = base | {
                 "HITCIRCLE_CONFIG": "none",
                 "HITCIRCLE_DATA_DIR": data,
@@ -186,16 +180,29 @@ def main() -> None:
                 check=True,
                 capture_output=True,
             )
-            for count in counts:
+            for count in worker_counts:
                 port = free_port()
                 serve = [sys.executable, "-m", "core.cli", "serve", "--port", str(port)]
-                measure(
-                    f"{label}, {count} worker{'s' if count > 1 else ''}",
-                    [*serve, "--workers", str(count)],
-                    env,
-                    port,
-                    args.settle,
-                )
+                name = f"{label}, {count} worker{'s' if count > 1 else ''}"
+                results[name] = measure(name, [*serve, "--workers", str(count)], env, port, settle)
+    return results
+
+
+def main() -> None:
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mysql", default=os.environ.get("HITCIRCLE_TEST_MYSQL_URL", ""))
+    parser.add_argument("--redis", default=os.environ.get("HITCIRCLE_TEST_REDIS_URL", ""))
+    parser.add_argument(
+        "--workers", default="1,2", help="worker counts on MariaDB + Redis, comma-separated"
+    )
+    parser.add_argument("--settle", type=float, default=1.0, help="seconds idle before reading")
+    args = parser.parse_args()
+    if bool(args.mysql) != bool(args.redis):
+        raise SystemExit("--mysql and --redis go together")
+    run(args.mysql, args.redis, [int(n) for n in args.workers.split(",")], args.settle)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,110 @@
+"""core.routing: the indexed router picks, for every path, the route Starlette's loop picks."""
+
+import re
+
+import httpx
+import pytest
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
+
+from core.app import create_app
+from core.config import Settings
+from core.routing import IndexedRouter, path_key, route_key
+
+
+def first_match(routes: list[BaseRoute], scope: dict) -> tuple[BaseRoute | None, Match]:
+    """What Starlette's loop hands the request to: the first full match, else the first
+    partial one."""
+    partial = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return route, match
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return partial, Match.PARTIAL if partial is not None else Match.NONE
+
+
+def scope_for(path: str, method: str = "GET", kind: str = "http") -> dict:
+    return {"type": kind, "path": path, "root_path": "", "method": method, "headers": []}
+
+
+def sample_paths(route: BaseRoute) -> list[str]:
+    """Paths `route` matches (its parameters filled in), and near misses around them."""
+    path = getattr(route, "path", "")
+    filled = re.sub(r"\{[^}:]+:path\}", "a/b", path)
+    filled = re.sub(r"\{[^}]+\}", "1", filled)
+    if isinstance(route, Mount):
+        filled = filled.rstrip("/") + "/inner/file.txt"
+    return [filled, filled + "/extra", filled.rstrip("/") + "x", "/" + filled.lstrip("/") + "/"]
+
+
+async def test_every_route_of_the_app_is_found_as_starlette_finds_it(settings: Settings) -> None:
+    app = create_app(settings)
+    router = app.router
+    assert isinstance(router, IndexedRouter)
+    routes = list(router.routes)
+    assert len(routes) > 100
+    paths = {p for route in routes for p in sample_paths(route)}
+    paths |= {"/", "//api/v2/me", "/api/v2/me//", "/api//v2/me", "/nowhere", "/api/v2", "/api"}
+    checked = 0
+    for path in sorted(paths):
+        for method in ("GET", "POST", "DELETE"):
+            for kind in ("http", "websocket"):
+                scope = scope_for(path, method, kind)
+                candidates = router.candidates(path)
+                assert first_match(candidates, scope) == first_match(routes, scope), (path, method)
+                checked += 1
+    assert checked > 1000
+
+
+def test_keys() -> None:
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse("")
+
+    assert route_key(Route("/api/v2/users/{user}", endpoint)) == ("api", "v2", "users")
+    assert route_key(Route("/api/v2/users/lookup", endpoint)) == ("api", "v2", "users")
+    assert route_key(Route("/health", endpoint)) == ("health",)
+    assert route_key(Route("/api/v2/{thing}", endpoint)) is None
+    assert route_key(Route("/api/v2/user{thing}", endpoint)) is None
+    assert route_key(Mount("/static", routes=[])) is None
+    assert route_key(Mount("/a/b/c", routes=[])) == ("a", "b", "c")
+    assert path_key("/api/v2/users/2/osu") == ("api", "v2", "users")
+    assert path_key("/health") == ("health",)
+    assert path_key("/") == ()
+
+
+@pytest.mark.parametrize("path", ["/late", "/api/v2/late/1"])
+async def test_a_route_added_after_the_first_request_is_found(path: str) -> None:
+    """The hubs add their routes to a built app; the index follows the route list."""
+
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse(request.url.path)
+
+    router = IndexedRouter([Route("/first", endpoint)])
+    transport = httpx.ASGITransport(app=router)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/first")).status_code == 200
+        assert (await client.get(path)).status_code == 404
+        router.routes.append(Route(path.replace("/1", "/{n}"), endpoint))
+        answer = await client.get(path)
+        assert answer.status_code == 200 and answer.text == path
+
+
+async def test_answers_are_starlettes() -> None:
+    """A wrong method is 405 (a partial match), a trailing slash redirects, a miss is 404."""
+
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    routes = [Route("/api/v2/items/{n}", endpoint, methods=["POST"]), Route("/a/b/c/", endpoint)]
+    for router in (Router(list(routes)), IndexedRouter(list(routes))):
+        transport = httpx.ASGITransport(app=router)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.post("/api/v2/items/3")).text == "ok"
+            assert (await client.get("/api/v2/items/3")).status_code == 405
+            redirect = await client.get("/a/b/c")
+            assert redirect.status_code == 307
+            assert redirect.headers["location"] == "http://t/a/b/c/"
+            assert (await client.get("/a/b/d")).status_code == 404
