@@ -319,6 +319,17 @@ class _MemorySubscription:
             yield await self._queue.get()
 
 
+# `RedisCache.hit` on a single Redis: KEYS[1] the counter, the other keys read beside it;
+# ARGV[1] the window in milliseconds. Answers {count, milliseconds left, {values}}.
+_HIT = """
+redis.call('set', KEYS[1], 0, 'px', ARGV[1], 'nx')
+local count = redis.call('incr', KEYS[1])
+local left = redis.call('pttl', KEYS[1])
+local found = {}
+if #KEYS > 1 then found = redis.call('mget', unpack(KEYS, 2)) end
+return {count, left, found}
+"""
+
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -357,6 +368,8 @@ class RedisCache:
             stream_timeout=timeout,
             protocol_version=2,
         )
+        # One script for `hit`; None where its keys may span nodes (a cluster).
+        self._hit_script: Any = self.client.register_script(_HIT)
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -513,21 +526,26 @@ class RedisCache:
     async def hit(
         self, key: str, window: float, reads: Sequence[str] = ()
     ) -> tuple[int, float, list[bytes | None]]:
-        """As `MemoryCache.hit`, in one round trip: a pipeline (not a script, so that in a
-        cluster the counter and the reads may live on different nodes).
+        """As `MemoryCache.hit`, in one round trip: one script (`_HIT`) on a single Redis, or
+        a pipeline on a cluster, where the counter and the reads may live on different nodes.
 
         SET NX PX opens the window with its expiry and INCR counts in it, so the counter always
-        expires (Redis 2.6.12 and later; PEXPIRE NX would need 7.0). Should the window end
-        between the two, INCR makes a counter without expiry: PTTL shows it and it is given one.
+        expires (Redis 2.6.12 and later; PEXPIRE NX would need 7.0). In the pipeline, should the
+        window end between the two, INCR makes a counter without expiry: PTTL shows it and it is
+        given one.
         """
-        name = self._k(key)
         ms = max(1, int(window * 1000))
+        names: list[str | bytes] = [self._k(key), *(self._k(k) for k in reads)]
+        if self._hit_script is not None:
+            answer = await self._call(self._hit_script(keys=names, args=[ms]))
+            count, left_ms, found = answer
+            return int(count), int(left_ms) / 1000, list(found)
         pipe = await self.client.pipeline(transaction=False)
-        pipe.set(name, b"0", px=ms, condition=self._nx)
-        pipe.incr(name)
-        pipe.pttl(name)
+        pipe.set(names[0], b"0", px=ms, condition=self._nx)
+        pipe.incr(names[0])
+        pipe.pttl(names[0])
         if reads:
-            pipe.mget([self._k(k) for k in reads])
+            pipe.mget(names[1:])
         try:
             answers = await self._call(pipe.execute())
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from loguru import logger
@@ -54,15 +54,22 @@ async def invalidate(
     await services(app).cache.delete(*keys)
 
 
+def view_key(*, checksum: str | None = None, beatmap_id: int | None = None) -> str:
+    """Cache key of a beatmap's encoded view, under what a lookup names it by."""
+    return _view_checksum_key(checksum) if checksum else _view_key(beatmap_id or 0)
+
+
 async def cached_lookup(
     app: Starlette,
     *,
     beatmap_id: int | None = None,
     checksum: str | None = None,
+    read: Callable[[str], Awaitable[bytes | None]] | None = None,
 ) -> tuple[int, int, bytes] | None:
-    """(beatmap id, set id, encoded view) from the cache; the ids ride in a short prefix."""
-    key = _view_checksum_key(checksum) if checksum else _view_key(beatmap_id or 0)
-    value = await services(app).cache.get(key)
+    """(beatmap id, set id, encoded view) from the cache; the ids ride in a short prefix.
+    `read`: how to read the cache, when the request fetched the key ahead."""
+    key = view_key(checksum=checksum, beatmap_id=beatmap_id)
+    value = await (read or services(app).cache.get)(key)
     if value is None:
         return None
     head, _, encoded = value.partition(b"|")
@@ -252,10 +259,52 @@ async def download(app: Starlette, beatmapset: Row, no_video: bool) -> Download 
 # --- per-user state ------------------------------------------------------------------------
 
 
+def viewer_key(user_id: int, *, checksum: str | None = None, beatmap_id: int | None = None) -> str:
+    """Cache key of a viewer's fields on a beatmap (`current_user_playcount`, `has_favourited`),
+    under what the request names the beatmap by, its file's checksum or its id: known before the
+    beatmap is found, so a lookup reads it in the same round trip as its token."""
+    ident = f"sum:{checksum}" if checksum else f"id:{beatmap_id}"
+    return f"bm:viewer:{user_id}:{ident}"
+
+
+def viewer_state_value(playcount: int, favourited: bool | None) -> bytes:
+    """What `viewer_key` holds: the play count, and the favourite (`?` when not looked up)."""
+    return f"{playcount},{'?' if favourited is None else int(favourited)}".encode()
+
+
+def parse_viewer_state(value: bytes | None) -> tuple[int | None, bool | None]:
+    """(play count, favourited) from a `viewer_key` value; (None, None) for none."""
+    if value is None:
+        return None, None
+    playcount, _, favourited = value.partition(b",")
+    return int(playcount), None if favourited == b"?" else favourited == b"1"
+
+
+async def forget_viewer_state(app: Starlette, user_id: int, beatmap_rows: Iterable[Row]) -> None:
+    """Drop a viewer's cached fields on these beatmaps, under both names of each."""
+    keys = [
+        key
+        for row in beatmap_rows
+        for key in (
+            viewer_key(user_id, beatmap_id=int(row["id"])),
+            *([viewer_key(user_id, checksum=row["checksum"])] if row["checksum"] else []),
+        )
+    ]
+    if keys:
+        await services(app).cache.delete(*keys)
+
+
+async def forget_play(app: Starlette, user_id: int, beatmap_id: int) -> None:
+    """A play changed the user's play count on this beatmap: drop its cached form."""
+    row = await beatmaps_db.beatmap_by_id(services(app).db, beatmap_id)
+    if row is not None:
+        await forget_viewer_state(app, user_id, [row])
+
+
 async def record_play(app: Starlette, user_id: int, beatmap_id: int, passed: bool) -> None:
     """Count a play (user, beatmap and set counters) and drop what caches them."""
     await beatmaps_db.add_playcount(services(app).db, user_id, beatmap_id, passed)
-    await services(app).cache.delete(f"bm:pc:{user_id}:{beatmap_id}")
+    await forget_play(app, user_id, beatmap_id)
 
 
 async def set_favourite(app: Starlette, user_id: int, set_id: int, favourite: bool) -> bool:
@@ -264,7 +313,8 @@ async def set_favourite(app: Starlette, user_id: int, set_id: int, favourite: bo
     )
     changed = await beatmaps_db.set_favourite(services(app).db, user_id, set_id, favourite, now)
     if changed:
-        await services(app).cache.delete(f"bm:fav:{user_id}:{set_id}")
+        members = (await beatmaps_db.beatmaps_of_sets(services(app).db, [set_id])).get(set_id, [])
+        await forget_viewer_state(app, user_id, members)
         # favourite_count and recent_favourites are part of the set's cached views
         await invalidate(app, set_id)
         from core.users import profiles

@@ -6,7 +6,7 @@ bytes per request; everything else is encoded once per set change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,48 +33,64 @@ class Viewer:
         return self.lazer and self.user_id is not None
 
 
-def playcount_key(user_id: int, beatmap_id: int) -> str:
-    return f"bm:pc:{user_id}:{beatmap_id}"
-
-
-def favourite_key(user_id: int, set_id: int) -> str:
-    return f"bm:fav:{user_id}:{set_id}"
+Read = Callable[[str], Awaitable[bytes | None]]
 
 
 async def _personal(
-    app: Starlette, viewer: Viewer, encoded: bytes, beatmap_id: int, set_id: int
+    app: Starlette,
+    viewer: Viewer,
+    encoded: bytes,
+    beatmap_id: int,
+    set_id: int,
+    key: str,
+    read: Read | None = None,
 ) -> bytes:
-    """The cached view plus the viewer's fields, themselves cached (dropped when they change)."""
+    """The cached view plus the viewer's fields, themselves cached under `key` (a
+    `resolve.viewer_key`; dropped when they change). `read`: how to read the cache, when the
+    request fetched the key ahead (`core.auth.cached`)."""
     if viewer.user_id is None:
         return views.with_user(encoded, 0, None)
     cache = services(app).cache
-    keys = [playcount_key(viewer.user_id, beatmap_id), favourite_key(viewer.user_id, set_id)]
-    cached_count, cached_fav = await cache.mget(keys)
-    if cached_count is None or (viewer.favourites_visible and cached_fav is None):
+    raw = await (read or cache.get)(key)
+    playcount, favourited = resolve.parse_viewer_state(raw)
+    if playcount is None or (viewer.favourites_visible and favourited is None):
         playcount, favourited = await beatmaps_db.viewer_state(
             services(app).db, viewer.user_id, beatmap_id, set_id, viewer.favourites_visible
         )
+        if not viewer.favourites_visible:
+            favourited = None
         ttl = beatmap_settings(services(app).settings)["cache_ttl"]
-        await cache.set(keys[0], str(playcount), ex=ttl)
-        if viewer.favourites_visible:
-            await cache.set(keys[1], b"1" if favourited else b"0", ex=ttl)
-    else:
-        playcount, favourited = int(cached_count), cached_fav == b"1"
+        await cache.set(key, resolve.viewer_state_value(playcount, favourited), ex=ttl)
     return views.with_user(encoded, playcount, favourited if viewer.favourites_visible else None)
 
 
+def lookup_keys(*, checksum: str | None = None, beatmap_id: int | None = None) -> list[str]:
+    """What `beatmap_by_cache` reads for anyone (the view); `viewer_key` adds the viewer's."""
+    return [resolve.view_key(checksum=checksum, beatmap_id=beatmap_id)]
+
+
 async def beatmap_by_cache(
-    app: Starlette, viewer: Viewer, *, checksum: str | None = None, beatmap_id: int | None = None
+    app: Starlette,
+    viewer: Viewer,
+    *,
+    checksum: str | None = None,
+    beatmap_id: int | None = None,
+    read: Read | None = None,
 ) -> bytes | None:
     """The lookup response straight from the cache, or None on a miss."""
-    cached = await resolve.cached_lookup(app, beatmap_id=beatmap_id, checksum=checksum)
+    cached = await resolve.cached_lookup(app, beatmap_id=beatmap_id, checksum=checksum, read=read)
     if cached is None:
         return None
     found_id, set_id, encoded = cached
-    return await _personal(app, viewer, encoded, found_id, set_id)
+    key = resolve.viewer_key(viewer.user_id or 0, checksum=checksum, beatmap_id=beatmap_id)
+    return await _personal(app, viewer, encoded, found_id, set_id, key, read)
 
 
-async def beatmap(app: Starlette, viewer: Viewer, row: Row) -> bytes | None:
+async def beatmap(
+    app: Starlette, viewer: Viewer, row: Row, checksum: str | None = None
+) -> bytes | None:
+    """A beatmap's response; `checksum`: the one the request looked it up by, so the viewer's
+    fields are cached where that request's next call reads them first."""
     cached = await resolve.cached_lookup(app, beatmap_id=row["id"])
     encoded: bytes | None
     if cached is not None:
@@ -83,7 +99,10 @@ async def beatmap(app: Starlette, viewer: Viewer, row: Row) -> bytes | None:
         encoded = await resolve.lookup_view(app, row)
         if encoded is None:
             return None
-    return await _personal(app, viewer, encoded, row["id"], row["beatmapset_id"])
+    key = resolve.viewer_key(
+        viewer.user_id or 0, checksum=checksum or None, beatmap_id=None if checksum else row["id"]
+    )
+    return await _personal(app, viewer, encoded, row["id"], row["beatmapset_id"], key)
 
 
 async def beatmaps(app: Starlette, viewer: Viewer, ids: Sequence[int]) -> bytes:

@@ -464,6 +464,10 @@ async def _after(app: Starlette, score: Mapping[str, Any]) -> None:
 
     await _best_effort("rank_highest", note_rank())
     await _best_effort("profile invalidation", profiles.invalidate(svc, user_id))
+    # The play count `current_user_playcount` shows (core.beatmaps.responses).
+    await _best_effort(
+        "play count invalidation", resolve.forget_play(app, user_id, int(score["beatmap_id"]))
+    )
     if score["passed"]:
         await _best_effort(
             "leaderboard invalidation",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from core import mods
-from core.auth import api_route
+from core.auth import api_route, claimed_user_id
+from core.auth import cached as auth_cached
 from core.beatmaps import attributes as attributes_mod
 from core.beatmaps import difficulty, resolve, responses
 from core.http import INT64_MAX, json, not_found, params, unprocessable
@@ -39,7 +41,9 @@ async def lookup(request: Request) -> Response:
     who = viewer(request)
     app = request.app
     if checksum:
-        body = await responses.beatmap_by_cache(app, who, checksum=checksum.lower())
+        body = await responses.beatmap_by_cache(
+            app, who, checksum=checksum.lower(), read=_reader(request)
+        )
         if body is not None:
             return json(body)
     row = await resolve.find_beatmap(
@@ -50,17 +54,50 @@ async def lookup(request: Request) -> Response:
     )
     if row is None or row["deleted_at"] is not None:
         raise not_found()
-    body = await responses.beatmap(app, who, row)
+    body = await responses.beatmap(app, who, row, checksum.lower() if checksum else None)
     if body is None:
         raise not_found()
     return json(body)
+
+
+def _reader(request: Request) -> Any:
+    """Reads the cache through what the request fetched ahead (`_lookup_prefetch`)."""
+
+    async def read(key: str) -> bytes | None:
+        return await auth_cached(request, key)
+
+    return read
+
+
+def _lookup_prefetch(request: Request) -> list[str]:
+    """The cached view and the viewer's fields a checksum lookup reads, named before the beatmap
+    is found, so they come in the token's round trip."""
+    checksum = request.query_params.get("checksum", "").lower()
+    if not _CHECKSUM.match(checksum):
+        return []
+    return _with_viewer(request, checksum=checksum)
+
+
+def _show_prefetch(request: Request) -> list[str]:
+    beatmap_id = request.path_params.get("beatmap")
+    return _with_viewer(request, beatmap_id=beatmap_id) if isinstance(beatmap_id, int) else []
+
+
+def _with_viewer(request: Request, **name: Any) -> list[str]:
+    keys = responses.lookup_keys(**name)
+    uid = claimed_user_id(request)
+    if uid is not None:
+        keys.append(resolve.viewer_key(uid, **name))
+    return keys
 
 
 @describe(responses={200: "Beatmap"})
 async def show(request: Request) -> Response:
     beatmap_id: int = request.path_params["beatmap"]
     who = viewer(request)
-    body = await responses.beatmap_by_cache(request.app, who, beatmap_id=beatmap_id)
+    body = await responses.beatmap_by_cache(
+        request.app, who, beatmap_id=beatmap_id, read=_reader(request)
+    )
     if body is not None:
         return json(body)
     row = await resolve.find_beatmap(request.app, beatmap_id=beatmap_id)
@@ -140,8 +177,12 @@ async def attributes(request: Request) -> Response:
 
 
 ROUTES = [
-    api_route("/api/v2/beatmaps/lookup", lookup, methods=("GET", "HEAD")),
+    api_route(
+        "/api/v2/beatmaps/lookup", lookup, methods=("GET", "HEAD"), prefetch=_lookup_prefetch
+    ),
     api_route("/api/v2/beatmaps", index, methods=("GET", "HEAD")),
-    api_route("/api/v2/beatmaps/{beatmap:int}", show, methods=("GET", "HEAD")),
+    api_route(
+        "/api/v2/beatmaps/{beatmap:int}", show, methods=("GET", "HEAD"), prefetch=_show_prefetch
+    ),
     api_route("/api/v2/beatmaps/{beatmap:int}/attributes", attributes, methods=("POST",)),
 ]

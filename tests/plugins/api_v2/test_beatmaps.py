@@ -231,3 +231,38 @@ async def test_cached_view_is_dropped_when_the_set_changes(
     )
     assert old.status_code == 404
     assert orjson.loads(old.content) == {"error": None}
+
+
+async def test_the_viewers_fields_are_cached_and_each_write_drops_them(
+    app: Starlette, client: httpx.AsyncClient, token: str, user: int
+) -> None:
+    """`current_user_playcount` and `has_favourited` are cached per viewer under the name the
+    request used (checksum or id, read in the token's round trip): a favourite, an
+    unfavourite, a counted play and a submitted score each show at once under both names."""
+    from core.beatmaps import resolve
+    from tests.scores import support
+
+    beatmap = await support.import_map(app, 0)
+
+    async def seen() -> list[tuple[int, bool]]:
+        by_sum = await client.get(
+            "/api/v2/beatmaps/lookup", params={"checksum": beatmap.checksum}, headers=auth(token)
+        )
+        by_id = await client.get(f"/api/v2/beatmaps/{beatmap.id}", headers=auth(token))
+        return [
+            (body["current_user_playcount"], body["beatmapset"]["has_favourited"])
+            for body in (by_sum.json(), by_id.json())
+        ]
+
+    assert await seen() == [(0, False)] * 2
+    assert await seen() == [(0, False)] * 2  # now from the cache
+    favourites = f"/api/v2/beatmapsets/{beatmap.id - 1}/favourites"
+    await client.post(favourites, data={"action": "favourite"}, headers=auth(token))
+    assert await seen() == [(0, True)] * 2
+    await client.post(favourites, data={"action": "unfavourite"}, headers=auth(token))
+    assert await seen() == [(0, False)] * 2
+    await resolve.record_play(app, user, beatmap.id, passed=True)
+    assert await seen() == [(1, False)] * 2
+    submitted = await support.submit(client, token, beatmap, support.body(beatmap))
+    assert submitted.status_code == 200, submitted.text
+    assert await seen() == [(2, False)] * 2
