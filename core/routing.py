@@ -2,11 +2,11 @@
 
 Starlette's `Router` tries every route's regular expression in turn; with the couple of hundred
 routes the built-in plugins declare, a request for one near the end spent about a quarter of a
-millisecond there. `IndexedRouter` files each route under the first path segments every path it
-matches must start with, and tries, in the original order, only the routes filed under the
-request's segments plus those that cannot be filed (a parameter or a mount in the first
-segments). A route left out could not have matched, so the first full (or partial) match, and so
-the answer, is the one Starlette's loop finds.
+millisecond there. `IndexedRouter` files a literal route under its path, and any other under the
+literal segments its path starts with, and tries, in the original order, only the routes filed
+under the request's path or one of its leading segment runs. A route left out could not have
+matched, so the first full (or partial) match, and so the answer, is the one Starlette's loop
+finds.
 """
 
 from __future__ import annotations
@@ -16,36 +16,38 @@ from typing import Any
 from starlette.routing import BaseRoute, Host, Match, Mount, Router, get_route_path
 from starlette.types import Receive, Scope, Send
 
-# How many leading segments form the key: /api/v2/<resource> tells the API's routes apart.
+# How many leading segments are indexed: /api/v2/<resource> tells the API's routes apart.
 DEPTH = 3
 
 Key = tuple[str, ...]
 
 
-def route_key(route: BaseRoute) -> Key | None:
-    """The leading segments every path `route` matches starts with (all of a literal path's,
-    up to DEPTH of any other's), or None when it has fewer than DEPTH literal ones."""
+def route_key(route: BaseRoute) -> tuple[str, Key | str]:
+    """Where a route is filed: ("exact", its path) for a literal path, which only that path
+    matches; else ("prefix", the literal leading segments, up to DEPTH) that every path it
+    matches starts with, () when it has none (a parameter first, a host)."""
     if isinstance(route, Host):
-        return None
+        return "prefix", ()
     path: str | None = getattr(route, "path", None)
     if path is None:
-        return None
-    literal, brace, _ = path.partition("{")
+        return "prefix", ()
     if isinstance(route, Mount):
         # A mount matches its path and anything under it.
-        literal, brace = path.rstrip("/") + "/", "{"
-    segments = literal.strip("/").split("/") if literal.strip("/") else []
-    if brace and not literal.endswith("/"):
-        # The last segment continues into the parameter: only the ones before it are fixed.
-        segments = segments[:-1]
+        path = path.rstrip("/") + "/{path:path}"
+    literal, brace, _ = path.partition("{")
     if not brace:
-        return tuple(segments[:DEPTH]) if len(segments) >= DEPTH else tuple(segments)
-    return tuple(segments[:DEPTH]) if len(segments) >= DEPTH else None
+        return "exact", path
+    segments = literal.lstrip("/").split("/")
+    # The last piece is "" after a slash, or a segment that continues into the parameter:
+    # only the ones before it are fixed.
+    return "prefix", tuple(segments[:-1][:DEPTH])
 
 
-def path_key(path: str) -> Key:
-    """The key of the routes a request path may match: its first DEPTH segments (all, if fewer)."""
-    return tuple(path.strip("/").split("/", DEPTH)[:DEPTH]) if path.strip("/") else ()
+def path_prefixes(path: str) -> list[Key]:
+    """The keys of the prefix routes `path` may match: each of its leading segment runs, from
+    none to DEPTH."""
+    segments = tuple(path.lstrip("/").split("/", DEPTH)[:DEPTH])
+    return [segments[:n] for n in range(len(segments) + 1)]
 
 
 class IndexedRouter(Router):
@@ -54,26 +56,42 @@ class IndexedRouter(Router):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._indexed: list[BaseRoute] = []
-        self._by_key: dict[Key, list[BaseRoute]] = {}
-        self._unkeyed: list[BaseRoute] = []
+        self._exact: dict[str, list[int]] = {}
+        self._prefix: dict[Key, list[int]] = {}
 
     def candidates(self, path: str) -> list[BaseRoute]:
         """The routes that may match `path`, in the order of `routes`."""
         if self._indexed != self.routes:
             self._index()
-        return self._by_key.get(path_key(path), self._unkeyed)
+        found = list(self._exact.get(path, ()))
+        for key in path_prefixes(path):
+            found += self._prefix.get(key, ())
+        found.sort()
+        return [self._indexed[i] for i in found]
 
     def _index(self) -> None:
         # Routes are added after the router is built (the hubs'), so the index follows the list.
-        keys = [route_key(route) for route in self.routes]
-        unkeyed = [route for route, key in zip(self.routes, keys, strict=True) if key is None]
-        by_key: dict[Key, list[BaseRoute]] = {}
-        for key in dict.fromkeys(k for k in keys if k is not None):
-            by_key[key] = [
-                route for route, k in zip(self.routes, keys, strict=True) if k in (key, None)
-            ]
-        self._by_key, self._unkeyed = by_key, unkeyed
+        exact: dict[str, list[int]] = {}
+        prefix: dict[Key, list[int]] = {}
+        for i, route in enumerate(self.routes):
+            kind, key = route_key(route)
+            if kind == "exact":
+                assert isinstance(key, str)
+                exact.setdefault(key, []).append(i)
+            else:
+                assert isinstance(key, tuple)
+                prefix.setdefault(key, []).append(i)
+        self._exact, self._prefix = exact, prefix
         self._indexed = list(self.routes)
+
+    def route_for(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
+        """The route that will serve `scope` and its child scope (path parameters): the first
+        full match, as `app` hands it over; None when none matches fully."""
+        for route in self.candidates(get_route_path(scope)):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, child_scope
+        return None
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route, Router
 
 from core.app import create_app
 from core.config import Settings
-from core.routing import IndexedRouter, path_key, route_key
+from core.routing import IndexedRouter, path_prefixes, route_key
 
 
 def first_match(routes: list[BaseRoute], scope: dict) -> tuple[BaseRoute | None, Match]:
@@ -48,13 +48,19 @@ async def test_every_route_of_the_app_is_found_as_starlette_finds_it(settings: S
     assert len(routes) > 100
     paths = {p for route in routes for p in sample_paths(route)}
     paths |= {"/", "//api/v2/me", "/api/v2/me//", "/api//v2/me", "/nowhere", "/api/v2", "/api"}
+    paths |= {"", "/static/", "/api/v2/users/", "/users/1/", "/b/1/2/3/4"}
     checked = 0
     for path in sorted(paths):
         for method in ("GET", "POST", "DELETE"):
             for kind in ("http", "websocket"):
                 scope = scope_for(path, method, kind)
                 candidates = router.candidates(path)
-                assert first_match(candidates, scope) == first_match(routes, scope), (path, method)
+                expected = first_match(routes, scope)
+                assert first_match(candidates, scope) == expected, (path, method)
+                found = router.route_for(scope)
+                assert (found[0] if found else None) == (
+                    expected[0] if expected[1] is Match.FULL else None
+                ), (path, method)
                 checked += 1
     assert checked > 1000
 
@@ -63,16 +69,20 @@ def test_keys() -> None:
     async def endpoint(request: Request) -> Response:
         return PlainTextResponse("")
 
-    assert route_key(Route("/api/v2/users/{user}", endpoint)) == ("api", "v2", "users")
-    assert route_key(Route("/api/v2/users/lookup", endpoint)) == ("api", "v2", "users")
-    assert route_key(Route("/health", endpoint)) == ("health",)
-    assert route_key(Route("/api/v2/{thing}", endpoint)) is None
-    assert route_key(Route("/api/v2/user{thing}", endpoint)) is None
-    assert route_key(Mount("/static", routes=[])) is None
-    assert route_key(Mount("/a/b/c", routes=[])) == ("a", "b", "c")
-    assert path_key("/api/v2/users/2/osu") == ("api", "v2", "users")
-    assert path_key("/health") == ("health",)
-    assert path_key("/") == ()
+    assert route_key(Route("/api/v2/users/{user}", endpoint)) == ("prefix", ("api", "v2", "users"))
+    assert route_key(Route("/api/v2/users/lookup", endpoint)) == ("exact", "/api/v2/users/lookup")
+    assert route_key(Route("/api/v2/{thing}/x", endpoint)) == ("prefix", ("api", "v2"))
+    assert route_key(Route("/api/v2/user{thing}", endpoint)) == ("prefix", ("api", "v2"))
+    assert route_key(Route("/{thing}", endpoint)) == ("prefix", ())
+    assert route_key(Route("/a/b/c/d/{e}", endpoint)) == ("prefix", ("a", "b", "c"))
+    assert route_key(Mount("/static", routes=[])) == ("prefix", ("static",))
+    assert path_prefixes("/api/v2/users/2/osu") == [
+        (),
+        ("api",),
+        ("api", "v2"),
+        ("api", "v2", "users"),
+    ]
+    assert path_prefixes("/") == [(), ("",)]
 
 
 @pytest.mark.parametrize("path", ["/late", "/api/v2/late/1"])

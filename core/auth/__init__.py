@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.routing import Route
 from starlette.types import Scope
 
 from core.auth import store as oauth_db
@@ -519,21 +519,19 @@ def prefetch_keys(svc: Services, scope: Scope) -> list[str]:
     sub_id = _subject(claims)
     if sub_id is not None:
         keys.append(user_key(sub_id))
-    for route, prefetch in _prefetching(svc, scope):
-        match, child = route.matches(scope)
-        if match is Match.FULL:
-            keys += prefetch(Request({**scope, **child}))
+    found = _route_for(scope)
+    prefetch = getattr(found[0], "prefetch", None) if found is not None else None
+    if found is not None and prefetch is not None:
+        keys += prefetch(Request({**scope, **found[1]}))
     return keys
 
 
-def _prefetching(svc: Services, scope: Scope) -> list[tuple[Route, Prefetch]]:
-    """The app's routes that declare a `prefetch` (found once per app)."""
+def _route_for(scope: Scope) -> tuple[Any, Scope] | None:
+    """The route the app's router will hand `scope` to (`core.routing.IndexedRouter`)."""
+    from core.routing import IndexedRouter
 
-    def find() -> list[tuple[Route, Prefetch]]:
-        routes = scope["app"].router.routes
-        return [(r, r.prefetch) for r in routes if getattr(r, "prefetch", None) is not None]
-
-    return svc.extra_or_make("prefetching", list, find)
+    router = scope["app"].router
+    return router.route_for(scope) if isinstance(router, IndexedRouter) else None
 
 
 # --- request helpers and routes ----------------------------------------------------------------
