@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import fnmatch
+import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
@@ -330,6 +331,8 @@ if #KEYS > 1 then found = redis.call('mget', unpack(KEYS, 2)) end
 return {count, left, found}
 """
 
+_HIT_SHA = hashlib.sha1(_HIT.encode()).hexdigest()
+
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -359,6 +362,8 @@ class RedisCache:
             TimeoutError,
             coredis.exceptions.TimeoutError,
             coredis.exceptions.ConnectionError,
+            # core.resp's connection (`hit`): refused, reset or closed.
+            OSError,
         )
         self._nx: Literal[coredis.PureToken.NX] = coredis.PureToken.NX
         self.client: coredis.Redis[bytes] = coredis.Redis.from_url(
@@ -370,6 +375,10 @@ class RedisCache:
         )
         # One script for `hit`; None where its keys may span nodes (a cluster).
         self._hit_script: Any = self.client.register_script(_HIT)
+        # `hit` runs on every request: on a single plain Redis it skips coredis (core.resp).
+        from core import resp
+
+        self._fast = resp.PipelinedConnection(url, timeout) if resp.supported(url) else None
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -520,8 +529,22 @@ class RedisCache:
     async def ping(self) -> None:
         await self._call(self.client.ping())
 
+    async def _fast_hit(self, names: list[str | bytes], ms: int) -> Any:
+        """`_HIT` through core.resp: by its SHA, sent whole once Redis does not know it."""
+        from core import resp
+
+        assert self._fast is not None
+        try:
+            return await self._fast.call("EVALSHA", _HIT_SHA, len(names), *names, ms)
+        except resp.ReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            return await self._fast.call("EVAL", _HIT, len(names), *names, ms)
+
     async def close(self) -> None:
         self.client.connection_pool.disconnect()
+        if self._fast is not None:
+            await self._fast.close()
 
     async def hit(
         self, key: str, window: float, reads: Sequence[str] = ()
@@ -536,6 +559,10 @@ class RedisCache:
         """
         ms = max(1, int(window * 1000))
         names: list[str | bytes] = [self._k(key), *(self._k(k) for k in reads)]
+        if self._fast is not None:
+            answer = await self._call(self._fast_hit(names, ms))
+            count, left_ms, found = answer
+            return int(count), int(left_ms) / 1000, list(found)
         if self._hit_script is not None:
             answer = await self._call(self._hit_script(keys=names, args=[ms]))
             count, left_ms, found = answer
