@@ -91,6 +91,7 @@ class PipelinedConnection:
         self._waiting: deque[asyncio.Future[Reply]] = deque()
         self._reading: asyncio.Task[None] | None = None
         self._opening = asyncio.Lock()
+        self._outgoing: list[bytes] = []
 
     async def call(self, *args: bytes | str | int) -> Reply:
         """The reply to one command; raises ReplyError for an error reply, ConnectionLost (or
@@ -98,14 +99,24 @@ class PipelinedConnection:
         writer = self._writer
         if writer is None or writer.is_closing():
             writer = await self._open()
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        # Written and queued with no await between: the queue's order is the wire's.
-        writer.write(encode(*args))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Reply] = loop.create_future()
+        # Buffered and queued with no await between: the queue's order is the wire's. The
+        # buffer goes out once this turn of the loop ends, so the calls of concurrent requests
+        # share one write (one system call) instead of one each.
+        if not self._outgoing:
+            loop.call_soon(self._flush, writer)
+        self._outgoing.append(encode(*args))
         self._waiting.append(future)
         reply = await future
         if isinstance(reply, ReplyError):
             raise reply
         return reply
+
+    def _flush(self, writer: asyncio.StreamWriter) -> None:
+        data, self._outgoing = b"".join(self._outgoing), []
+        # A closed writer drops the data; the reader has failed (or will fail) those calls.
+        writer.write(data)
 
     async def _open(self) -> asyncio.StreamWriter:
         async with self._opening:
@@ -144,6 +155,8 @@ class PipelinedConnection:
             if self._writer is writer:
                 self._writer = None
             lost = exc if isinstance(exc, ConnectionError) else ConnectionLost(repr(exc))
+            # Not sent yet, and now never: their calls fail below with the rest.
+            self._outgoing.clear()
             while self._waiting:
                 future = self._waiting.popleft()
                 if not future.done():
