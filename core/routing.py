@@ -20,6 +20,8 @@ from starlette.types import Receive, Scope, Send
 DEPTH = 3
 
 Key = tuple[str, ...]
+# Where `route_for` leaves what it found, for `app`.
+FOUND = "hitcircle.route"
 
 
 def route_key(route: BaseRoute) -> tuple[str, Key | str]:
@@ -86,10 +88,13 @@ class IndexedRouter(Router):
 
     def route_for(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
         """The route that will serve `scope` and its child scope (path parameters): the first
-        full match, as `app` hands it over; None when none matches fully."""
-        for route in self.candidates(get_route_path(scope)):
+        full match, as `app` hands it over; None when none matches fully. Kept on the scope, so
+        that `app` does not look again for the same path and method."""
+        path = get_route_path(scope)
+        for route in self.candidates(path):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
+                scope[FOUND] = (path, scope.get("method"), route, child_scope)
                 return route, child_scope
         return None
 
@@ -99,6 +104,13 @@ class IndexedRouter(Router):
             return
         if "router" not in scope:
             scope["router"] = self
+        found = scope.pop(FOUND, None)
+        if found is not None and found[:2] == (get_route_path(scope), scope.get("method")):
+            _, _, route, child_scope = found
+            scope["route"] = route
+            scope.update(child_scope)
+            await route.handle(scope, receive, send)
+            return
         partial = None
         partial_scope: Scope = {}
         for route in self.candidates(get_route_path(scope)):

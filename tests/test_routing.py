@@ -57,7 +57,7 @@ async def test_every_route_of_the_app_is_found_as_starlette_finds_it(settings: S
                 candidates = router.candidates(path)
                 expected = first_match(routes, scope)
                 assert first_match(candidates, scope) == expected, (path, method)
-                found = router.route_for(scope)
+                found = router.route_for(dict(scope))
                 assert (found[0] if found else None) == (
                     expected[0] if expected[1] is Match.FULL else None
                 ), (path, method)
@@ -118,3 +118,36 @@ async def test_answers_are_starlettes() -> None:
             assert redirect.status_code == 307
             assert redirect.headers["location"] == "http://t/a/b/c/"
             assert (await client.get("/a/b/d")).status_code == 404
+
+
+async def test_the_route_found_ahead_is_the_one_that_serves() -> None:
+    """`route_for` (the rate limiter's look ahead) leaves its find on the scope; the router
+    uses it only for the same path and method."""
+
+    async def first(request: Request) -> Response:
+        return PlainTextResponse("first")
+
+    async def second(request: Request) -> Response:
+        return PlainTextResponse("second")
+
+    router = IndexedRouter([Route("/a/{n}", first), Route("/b/{n}", second)])
+    scope = scope_for("/a/1")
+    found = router.route_for(scope)
+    assert found is not None and found[0] is router.routes[0]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await router.app(scope, receive, send)
+    assert sent[-1]["body"] == b"first"
+    # A scope whose path changed after the look ahead is routed afresh.
+    moved = scope_for("/a/1")
+    router.route_for(moved)
+    moved["path"] = "/b/2"
+    sent.clear()
+    await router.app(moved, receive, send)
+    assert sent[-1]["body"] == b"second"
