@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Host, Match, Mount, Router, get_route_path
 from starlette.types import Receive, Scope, Send
 
@@ -92,7 +93,12 @@ class IndexedRouter(Router):
         that `app` does not look again for the same path and method."""
         path = get_route_path(scope)
         for route in self.candidates(path):
-            match, child_scope = route.matches(scope)
+            try:
+                match, child_scope = route.matches(scope)
+            except HTTPException:
+                # A path parameter its convertor refuses (core.http.Int64Convertor): `app` meets
+                # the same refusal where the app's handlers answer it.
+                return None
             if match is Match.FULL:
                 scope[FOUND] = (path, scope.get("method"), route, child_scope)
                 return route, child_scope

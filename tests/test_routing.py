@@ -151,3 +151,21 @@ async def test_the_route_found_ahead_is_the_one_that_serves() -> None:
     sent.clear()
     await router.app(moved, receive, send)
     assert sent[-1]["body"] == b"second"
+
+
+async def test_a_refused_path_parameter_is_the_handlers_404(settings: Settings) -> None:
+    """A convertor's refusal (an id past 64 bits) met while looking ahead is left to the router,
+    where it is answered 404 like any other."""
+    from tests.conftest import create_user, issue_token, running
+
+    app = create_app(settings)
+    async with running(app):
+        token = await issue_token(app, await create_user(app))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            huge = await client.post(
+                f"/api/v2/beatmapsets/{10**30}/ratings",
+                json={"rating": 5},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+    assert huge.status_code == 404
