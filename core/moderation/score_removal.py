@@ -41,6 +41,8 @@ async def _remove(svc: Services, user_id: int, keys: Sequence[tuple[int, int, in
         await svc.storage.delete(scores_db.replay_key(score_id))
     for beatmap_id, ruleset_id in sorted({(k[1], k[2]) for k in keys}):
         await leaderboard.changed(svc.cache, beatmap_id, ruleset_id)
+    # Their pins of these scores went with them.
+    await leaderboard.forget_pins(svc.cache, [user_id])
     await profiles.invalidate(svc, user_id)
     return deleted
 

@@ -707,6 +707,12 @@ async def pinned_ids(
     return [int(r[0]) for r in await db.fetch_all(query)]
 
 
+async def all_pinned_ids(db: Database, user_id: int) -> list[int]:
+    """Every score the user has pinned, of every ruleset."""
+    query = sa.select(score_pins.c.score_id).where(score_pins.c.user_id == user_id)
+    return [int(r[0]) for r in await db.fetch_all(query)]
+
+
 async def pinned_among(db: Database, user_id: int, score_ids: Sequence[int]) -> set[int]:
     if not score_ids:
         return set()

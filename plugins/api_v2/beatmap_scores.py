@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core import mods as mods_domain
-from core.auth import api_route, current_user
+from core.auth import api_route, claimed_user_id, current_user
+from core.auth import cached as auth_cached
 from core.beatmaps import resolve
 from core.http import ORJSON_OPTIONS, error, json, not_found, params, path_id, unprocessable
 from core.openapi import describe
@@ -24,6 +25,8 @@ from core.users import store as users_db
 from plugins.api_v2._score_common import api_version, find_user, ruleset_id, viewer_id
 
 SUPPORTER_ONLY = "You must be an osu!supporter to use this feature."
+# Leaderboard types other than the global one (any other name reads the global board).
+FILTERED = ("country", "friend", "team")
 
 
 async def _beatmap(request: Request) -> Any:
@@ -40,7 +43,9 @@ async def _board_beatmap(request: Request) -> Any:
     """id, mode and status of the beatmap, through a short-lived cache entry (hot boards)."""
     beatmap_id = path_id(request.path_params["beatmap"])
     if beatmap_id is not None:
-        cached = await board_cache.beatmap_meta(services(request).cache, beatmap_id)
+        cached = await board_cache.beatmap_meta(
+            services(request).cache, beatmap_id, read=lambda key: auth_cached(request, key)
+        )
         if cached is not None:
             return cached
     beatmap = await _beatmap(request)
@@ -73,7 +78,7 @@ async def _filters(request: Request, kind: str) -> tuple[str | None, Sequence[in
     assertSupporterOnlyOptions); `team` is open to all and holds the members of the caller's
     team (empty for a guest or a player in no team). An unknown type is global.
     """
-    if kind not in ("country", "friend", "team"):
+    if kind not in FILTERED:
         return None, None
     user = current_user(request)
     if kind == "team":
@@ -105,7 +110,7 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
     limit = max(1, min(p.int("limit", 50) or 50, 100))
     kind = p.str("type", "global") or "global"
     country, user_ids = await _filters(request, kind)
-    if kind not in ("country", "friend", "team"):
+    if kind not in FILTERED:
         kind = "global"
     if user_ids is not None and not user_ids:
         # A board of nobody (a team board of a player in no team): nothing to rank.
@@ -119,7 +124,8 @@ async def leaderboard(request: Request, *, force_new_format: bool = False) -> Re
     version = views.NEW_FORMAT_VERSION if force_new_format else api_version(request)
     me = viewer_id(request)
     if kind == "global" and mods_key is None:
-        return await _cached_board(request, beatmap["id"], ruleset, version, limit, me)
+        named = None if p.str("mode") is None else ruleset
+        return await _cached_board(request, beatmap["id"], ruleset, named, version, limit, me)
     ids = await scores_db.leaderboard(db, beatmap["id"], ruleset, limit=limit, **filters)
     rendered = await views.render(
         request.app, await _scores_by_ids(request, ids), version=version, user=True, viewer_id=me
@@ -148,14 +154,25 @@ async def _own_entry(
 
 
 async def _cached_board(
-    request: Request, beatmap_id: int, ruleset: int, version: int, limit: int, me: int | None
+    request: Request,
+    beatmap_id: int,
+    ruleset: int,
+    named: int | None,
+    version: int,
+    limit: int,
+    me: int | None,
 ) -> Response:
-    """The unfiltered board from the encoded cache; only the viewer's own entry is per request."""
-    cache = services(request).cache
+    """The unfiltered board from the encoded cache, with the viewer's pins and own entry
+    (`board_cache.keys`, read with the token); `named`: the ruleset the request named, None
+    for the beatmap's own."""
+    svc = services(request)
     fmt = 1 if version >= views.NEW_FORMAT_VERSION else 0
-    key, board = await board_cache.load(cache, beatmap_id, ruleset, fmt, limit)
+    reader = board_cache.Reader(
+        svc.cache, lambda key: auth_cached(request, key), beatmap_id, named, fmt, limit
+    )
+    board = await reader.board()
     if board is None:
-        db = services(request).db
+        db = svc.db
         ids = await scores_db.leaderboard(db, beatmap_id, ruleset, limit=limit)
         found = await _scores_by_ids(request, ids)
         rendered = await views.render(request.app, found, version=version, user=True)
@@ -165,19 +182,80 @@ async def _cached_board(
             user_ids=[int(s["user_id"]) for s in found],
             parts=[orjson.dumps(r, option=ORJSON_OPTIONS) for r in rendered],
         )
-        await board_cache.store(cache, key, board)
+        await reader.store(board)
     parts = list(board.parts)
     user_score = None
     if me is not None and me in board.user_ids:
         index = board.user_ids.index(me)
         score_id = board.score_ids[index]
-        pinned = bool(await scores_db.pinned_among(services(request).db, me, [score_id]))
-        parts[index] = board_cache.with_pin(parts[index], score_id, pinned)
+        parts[index] = board_cache.with_pin(
+            parts[index], score_id, score_id in await _pins(request, reader, me)
+        )
         user_score = b'{"position":' + str(index + 1).encode() + b',"score":' + parts[index] + b"}"
     elif me is not None:
-        own = await _own_entry(request, beatmap_id, ruleset, me, version, {})
-        user_score = None if own is None else orjson.dumps(own, option=ORJSON_OPTIONS)
+        own = await _cached_own_entry(request, reader, beatmap_id, ruleset, me, version)
+        if own is not None:
+            part = board_cache.with_pin(
+                own.part, own.score_id, own.score_id in await _pins(request, reader, me)
+            )
+            user_score = b'{"position":' + str(own.position).encode() + b',"score":' + part + b"}"
     return json(board_cache.body(parts, board.count, user_score))
+
+
+async def _pins(request: Request, reader: board_cache.Reader, me: int) -> set[int]:
+    pinned = await reader.pins(me)
+    if pinned is None:
+        pinned = set(await scores_db.all_pinned_ids(services(request).db, me))
+        await reader.store_pins(me, sorted(pinned))
+    return pinned
+
+
+async def _cached_own_entry(
+    request: Request,
+    reader: board_cache.Reader,
+    beatmap_id: int,
+    ruleset: int,
+    me: int,
+    version: int,
+) -> board_cache.OwnEntry | None:
+    """The viewer's best score off the board, rendered for no viewer, cached at the board's
+    version (a passed score anyone sets on the beatmap may move it)."""
+    cached, own = await reader.own(me)
+    if cached:
+        return own
+    db = services(request).db
+    entry = await scores_db.user_board_entry(db, beatmap_id, ruleset, me)
+    score = await scores_db.get_score(db, entry[0]) if entry is not None else None
+    if entry is not None and score is not None:
+        [rendered] = await views.render(request.app, [score], version=version, user=True)
+        part = orjson.dumps(rendered, option=ORJSON_OPTIONS)
+        own = board_cache.OwnEntry(entry[1], int(score["id"]), part)
+    await reader.store_own(me, own)
+    return own
+
+
+def _board_prefetch(force_new_format: bool) -> Any:
+    """What an unfiltered board reads (`board_cache.keys`), named from the request alone."""
+
+    def prefetch(request: Request) -> list[str]:
+        beatmap_id = path_id(request.path_params["beatmap"])
+        query = request.query_params
+        if beatmap_id is None or any(k in query for k in ("type", "mods", "mods[]")):
+            if query.get("type", "global") != "global" or beatmap_id is None:
+                return []
+        mode = query.get("mode")
+        ruleset = None if mode is None else ruleset_id(mode)
+        if mode is not None and ruleset is None:
+            return []
+        raw_limit = query.get("limit", "50")
+        limit = (
+            max(1, min(int(raw_limit), 100)) if raw_limit.isdecimal() and len(raw_limit) < 4 else 50
+        )
+        version = views.NEW_FORMAT_VERSION if force_new_format else api_version(request)
+        fmt = 1 if version >= views.NEW_FORMAT_VERSION else 0
+        return board_cache.keys(beatmap_id, ruleset, fmt, limit, claimed_user_id(request))
+
+    return prefetch
 
 
 @describe(responses={200: "BeatmapScores"})
@@ -244,6 +322,16 @@ ROUTES = [
     api_route(
         "/api/v2/beatmaps/{beatmap}/scores/users/{user}", user_score, methods=["GET", "HEAD"]
     ),
-    api_route("/api/v2/beatmaps/{beatmap}/scores", leaderboard, methods=["GET", "HEAD"]),
-    api_route("/api/v2/beatmaps/{beatmap}/solo-scores", solo_leaderboard, methods=["GET", "HEAD"]),
+    api_route(
+        "/api/v2/beatmaps/{beatmap}/scores",
+        leaderboard,
+        methods=["GET", "HEAD"],
+        prefetch=_board_prefetch(False),
+    ),
+    api_route(
+        "/api/v2/beatmaps/{beatmap}/solo-scores",
+        solo_leaderboard,
+        methods=["GET", "HEAD"],
+        prefetch=_board_prefetch(True),
+    ),
 ]

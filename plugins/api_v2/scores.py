@@ -24,7 +24,7 @@ from core.http import (
 from core.openapi import describe
 from core.openapi_schemas import CURSOR, STR, array, nullable, obj
 from core.ratelimit import throttle
-from core.scores import scoring, views
+from core.scores import leaderboard, scoring, views
 from core.scores import store as scores_db
 from core.scores import submit as submission
 from core.services import services
@@ -188,13 +188,22 @@ async def pin(request: Request) -> Response:
     if not score["passed"] or not score["preserve"]:
         raise unprocessable("only passed scores can be pinned")
     await scores_db.pin(services(request).db, user_id, score)
+    await _pins_changed(request, user_id)
     return no_content()
 
 
 async def unpin(request: Request) -> Response:
     user_id, score = await _own_score(request)
     await scores_db.unpin(services(request).db, user_id, int(score["id"]))
+    await _pins_changed(request, user_id)
     return no_content()
+
+
+async def _pins_changed(request: Request, user_id: int) -> None:
+    """Leaderboards show the owner's pins, and the profile counts them."""
+    svc = services(request)
+    await leaderboard.forget_pins(svc.cache, [user_id])
+    await profiles.invalidate(svc, user_id)
 
 
 async def reorder(request: Request) -> Response:

@@ -130,3 +130,45 @@ async def test_user_beatmap_score_and_all(
         f"/api/v2/beatmaps/{beatmap.id}/scores/users/987654", headers=auth(token)
     )
     assert nobody.status_code == 404
+
+
+async def test_the_cached_board_follows_pins_and_positions(app: Starlette, client: Any) -> None:
+    """The board, the viewer's pins and their own entry off the board are cached (read with
+    the token in one round trip); a pin, an unpin and someone else's better score each show at
+    once, on the board asked with `mode` and on the one asked without."""
+    beatmap = await support.import_map(app, 0)
+    (a, ta), (_, tb), (_, tc) = await players(app)
+    await support.submit(client, ta, beatmap, support.body(beatmap, total_score=900_000))
+    mine = await support.submit(client, tb, beatmap, support.body(beatmap, total_score=700_000))
+    score_id = mine.json()["id"]
+
+    async def own() -> list[tuple[int, bool]]:
+        """(position, pinned) of b's entry, off a board of one, as each board shows it."""
+        found = []
+        for mode in ("", "&mode=osu"):
+            url = f"/api/v2/beatmaps/{beatmap.id}/scores?limit=1{mode}"
+            body = (await client.get(url, headers=auth(tb, **NEW))).json()
+            assert [s["user_id"] for s in body["scores"]] == [a]
+            entry = body["user_score"]
+            pin = entry["score"]["current_user_attributes"]["pin"]
+            assert pin["score_id"] == score_id
+            found.append((entry["position"], pin["is_pinned"]))
+        return found
+
+    assert await own() == [(2, False)] * 2
+    assert await own() == [(2, False)] * 2  # from the cache
+    pinned = await client.put(f"/api/v2/score-pins/{score_id}", headers=auth(tb))
+    assert pinned.status_code == 204
+    assert await own() == [(2, True)] * 2
+    unpinned = await client.delete(f"/api/v2/score-pins/{score_id}", headers=auth(tb))
+    assert unpinned.status_code == 204
+    assert await own() == [(2, False)] * 2
+    await support.submit(client, tc, beatmap, support.body(beatmap, total_score=800_000))
+    assert await own() == [(3, False)] * 2
+    # On the board itself the owner's pin shows the same way.
+    await client.put(f"/api/v2/score-pins/{score_id}", headers=auth(tb))
+    body = (
+        await client.get(f"/api/v2/beatmaps/{beatmap.id}/scores", headers=auth(tb, **NEW))
+    ).json()
+    assert body["scores"][2]["current_user_attributes"]["pin"]["is_pinned"] is True
+    assert body["user_score"]["position"] == 3
