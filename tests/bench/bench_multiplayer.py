@@ -2,6 +2,7 @@
 
     python -m tests.bench.bench_multiplayer [--rooms 4] [--players 16] [--seconds 10]
                                             [--rounds 2] [--redis redis://127.0.0.1:6379/9]
+                                            [--both]
 
 One hitcircle worker (hypercorn; embedded SQLite + memory cache, or Redis with `--redis`) holds
 `--rooms` realtime rooms of `--players` hub clients each. Every player toggles Ready/Idle with
@@ -10,6 +11,8 @@ lock (load, change, save) and broadcasts `UserStateChanged` to the room. Figures
 per second, and broadcasts delivered per second (changes x players, counted at the clients).
 The baseline is bare Starlette doing only the fan-out (a binary message in -> a reply to the
 sender and the same bytes to the sender's 15 room-mates), measured the same way in the same run.
+With `--redis URL --both`, two workers (memory cache and Redis) are measured in the same run,
+their rounds interleaved, and the ratio Redis / memory is printed.
 """
 
 from __future__ import annotations
@@ -229,8 +232,45 @@ async def _idle(ws: Any) -> None:
 _keep: list[Any] = []
 
 
+async def _forget(url: str, prefix: str) -> None:
+    """Drop an earlier run's keys: room and user ids start again with every data directory."""
+    import coredis
+
+    client: coredis.Redis[bytes] = coredis.Redis.from_url(url)
+    keys: list[str | bytes] = [key async for key in client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await client.delete(keys)
+    client.connection_pool.disconnect()
+
+
+class Backend:
+    """One hitcircle worker under test: its cache, data directory, users and port."""
+
+    def __init__(self, name: str, redis_url: str, data: str, rooms: int, players: int) -> None:
+        from core.config import load_settings
+        from tests.bench.loadgen import free_port
+
+        self.name = name
+        self.env = {
+            "HITCIRCLE_CONFIG": "none",
+            "HITCIRCLE_DATA_DIR": data,
+            "HITCIRCLE_RATELIMIT_DEFAULT": "100000000/minute",
+            "HITCIRCLE_LOG_LEVEL": "WARNING",
+        }
+        if redis_url:
+            self.env["HITCIRCLE_REDIS_URL"] = redis_url
+            self.env["HITCIRCLE_REDIS_PREFIX"] = "hcbench:"
+            asyncio.run(_forget(redis_url, "hcbench:"))
+        settings = load_settings(env=self.env)
+        self.tokens, self.beatmap = asyncio.run(prepare(settings, rooms, players))
+        self.port = free_port()
+        self.env["HITCIRCLE_SERVER_PUBLIC_URL"] = f"http://127.0.0.1:{self.port}"
+        self.url = ""
+        self.room_ids: list[int] = []
+        self.totals = [0.0, 0.0]
+
+
 def main() -> None:
-    from core.config import load_settings
     from tests.bench.loadgen import free_port, serve_app, wait_until_up
 
     parser = argparse.ArgumentParser()
@@ -239,63 +279,84 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--redis", default="", help="Redis URL (default: the memory cache)")
+    parser.add_argument(
+        "--both",
+        action="store_true",
+        help="with --redis: measure the memory cache and Redis in the same run (rounds "
+        "interleaved) and print the ratio Redis / memory",
+    )
     args = parser.parse_args()
+    if args.both and not args.redis:
+        parser.error("--both needs --redis")
 
-    with tempfile.TemporaryDirectory() as data:
-        env = {
-            "HITCIRCLE_CONFIG": "none",
-            "HITCIRCLE_DATA_DIR": data,
-            "HITCIRCLE_RATELIMIT_DEFAULT": "100000000/minute",
-            "HITCIRCLE_LOG_LEVEL": "WARNING",
-        }
-        if args.redis:
-            env["HITCIRCLE_REDIS_URL"] = args.redis
-            env["HITCIRCLE_REDIS_PREFIX"] = "hcbench:"
-        settings = load_settings(env=env)
-        tokens, beatmap = asyncio.run(prepare(settings, args.rooms, args.players))
-        bare_port, host_port = free_port(), free_port()
-        env["HITCIRCLE_SERVER_PUBLIC_URL"] = f"http://127.0.0.1:{host_port}"
-        totals: dict[str, list[float]] = {"bare": [0.0, 0.0], "host": [0.0, 0.0]}
-        with (
-            serve_app("tests.bench.bench_multiplayer:bare", bare_port) as bare_url,
-            serve_app("core.asgi:app", host_port, env) as host_url,
-        ):
-            wait_until_up(f"{host_url}/health")
-            time.sleep(1.0)
+    with contextlib.ExitStack() as stack:
+        urls = ["", args.redis] if args.both else [args.redis]
+        backends = [
+            Backend(
+                "redis" if url else "memory",
+                url,
+                stack.enter_context(tempfile.TemporaryDirectory()),
+                args.rooms,
+                args.players,
+            )
+            for url in urls
+        ]
+        bare_url = stack.enter_context(serve_app("tests.bench.bench_multiplayer:bare", free_port()))
+        for backend in backends:
+            backend.url = stack.enter_context(serve_app("core.asgi:app", backend.port, backend.env))
+        for backend in backends:
+            wait_until_up(f"{backend.url}/health")
+        time.sleep(1.0)
+        bare_totals = [0.0, 0.0]
 
-            async def session() -> None:
-                # The hosts stay joined for the whole run, in the same event loop as the rounds.
-                room_ids = await create_rooms(host_url, tokens, beatmap)
-                players = [group[1:] for group in tokens]
-                for round_no in range(1, args.rounds + 1):
-                    for name, base in (("bare", bare_url), ("host", host_url)):
-                        changes, deliveries = await run_round(
-                            name, base, players, room_ids, args.seconds
-                        )
-                        totals[name][0] += changes
-                        totals[name][1] += deliveries
-                        print(
-                            f"round {round_no} {name:5s} {changes:8.0f} changes/s "
-                            f"{deliveries:9.0f} deliveries/s",
-                            flush=True,
-                        )
-                for host, drain in _keep:
-                    drain.cancel()
-                    await host.close()
+        async def session() -> None:
+            # The hosts stay joined for the whole run, in the same event loop as the rounds.
+            for backend in backends:
+                backend.room_ids = await create_rooms(backend.url, backend.tokens, backend.beatmap)
+            for round_no in range(1, args.rounds + 1):
+                bare_players = [group[1:] for group in backends[0].tokens]
+                changes, deliveries = await run_round(
+                    "bare", bare_url, bare_players, [], args.seconds
+                )
+                bare_totals[0] += changes
+                bare_totals[1] += deliveries
+                print(
+                    f"round {round_no} bare   {changes:8.0f} changes/s "
+                    f"{deliveries:9.0f} deliveries/s",
+                    flush=True,
+                )
+                for backend in backends:
+                    players = [group[1:] for group in backend.tokens]
+                    changes, deliveries = await run_round(
+                        "host", backend.url, players, backend.room_ids, args.seconds
+                    )
+                    backend.totals[0] += changes
+                    backend.totals[1] += deliveries
+                    print(
+                        f"round {round_no} {backend.name:6s} {changes:8.0f} changes/s "
+                        f"{deliveries:9.0f} deliveries/s",
+                        flush=True,
+                    )
+            for host, drain in _keep:
+                drain.cancel()
+                await host.close()
 
-            asyncio.run(session())
-    bare_changes, bare_deliveries = (v / args.rounds for v in totals["bare"])
-    host_changes, host_deliveries = (v / args.rounds for v in totals["host"])
-    cache = "redis" if args.redis else "memory"
-    print(f"{args.rooms} rooms x {args.players} players, one worker, {cache} cache")
+        asyncio.run(session())
+    bare_changes, bare_deliveries = (v / args.rounds for v in bare_totals)
+    print(f"{args.rooms} rooms x {args.players} players, one worker")
     print(
         f"bare starlette fan-out  {bare_changes:8.0f} msgs/s  {bare_deliveries:9.0f} deliveries/s"
     )
-    print(
-        f"hitcircle multiplayer   {host_changes:8.0f} state changes/s  "
-        f"{host_deliveries:9.0f} broadcasts delivered/s"
-    )
-    print(f"ratio (changes)         {host_changes / bare_changes:8.2f}")
+    for backend in backends:
+        changes, deliveries = (v / args.rounds for v in backend.totals)
+        print(
+            f"hitcircle ({backend.name:6s} cache) {changes:8.0f} state changes/s  "
+            f"{deliveries:9.0f} broadcasts delivered/s  "
+            f"ratio to bare {changes / bare_changes:5.2f}"
+        )
+    if args.both:
+        memory, redis = (backend.totals[0] for backend in backends)
+        print(f"ratio (changes) redis / memory {redis / memory:8.2f}")
 
 
 if __name__ == "__main__":
