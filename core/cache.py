@@ -79,6 +79,18 @@ class Cache(Protocol):
     async def hit(
         self, key: str, window: float, reads: Sequence[str] = ()
     ) -> tuple[int, float, list[bytes | None]]: ...
+    async def lock_get(
+        self, name: str, key: str, timeout: float = 10.0, wait: float = 10.0
+    ) -> tuple[str, bytes | None]: ...
+    async def unlock_set(
+        self,
+        name: str,
+        token: str,
+        key: str,
+        value: Value | None,
+        ex: float | None = None,
+        messages: Sequence[tuple[str, Value]] = (),
+    ) -> bool: ...
 
 
 _V = TypeVar("_V")
@@ -304,6 +316,41 @@ class MemoryCache:
         left = await self.ttl(key)
         return count, window if left is None else left, await self.mget(list(reads))
 
+    async def lock_get(
+        self, name: str, key: str, timeout: float = 10.0, wait: float = 10.0
+    ) -> tuple[str, bytes | None]:
+        """Take `lock(name)` (waiting for it as `lock` does) and read `key` with it: (the
+        holder's token, the value). With `unlock_set`, a read-modify-write under the lock is two
+        round trips on Redis. There both are one script, so in a Redis Cluster `key` and the
+        lock's key (`lock:` + name) must share a hash tag (`mp:{room:1}` and `lock:mp:{room:1}`).
+        """
+        token = await self.acquire_lock(name, timeout, wait)
+        return token, self._get(key, bytes)
+
+    async def unlock_set(
+        self,
+        name: str,
+        token: str,
+        key: str,
+        value: Value | None,
+        ex: float | None = None,
+        messages: Sequence[tuple[str, Value]] = (),
+    ) -> bool:
+        """If lock `name` is still the holder `token`'s: set `key` to `value` (expiring after
+        `ex` seconds; `None` deletes it), publish `messages` ((channel, message), in order) and
+        let the lock go, all at once. False, with nothing done, once the lock expired."""
+        lock_key = f"lock:{name}"
+        if self._get(lock_key, bytes) != token.encode():
+            return False
+        if value is None:
+            await self.delete(key)
+        else:
+            await self.set(key, value, ex=ex)
+        for channel, message in messages:
+            await self.publish(channel, message)
+        await self.delete(lock_key)
+        return True
+
 
 class _MemorySubscription:
     def __init__(self, queue: asyncio.Queue[tuple[str, bytes]]) -> None:
@@ -337,6 +384,36 @@ _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+
+
+# KEYS: the lock, the value; ARGV: token, lock timeout (ms). {1, value} once taken, else {0}.
+_LOCK_GET = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('get', KEYS[2])}
+end
+return {0}
+"""
+# KEYS: the lock, the value; ARGV: token, 'set' or 'del', value, expiry (ms, 0: none), then
+# channel and message pairs. 1 when done; 0, doing nothing, when the token no longer holds.
+_UNLOCK_SET = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == 'set' then
+  if ARGV[4] == '0' then
+    redis.call('set', KEYS[2], ARGV[3])
+  else
+    redis.call('set', KEYS[2], ARGV[3], 'PX', ARGV[4])
+  end
+else
+  redis.call('del', KEYS[2])
+end
+for i = 5, #ARGV, 2 do
+  redis.call('publish', ARGV[i], ARGV[i + 1])
+end
+redis.call('del', KEYS[1])
+return 1
+"""
+_LOCK_GET_SHA = hashlib.sha1(_LOCK_GET.encode()).hexdigest()
+_UNLOCK_SET_SHA = hashlib.sha1(_UNLOCK_SET.encode()).hexdigest()
 
 
 class RedisCache:
@@ -583,6 +660,54 @@ class RedisCache:
             left_ms = ms
         values: list[bytes | None] = list(answers[3]) if reads else []
         return count, left_ms / 1000, values
+
+    async def _script(self, source: str, sha: str, keys: list[str], args: list[bytes]) -> Any:
+        """Run a Lua script by its SHA1 (EVALSHA), sending its source (EVAL, which also
+        caches it) only when the server does not know it yet (NOSCRIPT: first use, restart)."""
+        import coredis
+
+        try:
+            return await self._call(self.client.evalsha(sha, tuple(keys), tuple(args)))
+        except coredis.exceptions.NoScriptError:
+            return await self._call(self.client.eval(source, tuple(keys), tuple(args)))
+
+    async def lock_get(
+        self, name: str, key: str, timeout: float = 10.0, wait: float = 10.0
+    ) -> tuple[str, bytes | None]:
+        """As `MemoryCache.lock_get`: one round trip (a script) while the lock is free."""
+        token = uuid.uuid4().hex
+        keys = [self._k(f"lock:{name}"), self._k(key)]
+        args = [token.encode(), str(max(1, int(timeout * 1000))).encode()]
+        deadline = time.monotonic() + wait
+        while True:
+            answer = await self._script(_LOCK_GET, _LOCK_GET_SHA, keys, args)
+            if int(answer[0]):
+                return token, answer[1] if len(answer) > 1 else None
+            if time.monotonic() >= deadline:
+                raise LockTimeout(name)
+            await asyncio.sleep(0.01)
+
+    async def unlock_set(
+        self,
+        name: str,
+        token: str,
+        key: str,
+        value: Value | None,
+        ex: float | None = None,
+        messages: Sequence[tuple[str, Value]] = (),
+    ) -> bool:
+        """As `MemoryCache.unlock_set`, in one round trip (a script; PUBLISH in a script is
+        allowed in a cluster, its channels are no keys)."""
+        args = [token.encode()]
+        if value is None:
+            args += [b"del", b"", b"0"]
+        else:
+            ms = 0 if ex is None else max(1, int(ex * 1000))
+            args += [b"set", _b(value), str(ms).encode()]
+        for channel, message in messages:
+            args += [self._k(channel).encode(), _b(message)]
+        keys = [self._k(f"lock:{name}"), self._k(key)]
+        return bool(await self._script(_UNLOCK_SET, _UNLOCK_SET_SHA, keys, args))
 
 
 def _is_pattern(channel: str) -> bool:

@@ -40,6 +40,7 @@ METHODS = frozenset(
         "get", "set", "delete", "exists", "incr", "expire", "ttl", "mget", "hset", "hget",
         "hgetall", "hdel", "hincrby", "sadd", "srem", "smembers", "zadd", "zrem", "zscore",
         "zrange", "zcard", "publish", "ping", "acquire_lock", "release_lock", "hit",
+        "lock_get", "unlock_set",
     }
 )  # fmt: skip
 
@@ -260,6 +261,24 @@ class SharedCache:
         self._writer.close()
         with contextlib.suppress(OSError):
             await self._writer.wait_closed()
+
+    async def lock_get(
+        self, name: str, key: str, timeout: float = 10.0, wait: float = 10.0
+    ) -> tuple[str, bytes | None]:
+        token, value = await self._call("lock_get", name, key, timeout, wait)
+        return token, value
+
+    async def unlock_set(
+        self,
+        name: str,
+        token: str,
+        key: str,
+        value: Value | None,
+        ex: float | None = None,
+        messages: Sequence[tuple[str, Value]] = (),
+    ) -> bool:
+        sent = [[channel, message] for channel, message in messages]
+        return bool(await self._call("unlock_set", name, token, key, value, ex, sent))
 
 
 async def connect(data_dir: Path) -> SharedCache | None:

@@ -337,3 +337,75 @@ async def test_a_late_turn_of_the_event_loop_keeps_a_subscription(cache: Cache) 
         assert await subscription.get(1.2) is None
         await cache.publish("late", "still here")
         assert await subscription.get(2.0) == ("late", b"still here")
+
+
+# --- a read-modify-write under a lock: lock_get, unlock_set ------------------------------------
+
+
+async def test_lock_get_then_unlock_set_writes_publishes_and_lets_go(cache: Cache) -> None:
+    async with cache.subscribe("room:{r}:a", "room:{r}:b") as subscription:
+        token, value = await cache.lock_get("{r}", "{r}:state", timeout=5, wait=1)
+        assert value is None
+        # Held: neither kind of taker gets it meanwhile.
+        with pytest.raises(LockTimeout):
+            await cache.lock_get("{r}", "{r}:state", wait=0.05)
+        with pytest.raises(LockTimeout):
+            async with cache.lock("{r}", wait=0.05):
+                pass
+        messages = [("room:{r}:a", b"one"), ("room:{r}:b", "two"), ("room:{r}:a", b"three")]
+        assert await cache.unlock_set("{r}", token, "{r}:state", b"v1", ex=60, messages=messages)
+        received = [await subscription.get(2.0) for _ in messages]
+        assert received == [
+            ("room:{r}:a", b"one"),
+            ("room:{r}:b", b"two"),
+            ("room:{r}:a", b"three"),
+        ]
+    ttl = await cache.ttl("{r}:state")
+    assert ttl is not None and 0 < ttl <= 60
+    # Let go: the next taker gets it at once, and the value with it.
+    token, value = await cache.lock_get("{r}", "{r}:state", wait=0.05)
+    assert value == b"v1"
+    assert await cache.unlock_set("{r}", token, "{r}:state", "v2")
+    assert await cache.get("{r}:state") == b"v2"
+    assert await cache.ttl("{r}:state") is None
+    # None deletes the value.
+    token, value = await cache.lock_get("{r}", "{r}:state", wait=0.05)
+    assert value == b"v2"
+    assert await cache.unlock_set("{r}", token, "{r}:state", None)
+    assert await cache.get("{r}:state") is None
+    async with cache.lock("{r}", wait=0.05):
+        pass
+
+
+async def test_unlock_set_does_nothing_once_the_lock_expired(
+    cache: Cache, clock: ManualClock
+) -> None:
+    await cache.set("{r}:state", b"before")
+    token, _ = await cache.lock_get("{r}", "{r}:state", timeout=0.05, wait=1)
+    await expired(cache, clock, "lock:{r}", 0.05)
+    other, value = await cache.lock_get("{r}", "{r}:state", timeout=5, wait=0.05)
+    assert value == b"before"
+    async with cache.subscribe("room:{r}") as subscription:
+        late = await cache.unlock_set(
+            "{r}", token, "{r}:state", b"late", messages=[("room:{r}", b"x")]
+        )
+        assert not late
+        assert await cache.get("{r}:state") == b"before"
+        # The other holder still has the lock, and its own release is what gets published.
+        with pytest.raises(LockTimeout):
+            await cache.lock_get("{r}", "{r}:state", wait=0.05)
+        assert await cache.unlock_set(
+            "{r}", other, "{r}:state", b"after", messages=[("room:{r}", b"y")]
+        )
+        assert await subscription.get(2.0) == ("room:{r}", b"y")
+    assert await cache.get("{r}:state") == b"after"
+
+
+async def test_lock_get_serialises_read_modify_write(cache: Cache) -> None:
+    async def bump() -> None:
+        token, value = await cache.lock_get("{n}", "{n}:count", timeout=5, wait=5)
+        await asyncio.sleep(0)  # others try meanwhile
+        assert await cache.unlock_set("{n}", token, "{n}:count", int(value or b"0") + 1)
+
+    await asyncio.gather(*(bump() for _ in range(5)))
+    assert await cache.get("{n}:count") == b"5"
