@@ -233,12 +233,27 @@ class HubHost:
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
 
+    def _envelope(
+        self, kind: str, key: object, frame: bytes, exclude: str | None = None
+    ) -> tuple[str, bytes]:
+        return self._channel(kind, key), (exclude or "").encode() + b"\x00" + frame
+
     async def _publish(
         self, kind: str, key: object, frame: bytes, exclude: str | None = None
     ) -> None:
-        await services(self.app).cache.publish(
-            self._channel(kind, key), (exclude or "").encode() + b"\x00" + frame
-        )
+        await services(self.app).cache.publish(*self._envelope(kind, key, frame, exclude))
+
+    def user_message(self, user_id: int, target: str, *args: Any) -> tuple[str, bytes]:
+        """What `send_user` publishes, as (channel, message): for a publish made with other
+        cache writes (`Cache.unlock_set`)."""
+        return self._envelope("u", user_id, encode_frame(Invocation(target, list(args))))
+
+    def group_message(
+        self, group: str, target: str, *args: Any, exclude: str | None = None
+    ) -> tuple[str, bytes]:
+        """What `send_group` publishes, as (channel, message) (see `user_message`)."""
+        frame = encode_frame(Invocation(target, list(args)))
+        return self._envelope("g", group, frame, exclude)
 
     async def send_user(self, user_id: int, target: str, *args: Any) -> None:
         await self._publish("u", user_id, encode_frame(Invocation(target, list(args))))

@@ -74,6 +74,9 @@ SWEEP_INTERVAL = 0.25
 # than ORPHAN_AGE seconds (a room being created has its row before its state).
 ORPHAN_EVERY = 15
 ORPHAN_AGE = 120
+# The room lock: held at most this long (a change still running then is not saved), waited for
+# at most this long.
+LOCK = {"timeout": 30.0, "wait": 30.0}
 MATCHMAKING_UNAVAILABLE = "Matchmaking is not available on this server."
 RANKED_UNAVAILABLE = "Ranked play is not available on this server."
 
@@ -187,21 +190,27 @@ class MultiplayerHub(Hub):
         return clock_of(services(self.app))
 
     @contextlib.asynccontextmanager
-    async def room_lock(self, room_id: int) -> AsyncIterator[None]:
-        """The room's cache lock. Calls on this worker queue on a local lock first, so only
-        one of them at a time polls the shared lock (many members of a busy room would
-        otherwise all spin on it)."""
+    async def room_turn(self, room_id: int) -> AsyncIterator[None]:
+        """This worker's turn at the room: calls on this worker queue on a local lock before
+        they ask for the cache lock, so only one of them at a time polls it (many members of a
+        busy room would otherwise all spin on it)."""
         entry = self._locks.get(room_id)
         if entry is None:
             entry = self._locks[room_id] = [asyncio.Lock(), 0]
         entry[1] += 1
         try:
-            async with entry[0], self.cache.lock(lock_name(room_id), timeout=30, wait=30):
+            async with entry[0]:
                 yield
         finally:
             entry[1] -= 1
             if entry[1] == 0:
                 self._locks.pop(room_id, None)
+
+    @contextlib.asynccontextmanager
+    async def room_lock(self, room_id: int) -> AsyncIterator[None]:
+        """The room's cache lock (after this worker's turn), for `_save`."""
+        async with self.room_turn(room_id), self.cache.lock(lock_name(room_id), **LOCK):
+            yield
 
     async def load(self, room_id: int) -> RoomState | None:
         data = await self.cache.get(room_key(room_id))
@@ -214,30 +223,74 @@ class MultiplayerHub(Hub):
         *,
         missing: HubError | None = None,
     ) -> T:
-        """Run `action` on the room under its lock, save, then send what it queued."""
-        async with self.room_lock(room_id):
-            state = await self.load(room_id)
-            if state is None:
-                await self.cache.zrem(DEADLINES_KEY, str(room_id))
-                raise missing or not_joined()
-            ctx = Ctx(self.app, state, Outbox(room_id))
+        """Run `action` on the room under its lock, then save the room, send what it queued
+        and let go of the lock.
+
+        Taking the lock reads the state with it (`Cache.lock_get`), and the save, the callbacks
+        and the release are one write (`Cache.unlock_set`): two round trips on Redis, plus the
+        deadline index when the earliest countdown moved, and whatever `action` itself reads.
+        """
+        name, key = lock_name(room_id), room_key(room_id)
+        async with self.room_turn(room_id):
+            token, data = await self.cache.lock_get(name, key, **LOCK)
+            ctx = None
             try:
-                result = await action(ctx)
+                if data is None:
+                    await self.cache.zrem(DEADLINES_KEY, str(room_id))
+                    raise missing or not_joined()
+                ctx = Ctx(self.app, RoomState.loads(data), Outbox(room_id))
+                return await action(ctx)
             finally:
-                # A refusal can follow changes already made (e.g. a queued item): keep them.
-                await self._save(ctx)
-                await self._flush(ctx)
-            return result
+                if ctx is None:
+                    # Nothing changed: the lock goes, the value stays as it was.
+                    await self.cache.unlock_set(name, token, key, data, ex=ROOM_TTL)
+                else:
+                    # A refusal can follow changes already made (e.g. a queued item): keep them.
+                    await self._commit(ctx, token)
+
+    async def _commit(self, ctx: Ctx, token: str) -> None:
+        """Save the room, publish its callbacks and release the lock `token` holds, in one
+        write; then the indexes (other keys: in a Redis Cluster they live in other slots) and
+        the countdown timers."""
+        state = ctx.state
+        messages = [
+            self.host.group_message(address, target, *args, exclude=exclude)
+            if kind == "g"
+            else self.host.user_message(address, target, *args)
+            for kind, address, target, args, exclude in ctx.out.messages
+        ]
+        messages += [(CONTROL_CHANNEL, orjson.dumps(message)) for message in ctx.out.control]
+        saved = await self.cache.unlock_set(
+            lock_name(state.id),
+            token,
+            room_key(state.id),
+            None if state.closed else state.dumps(),
+            ex=ROOM_TTL,
+            messages=messages,
+        )
+        if not saved:
+            # Held past its timeout: someone else may have changed the room since.
+            logger.warning("multiplayer: room {} lock expired mid-change; change lost", state.id)
+            return
+        await self._index(state)
+        self._arm(ctx)
 
     async def _save(self, ctx: Ctx) -> None:
+        """Save the room while holding `room_lock` (callbacks not sent, timers not armed)."""
         state = ctx.state
-        key = str(state.id)
         if state.closed:
             await self.cache.delete(room_key(state.id))
+        else:
+            await self.cache.set(room_key(state.id), state.dumps(), ex=ROOM_TTL)
+        await self._index(state)
+
+    async def _index(self, state: RoomState) -> None:
+        """The deadline and room sets after the room was saved."""
+        key = str(state.id)
+        if state.closed:
             await self.cache.zrem(DEADLINES_KEY, key)
             await self.cache.srem(ROOMS_KEY, key)
             return
-        await self.cache.set(room_key(state.id), state.dumps(), ex=ROOM_TTL)
         earliest = state.earliest_deadline()
         if earliest == state.loaded_deadline:
             return
@@ -247,14 +300,7 @@ class MultiplayerHub(Hub):
             await self.cache.zadd(DEADLINES_KEY, {key: earliest})
         state.loaded_deadline = earliest
 
-    async def _flush(self, ctx: Ctx) -> None:
-        for kind, address, target, args, exclude in ctx.out.messages:
-            if kind == "g":
-                await self.send_group(address, target, *args, exclude=exclude)
-            else:
-                await self.send_user(address, target, *args)
-        for message in ctx.out.control:
-            await self.cache.publish(CONTROL_CHANNEL, orjson.dumps(message))
+    def _arm(self, ctx: Ctx) -> None:
         for at in ctx.out.timers:
             timer = asyncio.create_task(self._fire_at(ctx.state.id, at))
             self._timers.add(timer)
@@ -535,14 +581,12 @@ class MultiplayerHub(Hub):
         await rooms_db.set_in_room(db, db_room, conn.user_id, True)
         await self.cache.sadd(ROOMS_KEY, str(room_id))
 
-        async def publish(ctx: Ctx) -> MultiplayerRoom:
-            await self._enter(conn, room_id)
-            return ctx.state.snapshot(ctx.clock.time())
-
-        # The room is new: nobody else can hold its lock, but saving goes the usual way.
+        # The room is new: nobody else can hold its lock, but saving goes the usual way. What
+        # making it queued has nobody to reach yet, and its creator is answered with the room.
         async with self.room_lock(room_id):
             await self._save(ctx)
-            return await publish(ctx)
+            await self._enter(conn, room_id)
+            return ctx.state.snapshot(ctx.clock.time())
 
     @hub_method
     async def JoinRoom(self, conn: Connection, room_id: int) -> MultiplayerRoom:

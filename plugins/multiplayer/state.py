@@ -1,11 +1,13 @@
 """A realtime room's live state in the cache, and the messages one change sends.
 
-The state of room N is one cache value (`mp:room:N`): the `MultiplayerRoom` as the client sees
+The state of room N is one cache value (`mp:{room:N}`): the `MultiplayerRoom` as the client sees
 it, MessagePack-encoded by the lazer codec (so mods keep their exact setting codes), plus what
 only the server needs (countdown deadlines, the next countdown id, which connection each user
-joined from). Every change runs under the lock `mp:room:N` on whatever worker handles the call:
+joined from). Every change runs under the lock `mp:{room:N}` on whatever worker handles the call:
 load, change, save, then publish the callbacks, still under the lock so every member sees
-changes in the order they were made.
+changes in the order they were made. The value and the lock share the hash tag `{room:N}`, so
+one script can take the lock with the value, and one can save, publish and release (in a Redis
+Cluster, all keys of a script must be in one slot).
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ ROOM_TTL = 24 * 3600
 
 
 def room_key(room_id: int) -> str:
-    return f"mp:room:{room_id}"
+    return f"mp:{{room:{room_id}}}"
 
 
 def lock_name(room_id: int) -> str:
-    return f"mp:room:{room_id}"
+    return f"mp:{{room:{room_id}}}"
 
 
 def user_key(user_id: int) -> str:
