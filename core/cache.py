@@ -90,6 +90,7 @@ class Cache(Protocol):
         value: Value | None,
         ex: float | None = None,
         messages: Sequence[tuple[str, Value]] = (),
+        hold: float | None = None,
     ) -> bool: ...
 
 
@@ -335,10 +336,12 @@ class MemoryCache:
         value: Value | None,
         ex: float | None = None,
         messages: Sequence[tuple[str, Value]] = (),
+        hold: float | None = None,
     ) -> bool:
         """If lock `name` is still the holder `token`'s: set `key` to `value` (expiring after
         `ex` seconds; `None` deletes it), publish `messages` ((channel, message), in order) and
-        let the lock go, all at once. False, with nothing done, once the lock expired."""
+        let the lock go, all at once; or, with `hold`, keep it for `hold` more seconds (for the
+        holder's next change). False, with nothing done, once the lock expired."""
         lock_key = f"lock:{name}"
         if self._get(lock_key, bytes) != token.encode():
             return False
@@ -348,7 +351,10 @@ class MemoryCache:
             await self.set(key, value, ex=ex)
         for channel, message in messages:
             await self.publish(channel, message)
-        await self.delete(lock_key)
+        if hold is None:
+            await self.delete(lock_key)
+        else:
+            await self.expire(lock_key, hold)
         return True
 
 
@@ -393,8 +399,9 @@ if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 return {0}
 """
-# KEYS: the lock, the value; ARGV: token, 'set' or 'del', value, expiry (ms, 0: none), then
-# channel and message pairs. 1 when done; 0, doing nothing, when the token no longer holds.
+# KEYS: the lock, the value; ARGV: token, 'set' or 'del', value, expiry (ms, 0: none), how
+# long to keep the lock (ms, 0: let it go), then channel and message pairs. 1 when done; 0,
+# doing nothing, when the token no longer holds.
 _UNLOCK_SET = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == 'set' then
@@ -406,10 +413,14 @@ if ARGV[2] == 'set' then
 else
   redis.call('del', KEYS[2])
 end
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   redis.call('publish', ARGV[i], ARGV[i + 1])
 end
-redis.call('del', KEYS[1])
+if ARGV[5] == '0' then
+  redis.call('del', KEYS[1])
+else
+  redis.call('pexpire', KEYS[1], ARGV[5])
+end
 return 1
 """
 _LOCK_GET_SHA = hashlib.sha1(_LOCK_GET.encode()).hexdigest()
@@ -695,6 +706,7 @@ class RedisCache:
         value: Value | None,
         ex: float | None = None,
         messages: Sequence[tuple[str, Value]] = (),
+        hold: float | None = None,
     ) -> bool:
         """As `MemoryCache.unlock_set`, in one round trip (a script; PUBLISH in a script is
         allowed in a cluster, its channels are no keys)."""
@@ -704,6 +716,7 @@ class RedisCache:
         else:
             ms = 0 if ex is None else max(1, int(ex * 1000))
             args += [b"set", _b(value), str(ms).encode()]
+        args.append(b"0" if hold is None else str(max(1, int(hold * 1000))).encode())
         for channel, message in messages:
             args += [self._k(channel).encode(), _b(message)]
         keys = [self._k(f"lock:{name}"), self._k(key)]

@@ -276,9 +276,10 @@ class SharedCache:
         value: Value | None,
         ex: float | None = None,
         messages: Sequence[tuple[str, Value]] = (),
+        hold: float | None = None,
     ) -> bool:
         sent = [[channel, message] for channel, message in messages]
-        return bool(await self._call("unlock_set", name, token, key, value, ex, sent))
+        return bool(await self._call("unlock_set", name, token, key, value, ex, sent, hold))
 
 
 async def connect(data_dir: Path) -> SharedCache | None:

@@ -409,3 +409,20 @@ async def test_lock_get_serialises_read_modify_write(cache: Cache) -> None:
 
     await asyncio.gather(*(bump() for _ in range(5)))
     assert await cache.get("{n}:count") == b"5"
+
+
+async def test_unlock_set_with_hold_keeps_the_lock_for_the_next_change(
+    cache: Cache, clock: ManualClock
+) -> None:
+    token, _ = await cache.lock_get("{h}", "{h}:state", timeout=1, wait=1)
+    assert await cache.unlock_set("{h}", token, "{h}:state", b"one", hold=5)
+    assert await cache.get("{h}:state") == b"one"
+    # Still held, now for `hold` seconds: others wait; its holder writes on with its token.
+    with pytest.raises(LockTimeout):
+        await cache.lock_get("{h}", "{h}:state", wait=0.05)
+    ttl = await cache.ttl("lock:{h}")
+    assert ttl is not None and 1 < ttl <= 5
+    assert await cache.unlock_set("{h}", token, "{h}:state", b"two", hold=0.05)
+    await expired(cache, clock, "lock:{h}", 0.05)
+    _, value = await cache.lock_get("{h}", "{h}:state", wait=0.05)
+    assert value == b"two"

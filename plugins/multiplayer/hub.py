@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -77,6 +78,22 @@ ORPHAN_AGE = 120
 # The room lock: held at most this long (a change still running then is not saved), waited for
 # at most this long.
 LOCK = {"timeout": 30.0, "wait": 30.0}
+# Changes on one worker that may follow each other under one hold of the room lock.
+HAND_OVERS = 8
+
+
+@dataclass
+class Turn:
+    """One room's calls on this worker: they take turns on `lock`. `held` is the room's cache
+    lock (its token, and the state as saved) while a change keeps it for the next one."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    callers: int = 0
+    held: tuple[str, bytes] | None = None
+    # Changes in a row under one hold.
+    handed: int = 0
+
+
 MATCHMAKING_UNAVAILABLE = "Matchmaking is not available on this server."
 RANKED_UNAVAILABLE = "Ranked play is not available on this server."
 
@@ -141,8 +158,8 @@ class MultiplayerHub(Hub):
         self._timers: set[asyncio.Task[None]] = set()
         # This worker's connections that are in a room: connection id -> (room id, connection).
         self._members: dict[str, tuple[int, Connection]] = {}
-        # room id -> [local lock, users of it]
-        self._locks: dict[int, list[Any]] = {}
+        # room id -> its calls on this worker
+        self._turns: dict[int, Turn] = {}
         self.conf = multiplayer_settings(services(app).settings)
         # A connection not refreshed for three intervals is taken as gone.
         self.alive_ttl = 3 * float(self.conf["liveness_interval"])
@@ -190,27 +207,41 @@ class MultiplayerHub(Hub):
         return clock_of(services(self.app))
 
     @contextlib.asynccontextmanager
-    async def room_turn(self, room_id: int) -> AsyncIterator[None]:
+    async def room_turn(self, room_id: int) -> AsyncIterator[Turn]:
         """This worker's turn at the room: calls on this worker queue on a local lock before
         they ask for the cache lock, so only one of them at a time polls it (many members of a
         busy room would otherwise all spin on it)."""
-        entry = self._locks.get(room_id)
-        if entry is None:
-            entry = self._locks[room_id] = [asyncio.Lock(), 0]
-        entry[1] += 1
+        turn = self._turns.get(room_id)
+        if turn is None:
+            turn = self._turns[room_id] = Turn()
+        turn.callers += 1
         try:
-            async with entry[0]:
-                yield
+            async with turn.lock:
+                yield turn
         finally:
-            entry[1] -= 1
-            if entry[1] == 0:
-                self._locks.pop(room_id, None)
+            turn.callers -= 1
+            if turn.callers == 0:
+                self._turns.pop(room_id, None)
+                if turn.held is not None:
+                    # Kept for a call that gave up waiting (its connection closed).
+                    self._spawn(self._let_go(room_id, turn))
+
+    async def _let_go(self, room_id: int, turn: Turn) -> None:
+        """Release the room's lock a change kept for the next one, the state as it saved it."""
+        held, turn.held = turn.held, None
+        if held is not None:
+            token, data = held
+            await self.cache.unlock_set(
+                lock_name(room_id), token, room_key(room_id), data, ex=ROOM_TTL
+            )
 
     @contextlib.asynccontextmanager
     async def room_lock(self, room_id: int) -> AsyncIterator[None]:
         """The room's cache lock (after this worker's turn), for `_save`."""
-        async with self.room_turn(room_id), self.cache.lock(lock_name(room_id), **LOCK):
-            yield
+        async with self.room_turn(room_id) as turn:
+            await self._let_go(room_id, turn)
+            async with self.cache.lock(lock_name(room_id), **LOCK):
+                yield
 
     async def load(self, room_id: int) -> RoomState | None:
         data = await self.cache.get(room_key(room_id))
@@ -231,8 +262,12 @@ class MultiplayerHub(Hub):
         deadline index when the earliest countdown moved, and whatever `action` itself reads.
         """
         name, key = lock_name(room_id), room_key(room_id)
-        async with self.room_turn(room_id):
-            token, data = await self.cache.lock_get(name, key, **LOCK)
+        async with self.room_turn(room_id) as turn:
+            if turn.held is not None:
+                (token, data), turn.held = turn.held, None
+            else:
+                token, data = await self.cache.lock_get(name, key, **LOCK)
+                turn.handed = 0
             ctx = None
             try:
                 if data is None:
@@ -246,13 +281,20 @@ class MultiplayerHub(Hub):
                     await self.cache.unlock_set(name, token, key, data, ex=ROOM_TTL)
                 else:
                     # A refusal can follow changes already made (e.g. a queued item): keep them.
-                    await self._commit(ctx, token)
+                    await self._commit(ctx, token, turn)
 
-    async def _commit(self, ctx: Ctx, token: str) -> None:
+    async def _commit(self, ctx: Ctx, token: str, turn: Turn) -> None:
         """Save the room, publish its callbacks and release the lock `token` holds, in one
         write; then the indexes (other keys: in a Redis Cluster they live in other slots) and
-        the countdown timers."""
+        the countdown timers.
+
+        With another call on this worker waiting for the room, the lock is kept and handed to
+        it with the state just saved (what it would read): its change then makes one round
+        trip. Only HAND_OVERS times in a row, so that other workers get their turn.
+        """
         state = ctx.state
+        value = None if state.closed else state.dumps()
+        hand_over = value is not None and turn.callers > 1 and turn.handed < HAND_OVERS
         messages = [
             self.host.group_message(address, target, *args, exclude=exclude)
             if kind == "g"
@@ -264,14 +306,19 @@ class MultiplayerHub(Hub):
             lock_name(state.id),
             token,
             room_key(state.id),
-            None if state.closed else state.dumps(),
+            value,
             ex=ROOM_TTL,
             messages=messages,
+            hold=LOCK["timeout"] if hand_over else None,
         )
         if not saved:
             # Held past its timeout: someone else may have changed the room since.
             logger.warning("multiplayer: room {} lock expired mid-change; change lost", state.id)
             return
+        if hand_over:
+            assert value is not None
+            turn.held = (token, value)
+            turn.handed += 1
         await self._index(state)
         self._arm(ctx)
 
