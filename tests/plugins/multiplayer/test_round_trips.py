@@ -4,7 +4,8 @@ Redis client of the app serving the hub in this process."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -14,9 +15,12 @@ from core.cache import RedisCache
 from core.lazer.types import MultiplayerUserState
 from core.services import services
 from core.testing import create_user, issue_token, serve_app
+from plugins.multiplayer.context import Ctx
+from plugins.multiplayer.state import lock_name
 from tests.scores import support as scores_support
 
 from .support import MpClient, connect, new_room
+from .test_room import hub_of, stored_room
 
 S = MultiplayerUserState
 
@@ -84,3 +88,80 @@ async def test_a_state_change_makes_at_most_two_round_trips(
     finally:
         for client in clients:
             await client.close()
+
+
+# --- the lock handed on between changes queued on one worker ------------------------------------
+
+
+async def test_changes_queued_on_one_worker_hand_the_lock_on(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = hub_of(app)
+    room_id = (await stored_room(app)).state.id
+    cache = services(app).cache
+
+    def append(n: int) -> Callable[[Ctx], Awaitable[None]]:
+        async def action(ctx: Ctx) -> None:
+            ctx.room.settings.name += f"-{n}"  # a read-modify-write of the state
+
+        return action
+
+    await hub.change(room_id, append(0))
+    commands = Commands(cache, monkeypatch) if isinstance(cache, RedisCache) else None
+    if commands is not None:
+        commands.counting = True
+    await asyncio.gather(*(hub.change(room_id, append(n)) for n in range(1, 11)))
+    if commands is not None:
+        commands.counting = False
+        # Ten saves; the lock taken for the first and again after HAND_OVERS in a row.
+        assert commands.sent == ["EVALSHA"] * (10 + 2), commands.sent
+    state = await hub.load(room_id)
+    assert state is not None
+    assert state.room.settings.name == "logic" + "".join(f"-{n}" for n in range(11))
+    # Let go once nobody here waits: another worker's taker gets it at once.
+    async with cache.lock(lock_name(room_id), wait=0.05):
+        pass
+
+
+async def test_a_lock_kept_for_a_call_that_gave_up_is_let_go(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = hub_of(app)
+    room_id = (await stored_room(app)).state.id
+    cache = services(app).cache
+    saving, saved = asyncio.Event(), asyncio.Event()
+    real_unlock_set = cache.unlock_set
+
+    async def slow_unlock_set(*args: Any, **kwargs: Any) -> bool:
+        done = await real_unlock_set(*args, **kwargs)
+        if kwargs.get("hold") is not None and not saving.is_set():
+            saving.set()
+            await saved.wait()
+        return done
+
+    monkeypatch.setattr(cache, "unlock_set", slow_unlock_set)
+
+    changing, go_on = asyncio.Event(), asyncio.Event()
+
+    async def rename(ctx: Ctx) -> None:
+        changing.set()
+        await go_on.wait()
+        ctx.room.settings.name = "renamed"
+
+    first = asyncio.create_task(hub.change(room_id, rename))
+    await asyncio.wait_for(changing.wait(), 10)
+    waiting = asyncio.create_task(hub.change(room_id, rename))
+    await asyncio.sleep(0)  # it queues behind the first
+    assert hub._turns[room_id].callers == 2
+    go_on.set()
+    # The first keeps the lock for the one waiting, which gives up meanwhile.
+    await asyncio.wait_for(saving.wait(), 10)
+    waiting.cancel()
+    saved.set()
+    await asyncio.wait_for(first, 10)
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    async with cache.lock(lock_name(room_id), wait=1):
+        pass
+    state = await hub.load(room_id)
+    assert state is not None and state.room.settings.name == "renamed"
