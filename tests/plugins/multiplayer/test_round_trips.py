@@ -34,8 +34,8 @@ async def url(backend: str, app: Starlette) -> AsyncIterator[str]:
 
 
 class Commands:
-    """The commands the app's Redis client sends, each a round trip, and its pipelines (one
-    round trip each, however many commands)."""
+    """The commands the app's Redis clients send, each a round trip (coredis, and core.resp's
+    connection where the cache has one), and coredis pipelines (one round trip each)."""
 
     def __init__(self, cache: RedisCache, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sent: list[str] = []
@@ -55,6 +55,17 @@ class Commands:
 
         monkeypatch.setattr(client, "_execute_command", counted_execute)
         monkeypatch.setattr(client, "pipeline", counted_pipeline)
+        fast = getattr(cache, "_fast", None)
+        if fast is not None:
+            call = fast.call
+
+            async def counted_call(*args: Any) -> Any:
+                if self.counting:
+                    name = args[0]
+                    self.sent.append(name.decode() if isinstance(name, bytes) else str(name))
+                return await call(*args)
+
+            monkeypatch.setattr(fast, "call", counted_call)
 
 
 async def test_a_state_change_makes_at_most_two_round_trips(
