@@ -674,9 +674,20 @@ class RedisCache:
 
     async def _script(self, source: str, sha: str, keys: list[str], args: list[bytes]) -> Any:
         """Run a Lua script by its SHA1 (EVALSHA), sending its source (EVAL, which also
-        caches it) only when the server does not know it yet (NOSCRIPT: first use, restart)."""
+        caches it) only when the server does not know it yet (NOSCRIPT: first use, restart).
+        Through core.resp on a single plain Redis, as `hit`."""
         import coredis
 
+        if self._fast is not None:
+            from core import resp
+
+            call = self._fast.call
+            try:
+                return await self._call(call("EVALSHA", sha, len(keys), *keys, *args))
+            except resp.ReplyError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
+                return await self._call(call("EVAL", source, len(keys), *keys, *args))
         try:
             return await self._call(self.client.evalsha(sha, tuple(keys), tuple(args)))
         except coredis.exceptions.NoScriptError:
