@@ -223,10 +223,14 @@ async def _idle(ws: Any) -> None:
             await ws.send(encode_frame(Ping()))
 
     pinger = asyncio.create_task(pings())
-    with contextlib.suppress(Exception):
-        async for _ in ws:
-            pass
-    pinger.cancel()
+    try:
+        with contextlib.suppress(Exception):
+            async for _ in ws:
+                pass
+    finally:
+        # Also when the reader is cancelled at the end: a pinger left running pings a closed
+        # socket.
+        pinger.cancel()
 
 
 _keep: list[Any] = []
