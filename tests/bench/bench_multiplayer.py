@@ -274,34 +274,21 @@ class Backend:
         self.totals = [0.0, 0.0]
 
 
-def main() -> None:
+def run(
+    rooms: int, players: int, seconds: float, rounds: int, redis: str, both: bool
+) -> dict[str, float]:
+    """Changes/s and deliveries/s per side ("bare", "memory", "redis"), printed as it goes."""
     from tests.bench.loadgen import free_port, serve_app, wait_until_up
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rooms", type=int, default=4)
-    parser.add_argument("--players", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--redis", default="", help="Redis URL (default: the memory cache)")
-    parser.add_argument(
-        "--both",
-        action="store_true",
-        help="with --redis: measure the memory cache and Redis in the same run (rounds "
-        "interleaved) and print the ratio Redis / memory",
-    )
-    args = parser.parse_args()
-    if args.both and not args.redis:
-        parser.error("--both needs --redis")
-
     with contextlib.ExitStack() as stack:
-        urls = ["", args.redis] if args.both else [args.redis]
+        urls = ["", redis] if both else [redis]
         backends = [
             Backend(
                 "redis" if url else "memory",
                 url,
                 stack.enter_context(tempfile.TemporaryDirectory()),
-                args.rooms,
-                args.players,
+                rooms,
+                players,
             )
             for url in urls
         ]
@@ -317,11 +304,9 @@ def main() -> None:
             # The hosts stay joined for the whole run, in the same event loop as the rounds.
             for backend in backends:
                 backend.room_ids = await create_rooms(backend.url, backend.tokens, backend.beatmap)
-            for round_no in range(1, args.rounds + 1):
+            for round_no in range(1, rounds + 1):
                 bare_players = [group[1:] for group in backends[0].tokens]
-                changes, deliveries = await run_round(
-                    "bare", bare_url, bare_players, [], args.seconds
-                )
+                changes, deliveries = await run_round("bare", bare_url, bare_players, [], seconds)
                 bare_totals[0] += changes
                 bare_totals[1] += deliveries
                 print(
@@ -330,9 +315,9 @@ def main() -> None:
                     flush=True,
                 )
                 for backend in backends:
-                    players = [group[1:] for group in backend.tokens]
+                    joined = [group[1:] for group in backend.tokens]
                     changes, deliveries = await run_round(
-                        "host", backend.url, players, backend.room_ids, args.seconds
+                        "host", backend.url, joined, backend.room_ids, seconds
                     )
                     backend.totals[0] += changes
                     backend.totals[1] += deliveries
@@ -346,21 +331,49 @@ def main() -> None:
                 await host.close()
 
         asyncio.run(session())
-    bare_changes, bare_deliveries = (v / args.rounds for v in bare_totals)
-    print(f"{args.rooms} rooms x {args.players} players, one worker")
+    bare_changes, bare_deliveries = (v / rounds for v in bare_totals)
+    print(f"{rooms} rooms x {players} players, one worker")
     print(
         f"bare starlette fan-out  {bare_changes:8.0f} msgs/s  {bare_deliveries:9.0f} deliveries/s"
     )
+    figures = {"bare": bare_changes}
     for backend in backends:
-        changes, deliveries = (v / args.rounds for v in backend.totals)
+        changes, deliveries = (v / rounds for v in backend.totals)
+        figures[backend.name] = changes
         print(
             f"hitcircle ({backend.name:6s} cache) {changes:8.0f} state changes/s  "
             f"{deliveries:9.0f} broadcasts delivered/s  "
             f"ratio to bare {changes / bare_changes:5.2f}"
         )
-    if args.both:
-        memory, redis = (backend.totals[0] for backend in backends)
-        print(f"ratio (changes) redis / memory {redis / memory:8.2f}")
+    if both:
+        print(f"ratio (changes) redis / memory {figures['redis'] / figures['memory']:8.2f}")
+    return figures
+
+
+def compare(seconds: float, rounds: int, redis: str) -> dict[str, float]:
+    """The issue's figure: state changes/s on Redis as a share of the memory cache, one run
+    (`bench_all`)."""
+    figures = run(4, 16, seconds, rounds, redis, both=True)
+    return figures | {"ratio": figures["redis"] / figures["memory"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rooms", type=int, default=4)
+    parser.add_argument("--players", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--redis", default="", help="Redis URL (default: the memory cache)")
+    parser.add_argument(
+        "--both",
+        action="store_true",
+        help="with --redis: measure the memory cache and Redis in the same run (rounds "
+        "interleaved) and print the ratio Redis / memory",
+    )
+    args = parser.parse_args()
+    if args.both and not args.redis:
+        parser.error("--both needs --redis")
+    run(args.rooms, args.players, args.seconds, args.rounds, args.redis, args.both)
 
 
 if __name__ == "__main__":
