@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.config import Settings
+from core.redis_client import close_client, is_cluster, open_client
 
 if TYPE_CHECKING:
     import coredis
+
+    from core.redis_client import RedisClient
 
 Value = bytes | str | int | float
 
@@ -357,24 +360,26 @@ class RedisCache:
         self.url = url
         self.prefix = prefix
         self.timeout = timeout
-        # A call that ends in one of these found Redis down (`_call`).
+        # A call that ends in one of these found Redis down (`_call`): for a cluster, no node
+        # reachable or slots uncovered; for Sentinel, no master known.
         self._down = (
             TimeoutError,
             coredis.exceptions.TimeoutError,
             coredis.exceptions.ConnectionError,
+            coredis.exceptions.ClusterDownError,
+            coredis.exceptions.RedisClusterException,
+            coredis.exceptions.PrimaryNotFoundError,
             # core.resp's connection (`hit`): refused, reset or closed.
             OSError,
         )
         self._nx: Literal[coredis.PureToken.NX] = coredis.PureToken.NX
-        self.client: coredis.Redis[bytes] = coredis.Redis.from_url(
-            url,
-            decode_responses=False,
-            connect_timeout=timeout,
-            stream_timeout=timeout,
-            protocol_version=2,
-        )
+        # One server, a cluster or a Sentinel-managed master (`core.redis_client`); both client
+        # kinds take the same commands, `pipeline(transaction=False)` included (a cluster's
+        # sends each command to its key's node, so each command must stay within one slot).
+        self.client: RedisClient = open_client(url, timeout)
+        self.cluster = is_cluster(self.client)
         # One script for `hit`; None where its keys may span nodes (a cluster).
-        self._hit_script: Any = self.client.register_script(_HIT)
+        self._hit_script: Any = None if self.cluster else self.client.register_script(_HIT)
         # `hit` runs on every request: on a single plain Redis it skips coredis (core.resp).
         from core import resp
 
@@ -423,7 +428,27 @@ class RedisCache:
     async def mget(self, keys: list[str]) -> list[bytes | None]:
         if not keys:
             return []
+        if self.cluster:
+            return await self._call(self._mget_per_slot([self._k(k) for k in keys]))
         return list(await self._call(self.client.mget([self._k(k) for k in keys])))
+
+    async def _mget_per_slot(self, keys: list[str]) -> list[bytes | None]:
+        """MGET on a cluster, which refuses keys of several slots in one MGET (coredis splits
+        DEL and EXISTS, not MGET): one MGET per slot, all at once, answers in `keys`' order."""
+        from coredis._utils import hash_slot
+
+        by_slot: dict[int, list[int]] = {}
+        for index, key in enumerate(keys):
+            by_slot.setdefault(hash_slot(key.encode()), []).append(index)
+        groups = list(by_slot.values())
+        answers = await asyncio.gather(
+            *(self.client.mget([keys[i] for i in group]) for group in groups)
+        )
+        values: list[bytes | None] = [None] * len(keys)
+        for group, answer in zip(groups, answers, strict=True):
+            for index, value in zip(group, answer, strict=True):
+                values[index] = value
+        return values
 
     async def hset(self, key: str, mapping: Mapping[str, Value]) -> None:
         if mapping:
@@ -542,7 +567,7 @@ class RedisCache:
             return await self._fast.call("EVAL", _HIT, len(names), *names, ms)
 
     async def close(self) -> None:
-        self.client.connection_pool.disconnect()
+        close_client(self.client)
         if self._fast is not None:
             await self._fast.close()
 
@@ -642,9 +667,7 @@ async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
     attempts = attempts or settings.database.connect_attempts
     backoff = settings.database.connect_backoff
     refused = (coredis.exceptions.AuthenticationError, coredis.exceptions.AuthorizationError)
-    client: coredis.Redis[bytes] = coredis.Redis.from_url(
-        url, connect_timeout=timeout, stream_timeout=timeout, protocol_version=2
-    )
+    client = open_client(url, timeout)
     try:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(attempts),
@@ -665,7 +688,7 @@ async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
     except refused as exc:
         raise CacheUnavailable(f"redis {redact(url)} refused: {exc}") from None
     finally:
-        client.connection_pool.disconnect()
+        close_client(client)
 
 
 def make_cache(

@@ -1,0 +1,176 @@
+"""`redis.url` read and opened: one Redis server, a Redis Cluster, or a master found through
+Sentinel. The cache (`core.cache`), the rate limiter (`core.ratelimit`) and the start-up probe
+open their clients here, so the three forms work everywhere Redis does.
+
+- `redis://[USER:PASSWORD@]HOST:PORT/DB` (`rediss://` for TLS): one server, as coredis reads it.
+- `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]` (`rediss+cluster://` for TLS): any
+  reachable nodes of the cluster; the others are found from them. A cluster has no database
+  numbers.
+- `redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]/SERVICE[/DB]`: the sentinels and
+  the name they monitor the master under; the credentials are the master's, the sentinels' own
+  password (when they have one) is `?sentinel_password=...`. After a failover the next
+  connection asks the sentinels again and reaches the new master.
+
+This module imports no coredis until a client is opened (the memory cache never needs it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qs, unquote
+
+if TYPE_CHECKING:
+    import coredis
+
+    RedisClient = coredis.Redis[bytes] | coredis.RedisCluster[bytes]
+
+Kind = Literal["redis", "cluster", "sentinel"]
+SCHEMES: dict[str, tuple[Kind, bool]] = {
+    "redis": ("redis", False),
+    "rediss": ("redis", True),
+    "redis+cluster": ("cluster", False),
+    "rediss+cluster": ("cluster", True),
+    "redis+sentinel": ("sentinel", False),
+}
+DEFAULT_PORTS: dict[Kind, int] = {"redis": 6379, "cluster": 6379, "sentinel": 26379}
+
+
+@dataclass(frozen=True)
+class RedisAddress:
+    """What `redis.url` names (`parse`)."""
+
+    kind: Kind
+    url: str
+    nodes: tuple[tuple[str, int], ...]
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    # Sentinel only: the monitored name, the database number, the sentinels' own password.
+    service: str = ""
+    db: int = 0
+    sentinel_password: str | None = None
+
+
+def parse(url: str) -> RedisAddress:
+    """`url` read, or ValueError saying what is wrong with it (config validation shows it)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in SCHEMES:
+        raise ValueError(
+            f"expected redis://HOST:PORT/DB, redis+cluster://HOST:PORT[,HOST:PORT...] or "
+            f"redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE, got {url!r}"
+        )
+    kind, tls = SCHEMES[scheme]
+    if kind == "redis":
+        # coredis reads these itself (`Redis.from_url`); only the host is checked here.
+        return RedisAddress(kind, url, (), tls)
+    rest, _, query = rest.partition("?")
+    location, _, path = rest.partition("/")
+    credentials, at, hosts = location.rpartition("@")
+    username = password = None
+    if at:
+        user, colon, secret = credentials.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if colon else None
+    nodes = tuple(_node(item, DEFAULT_PORTS[kind], url) for item in hosts.split(","))
+    options = parse_qs(query)
+    sentinel_password = options.pop("sentinel_password", [None])[-1]
+    if options:
+        raise ValueError(f"unknown option {sorted(options)[0]!r} in {url!r}")
+    parts = [p for p in path.split("/") if p]
+    if kind == "cluster":
+        if parts not in ([], ["0"]):
+            raise ValueError(f"a Redis Cluster has no database numbers: {url!r}")
+        if sentinel_password is not None:
+            raise ValueError(f"sentinel_password is for redis+sentinel:// URLs: {url!r}")
+        return RedisAddress(kind, url, nodes, tls, username, password)
+    if not parts or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+        raise ValueError(f"expected redis+sentinel://HOST:PORT[,...]/SERVICE[/DB], got {url!r}")
+    db = int(parts[1]) if len(parts) == 2 else 0
+    return RedisAddress(
+        kind, url, nodes, tls, username, password, unquote(parts[0]), db, sentinel_password
+    )
+
+
+def _node(item: str, default_port: int, url: str) -> tuple[str, int]:
+    if item.startswith("["):  # [IPv6]:PORT
+        host, _, port = item[1:].partition("]")
+        port = port.removeprefix(":")
+    else:
+        host, _, port = item.partition(":")
+    if not host or (port and not port.isdigit()):
+        raise ValueError(f"expected HOST:PORT, got {item!r} in {url!r}")
+    return host, int(port) if port else default_port
+
+
+def open_client(url: str, timeout: float, protocol_version: Literal[2, 3] = 2) -> RedisClient:
+    """A client for `url` whose every connection and read gives up after `timeout` seconds.
+
+    A cluster client sends each command to the node that holds its key, and splits the
+    multi-key commands coredis knows how to split (DEL, EXISTS: `non_atomic_cross_slot`); a
+    command over keys in several slots that it cannot split fails (see `core.cache` for MGET).
+    """
+    import coredis
+
+    address = parse(url)
+    if address.kind == "redis":
+        client: RedisClient = coredis.Redis.from_url(
+            url,
+            decode_responses=False,
+            connect_timeout=timeout,
+            stream_timeout=timeout,
+            protocol_version=protocol_version,
+        )
+        return client
+    if address.kind == "cluster":
+        from coredis.typing import Node
+
+        cluster: coredis.RedisCluster[bytes] = coredis.RedisCluster(
+            startup_nodes=[Node(host=host, port=port) for host, port in address.nodes],
+            ssl=address.tls,
+            decode_responses=False,
+            connect_timeout=timeout,
+            stream_timeout=timeout,
+            protocol_version=protocol_version,
+            username=address.username,
+            password=address.password,
+        )
+        return cluster
+    from coredis.sentinel import Sentinel
+
+    sentinel_options: dict[str, Any] = {
+        "connect_timeout": timeout,
+        "stream_timeout": timeout,
+        "protocol_version": protocol_version,
+    }
+    if address.sentinel_password:
+        sentinel_options["password"] = address.sentinel_password
+    sentinel: Sentinel[bytes] = Sentinel(
+        address.nodes,
+        sentinel_kwargs=sentinel_options,
+        decode_responses=False,
+        db=address.db,
+        username=address.username,
+        password=address.password,
+        connect_timeout=timeout,
+        stream_timeout=timeout,
+        protocol_version=protocol_version,
+    )
+    return sentinel.primary_for(address.service)
+
+
+def close_client(client: RedisClient) -> None:
+    """Drop every connection `client` holds (a Sentinel-managed one's to the sentinels too)."""
+    from coredis.sentinel import SentinelConnectionPool
+
+    pool = client.connection_pool
+    pool.disconnect()
+    if isinstance(pool, SentinelConnectionPool):
+        for sentinel in pool.sentinel_manager.sentinels:
+            sentinel.connection_pool.disconnect()
+
+
+def is_cluster(client: RedisClient) -> bool:
+    import coredis
+
+    return isinstance(client, coredis.RedisCluster)
