@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.config import Settings
-from core.redis_client import close_client, is_cluster, open_client
+from core.redis_client import close_client, is_cluster, open_client, publish
+from core.redis_client import pubsub as redis_pubsub
 
 if TYPE_CHECKING:
     import coredis
@@ -384,6 +385,9 @@ class RedisCache:
         from core import resp
 
         self._fast = resp.PipelinedConnection(url, timeout) if resp.supported(url) else None
+        # On a cluster, every message of this installation goes through the node of this key
+        # (`core.redis_client.publish`), which keeps them in order.
+        self._bus = self._k("bus")
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -514,11 +518,11 @@ class RedisCache:
         return await self._call(self.client.zcard(self._k(key)))
 
     async def publish(self, channel: str, message: Value) -> None:
-        await self._call(self.client.publish(self._k(channel), _b(message)))
+        await self._call(publish(self.client, self._bus, self._k(channel), _b(message)))
 
     @asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[_RedisSubscription]:
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        pubsub = redis_pubsub(self.client, self._bus)
         plain = [self._k(c) for c in channels if not _is_pattern(c)]
         patterns = [self._k(c) for c in channels if _is_pattern(c)]
         try:

@@ -16,6 +16,8 @@ This module imports no coredis until a client is opened (the memory cache never 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, unquote
@@ -174,3 +176,55 @@ def is_cluster(client: RedisClient) -> bool:
     import coredis
 
     return isinstance(client, coredis.RedisCluster)
+
+
+# --- pub/sub on a cluster -----------------------------------------------------------------------
+#
+# A cluster passes every PUBLISH to every node over its bus, so a subscriber on any node hears
+# every channel, patterns included. But coredis sends each PUBLISH to a random node, and two
+# messages that entered through different nodes can reach a subscriber in either order (a
+# hub's state updates did, in tests). So one installation's messages all enter through one node,
+# the primary of the slot of its `bus` key, and its subscribers listen there: a node hands
+# on what it receives in order, as a single server does.
+
+
+def publish(client: RedisClient, bus: str, channel: str, message: bytes) -> Awaitable[int]:
+    """PUBLISH `message` on `channel`; on a cluster, through `bus`'s node."""
+    if not is_cluster(client):
+        return client.publish(channel, message)
+    from coredis.commands.constants import CommandName
+    from coredis.typing import RedisCommand
+
+    # `keys` routes a command by the slot of those keys (RedisCluster._determine_slots); PUBLISH
+    # names none of its own.
+    command = RedisCommand(CommandName.PUBLISH, (channel, message))
+    return client.execute_command(command, keys=(bus,))  # type: ignore[call-arg]
+
+
+def pubsub(client: RedisClient, bus: str) -> Any:
+    """A coredis pub/sub of `client` (subscription messages left out); on a cluster, connected
+    to `bus`'s node, again after a reconnect."""
+    if not is_cluster(client):
+        return client.pubsub(ignore_subscribe_messages=True)
+    return _bus_pubsub_class()(client.connection_pool, bus)
+
+
+@functools.cache
+def _bus_pubsub_class() -> type[Any]:
+    from coredis.commands.pubsub import ClusterPubSub
+
+    class BusPubSub(ClusterPubSub[bytes]):
+        def __init__(self, pool: Any, bus: str) -> None:
+            super().__init__(pool, ignore_subscribe_messages=True)
+            self.bus = bus
+
+        async def reset_connections(self, exc: BaseException | None = None) -> None:
+            # ClusterPubSub's own, but for the node it connects to (a random one there).
+            if self.connection:
+                self.connection.disconnect()
+                self.connection_pool.initialized = False
+            await self.connection_pool.initialize()
+            self.connection = await self.connection_pool.get_connection(b"pubsub", channel=self.bus)
+            self.connection.register_connect_callback(self.on_connect)
+
+    return BusPubSub

@@ -181,6 +181,16 @@ async def test_publish_subscribe(cache: Cache) -> None:
         assert await sub.get(timeout=2) == ("room:1", b"last")
 
 
+async def test_one_publishers_messages_arrive_in_order(cache: Cache) -> None:
+    """A hub's updates are only right in the order they were made. A cluster passes messages
+    between its nodes, and two that entered through different nodes could swap places."""
+    async with cache.subscribe("order:*") as sub:
+        for i in range(200):
+            await cache.publish(f"order:{i % 7}", str(i))
+        received = [await sub.get(timeout=2) for _ in range(200)]
+    assert received == [(f"order:{i % 7}", str(i).encode()) for i in range(200)]
+
+
 async def test_fan_out_to_every_subscriber(cache: Cache) -> None:
     async with cache.subscribe("c") as one, cache.subscribe("c") as two:
         await cache.publish("c", b"x")

@@ -21,6 +21,9 @@ from core.services import services
 from .conftest import create_user, issue_token, running
 from .scores import support
 
+# Also on a Redis Cluster and through Sentinel (tests/conftest.py).
+pytestmark = pytest.mark.redis_cluster
+
 
 async def ok(request: Request) -> Response:
     return json({"ok": True})
