@@ -648,11 +648,14 @@ class _RedisSubscription:
                 yield item
 
 
-async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
+async def probe_redis(settings: Settings, attempts: int | None = None) -> str:
     """Check at start that `redis.url` answers (nothing to check without one), retrying a server
     that is not up yet as the database is (`database.connect_attempts`, unless `attempts` says,
     and `connect_backoff`) but not a refusal (a wrong password); raises `CacheUnavailable` with
-    one line naming the URL."""
+    one line naming the URL. A cluster answers once every primary does.
+
+    Returns what was reached, for `config check --connect`: "" for one server, "a cluster of N
+    primaries", or "master HOST:PORT through Sentinel"."""
     from tenacity import (
         AsyncRetrying,
         RetryError,
@@ -665,7 +668,7 @@ async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
 
     url, timeout = settings.redis.url, settings.redis.timeout
     if not url:
-        return
+        return ""
     import coredis  # only with Redis configured (see RedisCache)
 
     attempts = attempts or settings.database.connect_attempts
@@ -682,9 +685,11 @@ async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
             with attempt:
                 async with asyncio.timeout(timeout * 2):
                     await client.ping()
+                    reached = await _reached(client)
     except RetryError as exc:
         cause = exc.last_attempt.exception()
         reason = f"{type(cause).__name__}: {cause}" if str(cause) else f"no answer in {timeout:g} s"
+        reason = " ".join(reason.split())  # one line (a cluster's lists every node's error)
         raise CacheUnavailable(
             f"redis {redact(url)} unreachable after {attempts} attempt"
             f"{'s' if attempts != 1 else ''}: {reason}"
@@ -693,6 +698,20 @@ async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
         raise CacheUnavailable(f"redis {redact(url)} refused: {exc}") from None
     finally:
         close_client(client)
+    return reached
+
+
+async def _reached(client: RedisClient) -> str:
+    from coredis.sentinel import SentinelConnectionPool
+
+    if is_cluster(client):
+        primaries = len(list(client.connection_pool.nodes.all_primaries()))
+        return f"a cluster of {primaries} primaries"
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        host, port = await pool.get_primary_address()
+        return f"master {host}:{port} through Sentinel"
+    return ""
 
 
 def make_cache(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 from urllib.parse import parse_qs, unquote
 
 if TYPE_CHECKING:
@@ -58,13 +58,15 @@ def parse(url: str) -> RedisAddress:
     """`url` read, or ValueError saying what is wrong with it (config validation shows it)."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in SCHEMES:
+        # Only the scheme is shown: the rest may hold a password.
         raise ValueError(
-            f"expected redis://HOST:PORT/DB, redis+cluster://HOST:PORT[,HOST:PORT...] or "
-            f"redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE, got {url!r}"
+            "expected redis://HOST:PORT/DB, redis+cluster://HOST:PORT[,HOST:PORT...] or "
+            "redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE, got "
+            + (f"scheme {scheme!r}" if sep else "no scheme")
         )
     kind, tls = SCHEMES[scheme]
     if kind == "redis":
-        # coredis reads these itself (`Redis.from_url`); only the host is checked here.
+        # coredis reads the rest itself (`Redis.from_url`).
         return RedisAddress(kind, url, (), tls)
     rest, _, query = rest.partition("?")
     location, _, path = rest.partition("/")
@@ -74,34 +76,34 @@ def parse(url: str) -> RedisAddress:
         user, colon, secret = credentials.partition(":")
         username = unquote(user) or None
         password = unquote(secret) if colon else None
-    nodes = tuple(_node(item, DEFAULT_PORTS[kind], url) for item in hosts.split(","))
+    nodes = tuple(_node(item, DEFAULT_PORTS[kind]) for item in hosts.split(","))
     options = parse_qs(query)
     sentinel_password = options.pop("sentinel_password", [None])[-1]
     if options:
-        raise ValueError(f"unknown option {sorted(options)[0]!r} in {url!r}")
+        raise ValueError(f"unknown option {sorted(options)[0]!r} in redis.url")
     parts = [p for p in path.split("/") if p]
     if kind == "cluster":
         if parts not in ([], ["0"]):
-            raise ValueError(f"a Redis Cluster has no database numbers: {url!r}")
+            raise ValueError(f"a Redis Cluster has no database numbers, got /{path}")
         if sentinel_password is not None:
-            raise ValueError(f"sentinel_password is for redis+sentinel:// URLs: {url!r}")
+            raise ValueError("sentinel_password is for redis+sentinel:// URLs")
         return RedisAddress(kind, url, nodes, tls, username, password)
     if not parts or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
-        raise ValueError(f"expected redis+sentinel://HOST:PORT[,...]/SERVICE[/DB], got {url!r}")
+        raise ValueError(f"expected redis+sentinel://HOST:PORT[,...]/SERVICE[/DB], got /{path}")
     db = int(parts[1]) if len(parts) == 2 else 0
     return RedisAddress(
         kind, url, nodes, tls, username, password, unquote(parts[0]), db, sentinel_password
     )
 
 
-def _node(item: str, default_port: int, url: str) -> tuple[str, int]:
+def _node(item: str, default_port: int) -> tuple[str, int]:
     if item.startswith("["):  # [IPv6]:PORT
         host, _, port = item[1:].partition("]")
         port = port.removeprefix(":")
     else:
         host, _, port = item.partition(":")
     if not host or (port and not port.isdigit()):
-        raise ValueError(f"expected HOST:PORT, got {item!r} in {url!r}")
+        raise ValueError(f"expected HOST:PORT, got {item!r}")
     return host, int(port) if port else default_port
 
 
@@ -172,7 +174,7 @@ def close_client(client: RedisClient) -> None:
             sentinel.connection_pool.disconnect()
 
 
-def is_cluster(client: RedisClient) -> bool:
+def is_cluster(client: RedisClient) -> TypeGuard[coredis.RedisCluster[bytes]]:
     import coredis
 
     return isinstance(client, coredis.RedisCluster)

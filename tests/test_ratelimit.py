@@ -72,6 +72,26 @@ async def test_limit_headers_then_429(http: httpx.AsyncClient) -> None:
     assert refused.headers["x-ratelimit-remaining"] == "0"
 
 
+async def test_two_apps_on_one_redis_share_a_budget(
+    backend: str, settings: Settings, limited_app: Starlette
+) -> None:
+    """Workers and hosts count against one budget per client: each app has its own Redis
+    client, as another process would."""
+    if backend == "embedded":
+        pytest.skip("apps share counters only through Redis")
+    other = create_app(settings, [Routes()])
+    async with running(other):
+        answers = []
+        for app in (limited_app, other, limited_app, other):
+            transport = httpx.ASGITransport(app=app, client=("10.0.0.2", 1234))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                response = await c.get("/api/v2/thing")
+                answers.append(
+                    (response.status_code, response.headers.get("x-ratelimit-remaining"))
+                )
+    assert answers == [(200, "2"), (200, "1"), (200, "0"), (429, "0")]
+
+
 async def test_groups_count_separately(http: httpx.AsyncClient) -> None:
     assert (await http.post("/oauth/token")).status_code == 200
     assert (await http.post("/oauth/token")).status_code == 200
