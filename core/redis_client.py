@@ -160,7 +160,24 @@ def open_client(url: str, timeout: float, protocol_version: Literal[2, 3] = 2) -
         stream_timeout=timeout,
         protocol_version=protocol_version,
     )
-    return sentinel.primary_for(address.service)
+    return sentinel.primary_for(address.service, connection_pool_class=_sentinel_pool_class())
+
+
+@functools.cache
+def _sentinel_pool_class() -> type[Any]:
+    from coredis.sentinel import SentinelConnectionPool
+
+    class FollowingSentinelPool(SentinelConnectionPool):
+        """coredis's pool drops its connections when the sentinels name a new master, but keeps
+        the first master's address as the one it knows: after a failover every new connection
+        dropped the whole pool again, subscriptions and requests in flight included."""
+
+        async def get_primary_address(self) -> tuple[str, int]:
+            address = await super().get_primary_address()
+            self.primary_address = address
+            return address
+
+    return FollowingSentinelPool
 
 
 def close_client(client: RedisClient) -> None:

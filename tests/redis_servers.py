@@ -97,21 +97,35 @@ class RedisClusterProcesses(_Servers):
 
 
 class RedisSentinelProcesses(_Servers):
-    """A master and one sentinel watching it as SERVICE; `url` is hitcircle's for it."""
+    """A master (and a replica of it, with `replica`) and one sentinel watching it as SERVICE,
+    which fails over a second after the master stops answering; `url` is hitcircle's for it."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, replica: bool = False) -> None:
         super().__init__(directory)
         self.master_port = free_port()
+        self.replica_port = free_port() if replica else None
         self.sentinel_port = free_port()
         self.url = f"redis+sentinel://127.0.0.1:{self.sentinel_port}/{SERVICE}"
+
+    def master(self) -> int:
+        """The port of the master the sentinel names now."""
+        answer = _cli(self.sentinel_port, "sentinel", "get-master-addr-by-name", SERVICE)
+        return int(answer.split()[1])
+
+    def kill_master(self) -> None:
+        self.processes[0].kill()
+        self.processes[0].wait()
 
     def start(self) -> None:
         try:
             self._spawn(self.master_port)
+            if self.replica_port is not None:
+                self._spawn(self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port))
             config = self.directory / "sentinel.conf"  # a sentinel rewrites its own file
             config.write_text(
                 f"sentinel monitor {SERVICE} 127.0.0.1 {self.master_port} 1\n"
                 f"sentinel down-after-milliseconds {SERVICE} 1000\n"
+                f"sentinel failover-timeout {SERVICE} 5000\n"
             )
             self._spawn(self.sentinel_port, str(config), "--sentinel")
             deadline = time.monotonic() + 10

@@ -1,13 +1,21 @@
-"""`redis.url`'s three forms (core/redis_client.py): read, refused with one line when wrong, and
-reached by `config check --connect` on the cluster and the Sentinel the suite starts."""
+"""`redis.url`'s three forms (core/redis_client.py): read, refused with one line when wrong,
+reached by `config check --connect` on the cluster and the Sentinel the suite starts, and
+followed through a Sentinel failover."""
+
+import asyncio
+import shutil
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
-from core.cache import CacheUnavailable, probe_redis
+from core.cache import CacheUnavailable, RedisCache, probe_redis
 from core.config import ConfigError, Settings, settings_from
 from core.redis_client import RedisAddress, parse
 
 from .conftest import free_port, run_command
+from .redis_servers import SERVICE, RedisSentinelProcesses
 
 
 @pytest.mark.parametrize(
@@ -92,3 +100,52 @@ async def test_config_check_connect_reaches_each_kind(backend: str, settings: Se
             "mysql_sentinel": " through Sentinel",
         }[backend]
     ), reached
+
+
+async def test_after_a_sentinel_failover_the_cache_reaches_the_new_master(
+    tmp_path: Path,
+) -> None:
+    """The master dies; the sentinel promotes its replica a second or two later. Calls fail
+    with CacheUnavailable meanwhile (503s), then reach the new master, data and pub/sub alike,
+    with no restart."""
+    if not (shutil.which("redis-server") and shutil.which("redis-cli")):
+        pytest.skip("redis-server is not installed")
+    servers = RedisSentinelProcesses(tmp_path, replica=True)
+    servers.start()
+    cache = RedisCache(servers.url, prefix="failover:", timeout=0.5)
+    try:
+        await cache.set("k", "before")
+
+        async def cli(port: int | None, *args: str) -> str:
+            command = ["redis-cli", "-p", str(port), *args]
+            return await asyncio.to_thread(subprocess.check_output, command, text=True)
+
+        # The replica has the key, and the sentinel knows the replica to promote.
+        deadline = time.monotonic() + 10
+        while (await cli(servers.replica_port, "get", "failover:k")).strip() != "before" or (
+            "slave" not in await cli(servers.sentinel_port, "sentinel", "replicas", SERVICE)
+        ):
+            assert time.monotonic() < deadline, "the replica never caught up"
+            await asyncio.sleep(0.05)
+
+        servers.kill_master()
+        failed = 0
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert await cache.get("k") == b"before"
+                break
+            except CacheUnavailable:
+                failed += 1
+                assert time.monotonic() < deadline, "no new master within 30 s"
+                await asyncio.sleep(0.1)
+        assert failed > 0, "the dead master was never noticed"
+        assert servers.master() == servers.replica_port
+        await cache.set("k", "after")
+        assert await cache.get("k") == b"after"
+        async with cache.subscribe("news") as subscription:
+            await cache.publish("news", "still here")
+            assert await subscription.get(2.0) == ("news", b"still here")
+    finally:
+        await cache.close()
+        servers.stop()
