@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.config import Settings
-from core.redis_client import close_client, is_cluster, open_client, publish
+from core.redis_client import DOWN_ERRORS, close_client, is_cluster, open_client, publish
 from core.redis_client import pubsub as redis_pubsub
 
 if TYPE_CHECKING:
@@ -361,15 +361,10 @@ class RedisCache:
         self.url = url
         self.prefix = prefix
         self.timeout = timeout
-        # A call that ends in one of these found Redis down (`_call`): for a cluster, no node
-        # reachable or slots uncovered; for Sentinel, no master known.
+        # A call that ends in one of these found Redis down (`_call`).
         self._down = (
             TimeoutError,
-            coredis.exceptions.TimeoutError,
-            coredis.exceptions.ConnectionError,
-            coredis.exceptions.ClusterDownError,
-            coredis.exceptions.RedisClusterException,
-            coredis.exceptions.PrimaryNotFoundError,
+            *(getattr(coredis.exceptions, name) for name in DOWN_ERRORS),
             # core.resp's connection (`hit`): refused, reset or closed.
             OSError,
         )

@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     RedisClient = coredis.Redis[bytes] | coredis.RedisCluster[bytes]
 
 Kind = Literal["redis", "cluster", "sentinel"]
+# coredis.exceptions that mean Redis is not there right now (a 503, not a bug): no answer, no
+# connection, a cluster with no reachable node or uncovered slots, no master known to Sentinel.
+DOWN_ERRORS = (
+    "ConnectionError",
+    "TimeoutError",
+    "ClusterDownError",
+    "RedisClusterException",
+    "PrimaryNotFoundError",
+)
 SCHEMES: dict[str, tuple[Kind, bool]] = {
     "redis": ("redis", False),
     "rediss": ("redis", True),
