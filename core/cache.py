@@ -595,8 +595,10 @@ class RedisCache:
         pipe.set(names[0], b"0", px=ms, condition=self._nx)
         pipe.incr(names[0])
         pipe.pttl(names[0])
-        if reads:
-            pipe.mget(names[1:])
+        # A GET each: a cluster's pipeline sends every command to its key's node, and an MGET
+        # of keys in several slots would be refused (CROSSSLOT).
+        for name in names[1:]:
+            pipe.get(name)
         try:
             answers = await self._call(pipe.execute())
         finally:
@@ -605,7 +607,7 @@ class RedisCache:
         if left_ms < 0:
             await self.expire(key, window)
             left_ms = ms
-        values: list[bytes | None] = list(answers[3]) if reads else []
+        values = cast(list[bytes | None], list(answers[3:]))
         return count, left_ms / 1000, values
 
 
