@@ -75,7 +75,6 @@ class RedisClusterProcesses(_Servers):
                     "--cluster-enabled", "yes",
                     "--cluster-config-file", f"nodes-{port}.conf",
                     "--cluster-port", str(free_port()),
-                    "--cluster-node-timeout", "2000",
                 )  # fmt: skip
             created = subprocess.run(
                 ["redis-cli", "--cluster", "create",
@@ -97,11 +96,14 @@ class RedisClusterProcesses(_Servers):
 
 
 class RedisSentinelProcesses(_Servers):
-    """A master (and a replica of it, with `replica`) and one sentinel watching it as SERVICE,
-    which fails over a second after the master stops answering; `url` is hitcircle's for it."""
+    """A master (and a replica of it, with `replica`) and one sentinel watching it as SERVICE;
+    `url` is hitcircle's for it. The sentinel calls the master down after `down_after` seconds
+    without an answer (and fails over to the replica): long by default, as a master it calls
+    down is one no client is given, and a busy machine can keep a healthy one silent a while."""
 
-    def __init__(self, directory: Path, replica: bool = False) -> None:
+    def __init__(self, directory: Path, replica: bool = False, down_after: float = 60) -> None:
         super().__init__(directory)
+        self.down_after_ms = int(down_after * 1000)
         self.master_port = free_port()
         self.replica_port = free_port() if replica else None
         self.sentinel_port = free_port()
@@ -124,7 +126,7 @@ class RedisSentinelProcesses(_Servers):
             config = self.directory / "sentinel.conf"  # a sentinel rewrites its own file
             config.write_text(
                 f"sentinel monitor {SERVICE} 127.0.0.1 {self.master_port} 1\n"
-                f"sentinel down-after-milliseconds {SERVICE} 1000\n"
+                f"sentinel down-after-milliseconds {SERVICE} {self.down_after_ms}\n"
                 f"sentinel failover-timeout {SERVICE} 5000\n"
             )
             self._spawn(self.sentinel_port, str(config), "--sentinel")

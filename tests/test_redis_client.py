@@ -110,7 +110,7 @@ async def test_after_a_sentinel_failover_the_cache_reaches_the_new_master(
     with no restart."""
     if not (shutil.which("redis-server") and shutil.which("redis-cli")):
         pytest.skip("redis-server is not installed")
-    servers = RedisSentinelProcesses(tmp_path, replica=True)
+    servers = RedisSentinelProcesses(tmp_path, replica=True, down_after=1)
     servers.start()
     cache = RedisCache(servers.url, prefix="failover:", timeout=0.5)
     try:
