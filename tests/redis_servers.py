@@ -124,10 +124,17 @@ class RedisSentinelProcesses(_Servers):
             if self.replica_port is not None:
                 self._spawn(self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port))
             config = self.directory / "sentinel.conf"  # a sentinel rewrites its own file
+            # The replica is named, not left to be found: a sentinel asks its master for
+            # replicas every ten seconds.
+            known = (
+                f"sentinel known-replica {SERVICE} 127.0.0.1 {self.replica_port}\n"
+                if self.replica_port is not None
+                else ""
+            )
             config.write_text(
                 f"sentinel monitor {SERVICE} 127.0.0.1 {self.master_port} 1\n"
                 f"sentinel down-after-milliseconds {SERVICE} {self.down_after_ms}\n"
-                f"sentinel failover-timeout {SERVICE} 5000\n"
+                f"sentinel failover-timeout {SERVICE} 5000\n" + known
             )
             self._spawn(self.sentinel_port, str(config), "--sentinel")
             deadline = time.monotonic() + 10

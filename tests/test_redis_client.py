@@ -121,7 +121,7 @@ async def test_after_a_sentinel_failover_the_cache_reaches_the_new_master(
             return await asyncio.to_thread(subprocess.check_output, command, text=True)
 
         # The replica has the key, and the sentinel knows the replica to promote.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while (await cli(servers.replica_port, "get", "failover:k")).strip() != "before" or (
             "slave" not in await cli(servers.sentinel_port, "sentinel", "replicas", SERVICE)
         ):
