@@ -21,8 +21,8 @@ from core.services import services
 from .conftest import create_user, issue_token, running
 from .scores import support
 
-# Also on a Redis Cluster and through Sentinel (tests/conftest.py).
-pytestmark = pytest.mark.redis_cluster
+# Also on a Redis Cluster (tests/conftest.py).
+pytestmark = pytest.mark.redis_cluster("mysql_cluster")
 
 
 async def ok(request: Request) -> Response:
