@@ -18,9 +18,13 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.config import Settings
+from core.redis_client import DOWN_ERRORS, close_client, is_cluster, open_client, publish
+from core.redis_client import pubsub as redis_pubsub
 
 if TYPE_CHECKING:
     import coredis
+
+    from core.redis_client import RedisClient
 
 Value = bytes | str | int | float
 
@@ -448,25 +452,23 @@ class RedisCache:
         # A call that ends in one of these found Redis down (`_call`).
         self._down = (
             TimeoutError,
-            coredis.exceptions.TimeoutError,
-            coredis.exceptions.ConnectionError,
+            *(getattr(coredis.exceptions, name) for name in DOWN_ERRORS),
             # core.resp's connection (`hit`): refused, reset or closed.
             OSError,
         )
         self._nx: Literal[coredis.PureToken.NX] = coredis.PureToken.NX
-        self.client: coredis.Redis[bytes] = coredis.Redis.from_url(
-            url,
-            decode_responses=False,
-            connect_timeout=timeout,
-            stream_timeout=timeout,
-            protocol_version=2,
-        )
-        # One script for `hit`; None where its keys may span nodes (a cluster).
-        self._hit_script: Any = self.client.register_script(_HIT)
+        # One server, a cluster or a Sentinel-managed master (`core.redis_client`); both client
+        # kinds take the same commands, `pipeline(transaction=False)` included (a cluster's
+        # sends each command to its key's node, so each command must stay within one slot).
+        self.client: RedisClient = open_client(url, timeout)
+        self.cluster = is_cluster(self.client)
         # `hit` runs on every request: on a single plain Redis it skips coredis (core.resp).
         from core import resp
 
         self._fast = resp.PipelinedConnection(url, timeout) if resp.supported(url) else None
+        # On a cluster, every message of this installation goes through the node of this key
+        # (`core.redis_client.publish`), which keeps them in order.
+        self._bus = self._k("bus")
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -511,7 +513,27 @@ class RedisCache:
     async def mget(self, keys: list[str]) -> list[bytes | None]:
         if not keys:
             return []
+        if self.cluster:
+            return await self._call(self._mget_per_slot([self._k(k) for k in keys]))
         return list(await self._call(self.client.mget([self._k(k) for k in keys])))
+
+    async def _mget_per_slot(self, keys: list[str]) -> list[bytes | None]:
+        """MGET on a cluster, which refuses keys of several slots in one MGET (coredis splits
+        DEL and EXISTS, not MGET): one MGET per slot, all at once, answers in `keys`' order."""
+        from coredis._utils import hash_slot
+
+        by_slot: dict[int, list[int]] = {}
+        for index, key in enumerate(keys):
+            by_slot.setdefault(hash_slot(key.encode()), []).append(index)
+        groups = list(by_slot.values())
+        answers = await asyncio.gather(
+            *(self.client.mget([keys[i] for i in group]) for group in groups)
+        )
+        values: list[bytes | None] = [None] * len(keys)
+        for group, answer in zip(groups, answers, strict=True):
+            for index, value in zip(group, answer, strict=True):
+                values[index] = value
+        return values
 
     async def hset(self, key: str, mapping: Mapping[str, Value]) -> None:
         if mapping:
@@ -577,11 +599,11 @@ class RedisCache:
         return await self._call(self.client.zcard(self._k(key)))
 
     async def publish(self, channel: str, message: Value) -> None:
-        await self._call(self.client.publish(self._k(channel), _b(message)))
+        await self._call(publish(self.client, self._bus, self._k(channel), _b(message)))
 
     @asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[_RedisSubscription]:
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        pubsub = redis_pubsub(self.client, self._bus)
         plain = [self._k(c) for c in channels if not _is_pattern(c)]
         patterns = [self._k(c) for c in channels if _is_pattern(c)]
         try:
@@ -617,20 +639,8 @@ class RedisCache:
     async def ping(self) -> None:
         await self._call(self.client.ping())
 
-    async def _fast_hit(self, names: list[str | bytes], ms: int) -> Any:
-        """`_HIT` through core.resp: by its SHA, sent whole once Redis does not know it."""
-        from core import resp
-
-        assert self._fast is not None
-        try:
-            return await self._fast.call("EVALSHA", _HIT_SHA, len(names), *names, ms)
-        except resp.ReplyError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
-                raise
-            return await self._fast.call("EVAL", _HIT, len(names), *names, ms)
-
     async def close(self) -> None:
-        self.client.connection_pool.disconnect()
+        close_client(self.client)
         if self._fast is not None:
             await self._fast.close()
 
@@ -646,21 +656,18 @@ class RedisCache:
         given one.
         """
         ms = max(1, int(window * 1000))
-        names: list[str | bytes] = [self._k(key), *(self._k(k) for k in reads)]
-        if self._fast is not None:
-            answer = await self._call(self._fast_hit(names, ms))
-            count, left_ms, found = answer
-            return int(count), int(left_ms) / 1000, list(found)
-        if self._hit_script is not None:
-            answer = await self._call(self._hit_script(keys=names, args=[ms]))
-            count, left_ms, found = answer
+        names = [self._k(key), *(self._k(k) for k in reads)]
+        if not self.cluster:
+            count, left_ms, found = await self._script(_HIT, _HIT_SHA, names, [str(ms).encode()])
             return int(count), int(left_ms) / 1000, list(found)
         pipe = await self.client.pipeline(transaction=False)
         pipe.set(names[0], b"0", px=ms, condition=self._nx)
         pipe.incr(names[0])
         pipe.pttl(names[0])
-        if reads:
-            pipe.mget(names[1:])
+        # A GET each: a cluster's pipeline sends every command to its key's node, and an MGET
+        # of keys in several slots would be refused (CROSSSLOT).
+        for name in names[1:]:
+            pipe.get(name)
         try:
             answers = await self._call(pipe.execute())
         finally:
@@ -669,7 +676,7 @@ class RedisCache:
         if left_ms < 0:
             await self.expire(key, window)
             left_ms = ms
-        values: list[bytes | None] = list(answers[3]) if reads else []
+        values = cast(list[bytes | None], list(answers[3:]))
         return count, left_ms / 1000, values
 
     async def _script(self, source: str, sha: str, keys: list[str], args: list[bytes]) -> Any:
@@ -768,11 +775,14 @@ class _RedisSubscription:
                 yield item
 
 
-async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
+async def probe_redis(settings: Settings, attempts: int | None = None) -> str:
     """Check at start that `redis.url` answers (nothing to check without one), retrying a server
     that is not up yet as the database is (`database.connect_attempts`, unless `attempts` says,
     and `connect_backoff`) but not a refusal (a wrong password); raises `CacheUnavailable` with
-    one line naming the URL."""
+    one line naming the URL. A cluster answers once every primary does.
+
+    Returns what was reached, for `config check --connect`: "" for one server, "a cluster of N
+    primaries", or "master HOST:PORT through Sentinel"."""
     from tenacity import (
         AsyncRetrying,
         RetryError,
@@ -785,15 +795,13 @@ async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
 
     url, timeout = settings.redis.url, settings.redis.timeout
     if not url:
-        return
+        return ""
     import coredis  # only with Redis configured (see RedisCache)
 
     attempts = attempts or settings.database.connect_attempts
     backoff = settings.database.connect_backoff
     refused = (coredis.exceptions.AuthenticationError, coredis.exceptions.AuthorizationError)
-    client: coredis.Redis[bytes] = coredis.Redis.from_url(
-        url, connect_timeout=timeout, stream_timeout=timeout, protocol_version=2
-    )
+    client = open_client(url, timeout)
     try:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(attempts),
@@ -804,9 +812,11 @@ async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
             with attempt:
                 async with asyncio.timeout(timeout * 2):
                     await client.ping()
+                    reached = await _reached(client)
     except RetryError as exc:
         cause = exc.last_attempt.exception()
         reason = f"{type(cause).__name__}: {cause}" if str(cause) else f"no answer in {timeout:g} s"
+        reason = " ".join(reason.split())  # one line (a cluster's lists every node's error)
         raise CacheUnavailable(
             f"redis {redact(url)} unreachable after {attempts} attempt"
             f"{'s' if attempts != 1 else ''}: {reason}"
@@ -814,7 +824,21 @@ async def probe_redis(settings: Settings, attempts: int | None = None) -> None:
     except refused as exc:
         raise CacheUnavailable(f"redis {redact(url)} refused: {exc}") from None
     finally:
-        client.connection_pool.disconnect()
+        close_client(client)
+    return reached
+
+
+async def _reached(client: RedisClient) -> str:
+    from coredis.sentinel import SentinelConnectionPool
+
+    if is_cluster(client):
+        primaries = len(list(client.connection_pool.nodes.all_primaries()))
+        return f"a cluster of {primaries} primaries"
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        host, port = await pool.get_primary_address()
+        return f"master {host}:{port} through Sentinel"
+    return ""
 
 
 def make_cache(

@@ -210,8 +210,11 @@ async def _check_connections(settings: Settings) -> int:
             failed = True
     if settings.redis.url:
         try:
-            await probe_redis(settings, attempts=1)
-            print(f"redis: reachable ({dbmod.redact(settings.redis.url)})")
+            reached = await probe_redis(settings, attempts=1)
+            print(
+                f"redis: reachable ({dbmod.redact(settings.redis.url)})"
+                + (f": {reached}" if reached else "")
+            )
         except CacheUnavailable as exc:
             print(f"redis: {exc}")
             failed = True

@@ -555,8 +555,13 @@ def validate(settings: Settings) -> None:
         raise ConfigError("database.connect_timeout", "must be positive")
     if settings.database.write_timeout <= 0:
         raise ConfigError("database.write_timeout", "must be positive")
-    if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://")):
-        raise ConfigError("redis.url", f"expected redis://HOST:PORT/DB, got {settings.redis.url!r}")
+    if settings.redis.url:
+        from core.redis_client import parse as parse_redis_url
+
+        try:
+            parse_redis_url(settings.redis.url)
+        except ValueError as exc:
+            raise ConfigError("redis.url", str(exc)) from None
     if settings.redis.timeout <= 0:
         raise ConfigError("redis.timeout", "must be positive")
     for name, limit in [

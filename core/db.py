@@ -540,12 +540,19 @@ async def ping(db: Database) -> None:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for logs and error lines."""
+    """The URL without its passwords (the user's, and options such as Redis Sentinel's
+    `sentinel_password=`), for logs and error lines."""
     scheme, sep, rest = url.partition("://")
-    creds, at, host = rest.rpartition("@")
-    if not at or ":" not in creds:
-        return url
-    return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
+    location, question, query = rest.partition("?")
+    if query:
+        query = "&".join(
+            f"{name}=***" if name.endswith("password") else f"{name}{eq}{value}"
+            for name, eq, value in (option.partition("=") for option in query.split("&"))
+        )
+    creds, at, host = location.rpartition("@")
+    if at and ":" in creds:
+        location = f"{creds.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}{sep}{location}{question}{query}"
 
 
 def describe(exc: BaseException | None) -> str:

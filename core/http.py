@@ -24,6 +24,7 @@ from core import metrics
 from core.cache import CacheUnavailable
 from core.db import DatabaseUnavailable, loaded_errors
 from core.db import unavailable_errors as database_unavailable_errors
+from core.redis_client import DOWN_ERRORS as REDIS_DOWN_ERRORS
 
 
 def unavailable_errors() -> tuple[type[BaseException], ...]:
@@ -32,7 +33,7 @@ def unavailable_errors() -> tuple[type[BaseException], ...]:
     return (
         *database_unavailable_errors(),
         CacheUnavailable,
-        *loaded_errors("coredis.exceptions", "ConnectionError", "TimeoutError"),
+        *loaded_errors("coredis.exceptions", *REDIS_DOWN_ERRORS),
     )
 
 

@@ -222,8 +222,9 @@ def backend_error(exc: BaseException) -> None:
     first: the database's list includes the generic OSError and TimeoutError)."""
     from core.cache import CacheUnavailable
     from core.db import loaded_errors
+    from core.redis_client import DOWN_ERRORS
 
-    coredis_errors = loaded_errors("coredis.exceptions", "ConnectionError", "TimeoutError")
+    coredis_errors = loaded_errors("coredis.exceptions", *DOWN_ERRORS)
     cache: tuple[type[BaseException], ...] = (CacheUnavailable, *coredis_errors)
     BACKEND_ERRORS.labels("cache" if isinstance(exc, cache) else "database").inc()
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,10 +17,11 @@ from core.auth import PREFETCHED, bearer_claims, prefetch_keys
 from core.cache import Cache
 from core.config import Settings
 from core.http import ApiError, json
+from core.redis_client import close_client, is_cluster, open_client
 from core.services import Services, services
 
 if TYPE_CHECKING:
-    import coredis
+    from core.redis_client import RedisClient
 
 
 class RateLimits:
@@ -37,27 +38,24 @@ class RateLimits:
             reverse=True,
         )
         # The Redis connections are ours (limits takes a pool), so the app can close them.
-        self._pool: coredis.ConnectionPool | None = None
+        self._client: RedisClient | None = None
         # A counter round trip ends within the Redis timeout, a stalled server included (coredis
         # reconnects and retries inside one call otherwise, for several times the timeout).
         self.timeout = settings.redis.timeout
         self.storage: Storage
         if settings.redis.url:
-            # Imported here: counters in memory need no coredis (memory at start-up).
-            import coredis
-
-            self._pool = coredis.ConnectionPool.from_url(
-                settings.redis.url,
-                connect_timeout=settings.redis.timeout,
-                stream_timeout=settings.redis.timeout,
-            )
-            self.storage = RedisStorage(
+            # One server, a cluster or a Sentinel-managed master, as the cache reaches it
+            # (`core.redis_client`); limits then works through that client's pool. Every limit
+            # of ours is one key, so a cluster spreads them over its nodes.
+            self._client = open_client(settings.redis.url, settings.redis.timeout, 3)
+            storage_class = RedisClusterStorage if is_cluster(self._client) else RedisStorage
+            self.storage = storage_class(
                 "async+" + settings.redis.url,
                 # Under the installation's prefix, beside its other keys.
                 key_prefix=settings.redis.prefix + "ratelimit",
                 # limits types **options as scalars, but passes them to coredis and documents
                 # `connection_pool` among them (limits/aio/storage/redis/__init__.py).
-                connection_pool=self._pool,  # type: ignore[arg-type]
+                connection_pool=self._client.connection_pool,  # type: ignore[arg-type]
             )
         else:
             self.storage = MemoryStorage()
@@ -65,8 +63,8 @@ class RateLimits:
 
     async def close(self) -> None:
         """Close the counter store's connections (when the app stops)."""
-        if self._pool is not None:
-            self._pool.disconnect()
+        if self._client is not None:
+            close_client(self._client)
 
     def limit_for(self, path: str) -> tuple[str, RateLimitItem | None]:
         for prefix, item in self.groups:

@@ -49,6 +49,7 @@ __all__ = [
     "MYSQL_URL",
     "REDIS_PREFIX",
     "REDIS_URL",
+    "REDIS_URLS",
     "TEST_CLIENT_ID",
     "HubClient",
     "advance",
@@ -82,6 +83,10 @@ REDIS_URL = os.environ.get("HITCIRCLE_TEST_REDIS_URL", "")
 _RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8] or str(os.getpid())
 REDIS_PREFIX = f"hctest:{_RUN}:{WORKER}:" if WORKER else f"hctest:{_RUN}:"
 BACKENDS = ["embedded", *(["mysql_redis"] if MYSQL_URL and REDIS_URL else [])]
+# The Redis URL of each backend on MySQL: "mysql_redis" is HITCIRCLE_TEST_REDIS_URL's; a suite
+# that starts more (hitcircle's own starts a Redis Cluster and a Sentinel for some tests) adds
+# its backends here before their settings are made.
+REDIS_URLS: dict[str, str] = {"mysql_redis": REDIS_URL}
 TEST_CLIENT_ID = 5  # the built-in osu!lazer client: it always exists and may hold any scope
 
 
@@ -109,14 +114,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def make_settings(backend: str, data_dir: Path, **sections: dict[str, Any]) -> Settings:
-    """Settings for `backend` ("embedded" or "mysql_redis") with data under `data_dir`, each
-    keyword a config section (`plugins={"modules": [...]}`), ignoring HITCIRCLE_* variables."""
+    """Settings for `backend` ("embedded", "mysql_redis" or another of `REDIS_URLS`) with data
+    under `data_dir`, each keyword a config section (`plugins={"modules": [...]}`), ignoring
+    HITCIRCLE_* variables."""
     from core.config import settings_from
 
     raw: dict[str, dict[str, Any]] = {"data": {"dir": str(data_dir)}, "log": {"level": "WARNING"}}
-    if backend == "mysql_redis":
+    if backend != "embedded":
         raw["database"] = {"url": MYSQL_URL}
-        raw["redis"] = {"url": REDIS_URL, "prefix": REDIS_PREFIX}
+        raw["redis"] = {"url": REDIS_URLS[backend], "prefix": REDIS_PREFIX}
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)
     # The test environment's own HITCIRCLE_* variables must not leak into test settings.
@@ -246,17 +252,18 @@ def empty_mysql() -> None:
     engine.dispose()
 
 
-async def flush_redis() -> None:
-    """Delete the test keys (REDIS_PREFIX) from the test Redis."""
-    import coredis
+async def flush_redis(url: str = REDIS_URL) -> None:
+    """Delete the test keys (REDIS_PREFIX) from the test Redis (or the one at `url`: a cluster's
+    keys are looked for on every primary, and deleted slot by slot)."""
+    from core.redis_client import close_client, open_client
 
-    client: coredis.Redis[bytes] = coredis.Redis.from_url(REDIS_URL)
+    client = open_client(url, 5.0, 3)
     try:
         keys: list[str | bytes] = [k async for k in client.scan_iter(match=f"{REDIS_PREFIX}*")]
         if keys:
             await client.delete(keys)
     finally:
-        client.connection_pool.disconnect()
+        close_client(client)
 
 
 def _split_plugins(settings: Settings, plugins: Sequence[object]) -> tuple[list[str], list[object]]:
@@ -602,8 +609,8 @@ async def settings(
         section["modules"] = [*section.get("modules", ()), *modules]
         result = make_settings(backend, data, **sections)
     prepare_database(result, backend, tmp_root, objects)
-    if backend == "mysql_redis":
-        await flush_redis()
+    if backend != "embedded":
+        await flush_redis(result.redis.url)
     return result
 
 

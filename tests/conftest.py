@@ -41,6 +41,7 @@ from core.testing import (
     MYSQL_URL,
     REDIS_PREFIX,
     REDIS_URL,
+    REDIS_URLS,
     TEST_CLIENT_ID,
     WORKER,
     create_mysql_database,
@@ -53,13 +54,16 @@ from core.testing import (
     prepare_database,
     running,
 )
+from tests.redis_servers import RedisClusterProcesses, RedisSentinelProcesses
 
 __all__ = [
     "BACKENDS",
+    "CLUSTER_BACKENDS",
     "IN_CI",
     "MYSQL_URL",
     "REDIS_PREFIX",
     "REDIS_URL",
+    "REDIS_URLS",
     "ROOT",
     "TEST_CLIENT_ID",
     "WORKER",
@@ -84,12 +88,74 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 collect_ignore = ["plugin_dist"]
 
 
+# MariaDB with a Redis Cluster, and with a Sentinel-watched Redis, both started by the suite
+# (tests/redis_servers.py): the tests marked `redis_cluster` run on these too, in the MariaDB +
+# Redis pass, where redis-server and redis-cli are on the machine.
+_HAVE_REDIS_TOOLS = bool(shutil.which("redis-server") and shutil.which("redis-cli"))
+CLUSTER_BACKENDS = (
+    ["mysql_cluster", "mysql_sentinel"] if "mysql_redis" in BACKENDS and _HAVE_REDIS_TOOLS else []
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "redis_cluster(*backends): run on mysql_cluster and mysql_sentinel too (or only those "
+        "of them named), each Redis started by the suite",
+    )
     # core.testing refuses unreachable ones; CI must also run the MariaDB + Redis pass.
     if IN_CI and not (MYSQL_URL and REDIS_URL):
         raise pytest.UsageError(
             "CI=true needs HITCIRCLE_TEST_MYSQL_URL and HITCIRCLE_TEST_REDIS_URL"
         )
+    if IN_CI and not _HAVE_REDIS_TOOLS:
+        raise pytest.UsageError("CI=true needs redis-server and redis-cli (the cluster tests)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked `redis_cluster` that runs on backends runs on CLUSTER_BACKENDS too: its
+    own `backend` parametrization, which the fixture's params then give way to."""
+    marker = metafunc.definition.get_closest_marker("redis_cluster")
+    if marker is None or "backend" not in metafunc.fixturenames:
+        return
+    extra = [b for b in CLUSTER_BACKENDS if not marker.args or b in marker.args]
+    metafunc.definition.add_marker(
+        pytest.mark.parametrize("backend", [*BACKENDS, *extra], indirect=True)
+    )
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """As core.testing's, and the cluster backends start their Redis on first use."""
+    name: str = request.param
+    if name == "mysql_cluster":
+        REDIS_URLS[name] = request.getfixturevalue("redis_cluster").url
+    elif name == "mysql_sentinel":
+        REDIS_URLS[name] = request.getfixturevalue("redis_sentinel").url
+    return name
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcesses]:
+    """A three-master Redis Cluster for the whole run (each xdist worker its own)."""
+    cluster = RedisClusterProcesses(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSentinelProcesses]:
+    """A Redis master and a sentinel watching it, for the whole run (each xdist worker its own)."""
+    sentinel = RedisSentinelProcesses(tmp_path_factory.mktemp("redis-sentinel"))
+    sentinel.start()
+    try:
+        yield sentinel
+    finally:
+        sentinel.stop()
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -11,7 +11,10 @@ import pytest
 from core.cache import Cache, CacheUnavailable, LockTimeout, MemoryCache, RedisCache
 from core.clock import ManualClock
 
-from .conftest import REDIS_PREFIX, REDIS_URL, RedisProcess, flush_redis, free_port
+from .conftest import REDIS_PREFIX, REDIS_URLS, RedisProcess, flush_redis, free_port
+
+# Also on a Redis Cluster and through Sentinel (tests/conftest.py).
+pytestmark = pytest.mark.redis_cluster
 
 
 @pytest.fixture
@@ -24,8 +27,8 @@ async def cache(backend: str, clock: ManualClock) -> AsyncIterator[Cache]:
     if backend == "embedded":
         instance: Cache = MemoryCache(clock)
     else:
-        await flush_redis()
-        instance = RedisCache(REDIS_URL, prefix=REDIS_PREFIX)
+        await flush_redis(REDIS_URLS[backend])
+        instance = RedisCache(REDIS_URLS[backend], prefix=REDIS_PREFIX)
     yield instance
     await instance.close()
 
@@ -120,9 +123,11 @@ async def test_hit_counts_in_a_fixed_window_and_reads_beside_it(
     if how != "resp":
         if not isinstance(cache, RedisCache):
             pytest.skip("the memory cache has one way")
+        if how == "script" and cache.cluster:
+            pytest.skip("a cluster runs no script over keys of several slots")
         cache._fast = None
-        if how == "pipeline":
-            cache._hit_script = None
+        # A cluster's way, here on one server too (the pipeline sends each command to its node).
+        cache.cluster = cache.cluster or how == "pipeline"
     await cache.set("token", b"row")
     count, left, values = await cache.hit("window", 0.05, ["token", "none"])
     assert (count, values) == (1, [b"row", None])
@@ -176,6 +181,16 @@ async def test_publish_subscribe(cache: Cache) -> None:
         assert await sub.get(timeout=2) == ("room:1", b"hello")
         assert await sub.get(timeout=2) == ("user:7", b"pattern")
         assert await sub.get(timeout=2) == ("room:1", b"last")
+
+
+async def test_one_publishers_messages_arrive_in_order(cache: Cache) -> None:
+    """A hub's updates are only right in the order they were made. A cluster passes messages
+    between its nodes, and two that entered through different nodes could swap places."""
+    async with cache.subscribe("order:*") as sub:
+        for i in range(200):
+            await cache.publish(f"order:{i % 7}", str(i))
+        received = [await sub.get(timeout=2) for _ in range(200)]
+    assert received == [(f"order:{i % 7}", str(i).encode()) for i in range(200)]
 
 
 async def test_fan_out_to_every_subscriber(cache: Cache) -> None:
@@ -337,6 +352,37 @@ async def test_a_late_turn_of_the_event_loop_keeps_a_subscription(cache: Cache) 
         assert await subscription.get(1.2) is None
         await cache.publish("late", "still here")
         assert await subscription.get(2.0) == ("late", b"still here")
+
+
+async def test_many_keys_at_once_across_slots(cache: Cache) -> None:
+    """MGET and DEL of keys that a cluster keeps in different slots (and nodes): the values in
+    the order asked, the deleted counted once each."""
+    keys = [f"many:{i}" for i in range(40)]
+    for i, key in enumerate(keys[::2]):
+        await cache.set(key, str(i))
+    assert await cache.mget(keys) == [
+        str(i // 2).encode() if i % 2 == 0 else None for i in range(len(keys))
+    ]
+    assert await cache.delete(*keys) == 20
+    assert await cache.mget(keys) == [None] * len(keys)
+
+
+async def test_a_pipeline_without_transaction_spans_slots(cache: Cache) -> None:
+    """What a caller of `RedisCache.client` may batch: one round trip of single-key commands,
+    whatever slots they fall in (a cluster sends each to its node)."""
+    import coredis
+
+    if not isinstance(cache, RedisCache):
+        pytest.skip("the memory cache has no client")
+    await cache.set("p:token", b"t")
+    await cache.set("p:user", b"u")
+    pipe = await cache.client.pipeline(transaction=False)
+    counter = cache.prefix + "p:count"
+    pipe.incrby(counter, 1)
+    pipe.pexpire(counter, 60_000, condition=coredis.PureToken.NX)
+    for key in ("p:token", "p:user", "p:none"):
+        pipe.get(cache.prefix + key)
+    assert await pipe.execute() == (1, True, b"t", b"u", None)
 
 
 # --- a read-modify-write under a lock: lock_get, unlock_set ------------------------------------

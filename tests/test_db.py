@@ -47,6 +47,12 @@ async def test_sqlite_connects_and_creates_its_folder(tmp_path) -> None:
         ("mysql://u:p@h/d", "mysql://u:***@h/d"),
         ("mysql://u@h/d", "mysql://u@h/d"),
         ("sqlite:///data/x.db", "sqlite:///data/x.db"),
+        (
+            "redis+sentinel://:p@h:1,h:2/svc/1?sentinel_password=s",
+            "redis+sentinel://:***@h:1,h:2/svc/1?sentinel_password=***",
+        ),
+        ("redis+cluster://h:1,h:2", "redis+cluster://h:1,h:2"),
+        ("mysql://u:p@h/d?charset=utf8mb4", "mysql://u:***@h/d?charset=utf8mb4"),
     ],
 )
 def test_redact(url: str, expected: str) -> None:

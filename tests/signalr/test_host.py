@@ -226,10 +226,11 @@ async def test_login_elsewhere_disconnects_the_older_session(
     await second.close()
 
 
+@pytest.mark.redis_cluster("mysql_cluster")
 async def test_two_processes_on_one_redis(
     backend: str, settings: Settings, server: LiveServer, tokens: dict[str, str]
 ) -> None:
-    if backend != "mysql_redis":
+    if backend == "embedded":
         pytest.skip("two processes share groups only through Redis; memory is one process")
     second = LiveServer(settings)
     second.start()

@@ -281,10 +281,11 @@ async def test_ossapi_reads_channels_and_messages(
     assert sent.message.content == "from ossapi" and sent.channel.name == "bobby"
 
 
+@pytest.mark.redis_cluster("mysql_cluster", "mysql_sentinel")
 async def test_two_servers_on_one_redis(
     backend: str, settings: Settings, users: dict[str, Any]
 ) -> None:
-    if backend != "mysql_redis":
+    if backend == "embedded":
         pytest.skip("the embedded backend's memory cache cannot be shared by two processes")
     first, second = LiveServer(settings), LiveServer(settings)
     first.start()

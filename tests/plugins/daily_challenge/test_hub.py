@@ -148,10 +148,11 @@ async def test_bad_input(
     assert ended.error is None and ended.result[0][2] == 0
 
 
+@pytest.mark.redis_cluster("mysql_cluster")
 async def test_rotation_reaches_every_server(
     backend: str, app: Starlette, settings: Settings
 ) -> None:
-    if backend != "mysql_redis":
+    if backend == "embedded":
         pytest.skip("processes share announcements only through Redis")
     beatmap = await support.import_map(app, 0)
     token = await issue_token(app, await create_user(app, "peppy"))

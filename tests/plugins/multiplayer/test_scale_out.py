@@ -24,6 +24,8 @@ from tests.scores import support as scores_support
 from .support import AVAILABLE, connect, new_room, play_score
 
 S = MultiplayerUserState
+# Also on a Redis Cluster (tests/conftest.py).
+pytestmark = pytest.mark.redis_cluster("mysql_cluster")
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def settings_overrides() -> dict:
 
 @pytest.fixture
 def servers(backend: str, settings: Settings) -> Iterator[list[LiveServer]]:
-    if backend != "mysql_redis":
+    if backend == "embedded":
         pytest.skip("two processes share rooms only through Redis; memory is one process")
     started = []
     try:
