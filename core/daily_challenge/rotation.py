@@ -21,7 +21,7 @@ from core.beatmaps.store import beatmaps, beatmapsets
 from core.daily_challenge import stats
 from core.daily_challenge import store as dc_db
 from core.db import duplicate_errors, utcnow
-from core.rooms import playlists
+from core.rooms import listing, playlists
 from core.rooms import store as rooms_db
 from core.rooms.scores import SUBMIT_GRACE_SECONDS
 from core.services import services
@@ -126,6 +126,7 @@ async def rotate(
     except duplicate_errors():
         # Another worker or the CLI made the day's room first: theirs is the one.
         return await dc_db.room_of(db, day), False
+    await listing.changed(services(app))
     host = await users_db.get_user(db, host_user_id)
     if host is not None:
         try:
