@@ -126,13 +126,13 @@ async def rotate(
     except duplicate_errors():
         # Another worker or the CLI made the day's room first: theirs is the one.
         return await dc_db.room_of(db, day), False
-    await listing.changed(services(app))
     host = await users_db.get_user(db, host_user_id)
     if host is not None:
         try:
             await playlists.create_channel(app, room_id, name, host)
         except Exception as exc:  # the room stands without its chat
             logger.warning("daily challenge {}: chat channel not made: {!r}", day, exc)
+    await listing.changed(services(app))
     return room_id, True
 
 

@@ -52,7 +52,6 @@ async def create_channel(app: Starlette, room_id: int, name: str, host: Row) -> 
         room_id=room_id,
     )
     await rooms_db.update_room(services(app).db, room_id, channel_id=channel_id)
-    await listing.changed(services(app))
     await join_channel(app, channel_id, host)
     return channel_id
 
