@@ -375,7 +375,11 @@ async def revoke_client_tokens(svc: Services, client_id: int) -> None:
 
 async def forget_user(svc: Services, user_id: int) -> None:
     """Drop the cached user row after a change (rename, restriction, profile edit)."""
+    from core.rooms import listing
+
     await svc.cache.delete(user_key(user_id))
+    # Room listings show the user's card, and hide a restricted host's rooms.
+    await listing.changed(svc)
 
 
 async def _token_row(svc: Services, jti: str, cached: bytes | None) -> dict[str, Any] | None:

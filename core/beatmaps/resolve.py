@@ -19,6 +19,7 @@ from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views
 from core.beatmaps.sources import BeatmapSource, Download, FetchedSet, ordered_sources
 from core.db import utcnow
+from core.rooms import listing as rooms_listing
 from core.services import services
 
 Row = Mapping[str, Any]
@@ -52,6 +53,8 @@ async def invalidate(
     sums = {*checksums, *(r["checksum"] for r in rows[set_id] if r["checksum"])}
     keys = [_set_key(set_id), *map(_view_key, ids), *map(_view_checksum_key, sums)]
     await services(app).cache.delete(*keys)
+    # Room playlists show these beatmaps.
+    await rooms_listing.changed(services(app))
 
 
 def view_key(*, checksum: str | None = None, beatmap_id: int | None = None) -> str:

@@ -21,7 +21,7 @@ from core.beatmaps.store import beatmaps, beatmapsets
 from core.daily_challenge import stats
 from core.daily_challenge import store as dc_db
 from core.db import duplicate_errors, utcnow
-from core.rooms import playlists
+from core.rooms import listing, playlists
 from core.rooms import store as rooms_db
 from core.rooms.scores import SUBMIT_GRACE_SECONDS
 from core.services import services
@@ -132,6 +132,7 @@ async def rotate(
             await playlists.create_channel(app, room_id, name, host)
         except Exception as exc:  # the room stands without its chat
             logger.warning("daily challenge {}: chat channel not made: {!r}", day, exc)
+    await listing.changed(services(app))
     return room_id, True
 
 

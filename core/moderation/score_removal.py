@@ -14,6 +14,7 @@ from typing import Any
 
 from core.http import in_int64
 from core.moderation.audit import Actor, ModerationError, check_target, record, require
+from core.rooms import listing
 from core.rooms import store as rooms_db
 from core.scores import leaderboard, submit
 from core.scores import store as scores_db
@@ -35,6 +36,8 @@ async def _remove(svc: Services, user_id: int, keys: Sequence[tuple[int, int, in
         # Playlist aggregates were built from these scores: rebuilt from what is left.
         for room_id, room_user in rooms:
             await rooms_db.rebuild_aggregate(svc.db, room_id, room_user)
+        if rooms:
+            await listing.changed(svc)
         for ruleset_id in sorted({k[2] for k in keys}):
             await user_statistics.recompute(svc.db, user_id, ruleset_id)
     for score_id, _, _ in keys:

@@ -14,7 +14,7 @@ from core.chat import store as chat_db
 from core.config import Key, Section, Settings
 from core.db import utcnow
 from core.http import unprocessable
-from core.rooms import access
+from core.rooms import access, listing
 from core.rooms import store as rooms_db
 from core.rooms.items import InvalidItem, check_item, star_rating
 from core.services import services
@@ -188,6 +188,7 @@ async def create(app: Starlette, host: Row, body: Mapping[str, Any]) -> dict[str
     for order, item in enumerate(items):
         await rooms_db.insert_item(db, room_id, {**item, "playlist_order": order})
     await create_channel(app, room_id, name, host)
+    await listing.changed(services(app))
     room = await rooms_db.get_room(db, room_id)
     assert room is not None
     return room
@@ -198,6 +199,7 @@ async def join(app: Starlette, user: Row, room: Row, password: str | None) -> No
         raise unprocessable("Invalid password")
     await join_channel(app, room["channel_id"], user)
     await rooms_db.set_in_room(services(app).db, room, int(user["id"]), True, count_realtime=False)
+    await listing.changed(services(app))
 
 
 async def part(app: Starlette, user: Row, room: Row) -> None:
@@ -206,6 +208,7 @@ async def part(app: Starlette, user: Row, room: Row) -> None:
         await rooms_db.set_in_room(
             services(app).db, room, int(user["id"]), False, count_realtime=False
         )
+        await listing.changed(services(app))
 
 
 async def close(app: Starlette, user: Row, room: Row) -> None:
@@ -220,3 +223,4 @@ async def close(app: Starlette, user: Row, room: Row) -> None:
     if now - room["starts_at"] > CLOSE_WINDOW:
         raise unprocessable("Playlists can only be closed within 5 minutes of opening them.")
     await rooms_db.update_room(services(app).db, int(room["id"]), ends_at=now)
+    await listing.changed(services(app))

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from core.beatmaps import store as beatmaps_db
 from core.db import utcnow
 from core.http import ApiError, decode_cursor, encode_cursor, not_found, time_z, unprocessable
+from core.rooms import listing as rooms_listing
 from core.rooms import store as rooms_db
 from core.rooms.items import invalid_user_mods
 from core.scores import store as scores_db
@@ -83,6 +84,7 @@ async def create_token(
     )
     await rooms_db.attach_token_item(db, int(token["id"]), int(item["id"]))
     await rooms_db.add_attempt(db, room, int(user["id"]))
+    await rooms_listing.changed(services(app))
     return {
         "id": int(token["id"]),
         "beatmap_id": beatmap_id,
@@ -138,6 +140,8 @@ async def submit(
         _check_mods(body, item, int(token["ruleset_id"]))
     score, _ = await submission.submit(app, user, int(token["beatmap_id"]), int(token["id"]), body)
     linked, improved = await rooms_db.link_score(db, int(room["id"]), int(item["id"]), score)
+    if linked:
+        await rooms_listing.changed(services(app))
     if linked:
         await publish_score_set(app, room, item, score, improved)
     return score

@@ -25,6 +25,7 @@ from core.db import utcnow
 from core.http import time_offset
 from core.medals import store as medals_db
 from core.moderation import views as moderation_views
+from core.rooms import listing as rooms_listing
 from core.scores.scoring import RULESETS
 from core.services import Services
 from core.teams import store as teams_db
@@ -117,6 +118,8 @@ async def invalidate(svc: Services, user_id: int) -> None:
 
     keys = [key(user_id, m) for key in (profile_key, own_profile_key) for m in (*RULESETS, None)]
     await svc.cache.delete(*keys, user_key(user_id))
+    # Room listings show hosts' and participants' cards, and hide restricted hosts' rooms.
+    await rooms_listing.changed(svc)
 
 
 async def count_replay_view(svc: Services, score: Mapping[str, Any], viewer_id: int | None) -> None:

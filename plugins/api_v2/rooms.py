@@ -13,13 +13,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.auth import api_route, current_user, require_user
+from core.auth import api_route, claimed_user_id, current_user, require_user
+from core.auth import cached as auth_cached
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
 from core.http import error, json, no_content, not_found, params, path_id, time_z, unprocessable
 from core.openapi import describe
 from core.openapi_schemas import INT, array, nullable, obj, ref
-from core.rooms import access, playlists, views
+from core.rooms import access, listing, playlists, views
 from core.rooms import scores as room_scores
 from core.rooms import store as rooms_db
 from core.scores import scoring
@@ -55,6 +56,17 @@ async def index(request: Request) -> Response:
     user = current_user(request)
     if mode in ("participated", "owned") and user is None:
         return json([])
+    svc = services(request)
+    # A restricted viewer also sees their own hidden rooms: their listing is not shared.
+    shared = user is None or not user["restricted"]
+    key = listing.body_key(request.url.query, mode, None if user is None else int(user["id"]))
+    read = lambda k: auth_cached(request, k)  # noqa: E731
+    version = await listing.version(read)
+    now = listing.now()
+    if shared:
+        body = listing.fresh(await read(key), version, now)
+        if body is not None:
+            return json(body)
     status = p.str("status", max_length=16)
     sort = p.str("sort", max_length=16) or ("ended" if mode == "ended" else "created")
     limit = max(1, min(250, p.int("limit", 250) or 250))
@@ -69,7 +81,17 @@ async def index(request: Request) -> Response:
         cursor=p.dict("cursor"),
         limit=limit,
     )
-    return json(await views.rooms(request.app, rows))
+    response = json(await views.rooms(request.app, rows))
+    if shared:
+        until = await listing.next_change(svc.db, now)
+        await listing.store(svc, key, version, until, bytes(response.body))
+    return response
+
+
+def _index_prefetch(request: Request) -> list[str]:
+    """What `index` reads (`listing.keys`), named from the request alone."""
+    mode = request.query_params.get("mode")
+    return listing.keys(request.url.query, mode, claimed_user_id(request))
 
 
 @describe(responses={200: "Room"})
@@ -310,7 +332,7 @@ async def show_user_score(request: Request) -> Response:
 _SCORES = "/api/v2/rooms/{room}/playlist/{item}/scores"
 
 ROUTES = [
-    api_route("/api/v2/rooms", index, methods=["GET", "HEAD"]),
+    api_route("/api/v2/rooms", index, methods=["GET", "HEAD"], prefetch=_index_prefetch),
     api_route("/api/v2/rooms", store, methods=["POST"], scope="*"),
     api_route("/api/v2/rooms/{room}", show, methods=["GET", "HEAD"]),
     api_route("/api/v2/rooms/{room}", destroy, methods=["DELETE"], scope="*"),

@@ -42,7 +42,7 @@ from core.lazer.types import (
     StartMatchCountdownRequest,
     StopCountdownRequest,
 )
-from core.rooms import access, playlists
+from core.rooms import access, listing, playlists
 from core.rooms import store as rooms_db
 from core.rooms.items import InvalidItem, check_item, check_ruleset, invalid_user_mods, star_rating
 from core.services import services
@@ -465,6 +465,7 @@ class MultiplayerHub(Hub):
                     status="idle",
                     participant_count=0,
                 )
+                await listing.changed(services(self.app))
 
     # --- membership -----------------------------------------------------------------------------
 
@@ -525,6 +526,7 @@ class MultiplayerHub(Hub):
         db_room = await rooms_db.get_room(ctx.db, ctx.state.id)
         if db_room is not None:
             await rooms_db.set_in_room(ctx.db, db_room, user_id, False)
+            await listing.changed(services(self.app))
             row = await users_db.get_user(ctx.db, user_id)
             if row is not None:
                 await playlists.part_channel(self.app, ctx.room.channel_id, row)
@@ -626,6 +628,7 @@ class MultiplayerHub(Hub):
         db_room = await rooms_db.get_room(db, room_id)
         assert db_room is not None
         await rooms_db.set_in_room(db, db_room, conn.user_id, True)
+        await listing.changed(services(self.app))
         await self.cache.sadd(ROOMS_KEY, str(room_id))
 
         # The room is new: nobody else can hold its lock, but saving goes the usual way. What
@@ -660,6 +663,7 @@ class MultiplayerHub(Hub):
             db_room = await rooms_db.get_room(ctx.db, ctx.state.id)
             if db_room is not None:
                 await rooms_db.set_in_room(ctx.db, db_room, conn.user_id, True)
+                await listing.changed(services(self.app))
             await playlists.join_channel(self.app, ctx.room.channel_id, conn.user)
             await self._enter(conn, ctx.state.id)
             return ctx.state.snapshot(ctx.clock.time())
@@ -757,6 +761,7 @@ class MultiplayerHub(Hub):
                 auto_start_duration=int(settings.auto_start_duration.total_seconds()),
                 max_participants=settings.max_participants,
             )
+            await listing.changed(services(self.app))
             countdowns.update_auto_start(ctx)
 
         await self._as_member(conn, change, host=True)

@@ -18,8 +18,10 @@ from core.lazer.types import (
     MultiplayerUserState,
     QueueMode,
 )
+from core.rooms import listing
 from core.rooms import store as rooms_db
 from core.rooms.items import invalid_user_mods, mod_dicts
+from core.services import services
 from plugins.multiplayer import countdowns
 from plugins.multiplayer.context import Ctx, invalid, not_host
 
@@ -52,6 +54,7 @@ def db_values(item: MultiplayerPlaylistItem) -> dict[str, Any]:
 async def insert(ctx: Ctx, item: MultiplayerPlaylistItem) -> None:
     """Store a new item; it gets its id from the database."""
     item.id = await rooms_db.insert_item(ctx.db, ctx.state.id, db_values(item))
+    await listing.changed(services(ctx.app))
 
 
 def ordered(ctx: Ctx) -> list[MultiplayerPlaylistItem]:
@@ -77,6 +80,7 @@ async def reorder(ctx: Ctx, announce: bool = True, skip: int | None = None) -> N
         if item.playlist_order != order:
             item.playlist_order = order
             await rooms_db.update_item(ctx.db, item.id, playlist_order=order)
+            await listing.changed(services(ctx.app))
             if announce and item.id != skip:
                 ctx.out.room("PlaylistItemChanged", item)
 
@@ -149,6 +153,7 @@ async def complete_current(ctx: Ctx) -> None:
         item.expired = True
         item.played_at = _now()
         await rooms_db.update_item(ctx.db, item.id, expired=True, played_at=_naive(item.played_at))
+        await listing.changed(services(ctx.app))
         ctx.out.room("PlaylistItemChanged", item)
     await reorder(ctx)
     if ctx.room.settings.queue_mode == QueueMode.HOST_ONLY and all(
@@ -222,6 +227,7 @@ async def edit(ctx: Ctx, user_id: int, item: MultiplayerPlaylistItem) -> None:
     for name in ("owner_id", "expired", "playlist_order", "played_at"):
         values.pop(name)
     await rooms_db.update_item(ctx.db, existing.id, **values)
+    await listing.changed(services(ctx.app))
     ctx.out.room("PlaylistItemChanged", existing)
     if existing.id == ctx.room.settings.playlist_item_id:
         unready_all(ctx)
@@ -234,6 +240,7 @@ async def remove(ctx: Ctx, user_id: int, item_id: int) -> None:
         raise invalid("The only item in the room cannot be removed.")
     ctx.room.playlist = [i for i in ctx.room.playlist if i.id != item_id]
     await rooms_db.delete_item(ctx.db, item_id)
+    await listing.changed(services(ctx.app))
     # SettingsChanged first: PlaylistItemId must always name an item the client still has.
     if ctx.room.settings.playlist_item_id == item_id:
         update_current(ctx)

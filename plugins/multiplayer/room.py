@@ -16,7 +16,9 @@ from core.lazer.types import (
     MultiplayerRoomUserRole,
     MultiplayerUserState,
 )
+from core.rooms import listing
 from core.rooms import store as rooms_db
+from core.services import services
 from plugins.multiplayer import countdowns, matchtypes, queue
 from plugins.multiplayer.context import GAMEPLAY_STATES, Ctx, bad_change, invalid
 
@@ -32,6 +34,7 @@ async def set_room_state(ctx: Ctx, new: MultiplayerRoomState) -> None:
     ctx.out.room("RoomStateChanged", new)
     if STATUS[old] != STATUS[new]:
         await rooms_db.update_room(ctx.db, ctx.state.id, status=STATUS[new])
+        await listing.changed(services(ctx.app))
 
 
 # --- user state -------------------------------------------------------------------------------
@@ -238,6 +241,7 @@ async def set_host(ctx: Ctx, user: MultiplayerRoomUser) -> None:
     ctx.room.host = user
     ctx.out.room("HostChanged", user.user_id)
     await rooms_db.update_room(ctx.db, ctx.state.id, user_id=user.user_id)
+    await listing.changed(services(ctx.app))
     await rooms_db.add_event(ctx.db, ctx.state.id, "host_changed", user_id=user.user_id)
 
 
@@ -249,4 +253,5 @@ async def close(ctx: Ctx) -> None:
     await rooms_db.update_room(
         ctx.db, ctx.state.id, status="idle", ends_at=utcnow(), participant_count=0
     )
+    await listing.changed(services(ctx.app))
     await rooms_db.add_event(ctx.db, ctx.state.id, "room_disbanded")
