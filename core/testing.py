@@ -120,7 +120,8 @@ def make_settings(backend: str, data_dir: Path, **sections: dict[str, Any]) -> S
     from core.config import settings_from
 
     raw: dict[str, dict[str, Any]] = {"data": {"dir": str(data_dir)}, "log": {"level": "WARNING"}}
-    if backend != "embedded":
+    # Any other name (tests/test_openapi.py's "sqlite_memory") is the embedded default too.
+    if backend in REDIS_URLS:
         raw["database"] = {"url": MYSQL_URL}
         raw["redis"] = {"url": REDIS_URLS[backend], "prefix": REDIS_PREFIX}
     for name, values in sections.items():
