@@ -12,7 +12,7 @@ import fnmatch
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from core.redis_client import RedisClient
 
 Value = bytes | str | int | float
+# How a caller reads the cache: `Cache.get`, or a request's values read ahead with its token
+# (`core.auth.reader`).
+Read = Callable[[str], Awaitable[bytes | None]]
 
 
 class CacheUnavailable(Exception):

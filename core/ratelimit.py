@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, parse
@@ -13,7 +13,7 @@ from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage,
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.auth import PREFETCHED, bearer_claims, prefetch_keys
+from core.auth import PREFETCHED, prefetch_keys, scope_claims
 from core.cache import Cache
 from core.config import Settings
 from core.http import ApiError, json
@@ -141,13 +141,12 @@ def client_identity(svc: Services, scope: Scope) -> str:
     check, cached per token text by the authenticator. Revocation is not looked up here (the
     route's own check refuses revoked tokens); a revoked token only ever had one bucket.
     """
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            claims = bearer_claims(svc, value)
-            if claims is not None:
-                return "t:" + str(claims["jti"])
-            break
-    return "ip:" + client_address(scope)
+    return identity_of(scope, scope_claims(svc, scope))
+
+
+def identity_of(scope: Scope, claims: Mapping[str, Any] | None) -> str:
+    """`client_identity` from the request's verified claims (`core.auth.scope_claims`)."""
+    return "ip:" + client_address(scope) if claims is None else "t:" + str(claims["jti"])
 
 
 class RateLimitMiddleware:
@@ -169,9 +168,10 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         svc = services(scope["app"])
-        reads = prefetch_keys(svc, scope)
+        # The token's signature is checked once, for the budget and the reads both.
+        claims = scope_claims(svc, scope)
         result, values = await self.limits.hit(
-            svc.cache, item, group, client_identity(svc, scope), reads=reads
+            svc.cache, item, group, identity_of(scope, claims), reads=prefetch_keys(scope, claims)
         )
         if values:
             scope.setdefault("state", {})[PREFETCHED] = values

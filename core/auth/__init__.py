@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bcrypt
 import orjson
@@ -38,6 +38,9 @@ from core.files import private_dir, write_private
 from core.http import ApiError
 from core.services import Services, services
 from core.users import store as users_db
+
+if TYPE_CHECKING:
+    from core.cache import Read
 
 # --- scopes ------------------------------------------------------------------------------------
 
@@ -505,18 +508,21 @@ PREFETCHED = "prefetched"
 Prefetch = Callable[[Request], Sequence[str]]
 
 
-def prefetch_keys(svc: Services, scope: Scope) -> list[str]:
-    """The cache keys a request will read first: its bearer token's row and user, and what its
-    route's `prefetch` names. `core.ratelimit` reads them with the request's counter, so a
-    cached answer costs one round trip to the cache. Only what the signature proves is used
-    here; `authenticate` still checks the token in full.
-    """
-    header = None
+def scope_claims(svc: Services, scope: Scope) -> dict[str, Any] | None:
+    """`bearer_claims` of a request's (first) `Authorization` header, read from its scope."""
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
-            header = value
-            break
-    claims = bearer_claims(svc, header)
+            return bearer_claims(svc, value)
+    return None
+
+
+def prefetch_keys(scope: Scope, claims: Mapping[str, Any] | None) -> list[str]:
+    """The cache keys a request will read first: its bearer token's row and user, and what its
+    route's `prefetch` names. `core.ratelimit` reads them with the request's counter, so a
+    cached answer costs one round trip to the cache. `claims` are the request's
+    (`scope_claims`): only what the signature proves is used here; `authenticate` still checks
+    the token in full.
+    """
     if claims is None:
         return []
     keys = [token_key(claims["jti"])]
@@ -544,6 +550,15 @@ def _route_for(scope: Scope) -> tuple[Any, Scope] | None:
 def _state(request: Request) -> dict[str, Any]:
     svc: dict[str, Any] = request.scope.setdefault("state", {})
     return svc
+
+
+def reader(request: Request) -> Read:
+    """`cached` for this request, as the `core.cache.Read` the cached views take."""
+
+    async def read(key: str) -> bytes | None:
+        return await cached(request, key)
+
+    return read
 
 
 async def cached(request: Request, key: str) -> bytes | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
 from starlette.applications import Starlette
@@ -21,6 +21,9 @@ from core.beatmaps.sources import BeatmapSource, Download, FetchedSet, ordered_s
 from core.db import utcnow
 from core.rooms import listing as rooms_listing
 from core.services import services
+
+if TYPE_CHECKING:
+    from core.cache import Read
 
 Row = Mapping[str, Any]
 
@@ -67,7 +70,7 @@ async def cached_lookup(
     *,
     beatmap_id: int | None = None,
     checksum: str | None = None,
-    read: Callable[[str], Awaitable[bytes | None]] | None = None,
+    read: Read | None = None,
 ) -> tuple[int, int, bytes] | None:
     """(beatmap id, set id, encoded view) from the cache; the ids ride in a short prefix.
     `read`: how to read the cache, when the request fetched the key ahead."""

@@ -6,9 +6,9 @@ bytes per request; everything else is encoded once per set change.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.applications import Starlette
@@ -17,6 +17,9 @@ from core.beatmaps import converts, feedback, packs, resolve, views
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps.sources import beatmap_settings
 from core.services import services
+
+if TYPE_CHECKING:
+    from core.cache import Read
 
 Row = Mapping[str, Any]
 
@@ -31,9 +34,6 @@ class Viewer:
     @property
     def favourites_visible(self) -> bool:
         return self.lazer and self.user_id is not None
-
-
-Read = Callable[[str], Awaitable[bytes | None]]
 
 
 async def _personal(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import orjson
 import sqlalchemy as sa
@@ -27,13 +27,14 @@ from core.db import utcnow
 from core.rooms.store import rooms
 from core.services import Services
 
+if TYPE_CHECKING:
+    from core.cache import Read
+
 TTL = 30.0
 SEPARATOR = b"\x00"
 VERSION_KEY = "rooms:listing:version"
 # Listing modes whose answer depends on who asks.
 PER_VIEWER = ("participated", "owned")
-
-Read = Callable[[str], Awaitable[bytes | None]]
 
 
 def body_key(query: str, mode: str | None, viewer_id: int | None) -> str:

@@ -15,19 +15,20 @@ the board. So the route reads them all with its token in one round trip
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from core.cache import Read
 
 TTL = 60.0
 SEPARATOR = b"\x00"
 NO_PIN = b'"current_user_attributes":{"pin":null}'
 # The board of the beatmap's own ruleset, asked without `mode`.
 DEFAULT = "default"
-
-Read = Callable[[str], Awaitable[bytes | None]]
 
 
 @dataclass
@@ -185,6 +186,11 @@ def with_pin(part: bytes, score_id: int, pinned: bool) -> bytes:
     """A cached score as its owner sees it (the pin attribute is per viewer)."""
     pin = orjson.dumps({"is_pinned": pinned, "score_id": score_id})
     return part.replace(NO_PIN, b'"current_user_attributes":{"pin":' + pin + b"}", 1)
+
+
+def entry(position: int, part: bytes) -> bytes:
+    """The viewer's `user_score`: their position and their score's cached JSON."""
+    return b'{"position":' + str(position).encode() + b',"score":' + part + b"}"
 
 
 def body(parts: Sequence[bytes], count: int, user_score: bytes | None) -> bytes:

@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core import mods as mods_domain
-from core.auth import api_route, claimed_user_id, current_user
-from core.auth import cached as auth_cached
+from core.auth import api_route, claimed_user_id, current_user, reader
 from core.beatmaps import resolve
 from core.http import ORJSON_OPTIONS, error, json, not_found, params, path_id, unprocessable
 from core.openapi import describe
@@ -44,7 +43,7 @@ async def _board_beatmap(request: Request) -> Any:
     beatmap_id = path_id(request.path_params["beatmap"])
     if beatmap_id is not None:
         cached = await board_cache.beatmap_meta(
-            services(request).cache, beatmap_id, read=lambda key: auth_cached(request, key)
+            services(request).cache, beatmap_id, read=reader(request)
         )
         if cached is not None:
             return cached
@@ -167,10 +166,8 @@ async def _cached_board(
     for the beatmap's own."""
     svc = services(request)
     fmt = 1 if version >= views.NEW_FORMAT_VERSION else 0
-    reader = board_cache.Reader(
-        svc.cache, lambda key: auth_cached(request, key), beatmap_id, named, fmt, limit
-    )
-    board = await reader.board()
+    board_reader = board_cache.Reader(svc.cache, reader(request), beatmap_id, named, fmt, limit)
+    board = await board_reader.board()
     if board is None:
         db = svc.db
         ids = await scores_db.leaderboard(db, beatmap_id, ruleset, limit=limit)
@@ -182,37 +179,37 @@ async def _cached_board(
             user_ids=[int(s["user_id"]) for s in found],
             parts=[orjson.dumps(r, option=ORJSON_OPTIONS) for r in rendered],
         )
-        await reader.store(board)
+        await board_reader.store(board)
     parts = list(board.parts)
     user_score = None
     if me is not None and me in board.user_ids:
         index = board.user_ids.index(me)
         score_id = board.score_ids[index]
         parts[index] = board_cache.with_pin(
-            parts[index], score_id, score_id in await _pins(request, reader, me)
+            parts[index], score_id, score_id in await _pins(request, board_reader, me)
         )
-        user_score = b'{"position":' + str(index + 1).encode() + b',"score":' + parts[index] + b"}"
+        user_score = board_cache.entry(index + 1, parts[index])
     elif me is not None:
-        own = await _cached_own_entry(request, reader, beatmap_id, ruleset, me, version)
+        own = await _cached_own_entry(request, board_reader, beatmap_id, ruleset, me, version)
         if own is not None:
             part = board_cache.with_pin(
-                own.part, own.score_id, own.score_id in await _pins(request, reader, me)
+                own.part, own.score_id, own.score_id in await _pins(request, board_reader, me)
             )
-            user_score = b'{"position":' + str(own.position).encode() + b',"score":' + part + b"}"
+            user_score = board_cache.entry(own.position, part)
     return json(board_cache.body(parts, board.count, user_score))
 
 
-async def _pins(request: Request, reader: board_cache.Reader, me: int) -> set[int]:
-    pinned = await reader.pins(me)
+async def _pins(request: Request, board_reader: board_cache.Reader, me: int) -> set[int]:
+    pinned = await board_reader.pins(me)
     if pinned is None:
         pinned = set(await scores_db.all_pinned_ids(services(request).db, me))
-        await reader.store_pins(me, sorted(pinned))
+        await board_reader.store_pins(me, sorted(pinned))
     return pinned
 
 
 async def _cached_own_entry(
     request: Request,
-    reader: board_cache.Reader,
+    board_reader: board_cache.Reader,
     beatmap_id: int,
     ruleset: int,
     me: int,
@@ -220,7 +217,7 @@ async def _cached_own_entry(
 ) -> board_cache.OwnEntry | None:
     """The viewer's best score off the board, rendered for no viewer, cached at the board's
     version (a passed score anyone sets on the beatmap may move it)."""
-    cached, own = await reader.own(me)
+    cached, own = await board_reader.own(me)
     if cached:
         return own
     db = services(request).db
@@ -230,7 +227,7 @@ async def _cached_own_entry(
         [rendered] = await views.render(request.app, [score], version=version, user=True)
         part = orjson.dumps(rendered, option=ORJSON_OPTIONS)
         own = board_cache.OwnEntry(entry[1], int(score["id"]), part)
-    await reader.store_own(me, own)
+    await board_reader.store_own(me, own)
     return own
 
 

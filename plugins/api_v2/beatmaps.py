@@ -9,8 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core import mods
-from core.auth import api_route, claimed_user_id
-from core.auth import cached as auth_cached
+from core.auth import api_route, claimed_user_id, reader
 from core.beatmaps import attributes as attributes_mod
 from core.beatmaps import difficulty, resolve, responses
 from core.http import INT64_MAX, json, not_found, params, unprocessable
@@ -42,7 +41,7 @@ async def lookup(request: Request) -> Response:
     app = request.app
     if checksum:
         body = await responses.beatmap_by_cache(
-            app, who, checksum=checksum.lower(), read=_reader(request)
+            app, who, checksum=checksum.lower(), read=reader(request)
         )
         if body is not None:
             return json(body)
@@ -58,15 +57,6 @@ async def lookup(request: Request) -> Response:
     if body is None:
         raise not_found()
     return json(body)
-
-
-def _reader(request: Request) -> Any:
-    """Reads the cache through what the request fetched ahead (`_lookup_prefetch`)."""
-
-    async def read(key: str) -> bytes | None:
-        return await auth_cached(request, key)
-
-    return read
 
 
 def _lookup_prefetch(request: Request) -> list[str]:
@@ -96,7 +86,7 @@ async def show(request: Request) -> Response:
     beatmap_id: int = request.path_params["beatmap"]
     who = viewer(request)
     body = await responses.beatmap_by_cache(
-        request.app, who, beatmap_id=beatmap_id, read=_reader(request)
+        request.app, who, beatmap_id=beatmap_id, read=reader(request)
     )
     if body is not None:
         return json(body)

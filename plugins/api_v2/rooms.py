@@ -13,8 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.auth import api_route, claimed_user_id, current_user, require_user
-from core.auth import cached as auth_cached
+from core.auth import api_route, claimed_user_id, current_user, reader, require_user
 from core.beatmaps import store as beatmaps_db
 from core.beatmaps import views as beatmap_views
 from core.http import error, json, no_content, not_found, params, path_id, time_z, unprocessable
@@ -60,7 +59,7 @@ async def index(request: Request) -> Response:
     # A restricted viewer also sees their own hidden rooms: their listing is not shared.
     shared = user is None or not user["restricted"]
     key = listing.body_key(request.url.query, mode, None if user is None else int(user["id"]))
-    read = lambda k: auth_cached(request, k)  # noqa: E731
+    read = reader(request)
     version = await listing.version(read)
     now = listing.now()
     if shared:
