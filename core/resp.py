@@ -1,11 +1,12 @@
-"""One pipelined RESP2 connection to a single Redis, for the command every request makes.
+"""RESP2 over asyncio streams to one plain Redis: the cache's whole wire on `redis://`.
 
-Each authenticated request makes one Redis call (`core.cache.RedisCache.hit`: its rate-limit
-counter, its token, its user and its cached answer). Through coredis that call cost about
-110-140 µs of CPU (command objects, retries, runtime protocol checks, a gather per call) against
-35-45 µs for the same bytes written to a socket; at a few thousand requests a second on two
-cores that difference is a third of the request. So that one call goes through this connection,
-and everything else through coredis.
+`core.redis_cache.RespCache` sends every command through one `PipelinedConnection` and listens
+through one `Subscriber` per subscription. Through coredis the call each authenticated request
+makes (`RedisCache.hit`: its rate-limit counter, its token, its user and its cached answer) cost
+about 110-140 µs of CPU (command objects, retries, runtime protocol checks, a gather per call)
+against 35-45 µs for the same bytes written to a socket, and importing coredis costs each worker
+about 12 MiB; at a few thousand requests a second on two cores the first is a third of the
+request, and the second is what kept a worker over 80 MiB.
 
 Replies come back in the order the commands were written (RESP), so any number of requests share
 the connection: each writes its command and waits on a future queued in that order; one reader
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -74,18 +76,67 @@ async def read_reply(reader: asyncio.StreamReader) -> Reply:
     raise ConnectionLost(f"not a RESP reply: {line[:40]!r}")
 
 
+@dataclass(frozen=True)
+class Address:
+    """Where a plain `redis://[USER:PASSWORD@]HOST:PORT/DB` URL points, and how to sign in."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    db: int
+
+    @classmethod
+    def of(cls, url: str) -> Address:
+        parts = urlsplit(url)
+        path = parts.path.strip("/")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 6379,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            db=int(path) if path.isdecimal() else 0,
+        )
+
+
+async def connect(
+    address: Address, timeout: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection signed in (AUTH) and on its database (SELECT), within `timeout` seconds.
+
+    Raises ConnectionError when the server cannot be reached (whatever the OSError was: the
+    start-up probe names it so), ReplyError when it refuses the sign-in, TimeoutError."""
+    async with asyncio.timeout(timeout):
+        try:
+            reader, writer = await asyncio.open_connection(address.host, address.port)
+        except OSError as exc:
+            raise ConnectionError(
+                f"cannot connect to {address.host}:{address.port}: {exc.strerror or exc!r}"
+            ) from exc
+        try:
+            hello: list[tuple[bytes | str | int, ...]] = []
+            if address.password is not None:
+                user = (address.username,) if address.username else ()
+                hello.append(("AUTH", *user, address.password))
+            if address.db:
+                hello.append(("SELECT", address.db))
+            for command in hello:
+                writer.write(encode(*command))
+                reply = await read_reply(reader)
+                if isinstance(reply, ReplyError):
+                    raise reply
+        except BaseException:
+            writer.close()
+            raise
+    return reader, writer
+
+
 class PipelinedConnection:
     """See the module's doc. `connect_timeout` bounds opening (and signing in); each call is
     bounded by its caller."""
 
     def __init__(self, url: str, connect_timeout: float = 1.0) -> None:
-        parts = urlsplit(url)
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 6379
-        self.username = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
-        path = parts.path.strip("/")
-        self.db = int(path) if path.isdecimal() else 0
+        self.address = Address.of(url)
         self.connect_timeout = connect_timeout
         self._writer: asyncio.StreamWriter | None = None
         self._waiting: deque[asyncio.Future[Reply]] = deque()
@@ -122,23 +173,7 @@ class PipelinedConnection:
         async with self._opening:
             if self._writer is not None and not self._writer.is_closing():
                 return self._writer
-            async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-                try:
-                    hello: list[tuple[bytes | str | int, ...]] = []
-                    if self.password is not None:
-                        user = (self.username,) if self.username else ()
-                        hello.append(("AUTH", *user, self.password))
-                    if self.db:
-                        hello.append(("SELECT", self.db))
-                    for command in hello:
-                        writer.write(encode(*command))
-                        reply = await read_reply(reader)
-                        if isinstance(reply, ReplyError):
-                            raise reply
-                except BaseException:
-                    writer.close()
-                    raise
+            reader, writer = await connect(self.address, self.connect_timeout)
             self._writer = writer
             self._reading = asyncio.get_running_loop().create_task(self._read(reader, writer))
             return writer
@@ -163,6 +198,81 @@ class PipelinedConnection:
                     future.set_exception(lost)
             if isinstance(exc, asyncio.CancelledError):
                 raise
+
+    async def close(self) -> None:
+        reading, self._reading = self._reading, None
+        if reading is not None:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class Subscriber:
+    """One connection in subscribe mode, as a subscription needs (Redis answers nothing else on
+    it): SUBSCRIBE and PSUBSCRIBE once opened, then a reader task queues each message as
+    (channel, data). A lost connection is not reopened: `get` raises it and the subscriber's
+    owner subscribes again (what was published in between is gone, as with any Redis pub/sub).
+    """
+
+    def __init__(self, url: str, connect_timeout: float = 1.0) -> None:
+        self.address = Address.of(url)
+        self.connect_timeout = connect_timeout
+        self._queue: asyncio.Queue[tuple[bytes, bytes] | None] = asyncio.Queue()
+        self._lost: ConnectionError | None = None
+        self._reading: asyncio.Task[None] | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def open(self, channels: list[str], patterns: list[str]) -> None:
+        """Connect and subscribe; returns once Redis confirmed every channel and pattern."""
+        reader, writer = await connect(self.address, self.connect_timeout)
+        self._writer = writer
+        try:
+            if channels:
+                writer.write(encode("SUBSCRIBE", *channels))
+            if patterns:
+                writer.write(encode("PSUBSCRIBE", *patterns))
+            for _ in range(len(channels) + len(patterns)):
+                reply = await read_reply(reader)
+                if isinstance(reply, ReplyError):
+                    raise reply
+        except BaseException:
+            writer.close()
+            raise
+        self._reading = asyncio.get_running_loop().create_task(self._read(reader, writer))
+
+    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                reply = await read_reply(reader)
+                # RESP2 pushes: [message, channel, data] and [pmessage, pattern, channel, data].
+                if isinstance(reply, list) and reply and reply[0] == b"message":
+                    self._queue.put_nowait((reply[1], reply[2]))
+                elif isinstance(reply, list) and reply and reply[0] == b"pmessage":
+                    self._queue.put_nowait((reply[2], reply[3]))
+        except (Exception, asyncio.CancelledError) as exc:
+            writer.close()
+            self._lost = exc if isinstance(exc, ConnectionError) else ConnectionLost(repr(exc))
+            self._queue.put_nowait(None)  # wakes a waiting `get`
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+
+    async def get(self, timeout: float | None = None) -> tuple[bytes, bytes] | None:
+        """The next (channel, data), or None when none came within `timeout` seconds (None:
+        wait for one); raises ConnectionError once the connection is lost."""
+        if self._lost is not None and self._queue.empty():
+            raise self._lost
+        try:
+            async with asyncio.timeout(timeout):
+                item = await self._queue.get()
+        except TimeoutError:
+            return None
+        if item is None:
+            assert self._lost is not None
+            raise self._lost
+        return item
 
     async def close(self) -> None:
         reading, self._reading = self._reading, None

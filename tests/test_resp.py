@@ -8,6 +8,7 @@ from core.resp import (
     ConnectionLost,
     PipelinedConnection,
     ReplyError,
+    Subscriber,
     encode,
     read_reply,
     supported,
@@ -121,3 +122,61 @@ async def test_password_and_database(private_redis: RedisProcess) -> None:
         assert await plain.call("GET", "k") == b"in five"
     finally:
         await plain.close()
+
+
+# --- Subscriber ---------------------------------------------------------------------------------
+
+
+async def test_a_subscriber_hears_its_channels_and_patterns_in_order(
+    private_redis: RedisProcess,
+) -> None:
+    publisher = PipelinedConnection(private_redis.url)
+    subscriber = Subscriber(private_redis.url)
+    try:
+        await subscriber.open(["room:1"], ["user:*"])
+        sent = [("room:1", "a"), ("elsewhere", "x"), ("user:7", "b"), ("room:1", "c")]
+        for channel, data in sent:
+            await publisher.call("PUBLISH", channel, data)
+        # "elsewhere" was never heard: the next message is the one after it.
+        assert [await subscriber.get(2.0) for _ in range(3)] == [
+            (b"room:1", b"a"),
+            (b"user:7", b"b"),
+            (b"room:1", b"c"),
+        ]
+    finally:
+        await subscriber.close()
+        await publisher.close()
+
+
+async def test_a_lost_subscriber_says_so_on_every_get(private_redis: RedisProcess) -> None:
+    subscriber = Subscriber(private_redis.url)
+    try:
+        await subscriber.open(["ch"], [])
+        waiting = asyncio.ensure_future(subscriber.get(None))
+        private_redis.stop()
+        with pytest.raises(ConnectionError):
+            await waiting
+        with pytest.raises(ConnectionError):
+            await subscriber.get(0)
+    finally:
+        await subscriber.close()
+
+
+async def test_a_subscriber_refused_sign_in_raises(private_redis: RedisProcess) -> None:
+    admin = PipelinedConnection(private_redis.url)
+    try:
+        await admin.call("CONFIG", "SET", "requirepass", "s3cret")
+        with pytest.raises(ReplyError, match=r"NOAUTH|AUTH"):
+            await Subscriber(private_redis.url).open(["ch"], [])
+        wrong = private_redis.url.replace("redis://", "redis://:nope@")
+        with pytest.raises(ReplyError, match=r"WRONGPASS|invalid"):
+            await Subscriber(wrong).open(["ch"], [])
+    finally:
+        await admin.close()
+
+
+async def test_an_unreachable_server_is_a_connection_error() -> None:
+    from .conftest import free_port
+
+    with pytest.raises(ConnectionError, match=r"cannot connect to 127\.0\.0\.1"):
+        await PipelinedConnection(f"redis://127.0.0.1:{free_port()}/0").call("PING")
