@@ -26,7 +26,7 @@ from core import cache_share, geoip, metrics, openapi_docs
 from core import db as dbmod
 from core.beatmaps import difficulty
 from core.beatmaps.sources import beatmap_settings
-from core.cache import Cache, MemoryCache, make_cache, probe_redis
+from core.cache import Cache, MemoryCache, make_cache
 from core.clock import Clock, SystemClock
 from core.config import ConfigError, Settings
 from core.http import (
@@ -43,6 +43,7 @@ from core.openapi_schemas import STR, obj
 from core.plugins import collect, load, resolve
 from core.proxies import TrustedProxies, parse_networks
 from core.ratelimit import RateLimitMiddleware, RateLimits
+from core.redis_cache import probe_redis
 from core.services import App, Host, Services, services
 from core.signalr import HubHost
 
@@ -115,7 +116,6 @@ async def standalone(settings: Settings) -> AsyncIterator[Host]:
         difficulty.shutdown()
         await storage.close()
         await cache.close()
-        await limits.close()
         await database.disconnect()
 
 
@@ -173,7 +173,6 @@ def create_app(
             difficulty.shutdown()
             await svc.storage.close()
             await svc.cache.close()
-            await limits.close()
             await svc.db.disconnect()
 
     app = App(

@@ -40,7 +40,7 @@ METHODS = frozenset(
         "get", "set", "delete", "exists", "incr", "expire", "ttl", "mget", "hset", "hget",
         "hgetall", "hdel", "hincrby", "sadd", "srem", "smembers", "zadd", "zrem", "zscore",
         "zrange", "zcard", "publish", "ping", "acquire_lock", "release_lock", "hit",
-        "lock_get", "unlock_set",
+        "rolling_hit", "lock_get", "unlock_set",
     }
 )  # fmt: skip
 
@@ -256,6 +256,9 @@ class SharedCache:
     ) -> tuple[int, float, list[bytes | None]]:
         count, left, values = await self._call("hit", key, window, list(reads))
         return int(count), float(left), list(values)
+
+    async def rolling_hit(self, key: str, limit: int, window: float) -> bool:
+        return bool(await self._call("rolling_hit", key, limit, window))
 
     async def close(self) -> None:
         self._writer.close()

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core import db as dbmod
-from core.cache import CacheUnavailable, probe_redis
+from core.cache import CacheUnavailable
 from core.config import NO_CONFIG, ConfigError, Settings, load_settings
 from core.plugins import PluginError, commands_manager, discover, load
+from core.redis_cache import probe_redis
 
 # Errors whose message is already the one line an operator needs.
 OPERATOR_ERRORS: tuple[type[Exception], ...] = (

@@ -1,4 +1,4 @@
-"""Rate limits per route group with `limits`; counters in memory or Redis, following the cache."""
+"""Rate limits per route group: `limits` parses them, the cache counts (`Cache.hit`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import asyncio
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,11 +16,7 @@ from core.auth import PREFETCHED, prefetch_keys, scope_claims
 from core.cache import Cache
 from core.config import Settings
 from core.http import ApiError, json
-from core.redis_client import close_client, is_cluster, open_client
 from core.services import Services, services
-
-if TYPE_CHECKING:
-    from core.redis_client import RedisClient
 
 
 class RateLimits:
@@ -37,34 +32,9 @@ class RateLimits:
             key=lambda item: len(item[0]),
             reverse=True,
         )
-        # The Redis connections are ours (limits takes a pool), so the app can close them.
-        self._client: RedisClient | None = None
-        # A counter round trip ends within the Redis timeout, a stalled server included (coredis
-        # reconnects and retries inside one call otherwise, for several times the timeout).
+        # A counter round trip ends within the Redis timeout, a stalled server included.
         self.timeout = settings.redis.timeout
-        self.storage: Storage
-        if settings.redis.url:
-            # One server, a cluster or a Sentinel-managed master, as the cache reaches it
-            # (`core.redis_client`); limits then works through that client's pool. Every limit
-            # of ours is one key, so a cluster spreads them over its nodes.
-            self._client = open_client(settings.redis.url, settings.redis.timeout, 3)
-            storage_class = RedisClusterStorage if is_cluster(self._client) else RedisStorage
-            self.storage = storage_class(
-                "async+" + settings.redis.url,
-                # Under the installation's prefix, beside its other keys.
-                key_prefix=settings.redis.prefix + "ratelimit",
-                # limits types **options as scalars, but passes them to coredis and documents
-                # `connection_pool` among them (limits/aio/storage/redis/__init__.py).
-                connection_pool=self._client.connection_pool,  # type: ignore[arg-type]
-            )
-        else:
-            self.storage = MemoryStorage()
         self._warned_at = 0.0
-
-    async def close(self) -> None:
-        """Close the counter store's connections (when the app stops)."""
-        if self._client is not None:
-            close_client(self._client)
 
     def limit_for(self, path: str) -> tuple[str, RateLimitItem | None]:
         for prefix, item in self.groups:

@@ -1,6 +1,7 @@
 """`redis.url` read and opened: one Redis server, a Redis Cluster, or a master found through
-Sentinel. The cache (`core.cache`), the rate limiter (`core.ratelimit`) and the start-up probe
-open their clients here, so the three forms work everywhere Redis does.
+Sentinel. `core.redis_cache.CoredisCache` opens its client here, for the URLs that
+`core.resp` does not reach (a cluster, Sentinel, TLS, options), so the three forms work
+everywhere Redis does.
 
 - `redis://[USER:PASSWORD@]HOST:PORT/DB` (`rediss://` for TLS): one server, as coredis reads it.
 - `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]` (`rediss+cluster://` for TLS): any

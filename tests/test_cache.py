@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from core.cache import Cache, CacheUnavailable, LockTimeout, MemoryCache, RedisCache
+from core.cache import Cache, CacheUnavailable, LockTimeout, MemoryCache
 from core.clock import ManualClock
+from core.redis_cache import CoredisCache, RedisCache, RespCache, open_cache
 
 from .conftest import REDIS_PREFIX, REDIS_URLS, RedisProcess, flush_redis, free_port
 
@@ -28,7 +29,7 @@ async def cache(backend: str, clock: ManualClock) -> AsyncIterator[Cache]:
         instance: Cache = MemoryCache(clock)
     else:
         await flush_redis(REDIS_URLS[backend])
-        instance = RedisCache(REDIS_URLS[backend], prefix=REDIS_PREFIX)
+        instance = open_cache(REDIS_URLS[backend], prefix=REDIS_PREFIX)
     yield instance
     await instance.close()
 
@@ -114,20 +115,22 @@ async def test_incr_and_mget(cache: Cache) -> None:
     assert await cache.mget([]) == []
 
 
-@pytest.mark.parametrize("how", ["resp", "script", "pipeline"])
+@pytest.mark.parametrize("how", ["own", "coredis script", "coredis pipeline"])
 async def test_hit_counts_in_a_fixed_window_and_reads_beside_it(
     cache: Cache, clock: ManualClock, how: str
 ) -> None:
     """One script on a single Redis (through core.resp, or coredis where core.resp cannot go),
     a pipeline where keys may span nodes (a cluster)."""
-    if how != "resp":
+    if how != "own":
         if not isinstance(cache, RedisCache):
             pytest.skip("the memory cache has one way")
-        if how == "script" and cache.cluster:
+        if not isinstance(cache, CoredisCache):
+            # The same server through coredis, as a URL core.resp does not take would reach it.
+            cache = CoredisCache(cache.url, cache.prefix, cache.timeout)
+        if how == "coredis script" and cache.cluster:
             pytest.skip("a cluster runs no script over keys of several slots")
-        cache._fast = None
         # A cluster's way, here on one server too (the pipeline sends each command to its node).
-        cache.cluster = cache.cluster or how == "pipeline"
+        cache.cluster = cache.cluster or how == "coredis pipeline"
     await cache.set("token", b"row")
     count, left, values = await cache.hit("window", 0.05, ["token", "none"])
     assert (count, values) == (1, [b"row", None])
@@ -139,6 +142,37 @@ async def test_hit_counts_in_a_fixed_window_and_reads_beside_it(
     await expired(cache, clock, "window", 0.05)
     count, left, _ = await cache.hit("window", 60)
     assert count == 1 and 0.05 < left <= 60
+    if how != "own":
+        await cache.close()
+
+
+async def test_rolling_hit_counts_the_last_window_not_a_fixed_one(cache: Cache) -> None:
+    """osu-web's chat limit: at most `limit` in any `window` seconds, refused hits uncounted."""
+    # The hits are dated by the cache's clock (the manual one here, on either backend).
+    clock = ManualClock()
+    if isinstance(cache, MemoryCache):
+        cache._clock = clock
+    else:
+        assert isinstance(cache, RedisCache)
+        cache.clock = clock
+    assert await cache.rolling_hit("chat", 2, 10)
+    clock.advance(6)
+    assert await cache.rolling_hit("chat", 2, 10)
+    clock.advance(3)
+    assert not await cache.rolling_hit("chat", 2, 10)
+    # Ten seconds after the first hit it leaves the window, and one more fits; a fixed window
+    # opened by the first hit would have let two in.
+    clock.advance(1)
+    assert await cache.rolling_hit("chat", 2, 10)
+    assert not await cache.rolling_hit("chat", 2, 10)
+    # The second hit (at 6) leaves at 16; the refused ones never counted.
+    clock.advance(5.5)
+    assert not await cache.rolling_hit("chat", 2, 10)
+    clock.advance(1)
+    assert await cache.rolling_hit("chat", 2, 10)
+    # Keys apart, limits apart.
+    assert await cache.rolling_hit("other", 1, 10)
+    assert not await cache.rolling_hit("other", 1, 10)
 
 
 async def test_hashes(cache: Cache) -> None:
@@ -244,7 +278,7 @@ async def test_ping(cache: Cache) -> None:
     # what /health reports as "unavailable".
     assert await cache.ping() is None
     if isinstance(cache, RedisCache):
-        gone = RedisCache(f"redis://127.0.0.1:{free_port()}/0", prefix=REDIS_PREFIX, timeout=0.5)
+        gone = open_cache(f"redis://127.0.0.1:{free_port()}/0", prefix=REDIS_PREFIX, timeout=0.5)
         try:
             with pytest.raises(CacheUnavailable):
                 await gone.ping()
@@ -259,8 +293,9 @@ STALL_TIMEOUT = 0.5
 SLACK = 0.6
 
 
+@pytest.mark.parametrize("kind", [RespCache, CoredisCache])
 async def test_every_call_ends_within_the_timeout_on_a_stalled_redis(
-    private_redis: RedisProcess,
+    private_redis: RedisProcess, kind: type[RespCache | CoredisCache]
 ) -> None:
     """SIGSTOP: the server keeps its sockets open and answers nothing. Every kind of call fails
     with CacheUnavailable within `redis.timeout`, and all work again once it runs on."""
@@ -269,7 +304,7 @@ async def test_every_call_ends_within_the_timeout_on_a_stalled_redis(
     from core.config import settings_from
     from core.ratelimit import RateLimits
 
-    cache = RedisCache(private_redis.url, prefix="stall:", timeout=STALL_TIMEOUT)
+    cache = kind(private_redis.url, prefix="stall:", timeout=STALL_TIMEOUT)
     limits = RateLimits(
         settings_from({"redis": {"url": private_redis.url, "timeout": STALL_TIMEOUT}}, {})
     )
@@ -337,7 +372,6 @@ async def test_every_call_ends_within_the_timeout_on_a_stalled_redis(
             assert await again.get(2.0) == ("ch", b"back")
     finally:
         private_redis.resume()
-        await limits.close()
         await cache.close()
 
 
@@ -368,12 +402,12 @@ async def test_many_keys_at_once_across_slots(cache: Cache) -> None:
 
 
 async def test_a_pipeline_without_transaction_spans_slots(cache: Cache) -> None:
-    """What a caller of `RedisCache.client` may batch: one round trip of single-key commands,
+    """What a caller of `CoredisCache.client` may batch: one round trip of single-key commands,
     whatever slots they fall in (a cluster sends each to its node)."""
     import coredis
 
-    if not isinstance(cache, RedisCache):
-        pytest.skip("the memory cache has no client")
+    if not isinstance(cache, CoredisCache):
+        pytest.skip("only coredis's cache has a client")
     await cache.set("p:token", b"t")
     await cache.set("p:user", b"u")
     pipe = await cache.client.pipeline(transaction=False)

@@ -12,6 +12,7 @@ import sys
 
 import orjson
 
+from core import resp
 from core.config import Settings
 from tests.conftest import ROOT, settings_env
 
@@ -21,6 +22,8 @@ from tests.conftest import ROOT, settings_env
 DEFERRED = ("alembic", "mako", "httpx", "jinja2", "markdown_it", "yaml")
 # Needed only when Redis or MariaDB is configured.
 DRIVERS = ("coredis", "beartype", "aiomysql", "pymysql")
+# Needed only for a Redis that core.resp does not reach (a cluster, Sentinel, TLS).
+COREDIS = ("coredis", "beartype", "pympler")
 
 START_UP = """
 import sys
@@ -60,6 +63,9 @@ def test_start_up_leaves_the_deferred_modules_out(settings: Settings) -> None:
     assert imported.isdisjoint(DEFERRED), sorted(imported & set(DEFERRED))
     if not settings.redis.url and settings.database_url.startswith("sqlite"):
         assert imported.isdisjoint(DRIVERS), sorted(imported & set(DRIVERS))
+    elif resp.supported(settings.redis.url):
+        # One plain Redis is served through core.resp: coredis (about 12 MiB) stays out.
+        assert imported.isdisjoint(COREDIS), sorted(imported & set(COREDIS))
     else:
-        # Redis is configured: its client is the app's cache and rate-limit store.
+        # A cluster or Sentinel: coredis is the app's client.
         assert "coredis" in imported

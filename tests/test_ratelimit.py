@@ -12,11 +12,12 @@ from starlette.routing import Route
 
 from core.app import create_app
 from core.auth import authenticator
-from core.cache import Cache, RedisCache
+from core.cache import Cache
 from core.config import Settings
 from core.hooks import hookimpl
 from core.http import json
 from core.ratelimit import RateLimits, client_identity
+from core.redis_cache import RedisCache
 from core.services import services
 
 from .conftest import create_user, issue_token, running

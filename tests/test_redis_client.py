@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core.cache import CacheUnavailable, RedisCache, probe_redis
+from core.cache import CacheUnavailable
 from core.config import ConfigError, Settings, settings_from
+from core.redis_cache import CoredisCache, probe_redis
 from core.redis_client import RedisAddress, parse
 
 from .conftest import free_port, run_command
@@ -112,7 +113,7 @@ async def test_after_a_sentinel_failover_the_cache_reaches_the_new_master(
         pytest.skip("redis-server is not installed")
     servers = RedisSentinelProcesses(tmp_path, replica=True, down_after=1)
     servers.start()
-    cache = RedisCache(servers.url, prefix="failover:", timeout=0.5)
+    cache = CoredisCache(servers.url, prefix="failover:", timeout=0.5)
     try:
         await cache.set("k", "before")
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItemPerSecond
-from limits.aio.strategies import MovingWindowRateLimiter
 from loguru import logger
 
 from core.auth import forget_user, load_user
@@ -395,13 +394,9 @@ def clean_content(raw: Any, channel_type: str, limit: int) -> str:
 async def check_rate(svc: Services, user_id: int, private: bool) -> None:
     """osu-web's per-user rolling window, PMs and public messages counted apart."""
     item = conf(svc).private if private else conf(svc).public
-    limiter = svc.extra_or_make(
-        "chat_limiter",
-        MovingWindowRateLimiter,
-        lambda: MovingWindowRateLimiter(svc.ratelimits.storage),
-    )
+    key = f"chat:rate:{user_id}:{'PM' if private else 'PUBLIC'}"
     try:
-        allowed = await limiter.hit(item, "chat", str(user_id), "PM" if private else "PUBLIC")
+        allowed = await svc.cache.rolling_hit(key, item.amount, item.get_expiry())
     except Exception as exc:
         # As the request limiter: a counter store outage must not silence everybody.
         logger.warning("chat rate limiter unavailable, not limiting: {!r}", exc)

@@ -29,6 +29,7 @@ from loguru import logger
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from core.auth import resolve_token
+from core.cache import CacheUnavailable
 from core.chat import notifications as notify_db
 from core.chat import store as chat_db
 from core.chat.service import chat_settings
@@ -224,6 +225,10 @@ class Hub:
                             self.dispatch(item[1])
             except asyncio.CancelledError:
                 raise
+            except CacheUnavailable as exc:
+                # Redis went away (an outage, one line): keep trying until it is back.
+                logger.warning("notification bus lost ({!r}); resubscribing", exc)
+                await asyncio.sleep(1.0)
             except Exception:
                 logger.exception("notification bus subscription failed; resubscribing")
                 await asyncio.sleep(1.0)

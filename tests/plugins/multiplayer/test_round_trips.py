@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from core.cache import RedisCache
 from core.lazer.types import MultiplayerUserState
+from core.redis_cache import CoredisCache, RedisCache, RespCache
 from core.services import services
 from core.testing import create_user, issue_token, serve_app
 from plugins.multiplayer.context import Ctx
@@ -34,12 +34,24 @@ async def url(backend: str, app: Starlette) -> AsyncIterator[str]:
 
 
 class Commands:
-    """The commands the app's Redis clients send, each a round trip (coredis, and core.resp's
-    connection where the cache has one), and coredis pipelines (one round trip each)."""
+    """The commands the app's Redis cache sends, each a round trip: core.resp's connection
+    (`RespCache`), or coredis's commands and pipelines (`CoredisCache`, one round trip each)."""
 
     def __init__(self, cache: RedisCache, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sent: list[str] = []
         self.counting = False
+        if isinstance(cache, RespCache):
+            call = cache._conn.call
+
+            async def counted_call(*args: Any) -> Any:
+                if self.counting:
+                    name = args[0]
+                    self.sent.append(name.decode() if isinstance(name, bytes) else str(name))
+                return await call(*args)
+
+            monkeypatch.setattr(cache._conn, "call", counted_call)
+            return
+        assert isinstance(cache, CoredisCache)
         client = cache.client
         execute, pipeline = client._execute_command, client.pipeline
 
@@ -55,17 +67,6 @@ class Commands:
 
         monkeypatch.setattr(client, "_execute_command", counted_execute)
         monkeypatch.setattr(client, "pipeline", counted_pipeline)
-        fast = getattr(cache, "_fast", None)
-        if fast is not None:
-            call = fast.call
-
-            async def counted_call(*args: Any) -> Any:
-                if self.counting:
-                    name = args[0]
-                    self.sent.append(name.decode() if isinstance(name, bytes) else str(name))
-                return await call(*args)
-
-            monkeypatch.setattr(fast, "call", counted_call)
 
 
 async def test_a_state_change_makes_at_most_two_round_trips(
