@@ -20,11 +20,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import hiredis
+
 Reply = Any
+# Bytes read from the socket at a time (replies to a batch of calls arrive together).
+READ_SIZE = 65536
 
 
 class ReplyError(Exception):
@@ -51,29 +56,32 @@ def encode(*args: bytes | str | int) -> bytes:
     return b"".join(out)
 
 
-async def read_reply(reader: asyncio.StreamReader) -> Reply:
-    """One RESP2 reply; an error reply is returned as a ReplyError, not raised."""
-    line = await reader.readline()
-    if not line.endswith(b"\r\n"):
-        raise ConnectionLost("redis closed the connection")
-    kind, rest = line[:1], line[1:-2]
-    if kind == b"+":
-        return rest
-    if kind == b"-":
-        return ReplyError(rest.decode(errors="replace"))
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        size = int(rest)
-        if size < 0:
-            return None
-        return (await reader.readexactly(size + 2))[:-2]
-    if kind == b"*":
-        size = int(rest)
-        if size < 0:
-            return None
-        return [await read_reply(reader) for _ in range(size)]
-    raise ConnectionLost(f"not a RESP reply: {line[:40]!r}")
+class Replies:
+    """The replies on one connection, parsed by hiredis (Redis' own C parser) a chunk of the
+    stream at a time: one wake-up per read, not one per line of a reply. An error reply comes as
+    a ReplyError, not raised; a stream that is not RESP, or ends, raises ConnectionLost."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+        self._parser = hiredis.Reader(replyError=ReplyError, protocolError=ConnectionLost)
+
+    def ready(self) -> Iterator[Reply]:
+        """The replies complete in what was read so far (RESP2 has no False: none left)."""
+        while (reply := self._parser.gets()) is not False:
+            yield reply
+
+    async def more(self) -> None:
+        """Wait for the next chunk of the stream."""
+        data = await self._reader.read(READ_SIZE)
+        if not data:
+            raise ConnectionLost("redis closed the connection")
+        self._parser.feed(data)
+
+    async def one(self) -> Reply:
+        """The next reply."""
+        while (reply := self._parser.gets()) is False:
+            await self.more()
+        return reply
 
 
 @dataclass(frozen=True)
@@ -99,9 +107,7 @@ class Address:
         )
 
 
-async def connect(
-    address: Address, timeout: float
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def connect(address: Address, timeout: float) -> tuple[Replies, asyncio.StreamWriter]:
     """A connection signed in (AUTH) and on its database (SELECT), within `timeout` seconds.
 
     Raises ConnectionError when the server cannot be reached (whatever the OSError was: the
@@ -113,6 +119,7 @@ async def connect(
             raise ConnectionError(
                 f"cannot connect to {address.host}:{address.port}: {exc.strerror or exc!r}"
             ) from exc
+        replies = Replies(reader)
         try:
             hello: list[tuple[bytes | str | int, ...]] = []
             if address.password is not None:
@@ -122,13 +129,13 @@ async def connect(
                 hello.append(("SELECT", address.db))
             for command in hello:
                 writer.write(encode(*command))
-                reply = await read_reply(reader)
+                reply = await replies.one()
                 if isinstance(reply, ReplyError):
                     raise reply
         except BaseException:
             writer.close()
             raise
-    return reader, writer
+    return replies, writer
 
 
 class PipelinedConnection:
@@ -173,18 +180,19 @@ class PipelinedConnection:
         async with self._opening:
             if self._writer is not None and not self._writer.is_closing():
                 return self._writer
-            reader, writer = await connect(self.address, self.connect_timeout)
+            replies, writer = await connect(self.address, self.connect_timeout)
             self._writer = writer
-            self._reading = asyncio.get_running_loop().create_task(self._read(reader, writer))
+            self._reading = asyncio.get_running_loop().create_task(self._read(replies, writer))
             return writer
 
-    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _read(self, replies: Replies, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                reply = await read_reply(reader)
-                future = self._waiting.popleft()
-                if not future.done():
-                    future.set_result(reply)
+                for reply in replies.ready():
+                    future = self._waiting.popleft()
+                    if not future.done():
+                        future.set_result(reply)
+                await replies.more()
         except (Exception, asyncio.CancelledError) as exc:
             writer.close()
             if self._writer is writer:
@@ -227,7 +235,7 @@ class Subscriber:
 
     async def open(self, channels: list[str], patterns: list[str]) -> None:
         """Connect and subscribe; returns once Redis confirmed every channel and pattern."""
-        reader, writer = await connect(self.address, self.connect_timeout)
+        replies, writer = await connect(self.address, self.connect_timeout)
         self._writer = writer
         try:
             if channels:
@@ -235,23 +243,25 @@ class Subscriber:
             if patterns:
                 writer.write(encode("PSUBSCRIBE", *patterns))
             for _ in range(len(channels) + len(patterns)):
-                reply = await read_reply(reader)
+                reply = await replies.one()
                 if isinstance(reply, ReplyError):
                     raise reply
         except BaseException:
             writer.close()
             raise
-        self._reading = asyncio.get_running_loop().create_task(self._read(reader, writer))
+        self._reading = asyncio.get_running_loop().create_task(self._read(replies, writer))
 
-    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _read(self, replies: Replies, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                reply = await read_reply(reader)
-                # RESP2 pushes: [message, channel, data] and [pmessage, pattern, channel, data].
-                if isinstance(reply, list) and reply and reply[0] == b"message":
-                    self._queue.put_nowait((reply[1], reply[2]))
-                elif isinstance(reply, list) and reply and reply[0] == b"pmessage":
-                    self._queue.put_nowait((reply[2], reply[3]))
+                # A message may have come in the same chunk as the last confirmation.
+                for reply in replies.ready():
+                    # RESP2 pushes: [message, channel, data], [pmessage, pattern, channel, data].
+                    if isinstance(reply, list) and reply and reply[0] == b"message":
+                        self._queue.put_nowait((reply[1], reply[2]))
+                    elif isinstance(reply, list) and reply and reply[0] == b"pmessage":
+                        self._queue.put_nowait((reply[2], reply[3]))
+                await replies.more()
         except (Exception, asyncio.CancelledError) as exc:
             writer.close()
             self._lost = exc if isinstance(exc, ConnectionError) else ConnectionLost(repr(exc))

@@ -1,4 +1,4 @@
-"""core.resp: the RESP2 reader on fixed bytes, and the pipelined connection on a private Redis."""
+"""core.resp: RESP2 replies parsed from fixed bytes, and the connections on a private Redis."""
 
 import asyncio
 
@@ -7,10 +7,10 @@ import pytest
 from core.resp import (
     ConnectionLost,
     PipelinedConnection,
+    Replies,
     ReplyError,
     Subscriber,
     encode,
-    read_reply,
     supported,
 )
 
@@ -21,7 +21,7 @@ async def parse(data: bytes) -> object:
     reader = asyncio.StreamReader()
     reader.feed_data(data)
     reader.feed_eof()
-    return await read_reply(reader)
+    return await Replies(reader).one()
 
 
 async def test_replies_of_every_kind() -> None:
