@@ -505,6 +505,8 @@ def claimed_user_id(request: Request) -> int | None:
 
 # Where a request keeps the cache values read ahead of its handler (`cached`).
 PREFETCHED = "prefetched"
+# Set when `prefetch_keys` named the route's keys too (see `api_route`).
+ROUTE_KEYS_NAMED = "route_keys_named"
 Prefetch = Callable[[Request], Sequence[str]]
 
 
@@ -533,6 +535,8 @@ def prefetch_keys(scope: Scope, claims: Mapping[str, Any] | None) -> list[str]:
     prefetch = getattr(found[0], "prefetch", None) if found is not None else None
     if found is not None and prefetch is not None:
         keys += prefetch(Request({**scope, **found[1]}))
+        # The route's own keys are among them: its `guarded` need not name them again.
+        scope.setdefault("state", {})[ROUTE_KEYS_NAMED] = True
     return keys
 
 
@@ -669,7 +673,14 @@ def api_route(
         raise ValueError(f"unknown scope {scope!r}")
 
     async def guarded(request: Request) -> Response:
-        await authenticate(request, scope, prefetch(request) if prefetch else (), allow_unverified)
+        keys: Sequence[str] = ()
+        if prefetch is not None:
+            state = _state(request)
+            # Read already, with the rate-limit counter (`prefetch_keys`), unless that read
+            # did not happen (no limit, the cache down) or left the route's keys out.
+            if PREFETCHED not in state or not state.get(ROUTE_KEYS_NAMED):
+                keys = prefetch(request)
+        await authenticate(request, scope, keys, allow_unverified)
         return await endpoint(request)
 
     guarded.__name__ = getattr(endpoint, "__name__", "endpoint")
