@@ -77,6 +77,7 @@ def scaling(seconds: float, rounds: int, mysql: str, redis: str) -> list[Row]:
     from tests.bench import bench_scaling
 
     result = bench_scaling.run(seconds, 32, rounds, mysql, redis)
+    bench_scaling.print_cores(result)
     label = f"two workers of one ({result['cpus']} CPUs, load on them too)"
     return [Row(label, "mariadb+redis", result["ratio"], result["goal"])]
 

@@ -71,6 +71,7 @@ async def _run(
     request = f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{extra}\r\n".encode()
     counts = [0]
     statuses: dict[int, int] = {}
+    cpu_started = time.process_time()
     started = time.monotonic()
     deadline = started + seconds
     await asyncio.gather(
@@ -87,6 +88,9 @@ async def _run(
         "seconds": elapsed,
         "rps": counts[0] / elapsed,
         "statuses": statuses,
+        # This client's own CPU time meanwhile: on a shared machine, what the load took from
+        # the server (bench_scaling adds it up).
+        "cpu_seconds": time.process_time() - cpu_started,
     }
 
 
@@ -158,14 +162,17 @@ def serve_app(app_path: str, port: int, env: dict[str, str] | None = None) -> It
 
 
 @contextmanager
-def serve_hitcircle(port: int, env: dict[str, str]) -> Iterator[str]:
-    """`hitcircle serve` (the operator's command: core.server, uvloop per setting) on port."""
+def serve_hitcircle(port: int, env: dict[str, str], pid: list[int] | None = None) -> Iterator[str]:
+    """`hitcircle serve` (the operator's command: core.server, uvloop per setting) on port; its
+    process id is appended to `pid` when given."""
     process = subprocess.Popen(
         [sys.executable, "-m", "core.cli", "serve", "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
     )
+    if pid is not None:
+        pid.append(process.pid)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
