@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, Host, Match, Mount, Router, get_route_path
+from starlette.routing import BaseRoute, Host, Match, Mount, Route, Router, get_route_path
 from starlette.types import Receive, Scope, Send
 
 # How many leading segments are indexed: /api/v2/<resource> tells the API's routes apart.
@@ -23,6 +23,10 @@ DEPTH = 3
 Key = tuple[str, ...]
 # Where `route_for` leaves what it found, for `app`.
 FOUND = "hitcircle.route"
+# How many (path, method) answers of `route_for` are remembered: lazer asks for the same paths
+# again and again (its profile, the board of the map it shows), and a dictionary lookup costs
+# less than the regular expressions of the candidates.
+MEMO_SIZE = 4096
 
 
 def route_key(route: BaseRoute) -> tuple[str, Key | str]:
@@ -61,6 +65,7 @@ class IndexedRouter(Router):
         self._indexed: list[BaseRoute] = []
         self._exact: dict[str, list[int]] = {}
         self._prefix: dict[Key, list[int]] = {}
+        self._memo: dict[tuple[str, str, str | None], tuple[BaseRoute, Scope]] = {}
 
     def candidates(self, path: str) -> list[BaseRoute]:
         """The routes that may match `path`, in the order of `routes`."""
@@ -86,12 +91,21 @@ class IndexedRouter(Router):
                 prefix.setdefault(key, []).append(i)
         self._exact, self._prefix = exact, prefix
         self._indexed = list(self.routes)
+        self._memo.clear()
 
     def route_for(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
         """The route that will serve `scope` and its child scope (path parameters): the first
         full match, as `app` hands it over; None when none matches fully. Kept on the scope, so
         that `app` does not look again for the same path and method."""
         path = get_route_path(scope)
+        memo_key = (scope["type"], path, scope.get("method"))
+        remembered = self._memo.get(memo_key)
+        if remembered is not None and self._indexed == self.routes:
+            known, child = remembered
+            # Each request gets path parameters of its own (a handler may change them).
+            fresh: Scope = {**child, "path_params": dict(child["path_params"])}
+            scope[FOUND] = (path, scope.get("method"), known, fresh)
+            return known, fresh
         for route in self.candidates(path):
             try:
                 match, child_scope = route.matches(scope)
@@ -101,6 +115,13 @@ class IndexedRouter(Router):
                 return None
             if match is Match.FULL:
                 scope[FOUND] = (path, scope.get("method"), route, child_scope)
+                # Only a plain Route's match depends on nothing but the path and the method
+                # (a Host's reads the headers, a Mount's changes the root path).
+                if isinstance(route, Route):
+                    if len(self._memo) >= MEMO_SIZE:
+                        del self._memo[next(iter(self._memo))]
+                    child = {**child_scope, "path_params": dict(child_scope["path_params"])}
+                    self._memo[memo_key] = (route, child)
                 return route, child_scope
         return None
 

@@ -169,3 +169,35 @@ async def test_a_refused_path_parameter_is_the_handlers_404(settings: Settings) 
                 headers={"Authorization": f"Bearer {token}"},
             )
     assert huge.status_code == 404
+
+
+async def test_a_remembered_path_is_found_again_with_parameters_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`route_for` remembers (type, path, method): the same route again, each request its own
+    path parameters; a route added later, or a full memo, starts afresh."""
+    import core.routing
+
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse("x")
+
+    router = IndexedRouter([Route("/a/{n:int}", endpoint), Route("/b/{n}", endpoint)])
+    first = router.route_for(scope_for("/a/1"))
+    again = router.route_for(scope_for("/a/1"))
+    assert first is not None and again is not None
+    assert again[0] is first[0] is router.routes[0]
+    assert again[1] == first[1] and again[1]["path_params"] == {"n": 1}
+    again[1]["path_params"]["n"] = 99  # a handler that changes its parameters
+    assert router.route_for(scope_for("/a/1"))[1]["path_params"] == {"n": 1}  # type: ignore[index]
+    # Another method or kind of scope is another question (a POST is no full match here).
+    assert router.route_for(scope_for("/a/1", "POST")) is None
+    assert router.route_for(scope_for("/a/1", kind="websocket")) is None
+    # A route inserted ahead of the remembered one takes the path from then on.
+    router.routes.insert(0, Route("/a/1", endpoint, name="literal"))
+    assert router.route_for(scope_for("/a/1"))[0].name == "literal"  # type: ignore[index,attr-defined]
+    # The memo stays within its size, the oldest answers leaving first.
+    monkeypatch.setattr(core.routing, "MEMO_SIZE", 3)
+    for n in range(10):
+        assert router.route_for(scope_for(f"/b/{n}")) is not None
+    assert len(router._memo) == 3
+    assert router.route_for(scope_for("/b/9"))[1]["path_params"] == {"n": "9"}  # type: ignore[index]

@@ -499,7 +499,9 @@ def bearer_claims(svc: Services, header: bytes | str | None) -> dict[str, Any] |
 def claimed_user_id(request: Request) -> int | None:
     """The user id the request's bearer token names, from its verified signature alone (not yet
     checked for revocation): for a route's `prefetch`, which runs before the token lookup."""
-    claims = bearer_claims(services(request), request.headers.get("authorization"))
+    claims = _state(request).get(CLAIMS)
+    if claims is None:
+        claims = bearer_claims(services(request), request.headers.get("authorization"))
     return None if claims is None else _subject(claims)
 
 
@@ -507,6 +509,8 @@ def claimed_user_id(request: Request) -> int | None:
 PREFETCHED = "prefetched"
 # Set when `prefetch_keys` named the route's keys too (see `api_route`).
 ROUTE_KEYS_NAMED = "route_keys_named"
+# The request's verified claims, as `prefetch_keys` found them (`claimed_user_id`).
+CLAIMS = "bearer_claims"
 Prefetch = Callable[[Request], Sequence[str]]
 
 
@@ -534,9 +538,11 @@ def prefetch_keys(scope: Scope, claims: Mapping[str, Any] | None) -> list[str]:
     found = _route_for(scope)
     prefetch = getattr(found[0], "prefetch", None) if found is not None else None
     if found is not None and prefetch is not None:
+        state = scope.setdefault("state", {})
+        state[CLAIMS] = claims
         keys += prefetch(Request({**scope, **found[1]}))
         # The route's own keys are among them: its `guarded` need not name them again.
-        scope.setdefault("state", {})[ROUTE_KEYS_NAMED] = True
+        state[ROUTE_KEYS_NAMED] = True
     return keys
 
 
