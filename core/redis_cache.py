@@ -134,8 +134,20 @@ class RedisCache:
     # A call that ends in one of these found Redis down (`_call`).
     _down: tuple[type[BaseException], ...]
 
+    def __init__(self, url: str, prefix: str, timeout: float, clock: Clock) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.timeout = timeout
+        self.clock = clock
+
     def _k(self, key: str) -> str:
         return self.prefix + key
+
+    def _channels(self, channels: Sequence[str]) -> tuple[list[str], list[str]]:
+        """(channels, patterns) to subscribe to, each under the prefix."""
+        plain = [self._k(c) for c in channels if not _is_pattern(c)]
+        patterns = [self._k(c) for c in channels if _is_pattern(c)]
+        return plain, patterns
 
     async def _call(self, command: Awaitable[_V], timeout: float | None = None) -> _V:
         """`command`'s answer within `timeout` (default: the configured one), or
@@ -259,10 +271,7 @@ class RespCache(RedisCache):
         timeout: float = 1.0,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.url = url
-        self.prefix = prefix
-        self.timeout = timeout
-        self.clock = clock
+        super().__init__(url, prefix, timeout, clock)
         # Refused, reset or closed connections are OSErrors (resp.ConnectionLost among them).
         self._down = (TimeoutError, OSError)
         self._conn = resp.PipelinedConnection(url, timeout)
@@ -385,8 +394,7 @@ class RespCache(RedisCache):
     @asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[_RespSubscription]:
         subscriber = resp.Subscriber(self.url, self.timeout)
-        plain = [self._k(c) for c in channels if not _is_pattern(c)]
-        patterns = [self._k(c) for c in channels if _is_pattern(c)]
+        plain, patterns = self._channels(channels)
         try:
             try:
                 await self._call(subscriber.open(plain, patterns))
@@ -403,7 +411,20 @@ class RespCache(RedisCache):
         await self._conn.close()
 
 
-class _RespSubscription:
+class _Subscription:
+    """What both subscriptions share: iterating waits for each message in turn."""
+
+    async def get(self, timeout: float | None = None) -> tuple[str, bytes] | None:
+        raise NotImplementedError
+
+    async def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]:
+        while True:
+            item = await self.get(None)
+            if item is not None:
+                yield item
+
+
+class _RespSubscription(_Subscription):
     def __init__(self, cache: RespCache, subscriber: resp.Subscriber) -> None:
         self._subscriber = subscriber
         self._prefix_len = len(cache.prefix)
@@ -419,12 +440,6 @@ class _RespSubscription:
             return None
         channel, data = message
         return channel.decode()[self._prefix_len :], data
-
-    async def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]:
-        while True:
-            item = await self.get(None)
-            if item is not None:
-                yield item
 
 
 # --- a cluster, a Sentinel-managed master, TLS: coredis -----------------------------------------
@@ -449,10 +464,7 @@ class CoredisCache(RedisCache):
 
         from core.redis_client import DOWN_ERRORS, is_cluster, open_client
 
-        self.url = url
-        self.prefix = prefix
-        self.timeout = timeout
-        self.clock = clock
+        super().__init__(url, prefix, timeout, clock)
         self._down = (
             TimeoutError,
             *(getattr(coredis.exceptions, name) for name in DOWN_ERRORS),
@@ -623,8 +635,7 @@ class CoredisCache(RedisCache):
         from core.redis_client import pubsub as redis_pubsub
 
         pubsub = redis_pubsub(self.client, self._bus)
-        plain = [self._k(c) for c in channels if not _is_pattern(c)]
-        patterns = [self._k(c) for c in channels if _is_pattern(c)]
+        plain, patterns = self._channels(channels)
         try:
             if plain:
                 await self._call(pubsub.subscribe(*plain))
@@ -677,7 +688,7 @@ class CoredisCache(RedisCache):
         return count, left_ms / 1000, values
 
 
-class _CoredisSubscription:
+class _CoredisSubscription(_Subscription):
     def __init__(self, cache: CoredisCache, pubsub: Any) -> None:
         self._cache = cache
         self._pubsub = pubsub
@@ -699,12 +710,6 @@ class _CoredisSubscription:
                 return channel, message["data"]
             if deadline is not None and time.monotonic() >= deadline:
                 return None
-
-    async def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]:
-        while True:
-            item = await self.get(None)
-            if item is not None:
-                yield item
 
 
 def open_cache(

@@ -138,16 +138,33 @@ async def connect(address: Address, timeout: float) -> tuple[Replies, asyncio.St
     return replies, writer
 
 
-class PipelinedConnection:
-    """See the module's doc. `connect_timeout` bounds opening (and signing in); each call is
-    bounded by its caller."""
+class _Connection:
+    """What both connection kinds share: where to connect, the open stream and the task that
+    reads it. `connect_timeout` bounds opening (and signing in)."""
 
     def __init__(self, url: str, connect_timeout: float = 1.0) -> None:
         self.address = Address.of(url)
         self.connect_timeout = connect_timeout
         self._writer: asyncio.StreamWriter | None = None
-        self._waiting: deque[asyncio.Future[Reply]] = deque()
         self._reading: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        reading, self._reading = self._reading, None
+        if reading is not None:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class PipelinedConnection(_Connection):
+    """See the module's doc. Each call is bounded by its caller."""
+
+    def __init__(self, url: str, connect_timeout: float = 1.0) -> None:
+        super().__init__(url, connect_timeout)
+        self._waiting: deque[asyncio.Future[Reply]] = deque()
         self._opening = asyncio.Lock()
         self._outgoing: list[bytes] = []
 
@@ -207,18 +224,8 @@ class PipelinedConnection:
             if isinstance(exc, asyncio.CancelledError):
                 raise
 
-    async def close(self) -> None:
-        reading, self._reading = self._reading, None
-        if reading is not None:
-            reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reading
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
-
-class Subscriber:
+class Subscriber(_Connection):
     """One connection in subscribe mode, as a subscription needs (Redis answers nothing else on
     it): SUBSCRIBE and PSUBSCRIBE once opened, then a reader task queues each message as
     (channel, data). A lost connection is not reopened: `get` raises it and the subscriber's
@@ -226,12 +233,9 @@ class Subscriber:
     """
 
     def __init__(self, url: str, connect_timeout: float = 1.0) -> None:
-        self.address = Address.of(url)
-        self.connect_timeout = connect_timeout
+        super().__init__(url, connect_timeout)
         self._queue: asyncio.Queue[tuple[bytes, bytes] | None] = asyncio.Queue()
         self._lost: ConnectionError | None = None
-        self._reading: asyncio.Task[None] | None = None
-        self._writer: asyncio.StreamWriter | None = None
 
     async def open(self, channels: list[str], patterns: list[str]) -> None:
         """Connect and subscribe; returns once Redis confirmed every channel and pattern."""
@@ -283,13 +287,3 @@ class Subscriber:
             assert self._lost is not None
             raise self._lost
         return item
-
-    async def close(self) -> None:
-        reading, self._reading = self._reading, None
-        if reading is not None:
-            reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reading
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None

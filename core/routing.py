@@ -97,10 +97,12 @@ class IndexedRouter(Router):
         """The route that will serve `scope` and its child scope (path parameters): the first
         full match, as `app` hands it over; None when none matches fully. Kept on the scope, so
         that `app` does not look again for the same path and method."""
+        if self._indexed != self.routes:
+            self._index()  # which forgets what the old list answered
         path = get_route_path(scope)
         memo_key = (scope["type"], path, scope.get("method"))
         remembered = self._memo.get(memo_key)
-        if remembered is not None and self._indexed == self.routes:
+        if remembered is not None:
             known, child = remembered
             # Each request gets path parameters of its own (a handler may change them).
             fresh: Scope = {**child, "path_params": dict(child["path_params"])}
