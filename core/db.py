@@ -159,19 +159,29 @@ class SQLiteConnectionPool:
         self.writer = asyncio.Lock()
         self._idle: list[aiosqlite.Connection] = []
         self._open = 0
+        # Every connection made and not yet closed, idle or handed out, and the openings still
+        # under way: what `close` closes, so that none is left for the garbage collector.
+        self._made: set[aiosqlite.Connection] = set()
+        self._opening: set[asyncio.Future[aiosqlite.Connection]] = set()
         self._available = asyncio.Condition()
         self._closed = False
         self._memref = None  # read by databases' SQLiteBackend.disconnect
 
     async def _new(self) -> aiosqlite.Connection:
         connection = aiosqlite.connect(database=self.path, isolation_level=None)
+        self._made.add(connection)
         opening = asyncio.ensure_future(connection.__aenter__())
+        self._opening.add(opening)
+        opening.add_done_callback(self._opening.discard)
         try:
             await asyncio.shield(opening)
         except asyncio.CancelledError:
             # Cancelled while its thread opened the file (a request or a probe given up on):
             # the connection is closed once open, instead of being left to the collector.
-            opening.add_done_callback(lambda _: _close_later(connection))
+            opening.add_done_callback(lambda _: self._close_later(connection))
+            raise
+        except BaseException:
+            self._made.discard(connection)
             raise
         try:
             # Another process's write: wait for the lock instead of failing at once.
@@ -180,9 +190,27 @@ class SQLiteConnectionPool:
             await connection.execute("PRAGMA synchronous=NORMAL")
         except BaseException:
             # A file that is no database: its connection thread would keep the process alive.
-            await connection.close()
+            await self._close(connection)
             raise
         return connection
+
+    async def _close(self, connection: aiosqlite.Connection) -> None:
+        """Close a connection once, whoever asks first (aiosqlite hangs on a second close that
+        races the first); a cancelled caller leaves the close to finish."""
+        if connection not in self._made:
+            return
+        self._made.discard(connection)
+        await asyncio.shield(connection.close())
+
+    def _close_later(self, connection: aiosqlite.Connection) -> None:
+        """Close a connection whose opening was given up on, once it is open (a done-callback)."""
+
+        async def close() -> None:
+            with contextlib.suppress(Exception):
+                await self._close(connection)
+
+        with contextlib.suppress(RuntimeError):  # no loop left: the process is ending
+            asyncio.get_running_loop().create_task(close())
 
     async def take_writer(self) -> None:
         """This process's turn to write, within `write_timeout`."""
@@ -213,6 +241,11 @@ class SQLiteConnectionPool:
             raise
 
     async def release(self, connection: aiosqlite.Connection) -> None:
+        # Shielded: a task cancelled while handing its connection back (a client gone mid-
+        # request) must neither keep it from the pool for good nor leave it open unowned.
+        await asyncio.shield(self._hand_back(connection))
+
+    async def _hand_back(self, connection: aiosqlite.Connection) -> None:
         if self._closed:
             # Handed back after the pool closed (a task that outlived the app): not kept.
             await self._discard(connection)
@@ -230,30 +263,27 @@ class SQLiteConnectionPool:
 
     async def _discard(self, connection: aiosqlite.Connection) -> None:
         try:
-            await connection.close()
+            await self._close(connection)
         finally:
             async with self._available:
                 self._open -= 1
                 self._available.notify()
 
     async def close(self) -> None:
+        """Close every connection: the idle ones, those still being opened, and those handed
+        out to tasks that outlived the app (their next query fails instead of the collector
+        finding the connection open)."""
         self._closed = True
+        if self._opening:
+            await asyncio.gather(*self._opening, return_exceptions=True)
         async with self._available:
             idle, self._idle = self._idle, []
             self._open -= len(idle)
         for connection in idle:
-            await connection.close()
-
-
-def _close_later(connection: aiosqlite.Connection) -> None:
-    """Close a connection whose opening was given up on, once it is open (a done-callback)."""
-
-    async def close() -> None:
-        with contextlib.suppress(Exception):
-            await connection.close()
-
-    with contextlib.suppress(RuntimeError):  # no loop left: the process is ending
-        asyncio.get_running_loop().create_task(close())
+            await self._close(connection)
+        for connection in list(self._made):
+            with contextlib.suppress(Exception):
+                await self._close(connection)
 
 
 class PooledSQLiteTransaction(SQLiteTransaction):

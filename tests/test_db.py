@@ -301,3 +301,37 @@ async def test_a_connection_whose_opening_was_cancelled_is_closed(
     assert made[0]._connection is None
     await pool.release(again)
     await pool.close()
+
+
+async def test_a_release_cancelled_midway_still_hands_the_connection_back(tmp_path: Path) -> None:
+    """A request task cancelled while it hands its connection back (the client gone): the
+    connection goes back to the pool all the same, so the pool never shrinks for good."""
+    pool = db.SQLiteConnectionPool(str(tmp_path / "x.db"), size=1)
+    connection = await pool.acquire()
+    await connection.execute("BEGIN")  # so the hand-back awaits a ROLLBACK in the thread
+    task = asyncio.ensure_future(pool.release(connection))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The one slot is free again: the same connection, rolled back.
+    again = await asyncio.wait_for(pool.acquire(), 5)
+    assert again is connection and not again.in_transaction
+    await pool.release(again)
+    await pool.close()
+    assert connection._connection is None
+
+
+async def test_closing_the_pool_closes_connections_still_handed_out(tmp_path: Path) -> None:
+    """A task that outlived its app still holds a connection when the pool closes: it is closed
+    then, not left open for the garbage collector to warn about."""
+    pool = db.SQLiteConnectionPool(str(tmp_path / "x.db"), size=2)
+    held = await pool.acquire()
+    idle = await pool.acquire()
+    await pool.release(idle)
+    await pool.close()
+    assert held._connection is None and idle._connection is None
+    with pytest.raises(ValueError):  # aiosqlite: no active connection
+        await held.execute("SELECT 1")
+    await pool.release(held)  # handed back late: nothing left to do, no error
+    assert pool._open == 0
