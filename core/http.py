@@ -6,7 +6,7 @@ import base64
 import builtins
 import datetime as dt
 import re
-import uuid
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -305,7 +305,7 @@ class HostMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex[:16]
+        request_id = _incoming_request_id(scope) or secrets.token_hex(8)
         # Set on the incoming scope so the outermost error handler sees the id too.
         scope.setdefault("state", {})["request_id"] = request_id
         path: str = scope["path"]
@@ -648,7 +648,9 @@ async def params(request: Request) -> Params:
     cached: Params | None = request.scope.get("state", {}).get("params")
     if cached is not None:
         return cached
-    data = merge_pairs(request.query_params.multi_items())
+    # Most reads carry no query string: nothing to parse.
+    query = request.scope.get("query_string")
+    data = merge_pairs(request.query_params.multi_items()) if query else {}
     body = await _body_params(request)
     if isinstance(body, dict):
         data.update(body)

@@ -37,15 +37,15 @@ VERSION_KEY = "rooms:listing:version"
 PER_VIEWER = ("participated", "owned")
 
 
-def body_key(query: str, mode: str | None, viewer_id: int | None) -> str:
-    """The cache key of one listing: its query string, and the viewer where the mode names
+def body_key(query: bytes, mode: str | None, viewer_id: int | None) -> str:
+    """The cache key of one listing: its raw query string, and the viewer where the mode names
     them."""
     who = str(viewer_id) if mode in PER_VIEWER and viewer_id is not None else "-"
-    digest = hashlib.blake2b(query.encode(), digest_size=12).hexdigest()
+    digest = hashlib.blake2b(query, digest_size=12).hexdigest()
     return f"rooms:listing:{who}:{digest}"
 
 
-def keys(query: str, mode: str | None, viewer_id: int | None) -> list[str]:
+def keys(query: bytes, mode: str | None, viewer_id: int | None) -> list[str]:
     return [VERSION_KEY, body_key(query, mode, viewer_id)]
 
 

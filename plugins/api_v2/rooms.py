@@ -58,7 +58,8 @@ async def index(request: Request) -> Response:
     svc = services(request)
     # A restricted viewer also sees their own hidden rooms: their listing is not shared.
     shared = user is None or not user["restricted"]
-    key = listing.body_key(request.url.query, mode, None if user is None else int(user["id"]))
+    viewer = None if user is None else int(user["id"])
+    key = listing.body_key(request.scope["query_string"], mode, viewer)
     read = reader(request)
     version = await listing.version(read)
     now = listing.now()
@@ -90,7 +91,7 @@ async def index(request: Request) -> Response:
 def _index_prefetch(request: Request) -> list[str]:
     """What `index` reads (`listing.keys`), named from the request alone."""
     mode = request.query_params.get("mode")
-    return listing.keys(request.url.query, mode, claimed_user_id(request))
+    return listing.keys(request.scope["query_string"], mode, claimed_user_id(request))
 
 
 @describe(responses={200: "Room"})
