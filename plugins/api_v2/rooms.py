@@ -58,7 +58,7 @@ async def index(request: Request) -> Response:
     svc = services(request)
     # A restricted viewer also sees their own hidden rooms: their listing is not shared.
     shared = user is None or not user["restricted"]
-    viewer = None if user is None else int(user["id"])
+    viewer = viewer_id(request)
     key = listing.body_key(request.scope["query_string"], mode, viewer)
     read = reader(request)
     version = await listing.version(read)
@@ -74,7 +74,7 @@ async def index(request: Request) -> Response:
         services(request).db,
         types=types,
         mode=mode,
-        user_id=None if user is None else int(user["id"]),
+        user_id=viewer,
         category=category,
         status=status if status in ("idle", "playing") else None,
         sort="ended" if sort == "ended" else "created",
